@@ -1,0 +1,75 @@
+"""The one small interface every inference backend implements.
+
+A backend turns a batch of features into logits, nothing more: batching, scheduling and LoadGen
+live in ``crowdperf.mlperf.sut``. One module per backend (``onnxruntime_backend.py``,
+``pytorch_backend.py``, ...), registered in ``crowdperf.backends.registry``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+
+class Device(StrEnum):
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Precision(StrEnum):
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    INT8 = "int8"
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """What to load and where. Validated by the backend's ``load``; no side effects here."""
+
+    model_path: Path
+    device: Device = Device.CPU
+    precision: Precision = Precision.FP32
+    threads: int | None = None  # intra-op threads; None = the backend's tuned default
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What really runs, recorded in every run's provenance."""
+
+    name: str  # "onnxruntime"
+    version: str  # framework version
+    device: Device
+    precision: Precision
+    execution_provider: str  # e.g. "CPUExecutionProvider", "CUDAExecutionProvider", "torch:cuda:0"
+    device_name: str  # e.g. "NVIDIA H200" or the CPU model
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """A batch of BERT features, already trimmed to the longest real length in the batch."""
+
+    input_ids: np.ndarray  # (batch, seq) int64
+    input_mask: np.ndarray  # (batch, seq) int64, 1 = real token
+    segment_ids: np.ndarray  # (batch, seq) int64
+
+
+class Backend(ABC):
+    """Load once, then ``run`` many batches. Implementations are not thread-safe unless they say so."""
+
+    name: str
+
+    @abstractmethod
+    def load(self, config: BackendConfig) -> BackendInfo:
+        """Load the model on the device; raise DeviceError if the device cannot really be used."""
+
+    @abstractmethod
+    def run(self, batch: FeatureBatch) -> np.ndarray:
+        """Return logits ``(batch, seq, 2)`` float32: [..., 0] start, [..., 1] end."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Free device memory; default does nothing."""

@@ -1,0 +1,53 @@
+"""The ``crowdperf`` command line: thin. Each sub-module registers its commands; each command parses
+options, calls one library function and renders its typed result."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from crowdperf import __version__
+from crowdperf.cli import cache, cm, dataset, get, hub, run, submission, system
+from crowdperf.cli.console import err_console, state
+from crowdperf.errors import CrowdperfError
+
+app = typer.Typer(
+    name="crowdperf",
+    help="Crowd-benchmarking of ML inference: MLPerf Inference BERT with the real LoadGen.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crowdperf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of failures."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    state.verbose = verbose
+
+
+for _module in (run, dataset, get, cache, cm, system, submission, hub):
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: maps CrowdperfError to its exit code, no traceback."""
+    try:
+        app(args=argv, prog_name="crowdperf", standalone_mode=True)
+    except CrowdperfError as exc:
+        if state.verbose:
+            err_console.print_exception()
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,37 @@
+"""The contract between a workload and the MLPerf harness.
+
+The harness (QSL + SUT + LoadGen runner) knows nothing of BERT: a workload hands it a
+``SampleSource``. The SUT layer groups sample indices into batches (by ``lengths``) and calls
+``infer``; the result rows are sent to LoadGen as the sample responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class SampleSource(Protocol):
+    @property
+    def total_count(self) -> int:
+        """QSL size (10,833 for the full SQuAD dev set)."""
+
+    @property
+    def performance_count(self) -> int:
+        """Samples LoadGen may keep loaded at once (BERT: the whole set)."""
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(total_count,) int: real tokens per sample, for length-grouped batching."""
+
+    def load(self, indices: Sequence[int]) -> None:
+        """LoadGen's load_samples_to_ram callback."""
+
+    def unload(self, indices: Sequence[int]) -> None:
+        """LoadGen's unload_samples_from_ram callback."""
+
+    def infer(self, indices: Sequence[int]) -> np.ndarray:
+        """Run the model on these samples. Returns (len(indices), response_len) C-contiguous array;
+        row i is the response payload for indices[i] (BERT: float32 logits (384, 2) flattened)."""
