@@ -66,10 +66,6 @@ class BertUncasedTokenizer:
         )
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         self._tok = tok
-        self._basic = normalizers.BertNormalizer(
-            clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
-        )
-        self._split = pre_tokenizers.BertPreTokenizer()
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         """WordPiece ids of each text (no special tokens), tokenized in parallel."""
@@ -80,6 +76,13 @@ class BertUncasedTokenizer:
         """WordPiece tokens of one text, like ``BertTokenizer.tokenize``."""
         return self._tok.encode(text, add_special_tokens=False).tokens
 
-    def basic_tokenize(self, text: str) -> list[str]:
-        """BasicTokenizer only (lowercased words and punctuation), for answer-text alignment."""
-        return [word for word, _ in self._split.pre_tokenize_str(self._basic.normalize_str(text))]
+
+_BASIC_NORMALIZER = normalizers.BertNormalizer(
+    clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+)
+_BASIC_SPLIT = pre_tokenizers.BertPreTokenizer()
+
+
+def basic_tokenize(text: str) -> list[str]:
+    """Uncased BasicTokenizer only (lowercased words and punctuation), for answer alignment."""
+    return [word for word, _ in _BASIC_SPLIT.pre_tokenize_str(_BASIC_NORMALIZER.normalize_str(text))]
