@@ -139,7 +139,7 @@ def resolve_asset(
     if not download:
         raise MissingInputError(
             f"{name} ({asset.description}) is not in the cache",
-            hint=f"pass {asset.flag} with a local copy, or use --model bert-99 to download it from {asset.url}",
+            hint=f"pass {asset.flag} with a local copy, or use --model bert-99 to download {asset.url}",
         )
     result = fetch(asset.url, cached, asset.md5, show_progress=show_progress)
     _record_md5(cached, result.md5, settings)
