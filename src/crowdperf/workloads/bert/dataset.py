@@ -104,3 +104,57 @@ def load_features(
     if len(raw.example_index) and int(raw.example_index.max()) >= len(examples):
         raise MissingInputError(f"feature cache {path} does not match {dataset_path}", hint="remove it")
     return SquadFeatures(examples=examples, raw=raw, vocab=vocab.tokens, params=params, cache_hit=hit)
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """What ``crowdperf dataset squad`` reports."""
+
+    dataset_path: Path
+    vocab_path: Path
+    examples: int
+    features: int
+    mean_tokens: float  # real tokens per feature
+    median_tokens: float
+    p90_tokens: float
+    max_tokens: int
+    padding_fraction: float  # share of a 384-padded batch that is padding
+    params: FeatureParams
+    cache_hit: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema": 1,
+            "dataset_path": str(self.dataset_path),
+            "vocab_path": str(self.vocab_path),
+            "examples": self.examples,
+            "features": self.features,
+            "mean_tokens": round(self.mean_tokens, 3),
+            "median_tokens": self.median_tokens,
+            "p90_tokens": self.p90_tokens,
+            "max_tokens": self.max_tokens,
+            "padding_fraction": round(self.padding_fraction, 4),
+            "max_seq_length": self.params.max_seq_length,
+            "doc_stride": self.params.doc_stride,
+            "max_query_length": self.params.max_query_length,
+            "cache_hit": self.cache_hit,
+        }
+
+
+def dataset_stats(features: SquadFeatures, dataset_path: Path, vocab_path: Path) -> DatasetStats:
+    lengths = features.lengths
+    empty = len(lengths) == 0
+    mean = 0.0 if empty else float(lengths.mean())
+    return DatasetStats(
+        dataset_path=dataset_path,
+        vocab_path=vocab_path,
+        examples=len(features.examples),
+        features=features.count,
+        mean_tokens=mean,
+        median_tokens=0.0 if empty else float(np.median(lengths)),
+        p90_tokens=0.0 if empty else float(np.percentile(lengths, 90)),
+        max_tokens=0 if empty else int(lengths.max()),
+        padding_fraction=1.0 - mean / features.params.max_seq_length,
+        params=features.params,
+        cache_hit=features.cache_hit,
+    )
