@@ -130,11 +130,15 @@ def test_real_dev_set_gives_reference_feature_count(real_squad, settings):
 
 
 def test_tokenizer_matches_transformers_on_real_words(real_squad):
-    # transformers >= 5 makes BertTokenizer the Rust backend; the pure-Python one the reference
-    # ran with (BasicTokenizer + WordpieceTokenizer) is BertTokenizerLegacy there.
-    legacy = pytest.importorskip("transformers.models.bert.tokenization_bert_legacy")
+    # The reference ran the pure-Python BertTokenizer (BasicTokenizer + WordpieceTokenizer).
+    # transformers >= 5 made BertTokenizer the Rust backend; the Python one is BertTokenizerLegacy.
+    transformers = pytest.importorskip("transformers")
+    try:
+        from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy as PyBert
+    except ImportError:
+        PyBert = transformers.BertTokenizer  # 4.x: the slow (Python) tokenizer
     dev, vocab_path = real_squad
-    hf = legacy.BertTokenizerLegacy(str(vocab_path))
+    hf = PyBert(str(vocab_path))
     ours = BertUncasedTokenizer(WordPieceVocab.read(vocab_path))
     from crowdperf.workloads.bert.squad import read_squad_examples
 

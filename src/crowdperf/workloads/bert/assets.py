@@ -87,6 +87,7 @@ class AssetSource(StrEnum):
     LOCAL = "local"  # the user's path
     CACHE = "cache"
     DOWNLOAD = "download"
+    GENERATED = "generated"  # the embedded tiny set
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,44 @@ def resolve_asset(
     result = fetch(asset.url, cached, asset.md5, show_progress=show_progress)
     _record_md5(cached, result.md5, settings)
     return ResolvedAsset(name, cached, result.md5, AssetSource.DOWNLOAD, True)
+
+
+@dataclass(frozen=True)
+class SquadFiles:
+    dataset: ResolvedAsset
+    vocab: ResolvedAsset
+
+
+def resolve_squad_files(
+    model: str,
+    dataset_path: Path | None,
+    vocab_path: Path | None,
+    settings: Settings,
+    download: bool,
+    *,
+    show_progress: bool = True,
+) -> SquadFiles:
+    """The dataset and vocab a run uses: ``tiny`` without paths -> the generated tiny set;
+    otherwise the official dev-v1.1.json / vocab.txt (given paths, cache, or download)."""
+    if model == "tiny" and dataset_path is None and vocab_path is None:
+        from crowdperf.workloads.bert.tiny_data import ensure_tiny_data
+
+        tiny = ensure_tiny_data(settings)
+        return SquadFiles(
+            ResolvedAsset("dev-v1.1.json", tiny.dataset_path, _verified_md5(tiny.dataset_path, settings),
+                          AssetSource.GENERATED, False),
+            ResolvedAsset("vocab.txt", tiny.vocab_path, _verified_md5(tiny.vocab_path, settings),
+                          AssetSource.GENERATED, False),
+        )  # fmt: skip
+    if model == "tiny" and (dataset_path is None or vocab_path is None):
+        raise UsageError(
+            "--model tiny with real data needs both --dataset-path and --vocab-path",
+            hint="pass both, or neither for the embedded tiny set",
+        )
+    return SquadFiles(
+        resolve_asset("dev-v1.1.json", dataset_path, settings, download, show_progress=show_progress),
+        resolve_asset("vocab.txt", vocab_path, settings, download, show_progress=show_progress),
+    )
 
 
 def _record_path(path: Path, settings: Settings) -> Path:
