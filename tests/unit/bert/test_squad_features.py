@@ -121,7 +121,7 @@ def test_missing_and_corrupt_inputs_raise_clear_errors(tmp_path, small_squad, se
 def test_real_dev_set_gives_reference_feature_count(real_squad, settings):
     dev, vocab = real_squad
     feats = load_features(dev, vocab, settings)
-    assert len(feats.examples) == 10_570
+    assert len(feats.examples) == 10_570 and feats.vocab_size == 30_522
     assert feats.count == 10_833
     lengths = feats.lengths
     assert round(float(lengths.mean()), 2) == 178.49

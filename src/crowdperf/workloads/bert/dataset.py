@@ -56,6 +56,11 @@ class SquadFeatures:
         return len(self.raw.lengths)
 
     @property
+    def vocab_size(self) -> int:
+        """Tokens in the vocab the features were built with (the model's embedding rows must match)."""
+        return len(self.vocab)
+
+    @property
     def lengths(self) -> np.ndarray:
         """(n,) int64: real tokens per feature (sum of its input mask)."""
         return self.raw.lengths.astype(np.int64)
