@@ -153,3 +153,19 @@ def test_real_dev_set_gold_logits_score_near_100(real_squad, settings, tmp_path)
     result = score_accuracy_log(write_log(tmp_path / "l.json", logs), feats, tmp_path, "bert-99")
     assert result.n_questions == 10_570 and result.n_features_scored == 10_833
     assert result.exact_match > 99.5 and result.f1 > 99.5 and result.passed is True
+
+
+def test_question_on_an_empty_paragraph_gets_the_empty_answer(tmp_path, settings, squad_writer):
+    write_squad, write_vocab = squad_writer
+    dev = write_squad(tmp_path / "d.json", [
+        {"context": "the cat", "qas": [{"id": "a", "question": "who?", "answers": [
+            {"text": "cat", "answer_start": 4}]}]},
+        {"context": "   ", "qas": [{"id": "b", "question": "who?", "answers": [
+            {"text": "x", "answer_start": 0}]}]},
+    ])  # fmt: skip
+    feats = load_features(dev, write_vocab(tmp_path / "v.txt"), settings)
+    assert feats.count == 1 and len(feats.examples) == 2
+    logs = {0: answer_logits(feats, 0, feats.raw.start_positions[0], feats.raw.end_positions[0])}
+    result = score_accuracy_log(write_log(tmp_path / "l.json", logs), feats, tmp_path, "bert-99")
+    assert result.n_questions == 2 and result.f1 == 50.0 and result.passed is False
+    assert json.loads((tmp_path / "predictions.json").read_text()) == {"a": "cat", "b": "empty"}

@@ -81,9 +81,9 @@ def predict_answers(
     complete: list[int] = []
     for index, example in enumerate(features.examples):
         rows = rows_of.get(index, [])
-        if not rows or any(r not in logits for r in rows):
+        if any(r not in logits for r in rows):
             continue
-        complete.append(index)
+        complete.append(index)  # an example without features (empty paragraph) scores "empty"
         candidates = [
             best_span_in_feature(
                 r, logits[r], int(raw.lengths[r]), raw.token_to_orig[r], raw.token_is_max_context[r], params

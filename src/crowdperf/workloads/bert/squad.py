@@ -258,7 +258,7 @@ def _doc_spans(n_tokens: int, max_doc: int, stride: int) -> list[tuple[int, int]
 def _max_context_span(spans: list[tuple[int, int]], n_tokens: int) -> np.ndarray:
     """For each doc piece, the span where it has the most context (_check_is_max_context):
     score = min(left, right context) + 0.01 * span length; the first span wins ties."""
-    if len(spans) == 1:
+    if len(spans) <= 1:  # one window (or an empty paragraph: no windows)
         return np.zeros(n_tokens, dtype=np.int32)
     pos = np.arange(n_tokens)
     scores = np.full((len(spans), n_tokens), -np.inf)
