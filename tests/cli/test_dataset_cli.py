@@ -40,3 +40,32 @@ def test_missing_file_is_one_clear_error(tmp_path):
     assert out.returncode == 3 and "file not found" in out.stderr and "Traceback" not in out.stderr
     out = subprocess.run(cmd, capture_output=True, text=True)
     assert out.returncode == 2 and "go together" in out.stderr
+
+
+def test_squad_accuracy_scores_a_log_of_the_tiny_set(tmp_path):
+    import numpy as np
+
+    from crowdperf.settings import load_settings
+    from crowdperf.workloads.bert.dataset import load_features
+    from crowdperf.workloads.bert.tiny_data import ensure_tiny_data
+
+    settings = load_settings()
+    data = ensure_tiny_data(settings)
+    feats = load_features(data.dataset_path, data.vocab_path, settings)
+    entries = []
+    for r in range(feats.count):
+        lg = np.zeros((384, 2), dtype=np.float16)
+        if feats.raw.start_positions[r] > 0:
+            lg[feats.raw.start_positions[r], 0] = lg[feats.raw.end_positions[r], 1] = 10
+        entries.append({"seq_id": r, "qsl_idx": r, "data": lg.tobytes().hex()})
+    log = tmp_path / "mlperf_log_accuracy.json"
+    log.write_text(json.dumps(entries))
+    result = runner.invoke(app, ["dataset", "squad-accuracy", str(log), "--dtype", "float16", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["f1"] == 100.0 and data["target_f1"] is None and data["passed"] is None
+    assert (tmp_path / "accuracy.txt").read_text().startswith('{"exact_match": 100.0, "f1": 100.0}')
+    table = runner.invoke(
+        app, ["dataset", "squad-accuracy", str(log), "--dtype", "float16", "--model", "bert-99"]
+    )
+    assert "f1 100.000" in table.stdout and "PASS" in table.stdout
