@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_SQUAD = REPO_ROOT.parent / "shared" / "data" / "squad"
+# ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>.
+SHARED_SQUAD = next(
+    (p / "shared" / "data" / "squad" for p in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+     if (p / "shared" / "data" / "squad").is_dir()),
+    REPO_ROOT.parent / "shared" / "data" / "squad",
+)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
