@@ -39,7 +39,7 @@ class VersionConstraint:
     def __post_init__(self) -> None:
         _checked(self.exact, "--version")
         low, high = _checked(self.minimum, "--version-min"), _checked(self.maximum, "--version-max")
-        if low is not None and high is not None and low > high:
+        if low is not None and high is not None and _above_max(low, high):
             raise UsageError(f"--version-min {self.minimum} is above --version-max {self.maximum}")
 
     @property
