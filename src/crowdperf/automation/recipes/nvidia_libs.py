@@ -173,6 +173,8 @@ class NvidiaLibRecipe(Recipe):
     def install(self, ctx: RecipeContext) -> Artifact:
         tar_path = Path(ctx.option("tar_file") or "").expanduser().resolve()
         version, top = validate_tarball(self.spec, tar_path)
+        if not ctx.constraint.allows(version):  # checked before anything is unpacked
+            raise RecipeError(f"{tar_path.name} holds {self.name} {version}, not {ctx.constraint.describe()}")
         with tarfile.open(tar_path) as tar:
             tar.extractall(ctx.work_dir, filter="data")
         staged = ctx.work_dir / top
