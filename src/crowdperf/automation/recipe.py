@@ -128,6 +128,10 @@ class Recipe(ABC):
     def detect(self, ctx: RecipeContext) -> Artifact:
         """Find the artifact on this machine or raise RecipeError/DeviceError saying what is missing."""
 
+    def precheck(self, settings: Settings) -> None:
+        """Fail fast (before dependencies are resolved and cached) when this cannot work here."""
+        return None
+
     def can_install(self, ctx: RecipeContext) -> bool:
         """True when install() has what it needs (e.g. a --tar-file)."""
         return False

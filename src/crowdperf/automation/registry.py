@@ -82,7 +82,7 @@ class RecipeRegistry:
     def _unknown(self, what: str) -> UsageError:
         vocabulary = set(self._recipes) | {t for r in self._recipes.values() for t in r.tags}
         close = difflib.get_close_matches(what, sorted(vocabulary), n=4, cutoff=0.5)
-        recipes = sorted({self.by_name_or_tag(c) for c in close})
+        recipes = list(dict.fromkeys(self.by_name_or_tag(c) for c in close))  # best match first
         hint = f"closest recipes: {', '.join(recipes)}" if recipes else f"recipes: {', '.join(self.names())}"
         return UsageError(f"no recipe for {what!r}", hint=hint)
 

@@ -80,6 +80,7 @@ def get_artifact(registry: RecipeRegistry, request: GetRequest, settings: Settin
     variations = recipe.resolve_variations(requested)
     inputs = recipe.cache_inputs(request.options)
     cache = ArtifactCache(settings.cache_dir)
+    recipe.precheck(settings)  # e.g. no NVIDIA driver: fail before any dependency is cached
     deps = _resolve_deps(registry, recipe, settings)
     if not recipe.cacheable:
         ctx = _context(settings, recipe, variations, request, deps, settings.cache_dir)

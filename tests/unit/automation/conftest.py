@@ -28,7 +28,7 @@ PLUGIN_SOURCE = textwrap.dedent(
             RecipeOption("path", "file holding the version", is_path=True),
             RecipeOption("install_version", "install this version into the cache"),
             RecipeOption("delay", "seconds to spend installing", in_cache_key=False),
-            RecipeOption("interrupt", "raise KeyboardInterrupt mid-install", in_cache_key=False, is_flag=True),
+            RecipeOption("interrupt", "raise KeyboardInterrupt", in_cache_key=False, is_flag=True),
         )
 
         def detect(self, ctx):
@@ -72,7 +72,9 @@ def recipe_plugin(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     dist_info = site / "crowdperf_demo_plugin-0.1.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: crowdperf-demo-plugin\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text("[crowdperf.recipes]\ndemo = crowdperf_demo_plugin:register\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[crowdperf.recipes]\ndemo = crowdperf_demo_plugin:register\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
     return site

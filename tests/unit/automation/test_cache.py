@@ -31,7 +31,10 @@ def test_each_variation_and_version_is_its_own_entry(recipe_plugin: Path, tmp_pa
     assert _get(options={"path": str(a)}).action == "cached"
     entries = show_entries(load_settings(), "demo-tool")
     assert sorted((e.variations, e.artifact.version) for e in entries) == [
-        (("blue",), "1.0"), (("red",), "1.0"), (("red",), "2.0")]
+        (("blue",), "1.0"),
+        (("red",), "1.0"),
+        (("red",), "2.0"),
+    ]
     assert [e.artifact.version for e in show_entries(load_settings(), "demo,_blue")] == ["1.0"]
 
 
@@ -106,8 +109,15 @@ def test_two_processes_using_the_cache_at_once_do_not_corrupt_it(recipe_plugin: 
         (tmp_path / f"f{i}").write_text(f"1.{i}")
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path), str(n)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for n in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path), str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outputs]
     results = [json.loads(o[0]) for o in outputs]

@@ -37,16 +37,23 @@ def make_tarball(path: Path, files: dict[str, str]) -> Path:
 
 
 def _get(name: str, tar: Path, **kwargs):
-    return get_artifact(load_registry(), GetRequest(name=name, options={"tar_file": str(tar)}, **kwargs),
-                        load_settings())
+    return get_artifact(
+        load_registry(), GetRequest(name=name, options={"tar_file": str(tar)}, **kwargs), load_settings()
+    )
 
 
 def test_cudnn_tarball_installs_into_the_cache(tmp_path: Path) -> None:
     top = "cudnn-linux-x86_64-9.1.0.70_cuda12-archive"
-    tar = make_tarball(tmp_path / f"{top}.tar.gz", {f"{top}/include/cudnn_version.h": CUDNN_HEADER,
-                                                    f"{top}/lib/libcudnn.so.9": "elf"})
+    tar = make_tarball(
+        tmp_path / f"{top}.tar.gz",
+        {f"{top}/include/cudnn_version.h": CUDNN_HEADER, f"{top}/lib/libcudnn.so.9": "elf"},
+    )
     result = _get("cudnn", tar)
-    assert (result.action, result.artifact.version, result.artifact.source) == ("installed", "9.1.0", "cache-install")
+    assert (result.action, result.artifact.version, result.artifact.source) == (
+        "installed",
+        "9.1.0",
+        "cache-install",
+    )
     include = Path(result.artifact.paths["include"])
     assert (include / "cudnn_version.h").is_file() and str(include).startswith(str(load_settings().cache_dir))
     assert _get("cudnn", tar).action == "cached"
@@ -54,10 +61,13 @@ def test_cudnn_tarball_installs_into_the_cache(tmp_path: Path) -> None:
 
 def test_tensorrt10_header_with_macro_indirection_gives_the_version(tmp_path: Path) -> None:
     top = "TensorRT-10.1.0.27"
-    tar = make_tarball(tmp_path / "TensorRT-10.1.0.27.Linux.x86_64-gnu.cuda-12.4.tar.gz",
-                       {f"{top}/include/NvInferVersion.h": TRT10_HEADER, f"{top}/lib/libnvinfer.so.10": "elf"})
-    result = get_artifact(load_registry(), GetRequest(tags="get,tensorrt,_dev", options={"tar_file": str(tar)}),
-                          load_settings())
+    tar = make_tarball(
+        tmp_path / "TensorRT-10.1.0.27.Linux.x86_64-gnu.cuda-12.4.tar.gz",
+        {f"{top}/include/NvInferVersion.h": TRT10_HEADER, f"{top}/lib/libnvinfer.so.10": "elf"},
+    )
+    result = get_artifact(
+        load_registry(), GetRequest(tags="get,tensorrt,_dev", options={"tar_file": str(tar)}), load_settings()
+    )
     assert result.artifact.version == "10.1.0.27"
 
 
@@ -65,8 +75,10 @@ def test_tensorrt10_header_with_macro_indirection_gives_the_version(tmp_path: Pa
     ("files", "message"),
     [
         ({"TensorRT-10/lib/libnvinfer.so.10": "elf"}, "no include/NvInferVersion.h"),
-        ({"TensorRT-10/include/NvInferVersion.h": "// nothing\n", "TensorRT-10/lib/libnvinfer.so.10": "x"},
-         "holds no version numbers"),
+        (
+            {"TensorRT-10/include/NvInferVersion.h": "// nothing\n", "TensorRT-10/lib/libnvinfer.so.10": "x"},
+            "holds no version numbers",
+        ),
         ({"TensorRT-10/include/NvInferVersion.h": TRT10_HEADER}, "no libnvinfer.so"),
     ],
 )
@@ -90,7 +102,9 @@ def test_not_a_tarball_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_version_bounds_apply_to_tarball_installs(tmp_path: Path) -> None:
-    tar = make_tarball(tmp_path / "c.tgz", {"c/include/cudnn_version.h": CUDNN_HEADER, "c/lib/libcudnn.so.9": ""})
+    tar = make_tarball(
+        tmp_path / "c.tgz", {"c/include/cudnn_version.h": CUDNN_HEADER, "c/lib/libcudnn.so.9": ""}
+    )
     with pytest.raises(RecipeError, match=r"holds cudnn 9.1.0, not >=9.2"):
         _get("cudnn", tar, constraint=VersionConstraint(minimum="9.2"))
     assert show_entries(load_settings()) == []

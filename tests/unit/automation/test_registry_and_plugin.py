@@ -15,8 +15,20 @@ from crowdperf.settings import load_settings
 
 def test_builtin_recipes_are_found_by_name_and_by_tags() -> None:
     registry = load_registry()
-    assert {"cuda", "cuda-devices", "cudnn", "tensorrt", "python-venv", "sys-utils", "loadgen",
-            "onnxruntime", "torch", "ml-model-bert-large", "dataset-squad", "cuda-stack"} <= set(registry.names())
+    assert {
+        "cuda",
+        "cuda-devices",
+        "cudnn",
+        "tensorrt",
+        "python-venv",
+        "sys-utils",
+        "loadgen",
+        "onnxruntime",
+        "torch",
+        "ml-model-bert-large",
+        "dataset-squad",
+        "cuda-stack",
+    } <= set(registry.names())
     assert registry.by_tags(TagQuery.parse("get,cuda,_toolkit")).name == "cuda"
     assert registry.by_tags(TagQuery.parse("get cuda-devices")).name == "cuda-devices"
     assert registry.by_tags(TagQuery.parse("get,sys-utils-cm")).name == "sys-utils"
@@ -47,9 +59,14 @@ def test_a_plugin_recipe_registers_through_its_entry_point(recipe_plugin: Path, 
     assert registry.sources["demo-tool"].startswith("plugin demo")
     marker = tmp_path / "demo"
     marker.write_text("2.5.1\n")
-    result = get_artifact(registry, GetRequest(tags="get,demo,_blue", options={"path": str(marker)}),
-                          load_settings())
-    assert (result.artifact.version, result.action, result.artifact.variations) == ("2.5.1", "detected", ("blue",))
+    result = get_artifact(
+        registry, GetRequest(tags="get,demo,_blue", options={"path": str(marker)}), load_settings()
+    )
+    assert (result.artifact.version, result.action, result.artifact.variations) == (
+        "2.5.1",
+        "detected",
+        ("blue",),
+    )
 
 
 def test_a_plugin_recipe_works_from_the_command_line(recipe_plugin: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from crowdperf.automation.recipe import Artifact, Dependency, Recipe, RecipeCont
 from crowdperf.automation.recipes import device_query
 from crowdperf.automation.recipes.device_query import DeviceQuery, QueriedDevice
 from crowdperf.errors import CrowdperfError
+from crowdperf.settings import Settings
 
 COMPARED = (
     "name",
@@ -57,6 +58,9 @@ class CudaDevicesRecipe(Recipe):
     tags = frozenset({"get", "cuda-devices", "gpu", "devices", "device-query"})
     summary = "per-GPU properties through NVML and a compiled CUDA device query"
     dependencies = (Dependency(("get", "cuda", "_toolkit"), key="cuda", optional=True),)
+
+    def precheck(self, settings: Settings) -> None:
+        nvml.driver_info()  # DeviceError "no NVIDIA driver" on GPU-less machines
 
     def detect(self, ctx: RecipeContext) -> Artifact:
         driver = nvml.driver_info()  # DeviceError "no NVIDIA driver" on GPU-less machines
