@@ -81,9 +81,9 @@ def devices() -> list[NvmlDevice]:
         nv.nvmlShutdown()
 
 
-def _optional(call, *args):  # NVML calls some GPUs/drivers do not support
+def _optional(nv, name: str, *args):  # NVML calls some GPUs, drivers or bindings lack
     try:
-        return call(*args)
+        return getattr(nv, name)(*args)
     except Exception:
         return None
 
@@ -91,7 +91,7 @@ def _optional(call, *args):  # NVML calls some GPUs/drivers do not support
 def _device(nv, index: int) -> NvmlDevice:
     handle = nv.nvmlDeviceGetHandleByIndex(index)
     major, minor = nv.nvmlDeviceGetCudaComputeCapability(handle)
-    attrs = _optional(nv.nvmlDeviceGetAttributes, handle)
+    attrs = _optional(nv, "nvmlDeviceGetAttributes", handle)
     return NvmlDevice(
         index=index,
         name=_text(nv.nvmlDeviceGetName(handle)),
@@ -99,8 +99,8 @@ def _device(nv, index: int) -> NvmlDevice:
         compute_capability=f"{major}.{minor}",
         memory_total_mib=int(nv.nvmlDeviceGetMemoryInfo(handle).total) // (1 << 20),
         sm_count=getattr(attrs, "multiprocessorCount", None),
-        max_sm_clock_mhz=_optional(nv.nvmlDeviceGetMaxClockInfo, handle, nv.NVML_CLOCK_SM),
-        max_mem_clock_mhz=_optional(nv.nvmlDeviceGetMaxClockInfo, handle, nv.NVML_CLOCK_MEM),
+        max_sm_clock_mhz=_optional(nv, "nvmlDeviceGetMaxClockInfo", handle, nv.NVML_CLOCK_SM),
+        max_mem_clock_mhz=_optional(nv, "nvmlDeviceGetMaxClockInfo", handle, nv.NVML_CLOCK_MEM),
     )
 
 
