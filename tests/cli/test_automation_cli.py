@@ -118,3 +118,10 @@ def test_cm_unknown_tags_and_missing_native_commands_fail_clearly() -> None:
     if app.returncode != 0:  # until `crowdperf run` is merged into this build
         assert "crowdperf run --scenario Offline --mode find-performance" in app.stderr.replace("\n", " ")
         assert "Traceback" not in app.stderr
+
+
+def test_get_list_shows_builtin_and_plugin_recipes(recipe_plugin: Path) -> None:
+    rows = json.loads(crowdperf("get", "--list", "--json").stdout)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["cuda"]["from"] == "builtin" and "_toolkit|_lib-only" in by_name["cuda"]["variations"]
+    assert by_name["demo-tool"]["from"].startswith("plugin demo")

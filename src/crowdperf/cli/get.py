@@ -53,11 +53,15 @@ def get_command(
     no_torch: bool = typer.Option(False, "--no-torch", help="cuda-stack: leave torch out."),
     no_tensorrt: bool = typer.Option(False, "--no-tensorrt", help="cuda-stack: leave TensorRT out."),
     option: list[str] = typer.Option(None, "-o", "--option", help="Other recipe input, key=value."),
+    list_recipes: bool = typer.Option(False, "--list", help="List the recipes (built-in and plugins)."),
 ) -> None:
     """Find a dependency, remember it in the cache, print what/where/which version.
 
     Example: crowdperf get cuda _lib-only --version-min 12
     """
+    if list_recipes:
+        render_recipes(as_json)
+        return
     settings = load_settings()
     name, word_tags, variations = _split_words(name, list(words or []))
     options = _options(
@@ -119,6 +123,28 @@ def render(result: GetResult) -> None:
         console.print(_table("GPUs (NVML)", devices))
     if isinstance(agreement, list) and agreement:
         console.print(_table("NVML vs CUDA device query", agreement))
+
+
+def render_recipes(as_json: bool) -> None:
+    registry = load_registry()
+    rows = [
+        {
+            "name": r.name,
+            "tags": ",".join(sorted(r.tags)),
+            "variations": " ".join(
+                "|".join("_" + c for c in g.choices) + (f" (default _{g.default})" if g.default else "")
+                for g in r.variation_groups
+            ),
+            "options": " ".join("--" + o.name.replace("_", "-") for o in r.options),
+            "from": registry.sources[r.name],
+            "summary": r.summary,
+        }
+        for r in registry.recipes()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        console.print(_table("recipes", rows))
 
 
 def _table(title: str, rows: list[dict]) -> Table:
