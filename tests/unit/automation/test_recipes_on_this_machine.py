@@ -71,6 +71,12 @@ def test_python_venv_is_created_then_reused() -> None:
     first = _get("python-venv", options={"name": "t1", "without_pip": "true"})
     assert first.action == "installed" and Path(first.artifact.paths["python"]).exists()
     assert _get("python-venv", options={"name": "t1", "without_pip": "true"}).action == "cached"
+    other = "3.0" if first.artifact.version.startswith("3.1") else "3.1"
+    with pytest.raises(RecipeError, match="exists with Python"):  # never replaced silently
+        _get(
+            "python-venv", options={"name": "t1"}, constraint=VersionConstraint(minimum=other, maximum=other)
+        )
+    assert Path(first.artifact.paths["python"]).exists()
 
 
 def test_loadgen_and_onnxruntime_cpu_are_detected() -> None:

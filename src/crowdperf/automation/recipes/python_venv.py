@@ -82,8 +82,7 @@ class PythonVenvRecipe(Recipe):
             raise RecipeError(f"no venv named {ctx.option('name')!r} yet")
         if not ctx.constraint.allows(version):
             raise RecipeError(
-                f"venv {ctx.option('name')!r} has Python {version}, not {ctx.constraint.describe()}",
-                hint="pick another --name, or remove it: crowdperf cache rm --tags python-venv",
+                f"venv {ctx.option('name')!r} has Python {version}, not {ctx.constraint.describe()}"
             )
         return self._artifact(folder, version)
 
@@ -92,6 +91,12 @@ class PythonVenvRecipe(Recipe):
 
     def install(self, ctx: RecipeContext) -> Artifact:
         folder = venv_dir(ctx)
+        existing = interpreter_version(folder / "bin" / "python") if folder.exists() else None
+        if existing is not None:  # a working venv of another version: never replaced silently
+            raise RecipeError(
+                f"venv {ctx.option('name')!r} exists with Python {existing}, not {ctx.constraint.describe()}",
+                hint=f"pick another --name, or delete {folder} first",
+            )
         found = find_interpreters()
         matching = [i for i in found if ctx.constraint.allows(i.version)]
         if not matching:
@@ -100,10 +105,11 @@ class PythonVenvRecipe(Recipe):
                 f"no Python interpreter matches {ctx.constraint.describe()}; found: {listed}",
                 hint="install that Python (e.g. apt-get install python3.X, or pyenv), or change --version",
             )
-        chosen = matching[0]
+        running = next((i for i in matching if i.path == Path(sys.executable)), None)
+        chosen = running if running and ctx.constraint.is_any else matching[0]  # else: newest match
         # A venv bakes its absolute path into its scripts, so it is built in place and removed on failure.
         if folder.exists():
-            shutil.rmtree(folder)
+            shutil.rmtree(folder)  # a broken leftover (no working bin/python)
         args = [str(chosen.path), "-m", "venv", str(folder)]
         if ctx.flag("without_pip"):
             args.insert(3, "--without-pip")
