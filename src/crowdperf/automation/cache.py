@@ -2,7 +2,8 @@
 
 Each distinct (recipe, variations, inputs, version) is one entry. Writes take the lock and run in
 one SQLite transaction, so two processes never corrupt the store. An entry whose paths vanished is
-*stale*: it is reported and removed, never returned as a hit.
+*stale*, and so is one whose files changed since it was recorded (size or modification time of each
+path, e.g. torch upgraded in place): it is reported and removed, never returned as a hit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
     version TEXT NOT NULL,
     tags TEXT NOT NULL,
     artifact TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
     created REAL NOT NULL,
     UNIQUE (recipe, variations, inputs, version)
 )
@@ -44,14 +46,29 @@ class CacheEntry:
     inputs: Mapping[str, str]
     artifact: Artifact
     created: float
+    fingerprint: Mapping[str, list[int]] = field(default_factory=dict)
 
     @property
     def tags(self) -> frozenset[str]:
         return frozenset(self.artifact.tags) | {self.recipe} | {"_" + v for v in self.variations}
 
+    def changed_paths(self) -> list[Path]:
+        """Paths whose (mtime_ns, size) differ from when the entry was recorded."""
+        now = fingerprint(self.artifact)
+        return [
+            Path(self.artifact.paths[k])
+            for k, v in self.fingerprint.items()
+            if k in now and list(now[k]) != list(v)
+        ]
+
     @property
     def stale(self) -> bool:
-        return bool(self.artifact.missing_paths())
+        return bool(self.artifact.missing_paths() or self.changed_paths())
+
+    def stale_reason(self) -> str:
+        missing, changed = self.artifact.missing_paths(), self.changed_paths()
+        parts = [f"{p} vanished" for p in missing] + [f"{p} changed" for p in changed]
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -62,9 +79,22 @@ class CacheEntry:
             "version": self.artifact.version,
             "stale": self.stale,
             "missing_paths": [str(p) for p in self.artifact.missing_paths()],
+            "changed_paths": [str(p) for p in self.changed_paths()],
             "created": self.created,
             "artifact": self.artifact.to_dict(),
         }
+
+
+def fingerprint(artifact: Artifact) -> dict[str, list[int]]:
+    """(mtime_ns, size) of each existing path of the artifact."""
+    out: dict[str, list[int]] = {}
+    for key, path in artifact.paths.items():
+        try:
+            st = Path(path).stat()
+        except OSError:
+            continue
+        out[key] = [st.st_mtime_ns, st.st_size]
+    return out
 
 
 def _canonical_inputs(inputs: Mapping[str, str]) -> str:
@@ -112,7 +142,7 @@ class ArtifactCache:
 
     @staticmethod
     def _row_to_entry(row: tuple) -> CacheEntry:
-        id_, recipe, variations, inputs, _version, _tags, artifact, created = row
+        id_, recipe, variations, inputs, _version, _tags, artifact, prints, created = row
         return CacheEntry(
             id=id_,
             recipe=recipe,
@@ -120,6 +150,7 @@ class ArtifactCache:
             inputs=json.loads(inputs),
             artifact=Artifact.from_dict(json.loads(artifact)),
             created=created,
+            fingerprint=json.loads(prints),
         )
 
     # -- queries -------------------------------------------------------------------------------
@@ -166,8 +197,8 @@ class ArtifactCache:
                 (recipe, ",".join(sorted(variations)), _canonical_inputs(inputs), artifact.version or ""),
             )
             cur = conn.execute(
-                "INSERT INTO artifacts (recipe, variations, inputs, version, tags, artifact, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO artifacts (recipe, variations, inputs, version, tags, artifact, fingerprint,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     recipe,
                     ",".join(sorted(variations)),
@@ -175,6 +206,7 @@ class ArtifactCache:
                     artifact.version or "",
                     ",".join(sorted(artifact.tags)),
                     artifact.to_json(),
+                    json.dumps(fingerprint(artifact)),
                     time.time(),
                 ),
             )

@@ -23,7 +23,7 @@ def show(
     tags: str = typer.Option(None, "--tags", help=TAGS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of entries."),
 ) -> None:
-    """List cache entries; stale ones (paths vanished) are marked.
+    """List cache entries; stale ones (paths vanished or changed) are marked.
 
     Example: crowdperf cache show --tags get,cuda
     """

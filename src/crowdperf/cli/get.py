@@ -101,9 +101,8 @@ def _value(value: object) -> str:
 def render(result: GetResult) -> None:
     art = result.artifact
     for entry in result.stale_removed:
-        missing = ", ".join(str(p) for p in entry.artifact.missing_paths()) or "paths"
         err_console.print(
-            f"[yellow]stale cache entry #{entry.id} ({entry.recipe}) dropped: {missing} vanished[/]"
+            f"[yellow]stale cache entry #{entry.id} ({entry.recipe}) dropped: {entry.stale_reason()}[/]"
         )
     origin = {"cached": "from cache", "detected": "detected now", "installed": "installed now"}[result.action]
     variations = f"  [dim]_{' _'.join(art.variations)}[/]" if art.variations else ""

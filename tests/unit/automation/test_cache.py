@@ -127,3 +127,17 @@ def test_two_processes_using_the_cache_at_once_do_not_corrupt_it(recipe_plugin: 
     entries = cache.entries()
     assert len(entries) == 13  # 12 detected files + the shared install, each exactly once
     assert len({(e.artifact.paths["file"], e.variations) for e in entries}) == 13
+
+
+def test_entry_whose_files_changed_is_stale_and_redetected(recipe_plugin: Path, tmp_path: Path) -> None:
+    import os
+
+    marker = tmp_path / "v"
+    marker.write_text("1.0")
+    _get(options={"path": str(marker)})
+    marker.write_text("2.0.1")  # upgraded in place: same path, new content
+    os.utime(marker, ns=(1, 1))
+    (entry,) = show_entries(load_settings(), "demo-tool")
+    assert entry.stale and entry.changed_paths() == [marker.resolve()] and "changed" in entry.stale_reason()
+    again = _get(options={"path": str(marker)})
+    assert again.action == "detected" and again.artifact.version == "2.0.1" and len(again.stale_removed) == 1
