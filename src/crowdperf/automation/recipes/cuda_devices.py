@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from crowdperf.automation import nvml
+from crowdperf.automation.probe import find_libs
 from crowdperf.automation.recipe import Artifact, Dependency, Recipe, RecipeContext
 from crowdperf.automation.recipes import device_query
 from crowdperf.automation.recipes.device_query import DeviceQuery, QueriedDevice
@@ -71,6 +72,9 @@ class CudaDevicesRecipe(Recipe):
             "devices": [asdict(d) for d in gpus],
         }
         paths: dict[str, Path] = {}
+        nvml_libs = find_libs("libnvidia-ml.so")
+        if nvml_libs:  # a driver upgrade replaces this file, which makes the cache entry stale
+            paths["libnvidia_ml"] = nvml_libs[0].resolve()
         cuda = ctx.deps.get("cuda")
         if cuda is not None and "nvcc" in cuda.paths:
             meta.update(self._device_query(ctx, Path(cuda.paths["nvcc"]), gpus, paths))
