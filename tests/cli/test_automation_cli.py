@@ -125,3 +125,41 @@ def test_get_list_shows_builtin_and_plugin_recipes(recipe_plugin: Path) -> None:
     by_name = {r["name"]: r for r in rows}
     assert by_name["cuda"]["from"] == "builtin" and "_toolkit|_lib-only" in by_name["cuda"]["variations"]
     assert by_name["demo-tool"]["from"].startswith("plugin demo")
+
+
+def test_cm_help_lists_the_translations() -> None:
+    out = crowdperf("cm", "--help")
+    assert out.returncode == 0 and "crowdperf get --tags get,cuda --json" in out.stdout
+
+
+def test_install_killed_midway_leaves_no_entry(recipe_plugin: Path) -> None:
+    import signal
+    import time
+
+    from crowdperf.settings import load_settings
+
+    installs = load_settings().cache_dir / "installs"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crowdperf",
+            "get",
+            "demo-tool",
+            "-o",
+            "install_version=6.0",
+            "-o",
+            "delay=30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while not list(installs.glob(".staging-*/demo/VERSION")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert not (installs / "demo-6.0").exists()
+    done = json.loads(crowdperf("get", "demo-tool", "-o", "install_version=6.0", "--json").stdout)
+    assert done["action"] == "installed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,12 +164,26 @@ def _version_hint(recipe: Recipe) -> str:
 def _staged_install(recipe: Recipe, ctx: RecipeContext, cache: ArtifactCache) -> Artifact:
     """install() writes into a fresh ``installs/.staging-*`` dir; it is removed on any failure."""
     cache.installs_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_abandoned_staging(cache.installs_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{recipe.name}-", dir=cache.installs_dir))
     try:
         return recipe.install(_with_work_dir(ctx, staging))
     finally:
         # A successful install renamed what it keeps out of the staging dir (see staged_final_dir).
         shutil.rmtree(staging, ignore_errors=True)
+
+
+STAGING_MAX_AGE_S = 6 * 3600  # older staging dirs belong to a killed process (SIGKILL, power loss)
+
+
+def _sweep_abandoned_staging(installs_dir: Path) -> None:
+    now = time.time()
+    for leftover in installs_dir.glob(".staging-*"):
+        try:
+            if now - leftover.stat().st_mtime > STAGING_MAX_AGE_S:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _with_work_dir(ctx: RecipeContext, work_dir: Path) -> RecipeContext:

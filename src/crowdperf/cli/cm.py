@@ -12,6 +12,19 @@ from crowdperf.automation.cm_translate import plan
 from crowdperf.cli.console import err_console, state
 from crowdperf.errors import CrowdperfError
 
+CM_HELP = """Usage: crowdperf cm <action> <target> [tags] [--key=value ...]
+
+MLCommons CM's command line, translated to crowdperf's own commands (printed, then run):
+  crowdperf cm run script "get cuda" --out=json          -> crowdperf get --tags get,cuda --json
+  crowdperf cm run script "get cudnn" --tar_file=F       -> crowdperf get --tags get,cudnn --tar-file F
+  crowdperf cm run script "install python-venv" --name=N -> crowdperf get --tags install,python-venv --name N
+  crowdperf cm show cache --tags=get,cuda                -> crowdperf cache show --tags get,cuda
+  crowdperf cm pull repo mlcommons@ck                    -> nothing (recipes are built in)
+  crowdperf cm run script --tags=generate-run-cmds,inference,_find-performance ... -> crowdperf run ...
+  crowdperf cm run script --tags=generate,inference,submission ...  -> crowdperf submission generate ...
+  crowdperf cm run script --tags=push,github,mlperf,inference,submission ... -> crowdperf submission push ...
+See docs/automation.md."""
+
 
 def _missing_command(root: object, argv: tuple[str, ...], ctx: typer.Context) -> str | None:
     """The first word of ``argv`` naming a command this build lacks, e.g. 'run'."""
@@ -31,6 +44,9 @@ def cm_command(ctx: typer.Context) -> None:
 
     Example: crowdperf cm run script "get cuda" --out=json
     """
+    if not ctx.args or ctx.args[0] in {"-h", "--help", "help"}:
+        typer.echo(CM_HELP)
+        return
     translation = plan(list(ctx.args))
     if translation.verbose:
         state.verbose = True
