@@ -85,6 +85,18 @@ class CacheEntry:
         }
 
 
+SCHEMA_VERSION = 2
+COLUMNS = "id, recipe, variations, inputs, version, tags, artifact, fingerprint, created"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """A cache written by another schema version is rebuilt: its entries are re-detected on use."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        conn.execute("DROP TABLE IF EXISTS artifacts")
+        conn.execute(SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def fingerprint(artifact: Artifact) -> dict[str, list[int]]:
     """(mtime_ns, size) of each existing path of the artifact."""
     out: dict[str, list[int]] = {}
@@ -119,7 +131,7 @@ class ArtifactCache:
         with lock:
             conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
             try:
-                conn.execute(SCHEMA)
+                _migrate(conn)
                 if write:
                     conn.execute("BEGIN IMMEDIATE")
                 yield conn
@@ -159,7 +171,7 @@ class ArtifactCache:
         if not self.db_path.exists():
             return []
         with self._connect(write=False) as conn:
-            rows = conn.execute("SELECT * FROM artifacts ORDER BY recipe, id").fetchall()
+            rows = conn.execute(f"SELECT {COLUMNS} FROM artifacts ORDER BY recipe, id").fetchall()
         entries = [self._row_to_entry(r) for r in rows]
         return [e for e in entries if tags <= e.tags]
 

@@ -115,9 +115,16 @@ def render(result: GetResult) -> None:
         console.print(f"  {key:<14} {value}", highlight=False)
     meta = dict(art.metadata)
     devices, agreement = meta.pop("devices", None), meta.pop("agreement", None)
+    nested = {
+        k: v
+        for k, v in meta.items()
+        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values())
+    }
     for key, value in meta.items():
-        if value is not None:
+        if value is not None and key not in nested:
             console.print(f"  {key:<14} {_value(value)}", highlight=False)
+    for key, value in nested.items():  # e.g. sys-utils' tools: {name: {path, version}}
+        console.print(_table(key, [{"name": name, **row} for name, row in value.items()]))
     if isinstance(devices, list) and devices:
         console.print(_table("GPUs (NVML)", devices))
     if isinstance(agreement, list) and agreement:

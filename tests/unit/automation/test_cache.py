@@ -141,3 +141,20 @@ def test_entry_whose_files_changed_is_stale_and_redetected(recipe_plugin: Path, 
     assert entry.stale and entry.changed_paths() == [marker.resolve()] and "changed" in entry.stale_reason()
     again = _get(options={"path": str(marker)})
     assert again.action == "detected" and again.artifact.version == "2.0.1" and len(again.stale_removed) == 1
+
+
+def test_a_cache_of_another_schema_version_is_rebuilt(recipe_plugin: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    cache_dir = load_settings().cache_dir
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(cache_dir / "artifacts.sqlite")
+    old.execute("CREATE TABLE artifacts (id INTEGER PRIMARY KEY, recipe TEXT)")
+    old.execute("INSERT INTO artifacts (recipe) VALUES ('cuda')")
+    old.commit()
+    old.close()
+    assert show_entries(load_settings()) == []
+    marker = tmp_path / "v"
+    marker.write_text("1.0")
+    assert _get(options={"path": str(marker)}).action == "detected"
+    assert ArtifactCache(cache_dir).integrity_ok()
