@@ -185,6 +185,8 @@ def translate_run_app(cm: CmCommand) -> Translation:
         )
     run = ["run", "--scenario", scenario, "--mode", mode]
     _run_flags(cm, run, notes)
+    if _round_of(cm):  # _r5.1-dev: that round's rules and seeds
+        run += ["--round", str(_round_of(cm))]
     if "python" in cm.adr:
         name = cm.adr["python"].get("name")
         notes.append(

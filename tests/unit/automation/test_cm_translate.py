@@ -139,6 +139,7 @@ def test_submission_variation_runs_all_modes_compliance_then_generates() -> None
         ("submission", "check"),
     ]
     assert result.commands[0][result.commands[0].index("--mode") + 1] == "all"
+    assert result.commands[0][-2:] == ("--round", "v5.1")
     assert result.commands[1][result.commands[1].index("--mode") + 1] == "compliance"
     assert "--round" in result.commands[2] and result.commands[2][-1] == "v5.1"
 
