@@ -1,0 +1,317 @@
+"""CM's MLPerf app scripts -> ``crowdperf run`` / ``crowdperf submission generate|push``.
+
+Flag names and meanings follow CM's ``run-mlperf-inference-app`` (alias of ``generate-run-cmds``),
+``generate-mlperf-inference-submission`` and ``push-mlperf-inference-results-to-github`` input
+mappings (../shared/reference/mlperf-bert-and-cm.md 4.3, 4.5). One deliberate difference: CM maps
+``--hw_notes_extra`` of the app to the *software* notes; here it goes to ``--hw-notes-extra``.
+"""
+
+from __future__ import annotations
+
+from crowdperf.automation.cm_syntax import CmCommand
+from crowdperf.automation.cm_translate import IGNORED, Translation, _common_notes, _verbose, unknown_flag
+from crowdperf.errors import UsageError
+
+RUN_APP_TAGS = (
+    {"generate-run-cmds"},
+    {"run-mlperf", "inference"},
+    {"run-mlperf-inference-app"},
+    {"run", "mlperf", "inference"},
+)
+MODES = {
+    "find-performance": "find-performance",
+    "performance-only": "performance",
+    "accuracy-only": "accuracy",
+    "populate-readme": "all",
+    "submission": "all",
+    "all-modes": "all",
+}
+NOTE_VARIATIONS = {
+    "short": "",
+    "full": "",
+    "dashboard": "",
+    "compliance": "",
+    "all-scenarios": "",
+    "mlcommons-python": "",
+    "reference": "",
+}
+SCENARIOS = {s.lower(): s for s in ("SingleStream", "MultiStream", "Server", "Offline")}
+MODELS = {"bert-99", "bert-99.9", "tiny"}
+DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
+BACKENDS = {"onnxruntime": "onnxruntime", "pytorch": "pytorch", "torch": "pytorch"}
+PRECISIONS = {"fp32": "fp32", "float32": "fp32", "fp16": "fp16", "float16": "fp16", "int8": "int8"}
+IMPLEMENTATIONS = {"reference", "mlcommons-python", "python"}
+SUBMISSION_KEYS = (
+    "submitter",
+    "division",
+    "category",
+    "hw_name",
+    "hw_notes_extra",
+    "sw_notes_extra",
+    "submission_dir",
+)
+QPS_KEYS = ("target_qps", "offline_target_qps", "server_target_qps")
+LATENCY_KEYS = ("target_latency", "singlestream_target_latency", "multistream_target_latency")
+
+
+def is_run_app(tags: frozenset[str]) -> bool:
+    return any(t <= tags for t in RUN_APP_TAGS) and "submission" not in tags
+
+
+def is_push(tags: frozenset[str]) -> bool:
+    return {"push", "submission"} <= tags
+
+
+def is_generate_submission(tags: frozenset[str]) -> bool:
+    return {"generate", "submission"} <= tags
+
+
+def _choice(value: str, table: dict[str, str] | set[str], what: str) -> str:
+    key = value.lower() if isinstance(table, dict) else value
+    if key not in table:
+        options = sorted(table) if isinstance(table, set) else sorted(set(table))
+        raise UsageError(
+            f"{what} {value!r} is not supported by crowdperf", hint=f"use one of: {', '.join(options)}"
+        )
+    return table[key] if isinstance(table, dict) else value
+
+
+def _round_of(cm: CmCommand) -> str | None:
+    rounds = [v for v in cm.variations if v.startswith("r") and v[1:2].isdigit()]
+    return "v" + rounds[-1][1:].removesuffix("-dev").removesuffix("_default") if rounds else None
+
+
+def _run_mode(cm: CmCommand) -> str:
+    picked = [v for v in cm.variations if v in MODES]
+    if len(picked) > 1:
+        raise UsageError(f"variations {', '.join('_' + p for p in picked)} exclude each other")
+    if picked:
+        return MODES[picked[0]]
+    mode = cm.flag("mode")
+    if mode:
+        return _choice(
+            mode, {"performance": "performance", "accuracy": "accuracy", "compliance": "compliance"}, "--mode"
+        )
+    return "find-performance"  # CM's default in the submission-generation group
+
+
+def _run_flags(cm: CmCommand, argv: list[str], notes: list[str]) -> None:
+    simple = {
+        "model": ("--model", MODELS),
+        "device": ("--device", DEVICES),
+        "backend": ("--backend", BACKENDS),
+        "framework": ("--backend", BACKENDS),
+        "precision": ("--precision", PRECISIONS),
+        "category": ("--category", {"edge": "edge", "datacenter": "datacenter"}),
+        "execution_mode": ("--execution-mode", {"test": "test", "valid": "valid", "fast": "test"}),
+    }
+    numeric = {
+        "test_query_count": "--count",
+        "threads": "--threads",
+        "num_threads": "--threads",
+        "batch_size": "--batch-size",
+        "results_dir": "--results-dir",
+        "output_dir": "--results-dir",
+    }
+    qps = {cm.flags[k] for k in QPS_KEYS if k in cm.flags}
+    latency = {cm.flags[k] for k in LATENCY_KEYS if k in cm.flags}
+    for values, option in ((qps, "--target-qps"), (latency, "--target-latency-ms")):
+        if len(values) > 1:
+            raise UsageError(
+                f"different per-scenario targets ({', '.join(sorted(values))}) for one {option}",
+                hint="run one scenario at a time with --scenario=... and its target",
+            )
+        if values:
+            argv += [option, values.pop()]
+    for key, value in cm.flags.items():
+        if key in simple:
+            option, table = simple[key]
+            argv += [option, _choice(value, table, "--" + key)]
+            if key == "execution_mode" and value == "fast":
+                notes.append("--execution-mode=fast: crowdperf has test and valid; using test")
+        elif key in numeric:
+            argv += [numeric[key], value]
+        elif key == "implementation":
+            _choice(value, IMPLEMENTATIONS, "--implementation")
+        elif key == "out":
+            argv.append("--json")
+        elif key in SUBMISSION_KEYS or key in {
+            "scenario",
+            "mode",
+            "rerun",
+            "clean",
+            *QPS_KEYS,
+            *LATENCY_KEYS,
+        }:
+            continue
+        elif key not in IGNORED:
+            raise unknown_flag(
+                key,
+                [
+                    *simple,
+                    *numeric,
+                    "implementation",
+                    "scenario",
+                    "mode",
+                    *SUBMISSION_KEYS,
+                    *QPS_KEYS,
+                    *LATENCY_KEYS,
+                ],
+            )
+
+
+def translate_run_app(cm: CmCommand) -> Translation:
+    unknown = [
+        v
+        for v in cm.variations
+        if v not in MODES and v not in NOTE_VARIATIONS and _round_of(CmCommand("", "", (), (v,))) is None
+    ]
+    if unknown:
+        raise UsageError(
+            f"variation {', '.join('_' + u for u in unknown)} of generate-run-cmds is not supported",
+            hint="supported: " + ", ".join("_" + v for v in sorted({*MODES, "all-scenarios"})),
+        )
+    notes = _common_notes(cm)
+    mode = _run_mode(cm)
+    scenario = (
+        "all"
+        if "all-scenarios" in cm.variations
+        else SCENARIOS.get((cm.flag("scenario") or "offline").lower())
+    )
+    if scenario is None:
+        raise UsageError(
+            f"--scenario={cm.flag('scenario')} is not an MLPerf scenario",
+            hint="SingleStream, MultiStream, Server or Offline",
+        )
+    run = ["run", "--scenario", scenario, "--mode", mode]
+    _run_flags(cm, run, notes)
+    if _round_of(cm):  # _r5.1-dev: that round's rules and seeds
+        run += ["--round", str(_round_of(cm))]
+    if "python" in cm.adr:
+        name = cm.adr["python"].get("name")
+        notes.append(
+            f"--adr.python.name={name}: crowdperf runs in its own interpreter; "
+            f"`crowdperf get python-venv --name {name}` creates or shows that venv"
+        )
+    notes += [f"--adr.{dep}.*: ignored" for dep in cm.adr if dep != "python"]
+    if "rerun" in cm.flags:
+        notes.append("--rerun: crowdperf always runs again; it never reuses earlier results")
+    if "populate-readme" in cm.variations:
+        notes.append("_populate-readme: every run dir records the command, versions and system anyway")
+    commands = [tuple(run)]
+    if "submission" in cm.variations:
+        commands += _submission_after_run(cm, run, notes)
+    else:
+        notes += [
+            f"--{k}: only used with _submission or `generate,inference,submission`"
+            for k in SUBMISSION_KEYS
+            if k in cm.flags and k != "category"
+        ]
+    return Translation(tuple(commands), tuple(notes), _verbose(cm))
+
+
+def _submission_after_run(cm: CmCommand, run: list[str], notes: list[str]) -> list[tuple[str, ...]]:
+    """CM's _submission: all modes, compliance (closed division only), then generate + check."""
+    commands: list[tuple[str, ...]] = []
+    division = cm.flag("division") or "open"
+    if division == "closed" or "compliance" in cm.variations:
+        compliance = list(run)
+        compliance[compliance.index("--mode") + 1] = "compliance"
+        commands.append(tuple(compliance))
+    results = cm.flag("results_dir", "output_dir")
+    if not results:
+        raise UsageError("_submission needs --results_dir (where the runs go)")
+    flags = dict(cm.flags)
+    flags.setdefault("submission_dir", results.rstrip("/") + "-submission")
+    generate = translate_generate(
+        CmCommand(
+            "run",
+            "script",
+            ("generate", "inference", "submission"),
+            cm.variations,
+            {**flags, "run_checker": "yes"},
+        )
+    )
+    notes += list(generate.notes)
+    return [*commands, *generate.commands]
+
+
+def translate_generate(cm: CmCommand) -> Translation:
+    results, submission = cm.flag("results_dir", "output_dir"), cm.flag("submission_dir")
+    if not results or not submission:
+        raise UsageError("generate,inference,submission needs --results_dir and --submission_dir")
+    argv = ["submission", "generate", "--results-dir", results, "--submission-dir", submission]
+    mapping = {
+        "submitter": "--submitter",
+        "division": "--division",
+        "category": "--category",
+        "hw_notes_extra": "--hw-notes-extra",
+        "sw_notes_extra": "--sw-notes-extra",
+    }
+    ignored = {
+        "clean",
+        "tar",
+        "preprocess_submission",
+        "skip_truncation",
+        "run_checker",
+        "run-checker",
+        "results_dir",
+        "output_dir",
+        "submission_dir",
+        "status",
+        "version",
+        "rerun",
+        "out",
+        "model",
+        "device",
+        "backend",
+        "framework",
+        "implementation",
+        "precision",
+        "scenario",
+        "execution_mode",
+        "test_query_count",
+        "mode",
+        "hw_name",
+        *QPS_KEYS,
+        *LATENCY_KEYS,
+    }
+    notes = _common_notes(cm)
+    if "hw_name" in cm.flags:
+        notes.append("--hw_name: ignored; the system name comes from `crowdperf system describe`")
+    for key, value in cm.flags.items():
+        if key in mapping:
+            argv += [mapping[key], value]
+        elif key not in ignored and key not in IGNORED:
+            raise unknown_flag(key, [*mapping, "results_dir", "submission_dir", "version", "run_checker"])
+    round_ = _round_of(cm) or (("v" + cm.flags["version"].lstrip("v")) if "version" in cm.flags else None)
+    if round_:
+        argv += ["--round", round_]
+    if "skip_truncation" in cm.flags:
+        notes.append("--skip_truncation: ignored; accuracy logs are always truncated as MLPerf requires")
+    commands = [tuple(argv)]
+    if (cm.flag("run_checker", "run-checker") or "no").lower() in {"yes", "true", "1", "on"}:
+        commands.append(("submission", "check", submission, *(("--round", round_) if round_ else ())))
+    return Translation(tuple(commands), tuple(notes), _verbose(cm))
+
+
+def translate_push(cm: CmCommand) -> Translation:
+    submission, repo = cm.flag("submission_dir"), cm.flag("repo_url")
+    if not submission:
+        raise UsageError("push,github,mlperf,inference,submission needs --submission_dir")
+    if not repo:
+        raise UsageError(
+            "push needs --repo_url (your fork of the results repository)",
+            hint="e.g. --repo_url=https://github.com/ORG/mlperf_inference_submissions_v5.1",
+        )
+    argv = ["submission", "push", submission, "--repo-url", repo]
+    branch, message = cm.flag("repo_branch", "branch"), cm.flag("commit_message")
+    if branch:
+        argv += ["--branch", branch]
+    if message:
+        argv += ["--message", message]
+    known = {"submission_dir", "repo_url", "repo_branch", "branch", "commit_message"}
+    for key in cm.flags:
+        if key not in known and key not in IGNORED:
+            raise unknown_flag(key, sorted(known))
+    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm))

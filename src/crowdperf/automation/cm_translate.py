@@ -1,0 +1,160 @@
+"""Translate a CM command line into crowdperf's own commands (pure: no side effects).
+
+run script "get cuda" --out=json          -> get --tags get,cuda --json
+run script "install python-venv" --name=X -> get --tags install,python-venv --name X
+show|find|rm cache --tags=get,cuda        -> cache show|find|rm --tags get,cuda
+pull repo mlcommons@ck                    -> nothing to run: recipes are built in
+run script --tags=generate-run-cmds,...   -> run ...            (cm_mlperf.py)
+run script --tags=generate,inference,submission ... -> submission generate ...
+run script --tags=push,github,mlperf,inference,submission ... -> submission push ...
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crowdperf.automation.cm_syntax import CmCommand, parse_cm
+from crowdperf.automation.registry import RecipeRegistry, TagQuery, load_registry
+from crowdperf.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Native argv lists to run in order (empty for a no-op), and what was dropped or changed."""
+
+    commands: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
+    verbose: bool = False
+
+
+# CM flags every script accepts that mean nothing to crowdperf (it never prompts, never silently
+# reuses results, has no repos to pull).
+IGNORED = {
+    "quiet": "crowdperf never prompts",
+    "silent": "",
+    "s": "",
+    "print_deps": "",
+    "fake_run": "",
+    "skip_sys_utils": "",
+    "docker": "crowdperf runs natively, without docker",
+    "j": "",
+    "verbose": "",
+    "v": "",
+}
+RECIPE_FLAGS = {"version": "--version", "version_min": "--version-min", "version_max": "--version-max"}
+FORCE_FLAGS = ("rerun", "new", "force")
+
+
+def unknown_flag(flag: str, known: Sequence[str]) -> UsageError:
+    close = difflib.get_close_matches(flag, list(known), n=3, cutoff=0.6)
+    hint = (
+        f"did you mean {', '.join('--' + c for c in close)}?"
+        if close
+        else "known: " + ", ".join("--" + k for k in sorted(known))
+    )
+    return UsageError(f"CM option --{flag} is not supported by crowdperf", hint=hint)
+
+
+def _common_notes(cm: CmCommand) -> list[str]:
+    notes = [f"--{k}: ignored ({IGNORED[k]})" for k in cm.flags if IGNORED.get(k)]
+    notes += [f"--env.{k}: ignored (crowdperf passes no environment variables between steps)" for k in cm.env]
+    return notes
+
+
+def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
+    recipe = registry.by_tags(TagQuery(frozenset(cm.tags), cm.variations))  # unknown tags -> close matches
+    argv: list[str] = ["get", "--tags", cm.tag_text()]
+    option_names = {o.name for o in recipe.options}
+    notes = _common_notes(cm)
+    for key, value in cm.flags.items():
+        if key in IGNORED:
+            continue
+        if key == "out":
+            if value != "json":
+                raise UsageError(f"--out={value} is not supported", hint="use --out=json")
+            argv.append("--json")
+        elif key in RECIPE_FLAGS:
+            argv += [RECIPE_FLAGS[key], value]
+        elif key in FORCE_FLAGS:
+            argv.append("--force")
+        elif key in option_names:
+            argv += _option_argv(recipe.name, key, value)
+        else:
+            raise unknown_flag(key, [*option_names, *RECIPE_FLAGS, "out", *FORCE_FLAGS, *IGNORED])
+    for dep, settings in cm.adr.items():
+        notes.append(f"--adr.{dep}.*={','.join(settings.values())}: ignored for `get {recipe.name}`")
+    return Translation((tuple(argv),), tuple(notes), _verbose(cm))
+
+
+def _option_argv(recipe: str, key: str, value: str) -> list[str]:
+    option = "--" + key.replace("_", "-")
+    if value == "true":
+        return [option]
+    return [option, value]
+
+
+def _verbose(cm: CmCommand) -> bool:
+    return "verbose" in cm.flags or "v" in cm.flags
+
+
+def _translate_cache(cm: CmCommand) -> Translation:
+    verb = {"show": "show", "find": "find", "rm": "rm", "ls": "show", "list": "show"}.get(cm.action)
+    if verb is None:
+        raise UsageError(f"`cm {cm.action} cache` is not supported", hint="show, find or rm")
+    argv = ["cache", verb]
+    if cm.tags or cm.variations:
+        argv += ["--tags", cm.tag_text()]
+    elif verb == "rm":
+        if "force" not in cm.flags:
+            raise UsageError("`cm rm cache` without --tags removes every entry; add -f to confirm")
+        argv.append("--all")
+    if cm.flag("out") == "json" or "json" in cm.flags:
+        argv.append("--json")
+    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm))
+
+
+def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> Translation:
+    from crowdperf.automation import cm_mlperf
+
+    if cm.target == "repo":
+        if cm.action in {"pull", "add", "find", "rm", "show"}:
+            repo = " ".join(cm.positionals) or "(none)"
+            return Translation(
+                (), (f"recipes are built into crowdperf; nothing to {cm.action} for repo {repo}",)
+            )
+        raise UsageError(f"`cm {cm.action} repo` is not supported")
+    if cm.target == "cache":
+        return _translate_cache(cm)
+    if cm.target != "script" or cm.action != "run":
+        raise UsageError(
+            f"`cm {cm.action} {cm.target}` is not supported",
+            hint="supported: run script, show|find|rm cache, pull repo",
+        )
+    if not cm.tags:
+        raise UsageError("`cm run script` needs tags", hint='e.g. crowdperf cm run script "get cuda"')
+    tags = frozenset(cm.tags)
+    if cm_mlperf.is_run_app(tags):
+        return cm_mlperf.translate_run_app(cm)
+    if cm_mlperf.is_push(tags):
+        return cm_mlperf.translate_push(cm)
+    if cm_mlperf.is_generate_submission(tags):
+        return cm_mlperf.translate_generate(cm)
+    return _translate_get(cm, registry or load_registry())
+
+
+def plan(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> Translation:
+    """All native commands a CM command line stands for, with notes on what was dropped."""
+    result = translate_command(parse_cm(cm_args), registry)
+    return Translation(result.commands, tuple(dict.fromkeys(result.notes)), result.verbose)
+
+
+def translate(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> list[str]:
+    """The native argv of a CM command that maps to one crowdperf command ([] for a no-op).
+
+    ``_submission`` maps to several commands; use :func:`plan` for those."""
+    commands = plan(cm_args, registry).commands
+    if len(commands) > 1:
+        raise UsageError("this CM command maps to several crowdperf commands; use plan()")
+    return list(commands[0]) if commands else []
