@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crowdperf.backends.base import Device, Precision
 from crowdperf.cli.console import console, err_console, state
-from crowdperf.errors import CrowdperfError, UsageError
+from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
@@ -76,7 +76,10 @@ def run(
         rnd = get_round(spec.round)
         plan = plan_runs(spec, rnd, scen, md)
         ctx = HarnessContext(load_settings(), argv=list(sys.argv))
-        results = _execute(plan, ctx, quiet=as_json)
+        try:
+            results = _execute(plan, ctx, quiet=as_json)
+        except KeyboardInterrupt:  # between runs: nothing partial exists
+            raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
     except CrowdperfError as exc:
         if state.verbose:
             err_console.print_exception()

@@ -27,6 +27,7 @@ class SyntheticSource:
 
     table: np.ndarray  # (total, response_len) float32
     seconds_per_batch: float = 0.0  # simulated model time
+    fail: bool = False  # raise in infer (error-path tests)
     loaded: set[int] = field(default_factory=set)
 
     @property
@@ -49,6 +50,8 @@ class SyntheticSource:
         self.loaded.difference_update(indices)
 
     def infer(self, indices: Sequence[int]) -> np.ndarray:
+        if self.fail:
+            raise RuntimeError("synthetic inference failure")
         if self.seconds_per_batch:
             time.sleep(self.seconds_per_batch)
         return self.table[np.asarray(indices, dtype=np.int64)]
@@ -93,9 +96,12 @@ class SyntheticWorkload:
     total: int = 512
     response_len: int = 8
     seconds_per_batch: float = 0.0
+    fail: bool = False
 
     def open(self, spec: RunSpec) -> OpenSyntheticWorkload:
-        source = SyntheticSource(expected_rows(self.total, self.response_len), self.seconds_per_batch)
+        source = SyntheticSource(
+            expected_rows(self.total, self.response_len), self.seconds_per_batch, self.fail
+        )
         info = BackendInfo(
             name="synthetic",
             version=__version__,
@@ -111,3 +117,4 @@ class SyntheticWorkload:
 default_workload = SyntheticWorkload()
 slow_workload = SyntheticWorkload(total=256, seconds_per_batch=0.05)  # for interruption tests
 noop_workload = SyntheticWorkload(total=10833, response_len=1)  # harness overhead benchmark
+failing_workload = SyntheticWorkload(total=64, fail=True)
