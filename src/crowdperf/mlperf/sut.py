@@ -38,7 +38,7 @@ DEFAULT_BATCH_SIZE = {
     Scenario.OFFLINE: 32,
     Scenario.SERVER: 8,
 }
-DEFAULT_SERVER_MAX_WAIT_MS = 2.0
+DEFAULT_SERVER_MAX_WAIT_MS = 0.5
 
 _Item = tuple[list[int], list[int]]  # (response ids, sample indices)
 _STOP: _Item = ([], [])
