@@ -55,7 +55,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=None, help="default: the SUT's per-scenario default")
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--max-wait-ms", type=float, default=DEFAULT_SERVER_MAX_WAIT_MS, help="Server batching deadline")
+    ap.add_argument(
+        "--max-wait-ms", type=float, default=DEFAULT_SERVER_MAX_WAIT_MS, help="Server batching deadline"
+    )
     args = ap.parse_args()
     global MAX_WAIT_MS
     MAX_WAIT_MS = args.max_wait_ms

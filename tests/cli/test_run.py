@@ -24,11 +24,16 @@ def synthetic_tiny() -> Iterator[None]:
 
 
 def test_run_json_has_versioned_schema_and_every_result(synthetic_tiny: None, tmp_path: Path) -> None:
-    out = runner.invoke(app, ["run", "--scenario", "Offline", "--count", "16", "--results-dir", str(tmp_path), "--json"])
+    out = runner.invoke(
+        app, ["run", "--scenario", "Offline", "--count", "16", "--results-dir", str(tmp_path), "--json"]
+    )
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["schema"] == "crowdperf.run/1"
-    assert [(r["scenario"], r["mode"]) for r in data["results"]] == [("Offline", "accuracy"), ("Offline", "performance")]
+    assert [(r["scenario"], r["mode"]) for r in data["results"]] == [
+        ("Offline", "accuracy"),
+        ("Offline", "performance"),
+    ]
     perf = data["results"][1]
     assert perf["metric"]["unit"] == "samples/s" and perf["submittable"] is False
     assert Path(perf["run_dir"]).is_dir()

@@ -24,7 +24,7 @@ from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
-from crowdperf.mlperf.workload import workload_ref
+from crowdperf.mlperf.workload import check_available, workload_ref
 from crowdperf.settings import Settings
 
 TEST_DEFAULT_SERVER_QPS = 50.0
@@ -78,6 +78,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         return find_performance(spec, ctx, poll)
     get_round(spec.round)
     ref = workload_ref(spec.model)
+    check_available(ref)
     layout = layout_for(spec, ctx.host)
     final = layout.run_dir(spec.mode)
     targets = resolve_targets(spec, ctx)

@@ -20,6 +20,7 @@ imports a workload at import time), extended by the ``crowdperf.workloads`` entr
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from crowdperf.backends.base import BackendInfo
-from crowdperf.errors import UsageError
+from crowdperf.errors import BackendError, UsageError
 from crowdperf.mlperf.sample_source import SampleSource
 
 if TYPE_CHECKING:
@@ -121,13 +122,27 @@ def workload_ref(model: str) -> str:
     raise UsageError(f"no workload registered for model {model!r}", hint=f"use one of {', '.join(known)}")
 
 
+def check_available(ref: str) -> None:
+    """Fail early (in the parent, before any directory is made) when the module is missing."""
+    module_name = ref.partition(":")[0]
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise BackendError(
+            f"workload {ref!r} is not available (no module {module_name!r})",
+            hint="this model's workload is not installed in this build of crowdperf",
+        )
+
+
 def load_workload(ref: str) -> Workload:
     """Import ``module:attr``; instantiate it when it is a class or factory."""
     module_name, _, attr = ref.partition(":")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise UsageError(
+        raise BackendError(
             f"workload {ref!r} is not available ({exc})",
             hint="this model's workload is not installed in this build of crowdperf",
         ) from exc

@@ -31,6 +31,8 @@ def test_find_performance_stores_targets_that_valid_runs_use(
 
 
 @pytest.mark.slow
-def test_server_search_finds_a_qps_meeting_the_bound(synthetic_tiny: str, ctx: HarnessContext, tmp_path: Path) -> None:
+def test_server_search_finds_a_qps_meeting_the_bound(
+    synthetic_tiny: str, ctx: HarnessContext, tmp_path: Path
+) -> None:
     r = execute_run(_spec(Scenario.SERVER, tmp_path), ctx)
     assert r.metric and r.metric.value > 100

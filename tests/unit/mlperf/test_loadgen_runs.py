@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.errors import BackendError, UsageError
+from crowdperf.errors import BackendError
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.rounds import Scenario, get_round
@@ -63,7 +63,7 @@ def test_compliance_runs_test01_into_its_own_directory(
     ("ref", "error", "message"),
     [
         ("crowdperf.mlperf.synthetic_workload:failing_workload", BackendError, "synthetic inference failure"),
-        ("no_such_module:workload", UsageError, "not available"),
+        ("no_such_module:workload", BackendError, "not available"),
     ],
 )
 def test_failures_map_to_errors_and_leave_nothing(
