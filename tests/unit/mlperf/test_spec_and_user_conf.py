@@ -55,7 +55,7 @@ def _conf(
 def test_test_mode_user_conf_is_short_and_capped() -> None:
     conf = _conf(ExecutionMode.TEST, Scenario.SINGLE_STREAM, ResolvedTargets(target_latency_ms=12.4))
     assert conf["bert.SingleStream.min_duration"] == "100"
-    assert conf["bert.SingleStream.min_query_count"] == "256"
+    assert conf["bert.SingleStream.min_query_count"] == "64"
     assert conf["bert.SingleStream.performance_sample_count_override"] == "300"
     assert conf["bert.SingleStream.target_latency"] == "12"
     offline = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets())
