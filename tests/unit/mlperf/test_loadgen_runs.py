@@ -77,3 +77,13 @@ def test_failures_map_to_errors_and_leave_nothing(
         unregister_workload("broken")
     assert not list((tmp_path / "results").rglob("run_1"))
     assert not list((tmp_path / "results").rglob(".*partial*"))
+
+
+@pytest.mark.parametrize("scenario", [Scenario.OFFLINE, Scenario.SERVER])
+def test_two_workers_answer_every_sample_correctly(
+    scenario: Scenario, synthetic_tiny: str, ctx: HarnessContext, tmp_path: Path
+) -> None:
+    two = HarnessContext(ctx.settings, host=ctx.host, argv=ctx.argv, workers=2)
+    spec = RunSpec(synthetic_tiny, scenario, Mode.ACCURACY, count=48, batch_size=5, results_dir=tmp_path)
+    r = execute_run(spec, two)
+    assert r.accuracy is not None and r.accuracy.f1 == 100.0 and r.accuracy.n_questions == 48
