@@ -88,7 +88,7 @@ def run(
     if as_json:
         typer.echo(json.dumps(results_json(results), indent=2))
     else:
-        console.print(results_table(results))
+        console.print(results_table(results, spec.results_dir))
 
 
 def _build_spec(**o: Any) -> tuple[RunSpec, Scenario | None, Mode | None]:
@@ -156,14 +156,11 @@ def _validity(r: RunResult) -> str:
     return "VALID" if r.valid else "INVALID"
 
 
-def results_table(results: list[RunResult]) -> Table:
+def results_table(results: list[RunResult], results_dir: Path | None = None) -> Table:
     test = any(not r.submittable for r in results)
     systems = sorted({f"{r.system}/{r.model}" for r in results})
-    caption = (
-        f"results under {results[0].run_dir.parents[3]}"
-        if results and results[0].mode is not Mode.FIND_PERFORMANCE
-        else None
-    )
+    written = any(r.mode is not Mode.FIND_PERFORMANCE for r in results)
+    caption = f"results under {results_dir}" if results_dir and written else None
     if test:
         caption = f"TEST (not submittable); {caption}" if caption else "TEST (not submittable)"
     table = Table(title=", ".join(systems), caption=caption)

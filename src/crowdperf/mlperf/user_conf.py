@@ -83,7 +83,8 @@ def render_user_conf(
     if targets.target_qps is not None and scenario in (Scenario.OFFLINE, Scenario.SERVER):
         lines.append(f"{key}.target_qps = {targets.target_qps:.6g}")
     if targets.target_latency_ms is not None and scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM):
-        lines.append(f"{key}.target_latency = {max(1, round(targets.target_latency_ms))}")
+        # ms, read as a double and scaled to ns (test_settings_internal.cc lookupkv multiplier)
+        lines.append(f"{key}.target_latency = {targets.target_latency_ms:.6g}")
     if execution_mode is ExecutionMode.TEST:
         q = test_query_count(scenario, qsl_size, count)
         lines += [

@@ -57,7 +57,7 @@ def test_test_mode_user_conf_is_short_and_capped() -> None:
     assert conf["bert.SingleStream.min_duration"] == "100"
     assert conf["bert.SingleStream.min_query_count"] == "64"
     assert conf["bert.SingleStream.performance_sample_count_override"] == "300"
-    assert conf["bert.SingleStream.target_latency"] == "12"
+    assert conf["bert.SingleStream.target_latency"] == "12.4"
     offline = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets())
     assert offline["bert.Offline.min_query_count"] == "300"  # Offline: the whole QSL in one query
 
