@@ -87,3 +87,33 @@ def test_two_workers_answer_every_sample_correctly(
     spec = RunSpec(synthetic_tiny, scenario, Mode.ACCURACY, count=48, batch_size=5, results_dir=tmp_path)
     r = execute_run(spec, two)
     assert r.accuracy is not None and r.accuracy.f1 == 100.0 and r.accuracy.n_questions == 48
+
+
+def test_loadgen_still_rejects_a_second_fromconfig_per_process(tmp_path: Path) -> None:
+    """Why every test runs in its own process: a second FromConfig logs error_invalid_config and
+    skips mlperf.conf (seeds 0). If a LoadGen release fixes this, this test says so."""
+    import subprocess
+    import sys
+
+    conf = tmp_path / "user.conf"
+    conf.write_text("bert.Offline.min_duration = 0\n")
+    script = f"""
+import mlperf_loadgen as lg
+for i in range(2):
+    s = lg.TestSettings()
+    s.FromConfig({str(conf)!r}, "bert", "Offline")
+    s.scenario, s.mode = lg.TestScenario.Offline, lg.TestMode.PerformanceOnly
+    s.min_query_count, s.performance_sample_count_override = 8, 8
+    done = lambda ids, idx: lg.QuerySamplesComplete([lg.QuerySampleResponse(r, 0, 0) for r in ids])
+    sut = lg.ConstructFastSUT(done, lambda: None)
+    qsl = lg.ConstructQSL(8, 8, lambda x: None, lambda x: None)
+    log = lg.LogSettings()
+    log.log_output.outdir = {str(tmp_path)!r} + f"/run{{i}}"
+    import os; os.makedirs(log.log_output.outdir)
+    lg.StartTestWithLogSettings(sut, qsl, s, log, "/nonexistent")
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=60)
+    first, second = (parse_detail_log(tmp_path / f"run{i}" / DETAIL) for i in range(2))
+    assert not first.errors and first["effective_qsl_rng_seed"] != 0
+    assert [e.key for e in second.errors] == ["error_invalid_config"]
+    assert second["effective_qsl_rng_seed"] == 0
