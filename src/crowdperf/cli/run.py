@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict
 from enum import Enum, StrEnum
@@ -115,7 +116,19 @@ def _build_spec(**o: Any) -> tuple[RunSpec, Scenario | None, Mode | None]:
     return spec, scen, md
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: child stopped, partial run removed
+
+
 def _execute(plan: Any, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _execute_with_progress(plan, ctx, quiet=quiet)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _execute_with_progress(plan: Any, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True, disable=quiet) as progress:
         tasks: dict[int, Any] = {}
