@@ -1,0 +1,146 @@
+"""find-performance: short LoadGen probes that measure what valid runs should target.
+
+    Offline       samples/s of a probe sized ~``probe_ms`` at the first probe's rate
+    SingleStream  90th-percentile latency (ms) over >= 64 queries (early stopping's minimum)
+    MultiStream   99th-percentile per-query latency (ms)
+    Server        the highest target QPS whose probe meets the latency bound (BERT: p99 <= 130 ms,
+                  mlperf.conf bert.Server.target_latency): start at 0.9 x Offline, double or halve
+                  until bracketed, then bisect to 5 % (at most ``MAX_SERVER_PROBES`` probes)
+
+All probes of one search run in one child process. They set TestSettings directly with the round's
+seeds instead of reading a user.conf: the probes are never results, and LoadGen allows one
+``FromConfig`` per process (see ``loadgen_runner``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlperf_loadgen as lg
+
+from crowdperf.errors import ResultsError
+from crowdperf.mlperf.layout import DETAIL
+from crowdperf.mlperf.loadgen_runner import _SCENARIO, qsl_sizes
+from crowdperf.mlperf.logs import DetailLog, parse_detail_log
+from crowdperf.mlperf.rounds import BERT_SERVER_LATENCY_NS, SINGLE_STREAM_MIN_QUERIES, Scenario, Seeds
+from crowdperf.mlperf.spec import ExecutionMode, RunSpec
+from crowdperf.mlperf.sut import BatchingSut, default_batch_size
+from crowdperf.mlperf.workload import OpenWorkload, load_workload
+
+MAX_SERVER_PROBES = 8
+SERVER_MIN_QUERIES = 100  # enough for a 99th percentile
+
+
+@dataclass(frozen=True)
+class FindJob:
+    spec: RunSpec
+    workload_ref: str
+    work_dir: Path
+    seeds: Seeds
+    offline_qps: float | None = None  # a stored Offline result seeds the Server search
+    latency_bound_ns: int = BERT_SERVER_LATENCY_NS
+
+
+@dataclass(frozen=True)
+class Measurement:
+    scenario: Scenario
+    value: float
+    unit: str
+    probes: int
+
+
+class _Prober:
+    def __init__(self, job: FindJob, opened: OpenWorkload) -> None:
+        self.job, self.opened = job, opened
+        self.total, self.perf = qsl_sizes(
+            opened.source.total_count, opened.source.performance_count, job.spec.count
+        )
+        self.probe_ms = 1_000 if job.spec.execution_mode is ExecutionMode.TEST else 10_000
+        self.count = 0
+
+    def probe(self, scenario: Scenario, **fields: float | int) -> DetailLog:
+        self.count += 1
+        out = self.job.work_dir / f"probe_{self.count}"
+        out.mkdir(parents=True, exist_ok=True)
+        s = lg.TestSettings()
+        s.scenario, s.mode = _SCENARIO[scenario], lg.TestMode.PerformanceOnly
+        seeds = self.job.seeds
+        s.qsl_rng_seed, s.sample_index_rng_seed = seeds.qsl_rng_seed, seeds.sample_index_rng_seed
+        s.schedule_rng_seed = seeds.schedule_rng_seed
+        s.performance_sample_count_override = self.perf
+        s.min_duration_ms = self.probe_ms
+        for name, value in fields.items():
+            setattr(s, name, value)
+        log = lg.LogSettings()
+        log.log_output.outdir = str(out)
+        log.log_output.copy_summary_to_stdout = False
+        qsl = lg.ConstructQSL(self.total, self.perf, self.opened.source.load, self.opened.source.unload)
+        batch = default_batch_size(scenario, self.job.spec.batch_size)
+        try:
+            with BatchingSut(self.opened.source, scenario, batch_size=batch) as sut:
+                lg.StartTestWithLogSettings(sut.handle, qsl, s, log, str(out / "no-audit.config"))
+        finally:
+            lg.DestroyQSL(qsl)
+        if sut.errors:
+            raise ResultsError(f"inference failed during a find-performance probe: {sut.errors[0]}")
+        return parse_detail_log(out / DETAIL)
+
+    def offline_qps(self) -> float:
+        first = self.probe(Scenario.OFFLINE, min_query_count=min(self.total, 1024), min_duration_ms=0)
+        qps = float(first["result_samples_per_second"])
+        second = self.probe(Scenario.OFFLINE, offline_expected_qps=qps, min_query_count=1)
+        return float(second["result_samples_per_second"])
+
+    def latency_ms(self, scenario: Scenario) -> float:
+        queries = SINGLE_STREAM_MIN_QUERIES
+        if scenario is Scenario.SINGLE_STREAM:
+            log = self.probe(scenario, min_query_count=queries, max_query_count=queries * 4)
+            return float(log["result_90.00_percentile_latency_ns"]) / 1e6
+        log = self.probe(scenario, min_query_count=queries, max_query_count=queries * 4)
+        return float(log["result_99.00_percentile_per_query_latency_ns"]) / 1e6
+
+    def server_passes(self, qps: float) -> bool:
+        log = self.probe(
+            Scenario.SERVER,
+            server_target_qps=qps,
+            server_target_latency_ns=self.job.latency_bound_ns,
+            server_target_latency_percentile=0.99,
+            min_query_count=SERVER_MIN_QUERIES,
+            max_duration_ms=self.probe_ms * 10,
+        )
+        p99 = float(log["result_99.00_percentile_latency_ns"])
+        return p99 <= self.job.latency_bound_ns and not log.errors
+
+    def server_qps(self, offline_qps: float) -> float:
+        passed, failed, q = 0.0, 0.0, max(offline_qps * 0.9, 0.1)
+        for _ in range(MAX_SERVER_PROBES):
+            if self.server_passes(q):
+                passed = q
+            else:
+                failed = q
+            if passed and failed and (failed - passed) / failed < 0.05:
+                break
+            q = (passed + failed) / 2 if passed and failed else (q * 2 if not failed else q / 2)
+        if not passed:
+            raise ResultsError(
+                f"no Server QPS down to {q:.3g} met the {self.job.latency_bound_ns / 1e6:.0f} ms p99 bound",
+                hint="use a faster backend/device or a smaller --batch-size",
+            )
+        return passed
+
+
+def search(job: FindJob) -> Measurement:
+    """Child-process entry: measure the target for ``job.spec.scenario``."""
+    opened = load_workload(job.workload_ref).open(job.spec)
+    try:
+        prober = _Prober(job, opened)
+        scenario = job.spec.scenario
+        if scenario is Scenario.OFFLINE:
+            return Measurement(scenario, prober.offline_qps(), "samples/s", prober.count)
+        if scenario is Scenario.SERVER:
+            qps = prober.server_qps(job.offline_qps or prober.offline_qps())
+            return Measurement(scenario, qps, "samples/s", prober.count)
+        return Measurement(scenario, prober.latency_ms(scenario), "ms", prober.count)
+    finally:
+        opened.close()

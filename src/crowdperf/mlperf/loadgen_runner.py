@@ -1,0 +1,184 @@
+"""Run one LoadGen test on a SampleSource, and read its logs into a typed ``RunResult``.
+
+``execute_test`` runs inside a fresh child process (``isolated.py``): LoadGen's
+``TestSettings::FromConfig`` keeps a process-wide counter (loadgen/test_settings_internal.cc), so a
+second user.conf in one process logs ``error_invalid_config`` ("Multiple conf files are used") and
+skips mlperf.conf, zeroing the round's seeds. One test per process keeps every log clean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import mlperf_loadgen as lg
+
+from crowdperf.backends.base import BackendInfo
+from crowdperf.errors import BackendError, ResultsError
+from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
+from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.rounds import Scenario
+from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.mlperf.sut import BatchingSut, default_batch_size
+from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
+from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
+
+_SCENARIO = {
+    Scenario.SINGLE_STREAM: lg.TestScenario.SingleStream,
+    Scenario.MULTI_STREAM: lg.TestScenario.MultiStream,
+    Scenario.SERVER: lg.TestScenario.Server,
+    Scenario.OFFLINE: lg.TestScenario.Offline,
+}
+
+# The checker's result field per scenario (tools/submission/submission_checker/constants.py
+# RESULT_FIELD_NEW, v5.0+): key in the detail log, display name, unit, scale from the log's unit.
+METRICS: dict[Scenario, tuple[str, str, str, float]] = {
+    Scenario.OFFLINE: ("result_samples_per_second", "throughput", "samples/s", 1.0),
+    Scenario.SINGLE_STREAM: ("early_stopping_latency_ss", "p90 latency (early stopping)", "ms", 1e-6),
+    Scenario.MULTI_STREAM: ("early_stopping_latency_ms", "p99 latency (early stopping)", "ms", 1e-6),
+    Scenario.SERVER: ("result_completed_samples_per_sec", "completed QPS", "samples/s", 1.0),
+}
+
+
+@dataclass(frozen=True)
+class TestJob:
+    """Everything the child needs; pickled to it."""
+
+    spec: RunSpec
+    workload_ref: str
+    out_dir: Path
+    targets: ResolvedTargets
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What the child reports back (besides the files it wrote)."""
+
+    backend: BackendInfo
+    asset_checksums: dict[str, str]
+    loadgen_version: str
+    qsl_size: int
+    accuracy: AccuracyResult | None = None
+
+
+def qsl_sizes(source_total: int, source_perf: int, count: int | None) -> tuple[int, int]:
+    total = min(source_total, count) if count else source_total
+    return total, min(source_perf, total)
+
+
+def execute_test(job: TestJob) -> TestOutcome:
+    """Open the workload, write user.conf, FromConfig once, run LoadGen, score accuracy."""
+    spec = job.spec
+    opened = load_workload(job.workload_ref).open(spec)
+    try:
+        total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
+        settings = _settings(job, opened, total)
+        audit = job.out_dir / "audit.config"
+        if spec.mode is Mode.COMPLIANCE:
+            audit.write_text(TEST01_AUDIT_CONFIG)
+        try:
+            _start(job, opened, settings, total, perf, audit)
+        finally:
+            audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
+        accuracy = None
+        if spec.mode is Mode.ACCURACY:
+            accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
+        return TestOutcome(
+            opened.backend_info, dict(opened.asset_checksums), version("mlcommons-loadgen"), total, accuracy
+        )
+    finally:
+        opened.close()
+
+
+def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int) -> lg.TestSettings:
+    spec = job.spec
+    conf = job.out_dir / USER_CONF
+    conf.write_text(
+        render_user_conf(
+            loadgen_model=opened.loadgen_model,
+            scenario=spec.scenario,
+            execution_mode=spec.execution_mode,
+            targets=job.targets,
+            qsl_size=qsl_size,
+            count=spec.count,
+        )
+    )
+    settings = lg.TestSettings()
+    settings.scenario = _SCENARIO[spec.scenario]
+    # Exactly once per process: see the module docstring.
+    if settings.FromConfig(str(conf), opened.loadgen_model, spec.scenario.value) != 0:
+        raise ResultsError(f"LoadGen rejected {conf}", hint="see mlperf_log_detail.txt")
+    settings.mode = lg.TestMode.AccuracyOnly if spec.mode is Mode.ACCURACY else lg.TestMode.PerformanceOnly
+    return settings
+
+
+def _start(
+    job: TestJob, opened: OpenWorkload, settings: lg.TestSettings, total: int, perf: int, audit: Path
+) -> None:
+    log = lg.LogSettings()
+    log.log_output.outdir = str(job.out_dir)
+    log.log_output.copy_summary_to_stdout = False
+    log.log_output.copy_detail_to_stdout = False
+    log.enable_trace = False
+    source = opened.source
+    qsl = lg.ConstructQSL(total, perf, source.load, source.unload)
+    batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
+    try:
+        with BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut:
+            # audit.config exists only in compliance mode; otherwise LoadGen finds no file there
+            # (never the default "audit.config" in the current directory).
+            lg.StartTestWithLogSettings(sut.handle, qsl, settings, log, str(audit))
+    finally:
+        lg.DestroyQSL(qsl)
+    if sut.errors:
+        exc = sut.errors[0]
+        raise BackendError(f"inference failed during the {job.spec.scenario} run: {exc}") from exc
+
+
+def _as_result(acc: object) -> AccuracyResult:
+    return AccuracyResult(
+        exact_match=float(acc.exact_match),  # type: ignore[attr-defined]
+        f1=float(acc.f1),  # type: ignore[attr-defined]
+        n_questions=int(getattr(acc, "n_questions", 0)),
+        target_f1=getattr(acc, "target_f1", None),
+        passed=getattr(acc, "passed", None),
+        note=str(getattr(acc, "note", "")),
+    )
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    value: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished LoadGen test as the CLI, --json and the hub see it."""
+
+    system: str
+    model: str
+    scenario: Scenario
+    mode: Mode
+    run_dir: Path
+    valid: bool | None  # None for accuracy runs (LoadGen does not judge them)
+    submittable: bool
+    metric: Metric | None = None
+    invalid_reason: str | None = None
+    accuracy: AccuracyResult | None = None
+    loadgen_errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool, str | None, tuple[str, ...]]:
+    """(metric, valid, invalid_reason, loadgen errors) from a run directory's detail log."""
+    log = parse_detail_log(run_dir / DETAIL)
+    if not (run_dir / SUMMARY).is_file():
+        raise ResultsError(f"LoadGen wrote no summary in {run_dir}")
+    errors = tuple(f"{e.key}: {e.value}" for e in log.errors)
+    key, name, unit, scale = METRICS[scenario]
+    metric = Metric(name, unit, float(log[key]) * scale) if key in log else None
+    reason = log.get("result_invalid_reason") or None
+    return metric, log.valid and not errors, reason, errors

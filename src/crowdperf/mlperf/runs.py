@@ -1,0 +1,183 @@
+"""Execute a RunPlan: one isolated child per LoadGen test, results renamed into the layout.
+
+``execute_run`` is the library entry of ``crowdperf run`` for one RunSpec; ``execute_plan`` runs a
+whole plan and returns every ``RunResult`` (find-performance runs return a ``RunResult`` whose
+metric is the stored target and whose ``run_dir`` is the targets file).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from crowdperf.errors import InterruptedRun, UsageError
+from crowdperf.mlperf.find_performance import FindJob, Measurement
+from crowdperf.mlperf.isolated import Poll, run_isolated
+from crowdperf.mlperf.layout import atomic_run_dir, host_slug, layout_for, system_name
+from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
+from crowdperf.mlperf.provenance import build_provenance, now_utc
+from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
+from crowdperf.mlperf.targets import StoredTarget, TargetStore
+from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
+from crowdperf.mlperf.workload import check_available, workload_ref
+from crowdperf.settings import Settings
+
+TEST_DEFAULT_SERVER_QPS = 50.0
+Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
+
+
+@dataclass(frozen=True)
+class HarnessContext:
+    settings: Settings
+    host: str = field(default_factory=host_slug)
+    argv: list[str] | None = None
+    workers: int = 1
+
+    @property
+    def store(self) -> TargetStore:
+        return TargetStore(self.settings.cache_dir / "targets.json")
+
+
+def resolve_targets(spec: RunSpec, ctx: HarnessContext) -> ResolvedTargets:
+    """Override > stored find-performance value (with margin) > test default; valid needs one."""
+    qps_scenario = spec.scenario in (Scenario.OFFLINE, Scenario.SERVER)
+    override = spec.targets.target_qps if qps_scenario else spec.targets.target_latency_ms
+    if override is not None:
+        return _targets(qps_scenario, override, "override")
+    stored = ctx.store.lookup(spec, system_name(spec, ctx.host))
+    if stored is not None:
+        return _targets(qps_scenario, apply_margin(spec.scenario, stored.value), "find-performance")
+    if spec.execution_mode is ExecutionMode.VALID:
+        flag = "--target-qps" if qps_scenario else "--target-latency-ms"
+        raise UsageError(
+            f"no {spec.scenario} target stored for {system_name(spec, ctx.host)} / {spec.model}",
+            hint=f"run --mode find-performance first or pass {flag}",
+        )
+    if spec.scenario is Scenario.SERVER:
+        offline = ctx.store.lookup(spec, system_name(spec, ctx.host), Scenario.OFFLINE)
+        qps = offline.value * 0.5 if offline else TEST_DEFAULT_SERVER_QPS
+        return ResolvedTargets(target_qps=qps, source="test default")
+    return ResolvedTargets(source="test default")  # mlperf.conf's placeholders
+
+
+def _targets(qps: bool, value: float, source: str) -> ResolvedTargets:
+    return (
+        ResolvedTargets(target_qps=value, source=source)
+        if qps
+        else ResolvedTargets(target_latency_ms=value, source=source)
+    )
+
+
+def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
+    if spec.mode is Mode.FIND_PERFORMANCE:
+        return find_performance(spec, ctx, poll)
+    get_round(spec.round)
+    ref = workload_ref(spec.model)
+    check_available(ref)
+    layout = layout_for(spec, ctx.host)
+    final = layout.run_dir(spec.mode)
+    targets = resolve_targets(spec, ctx)
+    started = now_utc()
+    with atomic_run_dir(final) as tmp:
+        job = TestJob(spec, ref, tmp, targets, ctx.workers)
+        outcome: TestOutcome = run_isolated(
+            "crowdperf.mlperf.loadgen_runner:execute_test",
+            job,
+            tmp,
+            poll=poll,
+            what=f"{spec.scenario} {spec.mode}",
+        )
+        metric, valid, reason, errors = read_metric(spec.scenario, tmp)
+        build_provenance(
+            spec,
+            backend=outcome.backend,
+            asset_checksums=outcome.asset_checksums,
+            loadgen_version=outcome.loadgen_version,
+            targets=targets,
+            started_utc=started,
+            argv=ctx.argv,
+        ).write(tmp)
+    is_acc = spec.mode is Mode.ACCURACY
+    return RunResult(
+        system=layout.system,
+        model=spec.model,
+        scenario=spec.scenario,
+        mode=spec.mode,
+        run_dir=final,
+        valid=None if is_acc else valid,
+        submittable=spec.submittable,
+        metric=None if is_acc else metric,
+        invalid_reason=None if is_acc or valid else reason,
+        accuracy=outcome.accuracy,
+        loadgen_errors=errors,
+    )
+
+
+def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
+    system = system_name(spec, ctx.host)
+    offline = ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
+    work = Path(tempfile.mkdtemp(prefix="crowdperf-findperf-"))
+    try:
+        job = FindJob(
+            spec,
+            workload_ref(spec.model),
+            work,
+            get_round(spec.round).seeds,
+            offline.value if offline else None,
+        )
+        m: Measurement = run_isolated(
+            "crowdperf.mlperf.find_performance:search",
+            job,
+            work,
+            poll=poll,
+            what=f"{spec.scenario} find-performance",
+        )
+    except KeyboardInterrupt:
+        raise InterruptedRun("interrupted; nothing was stored") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ctx.store.save(
+        StoredTarget(
+            system,
+            spec.model,
+            spec.backend,
+            spec.device.value,
+            spec.precision.value,
+            spec.scenario.value,
+            m.value,
+            m.unit,
+            spec.execution_mode.value,
+            now_utc(),
+        )
+    )
+    return RunResult(
+        system=system,
+        model=spec.model,
+        scenario=spec.scenario,
+        mode=spec.mode,
+        run_dir=ctx.store.path,
+        valid=None,
+        submittable=False,
+        metric=Metric("target", m.unit, m.value),
+    )
+
+
+def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
+    results = []
+    for spec in plan.runs:
+        if on_event:
+            on_event(spec, "start", 0.0)
+        poll = (lambda t, s=spec: on_event(s, "running", t)) if on_event else None
+        results.append(execute_run(spec, ctx, poll))
+        if on_event:
+            on_event(spec, "done", 0.0)
+    return results
+
+
+def loadgen_version() -> str:
+    return version("mlcommons-loadgen")

@@ -1,0 +1,163 @@
+"""The one SUT scheduling layer shared by every backend: a backend only turns batches into rows.
+
+    SingleStream  one sample per query, run inline in LoadGen's issue thread (lowest latency)
+    MultiStream   the query's samples (8) as one batch, inline
+    Offline       the single query's samples sorted by real length (``SampleSource.lengths``) and
+                  cut into batches of ``batch_size``, so each batch pads to a similar length;
+                  batches go to the worker queue
+    Server        dynamic batching with a deadline: a worker takes the first waiting query, then
+                  keeps collecting until ``batch_size`` samples or ``max_wait_ms`` have passed
+
+Workers are threads (``workers``, one per device is the intent) that call ``source.infer`` and
+complete from their own thread, so ``issue_queries`` never blocks in Server. Completion builds the
+``QuerySampleResponse`` list straight from the (n, row_bytes) result array: pointers are
+``base + k * stride`` into that array, which stays referenced until ``QuerySamplesComplete``
+returns (LoadGen copies the bytes it logs during the call).
+
+LoadGen is driven through ``ConstructFastSUT``: its issue callback receives two lists of ints
+(response ids, sample indices) instead of ``QuerySample`` objects, which is cheaper per sample.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import mlperf_loadgen as lg
+import numpy as np
+
+from crowdperf.mlperf.rounds import Scenario
+from crowdperf.mlperf.sample_source import SampleSource
+
+# Per-scenario batch sizes when --batch-size is not given. MultiStream batches its 8-sample query.
+DEFAULT_BATCH_SIZE = {
+    Scenario.SINGLE_STREAM: 1,
+    Scenario.MULTI_STREAM: 8,
+    Scenario.OFFLINE: 32,
+    Scenario.SERVER: 8,
+}
+DEFAULT_SERVER_MAX_WAIT_MS = 0.5
+
+_Item = tuple[list[int], list[int]]  # (response ids, sample indices)
+_STOP: _Item = ([], [])
+
+
+def default_batch_size(scenario: Scenario, requested: int | None) -> int:
+    if scenario is Scenario.SINGLE_STREAM:
+        return 1
+    return requested or DEFAULT_BATCH_SIZE[scenario]
+
+
+class BatchingSut:
+    """Owns the LoadGen SUT handle and the worker threads for one test."""
+
+    def __init__(
+        self,
+        source: SampleSource,
+        scenario: Scenario,
+        *,
+        batch_size: int,
+        workers: int = 1,
+        max_wait_ms: float = DEFAULT_SERVER_MAX_WAIT_MS,
+    ) -> None:
+        self.source = source
+        self.scenario = scenario
+        self.batch_size = max(1, batch_size)
+        self.max_wait_s = max_wait_ms / 1000.0 if scenario is Scenario.SERVER else 0.0
+        self.errors: list[BaseException] = []
+        self._lengths = np.asarray(source.lengths)
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        inline = scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM)
+        issue: Callable[[list[int], list[int]], None] = self._run_batch if inline else self._enqueue
+        if scenario is Scenario.OFFLINE:
+            issue = self._issue_offline
+        self._threads = (
+            []
+            if inline
+            else [
+                threading.Thread(target=self._worker, name=f"sut-worker-{i}", daemon=True)
+                for i in range(workers)
+            ]
+        )
+        self.handle = lg.ConstructFastSUT(issue, self._flush)
+
+    def __enter__(self) -> BatchingSut:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for t in self._threads:
+            t.join()
+        lg.DestroyFastSUT(self.handle)
+
+    # --- issue side (LoadGen's threads) ---------------------------------------------------------
+    def _enqueue(self, ids: list[int], indices: list[int]) -> None:
+        self._queue.put((ids, indices))
+
+    def _issue_offline(self, ids: list[int], indices: list[int]) -> None:
+        # Sort by real length so each batch pads to a similar length (ids follow their samples).
+        order = np.argsort(self._lengths[indices], kind="stable")
+        ids_sorted = np.asarray(ids, dtype=np.uint64)[order].tolist()
+        idx_sorted = np.asarray(indices, dtype=np.int64)[order].tolist()
+        b = self.batch_size
+        for start in range(0, len(order), b):
+            self._queue.put((ids_sorted[start : start + b], idx_sorted[start : start + b]))
+
+    def _flush(self) -> None:
+        """LoadGen's flush_queries: Server queries are never held back beyond max_wait."""
+
+    # --- worker side ----------------------------------------------------------------------------
+    def _worker(self) -> None:
+        get, b, wait = self._queue.get, self.batch_size, self.max_wait_s
+        while True:
+            ids, indices = get()
+            if not ids:  # _STOP
+                return
+            if len(ids) < b:
+                ids, indices = list(ids), list(indices)
+                stop = self._collect(ids, indices, time.monotonic() + wait)
+                self._run_batch(ids, indices)
+                if stop:
+                    return
+                continue
+            self._run_batch(ids, indices)
+
+    def _collect(self, ids: list[int], indices: list[int], deadline: float) -> bool:
+        """Add waiting queries to the batch until full or the deadline; True if STOP was seen."""
+        b = self.batch_size
+        while len(ids) < b:
+            timeout = deadline - time.monotonic()
+            try:
+                more_ids, more_idx = (
+                    self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                return False
+            if not more_ids:
+                return True
+            ids.extend(more_ids)
+            indices.extend(more_idx)
+        return False
+
+    def _run_batch(self, ids: Sequence[int], indices: Sequence[int]) -> None:
+        try:
+            rows = np.ascontiguousarray(self.source.infer(indices))  # (n, row) any dtype
+        except BaseException as exc:  # never leave LoadGen waiting: complete empty, report later
+            self.errors.append(exc)
+            lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])
+            return
+        complete_rows(ids, rows)
+
+
+def complete_rows(ids: Sequence[int], rows: np.ndarray) -> None:
+    """QuerySamplesComplete for ``ids[k]`` -> ``rows[k]``; ``rows`` lives until the call returns."""
+    base, stride = rows.ctypes.data, rows.strides[0] if rows.ndim else 0
+    size = rows.nbytes // max(1, len(ids))
+    response = lg.QuerySampleResponse
+    ptrs = range(base, base + stride * len(ids), stride or 1)
+    lg.QuerySamplesComplete([response(i, p, size) for i, p in zip(ids, ptrs, strict=True)])

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crowdperf.cli.main import app
+from crowdperf.mlperf.workload import register_workload, unregister_workload
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def synthetic_tiny() -> Iterator[None]:
+    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    yield
+    unregister_workload("tiny")
+
+
+def test_run_json_has_versioned_schema_and_every_result(synthetic_tiny: None, tmp_path: Path) -> None:
+    out = runner.invoke(
+        app, ["run", "--scenario", "Offline", "--count", "16", "--results-dir", str(tmp_path), "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["schema"] == "crowdperf.run/1"
+    assert [(r["scenario"], r["mode"]) for r in data["results"]] == [
+        ("Offline", "accuracy"),
+        ("Offline", "performance"),
+    ]
+    perf = data["results"][1]
+    assert perf["metric"]["unit"] == "samples/s" and perf["submittable"] is False
+    assert Path(perf["run_dir"]).is_dir()
+
+
+def test_table_marks_test_runs(synthetic_tiny: None, tmp_path: Path) -> None:
+    args = ["run", "--scenario", "SingleStream", "--mode", "performance", "--count", "8"]
+    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert "SingleStream" in out.stdout and "TEST (not submittable)" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--scenario", "Foo"], "--scenario 'Foo' is not one of: SingleStream"),
+        (["--mode", "fast"], "--mode 'fast' is not one of"),
+        (["--device", "tpu"], "--device 'tpu' is not one of: cpu, cuda"),
+        (["--model", "gpt"], "--model 'gpt' is not one of: tiny, bert-99, bert-99.9"),
+        (["--count", "0"], "--count must be >= 1"),
+        (["--round", "v1.0"], "unknown MLPerf round"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
+    out = runner.invoke(app, ["run", *args, "--results-dir", str(tmp_path)], terminal_width=400)
+    assert out.exit_code == 2
+    assert needle in out.output
+    assert len([line for line in out.output.splitlines() if line.strip()]) <= 2
+
+
+def test_valid_mode_without_target_explains_the_fix(synthetic_tiny: None, tmp_path: Path) -> None:
+    args = ["run", "--scenario", "Offline", "--mode", "performance", "--execution-mode", "valid"]
+    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)], terminal_width=400)
+    assert out.exit_code == 2
+    assert "run --mode find-performance first or pass --target-qps" in out.output
+
+
+def test_ctrl_c_mid_run_exits_130_and_leaves_no_complete_looking_dir(tmp_path: Path) -> None:
+    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:slow_workload")  # ~13 s of work
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        out = runner.invoke(app, ["run", "--scenario", "SingleStream", "--results-dir", str(tmp_path)])
+    finally:
+        timer.cancel()
+        unregister_workload("tiny")
+    assert out.exit_code == 130, out.output
+    assert "interrupted" in out.output
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert leftovers == []

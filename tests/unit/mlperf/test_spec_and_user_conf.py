@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+
+from crowdperf.errors import UsageError
+from crowdperf.mlperf.rounds import Category, Scenario, get_round
+from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec, Targets, plan_runs
+from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
+
+
+def test_all_all_on_edge_is_accuracy_and_performance_of_the_required_scenarios() -> None:
+    base = RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE)
+    plan = plan_runs(base, get_round("v6.1"), None, None)
+    assert [(r.scenario, r.mode) for r in plan.runs] == [
+        (Scenario.SINGLE_STREAM, Mode.ACCURACY),
+        (Scenario.SINGLE_STREAM, Mode.PERFORMANCE),
+        (Scenario.OFFLINE, Mode.ACCURACY),
+        (Scenario.OFFLINE, Mode.PERFORMANCE),
+    ]
+
+
+def test_datacenter_adds_server_and_single_values_pass_through() -> None:
+    base = RunSpec("bert-99", Scenario.OFFLINE, Mode.PERFORMANCE, category=Category.DATACENTER)
+    scenarios = {r.scenario for r in plan_runs(base, get_round("v6.1"), None, Mode.FIND_PERFORMANCE).runs}
+    assert Scenario.SERVER in scenarios
+    one = plan_runs(base, get_round("v6.1"), Scenario.MULTI_STREAM, Mode.COMPLIANCE).runs
+    assert [(r.scenario, r.mode) for r in one] == [(Scenario.MULTI_STREAM, Mode.COMPLIANCE)]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"count": 0}, {"threads": 0}, {"batch_size": -1}],
+)
+def test_bad_spec_values_are_usage_errors(kwargs: dict) -> None:
+    with pytest.raises(UsageError):
+        RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE, **kwargs)
+    with pytest.raises(UsageError, match="--target-qps must be > 0"):
+        Targets(target_qps=-1.0)
+
+
+def _conf(
+    mode: ExecutionMode, scenario: Scenario, targets: ResolvedTargets, qsl: int = 300
+) -> dict[str, str]:
+    text = render_user_conf(
+        loadgen_model="bert",
+        scenario=scenario,
+        execution_mode=mode,
+        targets=targets,
+        qsl_size=qsl,
+        count=None,
+    )
+    return dict(line.split(" = ") for line in text.splitlines() if not line.startswith("#"))
+
+
+def test_test_mode_user_conf_is_short_and_capped() -> None:
+    conf = _conf(ExecutionMode.TEST, Scenario.SINGLE_STREAM, ResolvedTargets(target_latency_ms=12.4))
+    assert conf["bert.SingleStream.min_duration"] == "100"
+    assert conf["bert.SingleStream.min_query_count"] == "64"
+    assert conf["bert.SingleStream.performance_sample_count_override"] == "300"
+    assert conf["bert.SingleStream.target_latency"] == "12.4"
+    offline = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets())
+    assert offline["bert.Offline.min_query_count"] == "300"  # Offline: the whole QSL in one query
+
+
+def test_valid_mode_user_conf_never_touches_duration_counts_or_seeds() -> None:
+    conf = _conf(ExecutionMode.VALID, Scenario.SERVER, ResolvedTargets(target_qps=123.456), qsl=10833)
+    assert conf == {"bert.Server.target_qps": "123.456"}
+    small = _conf(ExecutionMode.VALID, Scenario.OFFLINE, ResolvedTargets(target_qps=5.0), qsl=300)
+    assert small == {"bert.Offline.target_qps": "5", "bert.Offline.performance_sample_count_override": "300"}
+
+
+def test_test01_audit_config_is_mlperfs() -> None:
+    lines = {line for line in TEST01_AUDIT_CONFIG.splitlines() if not line.startswith("#")}
+    assert lines == {
+        "*.*.mode = 2",
+        "*.*.accuracy_log_rng_seed = 720381539243781796",
+        "*.*.accuracy_log_sampling_target = 4096",
+    }
