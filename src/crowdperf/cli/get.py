@@ -126,7 +126,10 @@ def render(result: GetResult) -> None:
     for key, value in nested.items():  # e.g. sys-utils' tools: {name: {path, version}}
         console.print(_table(key, [{"name": name, **row} for name, row in value.items()]))
     if isinstance(devices, list) and devices:
-        console.print(_table("GPUs (NVML)", devices))
+        if all(isinstance(d, dict) for d in devices):
+            console.print(_table("GPUs (NVML)", devices))
+        else:  # e.g. torch's list of device names
+            console.print(f"  {'devices':<14} {', '.join(map(str, devices))}", highlight=False)
     if isinstance(agreement, list) and agreement:
         console.print(_table("NVML vs CUDA device query", agreement))
 
