@@ -1,0 +1,94 @@
+"""onnxruntime: CPU execution provider, or CUDA when asked and really available."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
+from crowdperf.backends.device_names import cpu_name, physical_cores
+from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
+
+CUDA_EP = "CUDAExecutionProvider"
+CPU_EP = "CPUExecutionProvider"
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self) -> None:
+        self._session = None
+        self._feeds: tuple[str, str, str] = ("input_ids", "input_mask", "segment_ids")
+
+    def load(self, config: BackendConfig) -> BackendInfo:
+        import onnxruntime as ort
+
+        if config.precision not in (Precision.FP32, Precision.INT8):
+            raise UsageError(
+                f"onnxruntime runs the fp32 (or int8) ONNX model, not {config.precision.value}",
+                hint="use --precision fp32, or --backend pytorch for fp16/bf16",
+            )
+        if not config.model_path.is_file():
+            raise MissingInputError(f"model file not found: {config.model_path}", hint="pass --model-path")
+        providers = [CPU_EP]
+        if config.device is Device.CUDA:
+            available = ort.get_available_providers()
+            if CUDA_EP not in available:
+                raise DeviceError(
+                    f"onnxruntime {ort.__version__} has no CUDA execution provider "
+                    f"(has {', '.join(available)}); it would run on the CPU",
+                    hint="pip install onnxruntime-gpu matching your CUDA (crowdperf get cuda-stack), "
+                    "or use --backend pytorch --device cuda",
+                )
+            providers = [CUDA_EP]
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.intra_op_num_threads = config.threads or physical_cores()
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(config.model_path), sess_options=opts, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own exception zoo
+            raise BackendError(f"onnxruntime could not load {config.model_path}: {exc}") from exc
+        used = session.get_providers()[0]
+        if config.device is Device.CUDA and used != CUDA_EP:
+            raise DeviceError(
+                f"onnxruntime fell back to {used}: the CUDA provider failed to initialise",
+                hint="install the CUDA/cuDNN libraries onnxruntime-gpu needs (crowdperf get cuda-stack)",
+            )
+        names = {i.name for i in session.get_inputs()}
+        # the int8 fake-quant model names its inputs as HuggingFace does (reference notes §1.3)
+        if {"attention_mask", "token_type_ids"} <= names:
+            self._feeds = ("input_ids", "attention_mask", "token_type_ids")
+        self._session = session
+        device_name = cpu_name() if used == CPU_EP else _cuda_device_name()
+        return BackendInfo(
+            name=self.name,
+            version=ort.__version__,
+            device=config.device,
+            precision=config.precision,
+            execution_provider=used,
+            device_name=device_name,
+        )
+
+    def run(self, batch: FeatureBatch) -> np.ndarray:
+        if self._session is None:
+            raise BackendError("onnxruntime backend used before load()")
+        ids, mask, seg = self._feeds
+        start, end = self._session.run(
+            None, {ids: batch.input_ids, mask: batch.input_mask, seg: batch.segment_ids}
+        )
+        return np.stack([start, end], axis=-1).astype(np.float32, copy=False)  # (batch, seq, 2)
+
+    def close(self) -> None:
+        self._session = None
+
+
+def _cuda_device_name() -> str:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        return str(pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0)))
+    except Exception:  # NVML missing: the provider still ran on CUDA
+        return "cuda:0"

@@ -1,0 +1,121 @@
+"""PyTorch: CPU or CUDA, fp32 / bf16 / fp16. torch is the optional extra ``crowdperf[torch]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
+from crowdperf.backends.device_names import cpu_name, physical_cores
+from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
+
+# The official model.pytorch must carry these (the reference loads it with strict=False).
+REQUIRED_KEYS = ("bert.embeddings.word_embeddings.weight", "qa_outputs.weight", "qa_outputs.bias")
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise BackendError(
+            "the pytorch backend needs torch, which is not installed",
+            hint="pip install 'crowdperf[torch]' (or use --backend onnxruntime)",
+        ) from exc
+    return torch
+
+
+class PyTorchBackend(Backend):
+    name = "pytorch"
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._device: Any = None
+
+    def load(self, config: BackendConfig) -> BackendInfo:
+        torch = _import_torch()
+        from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering, config_from_state_dict
+
+        dtype = _dtype(torch, config.precision, config.device)
+        if config.device is Device.CUDA:
+            if not torch.cuda.is_available():
+                raise DeviceError(
+                    f"torch {torch.__version__} cannot use CUDA here (no GPU, no driver, or a CPU build)",
+                    hint="install a CUDA build of torch on a machine with an NVIDIA GPU, or use --device cpu",
+                )
+            device = torch.device("cuda:0")
+            device_name = torch.cuda.get_device_name(0)
+            torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 (accuracy is measured)
+        else:
+            device = torch.device("cpu")
+            device_name = cpu_name()
+            torch.set_num_threads(config.threads or physical_cores())
+        state, cfg = _read_state(torch, config.model_path)
+        model = BertForQuestionAnswering(cfg or config_from_state_dict(state))
+        missing, _unexpected = model.load_state_dict(state, strict=False)
+        needed = [k for k in missing if k.startswith(("bert.", "qa_outputs."))]
+        if needed:
+            raise BackendError(
+                f"{config.model_path} lacks {len(needed)} BERT weights (first: {needed[0]})",
+                hint="pass a BertForQuestionAnswering state dict (e.g. MLPerf's model.pytorch)",
+            )
+        self._model = model.to(device=device, dtype=dtype).eval()
+        self._device = device
+        return BackendInfo(
+            name=self.name,
+            version=torch.__version__,
+            device=config.device,
+            precision=config.precision,
+            execution_provider=f"torch:{device}",
+            device_name=device_name,
+        )
+
+    def run(self, batch: FeatureBatch) -> np.ndarray:
+        if self._model is None:
+            raise BackendError("pytorch backend used before load()")
+        import torch
+
+        with torch.inference_mode():
+            ids = torch.from_numpy(batch.input_ids).to(self._device, non_blocking=True)
+            mask = torch.from_numpy(batch.input_mask).to(self._device, non_blocking=True)
+            seg = torch.from_numpy(batch.segment_ids).to(self._device, non_blocking=True)
+            logits = self._model(ids, mask, seg)  # (batch, seq, 2)
+            return logits.float().cpu().numpy()
+
+    def close(self) -> None:
+        self._model = None
+
+
+def _dtype(torch: Any, precision: Precision, device: Device) -> Any:
+    if precision is Precision.FP32:
+        return torch.float32
+    if precision is Precision.BF16:
+        return torch.bfloat16
+    if precision is Precision.FP16 and device is Device.CUDA:
+        return torch.float16
+    supported = "fp32, bf16, fp16 (cuda)" if device is Device.CUDA else "fp32, bf16"
+    raise UsageError(
+        f"the pytorch backend does not run {precision.value} on {device.value}",
+        hint=f"use --precision one of: {supported}",
+    )
+
+
+def _read_state(torch: Any, path: Path) -> tuple[dict[str, Any], Any]:
+    if not path.is_file():
+        raise MissingInputError(f"model file not found: {path}", hint="pass --model-path")
+    if path.suffix == ".npz":
+        from crowdperf.workloads.bert.weights import load_config, load_weights
+
+        return {k: torch.from_numpy(v) for k, v in load_weights(path).items()}, load_config(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle / zip errors of a corrupt or foreign file
+        raise BackendError(
+            f"torch could not read {path}: {exc}", hint="pass a PyTorch state dict file"
+        ) from exc
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(k in state for k in REQUIRED_KEYS):
+        raise BackendError(f"{path} is not a BertForQuestionAnswering state dict", hint="pass model.pytorch")
+    return state, None

@@ -1,0 +1,129 @@
+"""BERT-for-QA in plain PyTorch, parameter names equal to HuggingFace's ``BertForQuestionAnswering``
+so the same ``load_state_dict`` reads our generated weights and MLPerf's ``model.pytorch``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from crowdperf.workloads.bert.model_config import BertModelConfig
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden)
+        self.position_embeddings = nn.Embedding(cfg.max_position, cfg.hidden)
+        self.token_type_embeddings = nn.Embedding(cfg.type_vocab, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+
+    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (seq,)
+        x = self.word_embeddings(input_ids) + self.position_embeddings(positions)
+        return self.LayerNorm(x + self.token_type_embeddings(segment_ids))  # (batch, seq, hidden)
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.heads, self.head_dim = cfg.heads, cfg.head_dim
+        self.query = nn.Linear(cfg.hidden, cfg.hidden)
+        self.key = nn.Linear(cfg.hidden, cfg.hidden)
+        self.value = nn.Linear(cfg.hidden, cfg.hidden)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, s, h = x.shape
+
+        def split(t: torch.Tensor) -> torch.Tensor:  # (b, s, h) -> (b, heads, s, head_dim)
+            return t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
+
+        ctx = F.scaled_dot_product_attention(
+            split(self.query(x)), split(self.key(x)), split(self.value(x)), mask
+        )
+        return ctx.transpose(1, 2).reshape(b, s, h)
+
+
+class _AttentionOutput(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+
+
+class _Attention(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.self = _SelfAttention(cfg)
+        self.output = _AttentionOutput(cfg)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.output.LayerNorm(self.output.dense(self.self(x, mask)) + x)
+
+
+class _Intermediate(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden, cfg.intermediate)
+
+
+class _Output(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(cfg.intermediate, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+
+
+class _Layer(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.attention = _Attention(cfg)
+        self.intermediate = _Intermediate(cfg)
+        self.output = _Output(cfg)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.attention(x, mask)
+        inter = F.gelu(self.intermediate.dense(x))  # exact (erf) GELU, BERT's "gelu"
+        return self.output.LayerNorm(self.output.dense(inter) + x)
+
+
+class _Encoder(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(_Layer(cfg) for _ in range(cfg.layers))
+
+
+class _Bert(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.embeddings = _Embeddings(cfg)
+        self.encoder = _Encoder(cfg)
+
+
+class BertForQuestionAnswering(nn.Module):
+    def __init__(self, cfg: BertModelConfig) -> None:
+        super().__init__()
+        self.bert = _Bert(cfg)
+        self.qa_outputs = nn.Linear(cfg.hidden, 2)
+
+    def forward(
+        self, input_ids: torch.Tensor, input_mask: torch.Tensor, segment_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """(batch, seq) int64 x3 -> (batch, seq, 2) logits [start, end]."""
+        x = self.bert.embeddings(input_ids, segment_ids)
+        # additive mask, as BERT: 0 for real tokens, -10000 for padding    (batch, 1, 1, seq)
+        mask = ((1.0 - input_mask[:, None, None, :].to(x.dtype)) * -10000.0).to(x.dtype)
+        for layer in self.bert.encoder.layer:
+            x = layer(x, mask)
+        return self.qa_outputs(x)
+
+
+def config_from_state_dict(state: dict[str, torch.Tensor]) -> BertModelConfig:
+    """Shapes of a HuggingFace-named state dict -> config (the official model or ours)."""
+    vocab, hidden = state["bert.embeddings.word_embeddings.weight"].shape
+    layers = 1 + max(int(k.split(".")[3]) for k in state if k.startswith("bert.encoder.layer."))
+    inter = state["bert.encoder.layer.0.intermediate.dense.weight"].shape[0]
+    max_pos = state["bert.embeddings.position_embeddings.weight"].shape[0]
+    heads = max(1, hidden // 64)  # BERT heads are 64 wide (base 12x64, large 16x64)
+    return BertModelConfig(vocab_size=vocab, hidden=hidden, layers=layers, heads=heads,
+                           intermediate=inter, max_position=max_pos)  # fmt: skip

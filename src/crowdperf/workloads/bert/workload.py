@@ -1,0 +1,117 @@
+"""The BERT workload: what the MLPerf harness opens for ``--model tiny|bert-99|bert-99.9``.
+
+``open(spec)`` runs inside the child process of one LoadGen test (see ``mlperf/isolated.py``):
+
+    dataset + vocab   tiny: generated set (or --dataset-path/--vocab-path); bert-*: official files
+    features          SQuAD -> features (cached on disk), the QSL rows
+    model             tiny: generated for the vocab in use (ONNX or npz weights for PyTorch);
+                      bert-*: the official model.onnx / model.pytorch (--model-path, cache, download)
+    backend           loaded on the requested device; it raises DeviceError rather than fall back
+    accuracy          decode LoadGen's accuracy log, n-best spans, SQuAD EM/F1, accuracy.txt
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo
+from crowdperf.backends.registry import get_backend
+from crowdperf.errors import UsageError
+from crowdperf.settings import Settings, load_settings
+from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
+from crowdperf.workloads.bert.assets import ResolvedAsset, resolve_asset, resolve_squad_files
+from crowdperf.workloads.bert.dataset import SquadFeatures, load_features
+from crowdperf.workloads.bert.model_files import tiny_model_file
+from crowdperf.workloads.bert.sample_source import SquadSampleSource
+
+if TYPE_CHECKING:
+    from crowdperf.mlperf.spec import RunSpec
+
+# The official model file each backend reads (MLPerf's reference: language/bert/*_SUT.py).
+OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
+OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
+BERT_LARGE_VOCAB_SIZE = 30522
+
+
+@dataclass
+class OpenBertWorkload:
+    """One opened BERT workload: features in memory, model loaded on its device."""
+
+    model: str
+    features: SquadFeatures
+    backend: Backend
+    backend_info: BackendInfo
+    asset_checksums: dict[str, str]
+    source: SquadSampleSource = field(init=False)
+    loadgen_model: str = "bert"  # mlperf.conf's model key for BERT
+    response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
+
+    def __post_init__(self) -> None:
+        self.source = SquadSampleSource(self.features, self.backend.run)
+
+    def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
+        return score_accuracy_log(
+            accuracy_log, self.features, out_dir, self.model, dtype=self.response_dtype.name
+        )
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+@dataclass(frozen=True)
+class BertWorkload:
+    """``model`` is the registry key: ``tiny`` (embedded, not an MLPerf model) or ``bert-99[.9]``."""
+
+    model: str
+
+    def open(self, spec: RunSpec) -> OpenBertWorkload:
+        settings = load_settings()
+        official = self.model != "tiny"
+        # Choosing the official model is the user asking for its real assets.
+        download = official or spec.allow_download
+        files = resolve_squad_files(
+            self.model, spec.paths.dataset, spec.paths.vocab, settings, download, show_progress=False
+        )
+        features = load_features(files.dataset.path, files.vocab.path, settings)
+        model_file = self._model_file(spec, settings, features, download)
+        backend = get_backend(spec.backend)
+        info = backend.load(
+            BackendConfig(
+                model_path=model_file.path,
+                device=spec.device,
+                precision=spec.precision,
+                threads=spec.threads,
+            )
+        )
+        checksums = {a.name: a.md5 for a in (files.dataset, files.vocab, model_file)}
+        return OpenBertWorkload(self.model, features, backend, info, checksums)
+
+    def _model_file(
+        self, spec: RunSpec, settings: Settings, features: SquadFeatures, download: bool
+    ) -> ResolvedAsset:
+        if self.model == "tiny" and spec.paths.model is None:
+            return tiny_model_file(spec.backend, features.vocab_size, settings)
+        if self.model != "tiny" and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
+            raise UsageError(
+                f"vocab has {features.vocab_size} tokens; {self.model} (BERT-large) needs the "
+                f"{BERT_LARGE_VOCAB_SIZE}-token uncased vocab",
+                hint="pass the official vocab.txt with --vocab-path (or omit it to use the cached one)",
+            )
+        table = OFFICIAL_INT8_FILE if spec.precision.value == "int8" else OFFICIAL_MODEL_FILE
+        name = table.get(spec.backend)
+        if name is None:
+            raise UsageError(
+                f"no official {self.model} model file for backend {spec.backend!r} "
+                f"at precision {spec.precision.value}",
+                hint=f"use --backend {' or '.join(table)}",
+            )
+        return resolve_asset(name, spec.paths.model, settings, download, show_progress=False)
+
+
+tiny_workload = BertWorkload("tiny")
+bert_99_workload = BertWorkload("bert-99")
+bert_999_workload = BertWorkload("bert-99.9")
