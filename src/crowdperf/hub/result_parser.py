@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ _ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
 
 @dataclass(frozen=True)
 class ResultDir:
-    """Where one result lives inside a tree."""
+    """Where one result lives inside a tree (paths computed once: the importer asks often)."""
 
     root: Path  # the tree root (the directory the user imported)
     org_dir: Path  # <root>/<division>/<submitter>
@@ -66,26 +67,27 @@ class ResultDir:
     model: str
     scenario: str
 
-    @property
+    @cached_property
     def path(self) -> Path:
         return self.org_dir / "results" / self.system / self.model / self.scenario
 
-    @property
+    @cached_property
     def rel(self) -> str:
         return self.path.relative_to(self.root).as_posix()
 
-    @property
+    @cached_property
     def perf_dir(self) -> Path:
         return self.path / "performance" / "run_1"
 
-    @property
+    @cached_property
     def system_json(self) -> Path:
         return self.org_dir / "systems" / f"{self.system}.json"
 
-    @property
+    @cached_property
     def accuracy_txt(self) -> Path:
         return self.path / "accuracy" / "accuracy.txt"
 
+    @cached_property
     def measurement_files(self) -> list[Path]:
         v6 = self.path / "measurements.json"
         if v6.is_file():
@@ -107,7 +109,7 @@ class ResultDir:
             self.accuracy_txt,
             self.system_json,
             self.perf_dir / "spl.txt",
-            *self.measurement_files(),
+            *self.measurement_files,
         ]
         return [f for f in files if f.is_file()]
 
@@ -213,7 +215,7 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
     try:
         system = json.loads(where.system_json.read_text(encoding="utf-8"))
-        mfiles = where.measurement_files()
+        mfiles = where.measurement_files
         measurements = json.loads(mfiles[0].read_text(encoding="utf-8")) if mfiles else {}
     except ValueError as exc:
         raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
