@@ -24,7 +24,7 @@ def test_schema_at_alembic_head_and_reopen_is_a_noop(store: Store) -> None:
     indexes = {ix["name"] for ix in inspect(store.engine).get_indexes("results")}
     assert {"ix_results_key_throughput", "ix_results_model_scenario_round"} <= indexes
     with store.engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     with store.session() as s:
         s.add(
             Result(
