@@ -5,6 +5,7 @@ model so that every number is known exactly."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,11 @@ ROWS = [
 
 
 def add(store: Store, name: str, accel: str, count: int, tp: float, f1: float, watts: float, **over) -> None:
+    with store.session() as s:
+        s.add(Result(**row(name, accel, count, tp, f1, watts, **over)))
+
+
+def row(name: str, accel: str, count: int, tp: float, f1: float, watts: float, **over) -> dict:
     values = dict(
         content_hash=f"h-{name}-{over.get('round', 'v5.1')}",
         comparison_key=KEY,
@@ -59,8 +65,7 @@ def add(store: Store, name: str, accel: str, count: int, tp: float, f1: float, w
         path=f"closed/org-{name}/results/x",
     )
     values.update(over)
-    with store.session() as s:
-        s.add(Result(**values))
+    return values
 
 
 @pytest.fixture
@@ -176,3 +181,33 @@ def test_best_explains_winner_and_runner_up_cost(filled: Store) -> None:
     both = best_configurations(filled, Constraints(min_accuracy_f1=89.96))
     assert len(both.groups) == 2 and "not comparable" in both.comparable_note
     json.dumps(to_jsonable(both))
+
+
+@pytest.mark.parametrize(
+    "axes", [("throughput", "accuracy"), ("throughput", "accuracy", "energy"), ("latency", "accuracy")]
+)
+def test_pareto_front_matches_brute_force(store: Store, axes: tuple[str, ...]) -> None:
+    rng = random.Random(7)
+    for i in range(120):
+        tp = float(rng.choice([100, 200, 300, 400]) + rng.randrange(3))  # ties on purpose
+        add(
+            store,
+            f"r{i}",
+            "NVIDIA L4",
+            1,
+            tp,
+            round(rng.uniform(89, 91), 1),
+            rng.uniform(50, 300),
+            latency_ms=float(rng.randrange(1, 40)),
+        )
+    (group,) = pareto_front(store, None, list(axes)).groups
+    sign = {"throughput": 1, "accuracy": 1, "energy": -1, "latency": -1}
+    pts = {p.id: tuple(sign[a] * c for a, c in zip(axes, p.coords, strict=True)) for p in group.points}
+
+    def dominated(q: tuple[float, ...]) -> bool:
+        return any(o != q and all(a >= b for a, b in zip(o, q, strict=True)) for o in pts.values())
+
+    expected = {i for i, q in pts.items() if not dominated(q)}
+    # equal points: exactly one of a duplicate set is kept
+    assert {pts[i] for i in group.front_ids} == {pts[i] for i in expected}
+    assert len(group.front_ids) == len({pts[i] for i in group.front_ids})
