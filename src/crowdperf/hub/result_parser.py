@@ -132,6 +132,20 @@ def _metric(log: DetailLog, scenario: str) -> tuple[str, float]:
     raise ResultsError(f"{log.path}: no {' or '.join(METRICS.get(scenario, ()))} record for {scenario}")
 
 
+_Q = r"[\"']?"  # values are sometimes quoted: {'rouge1': '38.73'}
+# metric name -> pattern, first match wins; formats of the reference accuracy scripts' last lines
+ACCURACY_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("accuracy", r"accuracy=([\d.]+)%"),  # resnet50
+    ("mAP", r"mAP=([\d.]+)%?"),  # retinanet
+    ("rouge1", rf"[\"']rouge1[\"']\s*:\s*{_Q}([\d.]+)"),  # llama2/3 8b/70b, gpt-j, mixtral
+    ("exact_match", rf"[\"']exact_match[\"']\s*:\s*{_Q}([\d.]+)"),  # llama3.1-405b, deepseek-r1
+    ("FID_SCORE", rf"[\"']FID_SCORE[\"']\s*:\s*{_Q}([\d.]+)"),  # stable-diffusion-xl
+    ("AUC", r"AUC=([\d.]+)"),  # dlrm-v2
+    ("DICE", r"Accuracy: mean = ([\d.]+)"),  # 3d-unet
+    ("mAP", rf"[\"']Total[\"']\s*:\s*{_Q}([\d.]+)"),  # pointpainting
+)
+
+
 def parse_accuracy(text: str) -> dict[str, float | str | None]:
     """accuracy.txt -> metric name, value, F1 and EM (BERT writes ``{"exact_match": EM, "f1": F1}``;
     other models' scripts print e.g. ``accuracy=76.078%`` or ``mAP=37.5%``)."""
@@ -142,12 +156,7 @@ def parse_accuracy(text: str) -> dict[str, float | str | None]:
         out.update(metric="f1", value=float(f1.group(1)), f1=float(f1.group(1)))
         out["em"] = float(em.group(1)) if em else None
         return out
-    for name, pattern in (
-        ("accuracy", r"accuracy=([\d.]+)%"),
-        ("mAP", r"mAP=([\d.]+)%?"),
-        ("rouge1", r"[\"']rouge1[\"']\s*:\s*([\d.]+)"),
-        ("DICE", r"[\"']?DICE[\"']?\s*[:=]\s*([\d.]+)"),
-    ):
+    for name, pattern in ACCURACY_PATTERNS:
         m = re.search(pattern, text)
         if m:
             out.update(metric=name, value=float(m.group(1)))
@@ -208,6 +217,51 @@ def _command(readme: Path | None) -> str | None:
     return None
 
 
+CANONICAL_SCENARIOS = {
+    s.lower(): s for s in ("SingleStream", "MultiStream", "Server", "Offline", "Interactive")
+}
+# (directory scenario, logged scenario) pairs the checker accepts (performance_check.py
+# get_inferred_result; Interactive is LoadGen's Server scenario with tighter latency targets)
+INFERRED = {
+    ("Offline", "SingleStream"),
+    ("Offline", "MultiStream"),
+    ("MultiStream", "SingleStream"),
+    ("Interactive", "Server"),
+}
+
+
+def _scenarios(where: ResultDir, log: DetailLog) -> tuple[str, str]:
+    """(scenario the result is for, scenario LoadGen ran); directory names are matched ignoring case."""
+    scenario = CANONICAL_SCENARIOS.get(where.scenario.lower(), where.scenario)
+    logged = str(log.get("effective_scenario") or scenario)
+    if logged != scenario and (scenario, logged) not in INFERRED:
+        raise ResultsError(f"log scenario {logged!r} does not match directory {where.scenario!r}")
+    return scenario, logged
+
+
+def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float, bool]:
+    """(metric, value in log units, is a latency) for ``scenario``, inferring it from the
+    ``logged`` run where MLPerf allows (same formulas as the checker's get_inferred_result)."""
+    if (scenario, logged) == ("Offline", "SingleStream"):
+        return "result_qps_without_loadgen_overhead", float(log["result_qps_without_loadgen_overhead"]), False
+    if (scenario, logged) == ("Offline", "MultiStream"):
+        per_query = float(log["effective_samples_per_query"])
+        return (
+            "inferred_samples_per_second",
+            per_query * 1e3 / (float(log["result_mean_query_latency_ns"]) / 1e6),
+            False,
+        )
+    if (scenario, logged) == ("MultiStream", "SingleStream"):
+        value = float(log["early_stopping_latency_ms"]) * SAMPLES_PER_QUERY["MultiStream"]
+        if not value:
+            raise ResultsError(
+                "MultiStream inferred from SingleStream needs early stopping, which was not met"
+            )
+        return "early_stopping_latency_ms", value, True
+    metric, value = _metric(log, logged)
+    return metric, value, metric.startswith(("early_stopping", "result_9"))
+
+
 def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
     log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt")
@@ -221,24 +275,15 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
     if not isinstance(system, dict) or not isinstance(measurements, dict):
         raise ResultsError("system or measurement description is not a JSON object")
-    scenario = str(log.get("effective_scenario") or where.scenario)
-    if scenario != where.scenario:
-        raise ResultsError(f"log scenario {scenario!r} does not match directory {where.scenario!r}")
-    metric, value = _metric(log, scenario)
-    is_latency = metric.startswith(("early_stopping", "result_9"))
+    scenario, log_scenario = _scenarios(where, log)
+    metric, value, is_latency = _performance(log, scenario, log_scenario)
     latency_ms = value / NS_PER_MS if is_latency else None
-    if scenario == "Server" and "result_99.00_percentile_latency_ns" in log:
+    if scenario in ("Server", "Interactive") and "result_99.00_percentile_latency_ns" in log:
         latency_ms = float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
     throughput = None if is_latency else value
-    if throughput is None:
-        qps = log.get("result_samples_per_second")
-        throughput = (
-            float(qps)
-            if qps
-            else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
-            if latency_ms
-            else None
-        )
+    if throughput is None and latency_ms:
+        qps = log.get("result_samples_per_second") if scenario == log_scenario else None
+        throughput = float(qps) if qps else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
     nodes = _int(system.get("number_of_nodes")) or 1
     accel = str(system.get("accelerator_model_name") or "").strip()
     accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
@@ -252,6 +297,8 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     power = mean_power(where.perf_dir, log)
     software = str(system.get("framework") or "")
     notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
+    if scenario != log_scenario:
+        notes.append(f"{scenario} result inferred from a {log_scenario} run ({metric})")
     if metric.startswith("result_9"):
         notes.append(f"early stopping not met: {metric} used")
     if not where.accuracy_txt.is_file():
