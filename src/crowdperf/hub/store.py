@@ -85,7 +85,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest Alembic revision (no-op when already there)."""
+    """Upgrade the schema to every Alembic head (no-op when already there)."""
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
@@ -98,7 +98,8 @@ def migrate(engine: Engine) -> None:
         if set(MigrationContext.configure(connection).get_current_heads()) == heads:
             return
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": the web layer's revisions (w001...) branch from 0001 like ours; all branches apply
+        command.upgrade(config, "heads")
 
 
 def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:
