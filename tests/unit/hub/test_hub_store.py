@@ -24,7 +24,8 @@ def test_schema_at_alembic_head_and_reopen_is_a_noop(store: Store) -> None:
     indexes = {ix["name"] for ix in inspect(store.engine).get_indexes("results")}
     assert {"ix_results_key_throughput", "ix_results_model_scenario_round"} <= indexes
     with store.engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        # other layers (hub-web's w00x) may add their own branch heads
+        assert "0002" in set(c.execute(text("SELECT version_num FROM alembic_version")).scalars())
     with store.session() as s:
         s.add(
             Result(
