@@ -4,6 +4,7 @@ its own schema, dropped afterwards, so tests never see each other's rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from hub_lgrun import run_loadgen
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from crowdperf.hub.store import Store, database_url, open_store
 
@@ -39,6 +41,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         pytest.skip(f"{PG_ENV} not set (see scripts/ci_postgres.sh)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(database_url(url))
+    with contextlib.suppress(DBAPIError), admin.begin() as c:
+        # pg_trgm in public once, so that it never lives in (and dies with) a per-test schema
+        c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
     with admin.begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))  # our own generated name, not user input
     s = open_store(
