@@ -1,0 +1,110 @@
+"""The hub's tables (SQLAlchemy 2 declarative models). Schema changes go through Alembic
+(``hub/migrations/versions/``); ``open_store`` upgrades a database to head when it opens it.
+
+    results          one row per (system, model, scenario) of one imported submission tree
+    import_failures  a result directory that could not be imported, with the reason (failures are data)
+
+Units are in the column names: ``*_ms`` milliseconds, ``*_w`` watts, ``*_j_per_sample`` joules,
+throughput in samples per second.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Result(Base):
+    """One performance result with its accuracy, power, system description and provenance."""
+
+    __tablename__ = "results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # sha256 over the files that make up this result (detail log, accuracy.txt, system and
+    # measurement JSON): re-importing the same files is a no-op.
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # see hub/comparison.py: equal keys <=> the numbers may be ranked together.
+    comparison_key: Mapped[str] = mapped_column(String(16))
+    benchmark: Mapped[str] = mapped_column(String(32), default="mlperf-inference")
+    round: Mapped[str] = mapped_column(String(16))
+    division: Mapped[str] = mapped_column(String(16))  # closed | open | network
+    category: Mapped[str] = mapped_column(String(32))  # edge | datacenter | datacenter,edge
+    submitter: Mapped[str] = mapped_column(String(128))
+    availability: Mapped[str] = mapped_column(String(16), default="")  # available | preview | rdi
+    system_name: Mapped[str] = mapped_column(String(256))
+    host_cpu: Mapped[str] = mapped_column(String(256), default="")
+    host_cpu_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # processors, all nodes
+    accelerator: Mapped[str] = mapped_column(String(256), default="")  # "" = CPU only
+    accelerator_count: Mapped[int] = mapped_column(Integer, default=0)  # all nodes
+    software: Mapped[str] = mapped_column(String(512), default="")  # system JSON "framework"
+    backend: Mapped[str] = mapped_column(String(64), default="")  # normalized: onnxruntime, tensorrt, ...
+    precision: Mapped[str] = mapped_column(String(32), default="")  # weight data type: fp32, int8, ...
+    model: Mapped[str] = mapped_column(String(64))
+    scenario: Mapped[str] = mapped_column(String(16))
+    # the scenario's MLPerf metric (checker RESULT_FIELD_NEW), e.g. samples/s for Offline
+    metric: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    throughput: Mapped[float | None] = mapped_column(Float, nullable=True)  # samples/s
+    throughput_per_accelerator: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)  # the scenario's latency
+    latency_p99_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_mean_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    valid: Mapped[bool] = mapped_column(Boolean)  # LoadGen "result_validity" == VALID
+    accuracy_metric: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    accuracy_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accuracy_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accuracy_exact_match: Mapped[float | None] = mapped_column(Float, nullable=True)
+    power_w: Mapped[float | None] = mapped_column(Float, nullable=True)  # mean system power in the run
+    energy_j_per_sample: Mapped[float | None] = mapped_column(Float, nullable=True)
+    loadgen_version: Mapped[str] = mapped_column(String(32), default="")
+    settings_json: Mapped[str] = mapped_column(Text, default="{}")  # the settings in the comparison key
+    system_json: Mapped[str] = mapped_column(Text, default="{}")
+    summary_text: Mapped[str] = mapped_column(Text, default="")  # mlperf_log_summary.txt
+    command: Mapped[str | None] = mapped_column(Text, nullable=True)  # how to reproduce, when known
+    # provenance
+    source: Mapped[str] = mapped_column(String(256))
+    path: Mapped[str] = mapped_column(String(1024))  # result directory relative to the tree root
+    checker_verdict: Mapped[str] = mapped_column(String(16), default="unchecked")  # passed|failed|unchecked
+    checker_notes: Mapped[str] = mapped_column(Text, default="")
+    uploader: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_results_key_throughput", "comparison_key", "throughput"),
+        Index("ix_results_model_scenario_round", "model", "scenario", "round"),
+        Index("ix_results_accelerator", "accelerator"),
+        Index("ix_results_submitter", "submitter"),
+        Index("ix_results_throughput", "throughput"),
+        Index("ix_results_latency", "latency_ms"),
+        Index("ix_results_accuracy", "accuracy_f1"),
+        Index("ix_results_source", "source"),
+        Index("ix_results_scenario_key", "scenario", "comparison_key"),  # migration 0002 (+ PG sort indexes)
+    )
+
+
+class ImportFailure(Base):
+    """A result directory that could not be imported; recorded, never skipped silently."""
+
+    __tablename__ = "import_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(256))
+    path: Mapped[str] = mapped_column(String(1024))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    uploader: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("source", "path", "content_hash", name="uq_import_failures_what"),)

@@ -1,0 +1,429 @@
+"""The one query layer behind the CLI, the JSON API and the pages.
+
+    list_results(store, ResultFilter(model="bert-99", scenario="Offline"), sort="-throughput")
+    get_result(store, 42)
+    compare_results(store, [3, 7, 9])                       # side by side, deltas vs the first
+    pareto_front(store, ResultFilter(scenario="Offline"), ["throughput", "accuracy"])
+    best_configurations(store, Constraints(scenario="Offline", min_accuracy_f1=89.9))
+
+Everything returns frozen dataclasses (``hub/query_types.py``). Rankings never mix comparison
+keys: ``pareto_front`` and ``best_configurations`` answer per key, and a ``ResultPage`` says
+whether its rows share one key. SQL is built with SQLAlchemy expressions only; every user value is
+a bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Select, and_, case, func, literal, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from crowdperf.errors import UsageError
+from crowdperf.hub.models import Result
+from crowdperf.hub.prices import PriceTable, load_price_table
+from crowdperf.hub.query_types import (
+    AXES,
+    Axis,
+    BestAnswer,
+    BestGroup,
+    Comparison,
+    Constraints,
+    HubResult,
+    MetricDelta,
+    ParetoFront,
+    ParetoGroup,
+    ResultFilter,
+    ResultPage,
+)
+from crowdperf.hub.store import Store
+
+__all__ = [
+    "AXES",
+    "SORT_FIELDS",
+    "best_configurations",
+    "compare_results",
+    "get_result",
+    "list_results",
+    "pareto_front",
+]
+
+_COST = "usd_per_million"
+# sort name -> column (cost is computed from the price table)
+SORT_FIELDS: tuple[str, ...] = (
+    "id",
+    "throughput",
+    "throughput_per_accelerator",
+    "latency_ms",
+    "accuracy_f1",
+    "power_w",
+    "energy_j_per_sample",
+    _COST,
+    "value",
+    "submitter",
+    "system_name",
+    "accelerator",
+    "model",
+    "scenario",
+    "round",
+    "division",
+    "backend",
+    "precision",
+    "imported_at",
+)
+
+
+def _cost_expr(store: Store, prices: PriceTable) -> ColumnElement[Any]:
+    """USD per million samples as SQL: CASE over the distinct accelerator names, prices bound."""
+    branches = []
+    for name in store.accelerator_names():
+        price = prices.lookup(name)
+        if price is not None:
+            branches.append((Result.accelerator == name, literal(price.usd_per_accelerator_hour)))
+    if not branches:
+        return literal(None).label(_COST)
+    hourly = case(*branches, else_=None) * Result.accelerator_count
+    usable = and_(Result.throughput > 0, Result.accelerator_count > 0)  # a count of 0 has no price
+    cost = case((usable, hourly * 1e6 / (Result.throughput * 3600.0)), else_=None)
+    return cost.label(_COST)
+
+
+def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    exact = {
+        Result.model: flt.model,
+        Result.scenario: flt.scenario,
+        Result.division: flt.division,
+        Result.round: flt.round,
+        Result.backend: flt.backend,
+        Result.precision: flt.precision,
+        Result.comparison_key: flt.comparison_key,
+        Result.source: flt.source,
+    }
+    for column, value in exact.items():
+        if value:
+            conds.append(column == value)
+    # case-insensitive substring matches; the value is a bound parameter, LIKE wildcards escaped
+    for column, value in (
+        (Result.accelerator, flt.accelerator),
+        (Result.submitter, flt.submitter),
+        (Result.system_name, flt.system),
+    ):
+        if value:
+            pattern = "%" + value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(func.lower(column).like(pattern, escape="\\"))
+    if flt.min_accuracy_f1 is not None:
+        conds.append(Result.accuracy_f1 >= flt.min_accuracy_f1)
+    if flt.valid_only:
+        conds.append(Result.valid.is_(True))
+    if not flt.include_hidden:
+        conds.append(Result.hidden.is_(False))
+    if flt.ids:
+        conds.append(Result.id.in_(list(flt.ids)))
+    return conds
+
+
+def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
+    out = []
+    for part in [p.strip() for p in sort.split(",") if p.strip()]:
+        desc = part.startswith("-")
+        name = part.lstrip("-+")
+        if name not in SORT_FIELDS:
+            raise UsageError(
+                f"cannot sort by {name!r}",
+                hint=f"use one of {', '.join(SORT_FIELDS)} (prefix - for descending)",
+            )
+        column = cost if name == _COST else getattr(Result, name)
+        # NULLs last in both directions (SQLite and PostgreSQL; PostgreSQL has matching indexes)
+        out.append((column.desc() if desc else column.asc()).nulls_last())
+    out.append(Result.id.asc())  # stable pagination
+    return out
+
+
+# plain columns, not ORM entities: no identity map, no big text columns (summary, system JSON)
+_ROW_COLUMNS = tuple(getattr(Result, name) for name in HubResult.column_names())
+
+
+def _rows(store: Store, stmt: Select[Any], prices: PriceTable) -> list[HubResult]:
+    with store.session() as s:
+        return [HubResult.from_row(row, row.usd_per_million, prices) for row in s.execute(stmt)]
+
+
+def list_results(
+    store: Store,
+    flt: ResultFilter | None = None,
+    *,
+    sort: str = "-throughput",
+    limit: int | None = 50,
+    offset: int = 0,
+    prices: PriceTable | None = None,
+) -> ResultPage:
+    """Filtered, sorted rows; ``limit=None`` returns every matching row."""
+    flt = flt or ResultFilter()
+    prices = prices or load_price_table()
+    if offset < 0 or (limit is not None and limit < 1):
+        raise UsageError("limit must be >= 1 and offset >= 0")
+    cost = _cost_expr(store, prices)
+    where = _where(flt)
+    if flt.max_usd_per_million is not None:
+        where.append(cost <= flt.max_usd_per_million)
+    stmt = select(*_ROW_COLUMNS, cost).where(*where).order_by(*_order(sort, cost)).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
+    per_key = (
+        select(func.count().label("n"))
+        .select_from(Result)
+        .where(*where)
+        .group_by(Result.comparison_key)
+        .subquery()
+    )
+    with store.session() as s:
+        total, keys = s.execute(
+            select(func.coalesce(func.sum(per_key.c.n), 0), func.count()).select_from(per_key)
+        ).one()
+    rows = _rows(store, stmt, prices)
+    return ResultPage(
+        rows=tuple(rows),
+        total=total,
+        offset=offset,
+        limit=limit,
+        sort=sort,
+        comparison_keys=keys,
+        price_table=prices.origin,
+    )
+
+
+def get_result(store: Store, result_id: int, *, prices: PriceTable | None = None) -> HubResult | None:
+    page = list_results(store, ResultFilter(ids=(result_id,), include_hidden=True), limit=1, prices=prices)
+    return page.rows[0] if page.rows else None
+
+
+_COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("value", "", "metric"),  # unit and direction filled per scenario
+    ("throughput", "samples/s", "higher"),
+    ("throughput_per_accelerator", "samples/s", "higher"),
+    ("latency_ms", "ms", "lower"),
+    ("latency_p99_ms", "ms", "lower"),
+    ("accuracy_f1", "F1", "higher"),
+    ("power_w", "W", "lower"),
+    ("energy_j_per_sample", "J", "lower"),
+    (_COST, "USD", "lower"),
+)
+
+
+def compare_results(store: Store, ids: Sequence[int], *, prices: PriceTable | None = None) -> Comparison:
+    """Results side by side in the given order; deltas (percent) against the first one."""
+    if len(ids) < 2:
+        raise UsageError("compare needs at least two result ids", hint="e.g. crowdperf hub compare 3 7")
+    page = list_results(store, ResultFilter(ids=tuple(ids), include_hidden=True), limit=None, prices=prices)
+    by_id = {r.id: r for r in page.rows}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise UsageError(f"no result with id {', '.join(map(str, missing))}", hint="see crowdperf hub list")
+    results = tuple(by_id[i] for i in ids)
+    metrics = []
+    for name, unit, better in _COMPARE_METRICS:
+        values = tuple(getattr(r, name) for r in results)
+        if all(v is None for v in values):
+            continue
+        if name == "value":
+            unit = results[0].unit
+            better = "lower" if results[0].unit == "ms" else "higher"
+        base = values[0]
+        deltas = tuple(None if v is None or not base else (v - base) / abs(base) * 100.0 for v in values)
+        metrics.append(MetricDelta(name=name, unit=unit, better=better, values=values, delta_pct=deltas))
+    keys = {r.comparison_key for r in results}
+    note = (
+        ""
+        if len(keys) == 1
+        else (
+            f"these results have {len(keys)} different comparison keys (model, scenario, round, division or "
+            "LoadGen settings differ): the numbers are shown side by side but are not comparable"
+        )
+    )
+    return Comparison(results=results, metrics=tuple(metrics), comparable=len(keys) == 1, note=note)
+
+
+def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
+    return cost if axis.column == _COST else getattr(Result, axis.column)
+
+
+def _front(points: list[tuple[int, tuple[float, ...]]]) -> set[int]:
+    """Ids of the non-dominated points; every coordinate is already 'higher is better'.
+    Sorted by the coordinates (descending), a point is on the front unless a point already on the
+    front is >= in every coordinate. 2-D: one sweep keeping the best second coordinate."""
+    if not points:
+        return set()
+    ids = np.array([p[0] for p in points])
+    coords = np.array([p[1] for p in points], dtype=float)  # (n, axes)
+    order = np.lexsort(tuple(-coords[:, k] for k in reversed(range(coords.shape[1]))))
+    ids, coords = ids[order], coords[order]
+    if coords.shape[1] == 2:
+        best_second = np.maximum.accumulate(coords[:, 1])
+        previous = np.concatenate(([-np.inf], best_second[:-1]))
+        return {int(i) for i in ids[coords[:, 1] > previous]}
+    front = np.empty((0, coords.shape[1]))
+    keep = []
+    for i, c in zip(ids, coords, strict=True):
+        if not front.size or not np.any(np.all(front >= c, axis=1)):
+            front = np.vstack([front, c])
+            keep.append(int(i))
+    return set(keep)
+
+
+def pareto_front(
+    store: Store,
+    flt: ResultFilter | None,
+    axes: Sequence[str],
+    *,
+    prices: PriceTable | None = None,
+    max_points: int = 5000,
+) -> ParetoFront:
+    """Per comparison key: the points (results having every axis) and which lie on the front."""
+    if not 2 <= len(axes) <= 3 or len(set(axes)) != len(axes):
+        raise UsageError(
+            "a Pareto front needs two or three different axes", hint=f"choose from {', '.join(AXES)}"
+        )
+    unknown = [a for a in axes if a not in AXES]
+    if unknown:
+        raise UsageError(f"unknown axis {unknown[0]!r}", hint=f"choose from {', '.join(AXES)}")
+    flt = flt or ResultFilter()
+    prices = prices or load_price_table()
+    cost = _cost_expr(store, prices)
+    axis_objs = [AXES[a] for a in axes]
+    cols = [_axis_column(a, cost) for a in axis_objs]
+    where = [*_where(flt), *(c.is_not(None) for c in cols)]
+    stmt = (
+        select(
+            Result.id,
+            Result.comparison_key,
+            Result.model,
+            Result.scenario,
+            Result.round,
+            Result.division,
+            Result.system_name,
+            Result.submitter,
+            Result.accelerator,
+            Result.accelerator_count,
+            *cols,
+        )
+        .where(*where)
+        .order_by(Result.comparison_key, Result.id)
+    )
+    groups: dict[str, list[Any]] = {}
+    with store.session() as s:
+        for row in s.execute(stmt):
+            groups.setdefault(row.comparison_key, []).append(row)
+    out = []
+    for key, rows in groups.items():
+        signed = [
+            (
+                row.id,
+                tuple(
+                    float(v) if a.higher_is_better else -float(v)
+                    for a, v in zip(axis_objs, row[10:], strict=True)
+                ),
+            )
+            for row in rows
+        ]
+        on_front = _front(signed)
+        out.append(ParetoGroup.build(key, rows, axes, on_front, max_points))
+    out.sort(key=lambda g: -g.total)
+    return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
+
+
+def _constraint_where(c: Constraints, cost: ColumnElement[Any]) -> list[tuple[str, ColumnElement[bool]]]:
+    """(explanation, condition) per active constraint."""
+    out: list[tuple[str, ColumnElement[bool]]] = []
+    if c.min_accuracy_f1 is not None:
+        out.append((f"F1 >= {c.min_accuracy_f1:g}", Result.accuracy_f1 >= c.min_accuracy_f1))
+    if c.max_latency_ms is not None:
+        out.append((f"latency <= {c.max_latency_ms:g} ms", Result.latency_ms <= c.max_latency_ms))
+    if c.max_watts is not None:
+        out.append((f"power <= {c.max_watts:g} W", Result.power_w <= c.max_watts))
+    if c.max_usd_per_million is not None:
+        out.append((f"cost <= ${c.max_usd_per_million:g} per million samples", cost <= c.max_usd_per_million))
+    return out
+
+
+def best_configurations(
+    store: Store,
+    constraints: Constraints,
+    *,
+    prices: PriceTable | None = None,
+    top: int = 5,
+) -> BestAnswer:
+    """Rank the configurations meeting ``constraints`` by ``constraints.objective``, per
+    comparison key, and explain why the winner wins and what the runner-up costs."""
+    if constraints.objective not in AXES:
+        raise UsageError(
+            f"unknown objective {constraints.objective!r}", hint=f"choose from {', '.join(AXES)}"
+        )
+    prices = prices or load_price_table()
+    cost = _cost_expr(store, prices)
+    base = _where(constraints.as_filter())
+    active = _constraint_where(constraints, cost)
+    axis = AXES[constraints.objective]
+    objective = _axis_column(axis, cost)
+    # how many results each constraint removes, in one aggregate query per comparison key
+    meets = and_(true(), objective.is_not(None), *(cond for _, cond in active))
+    counts = [func.count(Result.id), func.sum(case((meets, 1), else_=0))] + [
+        func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active
+    ]
+    with store.session() as s:
+        per_key = {
+            row[0]: (row[1], int(row[2] or 0), row[3:])
+            for row in s.execute(
+                select(Result.comparison_key, *counts).where(*base).group_by(Result.comparison_key)
+            )
+        }
+    ranked_col = (
+        func.row_number()
+        .over(
+            partition_by=Result.comparison_key,
+            order_by=[objective.desc() if axis.higher_is_better else objective.asc(), Result.id.asc()],
+        )
+        .label("rank")
+    )
+    inner = (
+        select(Result.id, ranked_col).where(*base, *(c for _, c in active), objective.is_not(None)).subquery()
+    )
+    stmt = (
+        select(*_ROW_COLUMNS, cost, inner.c.rank)
+        .join(inner, inner.c.id == Result.id)
+        .where(inner.c.rank <= top)
+        .order_by(Result.comparison_key, inner.c.rank)
+    )
+    grouped: dict[str, list[HubResult]] = {}
+    with store.session() as s:
+        for row in s.execute(stmt):
+            grouped.setdefault(row.comparison_key, []).append(
+                HubResult.from_row(row, row.usd_per_million, prices)
+            )
+    groups = [
+        BestGroup.build(
+            key,
+            grouped.get(key, []),
+            per_key[key][0],
+            per_key[key][1],
+            dict(zip([t for t, _ in active], per_key[key][2], strict=True)),
+            axis,
+        )
+        for key in per_key
+    ]
+    groups.sort(key=lambda g: (not g.ranking, -g.candidates))
+    return BestAnswer(
+        constraints=constraints,
+        objective=constraints.objective,
+        groups=tuple(groups),
+        comparable_note=(
+            ""
+            if len(groups) <= 1
+            else f"{len(groups)} comparison keys match: each has its own ranking, "
+            "numbers from different keys are not comparable"
+        ),
+        price_table=prices.origin,
+    )

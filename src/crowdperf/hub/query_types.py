@@ -1,0 +1,359 @@
+"""Typed inputs and answers of the query layer (``hub/queries.py``). Frozen dataclasses;
+``to_jsonable(obj)`` turns any of them into plain JSON data (the CLI's ``--json`` and the API)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crowdperf.hub.prices import PriceTable
+
+JSON_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """Which results; ``None``/empty means any. Text filters on accelerator, submitter and
+    system are case-insensitive substrings; the others are exact."""
+
+    model: str | None = None
+    scenario: str | None = None
+    division: str | None = None
+    round: str | None = None
+    accelerator: str | None = None
+    submitter: str | None = None
+    system: str | None = None
+    backend: str | None = None
+    precision: str | None = None
+    source: str | None = None
+    comparison_key: str | None = None
+    min_accuracy_f1: float | None = None
+    max_usd_per_million: float | None = None
+    valid_only: bool = False
+    include_hidden: bool = False
+    ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What ``best`` must satisfy; ``objective`` is the axis it maximises (or minimises)."""
+
+    scenario: str | None = None
+    model: str | None = None
+    division: str | None = None
+    round: str | None = None
+    accelerator: str | None = None
+    min_accuracy_f1: float | None = None
+    max_latency_ms: float | None = None
+    max_watts: float | None = None
+    max_usd_per_million: float | None = None
+    valid_only: bool = True
+    objective: str = "throughput"
+
+    def as_filter(self) -> ResultFilter:
+        return ResultFilter(
+            model=self.model,
+            scenario=self.scenario,
+            division=self.division,
+            round=self.round,
+            accelerator=self.accelerator,
+            valid_only=self.valid_only,
+        )
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    column: str
+    unit: str
+    higher_is_better: bool
+
+
+AXES: dict[str, Axis] = {
+    "throughput": Axis("throughput", "throughput", "samples/s", True),
+    "latency": Axis("latency", "latency_ms", "ms", False),
+    "accuracy": Axis("accuracy", "accuracy_f1", "F1", True),
+    "energy": Axis("energy", "energy_j_per_sample", "J/sample", False),
+    "cost": Axis("cost", "usd_per_million", "USD/1M samples", False),
+}
+
+
+@dataclass(frozen=True)
+class HubResult:
+    """One row as the query layer hands it out, with derived cost."""
+
+    id: int
+    comparison_key: str
+    benchmark: str
+    round: str
+    division: str
+    category: str
+    submitter: str
+    availability: str
+    system_name: str
+    host_cpu: str
+    host_cpu_count: int | None
+    accelerator: str
+    accelerator_count: int
+    software: str
+    backend: str
+    precision: str
+    model: str
+    scenario: str
+    metric: str
+    unit: str
+    value: float
+    throughput: float | None
+    throughput_per_accelerator: float | None
+    latency_ms: float | None
+    latency_p99_ms: float | None
+    latency_mean_ms: float | None
+    valid: bool
+    accuracy_metric: str | None
+    accuracy_value: float | None
+    accuracy_f1: float | None
+    accuracy_exact_match: float | None
+    power_w: float | None
+    energy_j_per_sample: float | None
+    usd_per_million: float | None  # derived from the price table
+    price_source: str | None  # "<instance> <usd>/h (<source>, <date>)"
+    loadgen_version: str
+    settings: dict[str, Any]
+    command: str | None
+    source: str
+    path: str
+    content_hash: str
+    checker_verdict: str
+    checker_notes: str
+    uploader: str | None
+    hidden: bool
+    imported_at: datetime
+
+    @classmethod
+    def column_names(cls) -> tuple[str, ...]:
+        """The ``results`` columns a HubResult is built from."""
+        derived = {"usd_per_million", "price_source", "settings"}
+        return (*(f.name for f in dataclasses.fields(cls) if f.name not in derived), "settings_json")
+
+    @classmethod
+    def from_row(cls, row: Any, cost: float | None, prices: PriceTable) -> HubResult:
+        """From a ``Result`` or a row holding ``column_names()``."""
+        price = prices.lookup(row.accelerator) if cost is not None else None
+        names = set(cls.column_names()) - {"settings_json"}
+        return cls(
+            **{n: getattr(row, n) for n in names},
+            usd_per_million=None if cost is None else float(cost),
+            price_source=None
+            if price is None
+            else f"{price.instance} ${price.usd_per_hour:g}/h for {price.accelerators} "
+            f"({price.source}, {price.date})",
+            settings=json.loads(row.settings_json or "{}"),
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.submitter} {self.system_name}"
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    rows: tuple[HubResult, ...]
+    total: int  # matching rows in all pages
+    offset: int
+    limit: int | None
+    sort: str
+    comparison_keys: int  # distinct comparison keys among all matching rows
+    price_table: str
+
+    @property
+    def comparable(self) -> bool:
+        """True when every matching row may be ranked together (one comparison key)."""
+        return self.comparison_keys <= 1
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    name: str
+    unit: str
+    better: str  # "higher" | "lower"
+    values: tuple[float | None, ...]
+    delta_pct: tuple[float | None, ...]  # vs the first result
+
+
+@dataclass(frozen=True)
+class Comparison:
+    results: tuple[HubResult, ...]
+    metrics: tuple[MetricDelta, ...]
+    comparable: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    id: int
+    label: str
+    accelerator: str
+    accelerator_count: int
+    coords: tuple[float, ...]  # in the order of ParetoFront.axes, natural units
+    on_front: bool
+
+
+@dataclass(frozen=True)
+class ParetoGroup:
+    comparison_key: str
+    model: str
+    scenario: str
+    round: str
+    division: str
+    total: int  # results with every axis
+    points: tuple[ParetoPoint, ...]  # the front first, then others up to max_points
+    front_ids: tuple[int, ...]
+
+    @classmethod
+    def build(
+        cls, key: str, rows: Sequence[Any], axes: Sequence[str], front: set[int], max_points: int
+    ) -> ParetoGroup:
+        n = len(axes)
+        points = [
+            ParetoPoint(
+                id=r.id,
+                label=f"{r.submitter} {r.system_name}",
+                accelerator=r.accelerator,
+                accelerator_count=r.accelerator_count,
+                coords=tuple(float(v) for v in r[10 : 10 + n]),
+                on_front=r.id in front,
+            )
+            for r in rows
+        ]
+        points.sort(key=lambda p: not p.on_front)
+        first = rows[0]
+        front_sorted = sorted((p for p in points if p.on_front), key=lambda p: p.coords)
+        return cls(
+            comparison_key=key,
+            model=first.model,
+            scenario=first.scenario,
+            round=first.round,
+            division=first.division,
+            total=len(rows),
+            points=tuple(points[: max(max_points, len(front))]),
+            front_ids=tuple(p.id for p in front_sorted),
+        )
+
+
+@dataclass(frozen=True)
+class ParetoFront:
+    axes: tuple[str, ...]
+    groups: tuple[ParetoGroup, ...]  # one per comparison key, largest first
+    price_table: str
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"${value:,.4g}" if unit.startswith("USD") else f"{value:,.4g} {unit}"
+
+
+@dataclass(frozen=True)
+class BestGroup:
+    comparison_key: str
+    candidates: int  # results under this key before the constraints
+    meeting: int  # results meeting every constraint (and having the objective)
+    excluded_by: dict[str, int]  # constraint -> results it rules out (a result may fail several)
+    ranking: tuple[HubResult, ...]  # winners first
+    explanation: tuple[str, ...]  # why the winner wins, what the runner-up costs
+
+    @classmethod
+    def build(
+        cls,
+        key: str,
+        ranking: list[HubResult],
+        candidates: int,
+        meeting: int,
+        excluded: dict[str, int],
+        axis: Axis,
+    ) -> BestGroup:
+        return cls(
+            comparison_key=key,
+            candidates=candidates,
+            meeting=meeting,
+            excluded_by={k: int(v or 0) for k, v in excluded.items()},
+            ranking=tuple(ranking),
+            explanation=tuple(_explain(ranking, candidates, meeting, excluded, axis)),
+        )
+
+
+def _value(r: HubResult, axis: Axis) -> float | None:
+    return getattr(r, axis.column)
+
+
+def _explain(
+    ranking: list[HubResult], candidates: int, meeting: int, excluded: dict[str, int], axis: Axis
+) -> list[str]:
+    cut = ", ".join(f"{n} fail {k}" for k, n in excluded.items() if n) or "none ruled out"
+    if not ranking:
+        return [f"no configuration meets the constraints ({candidates} candidates; {cut})"]
+    win = ranking[0]
+    best_word = "highest" if axis.higher_is_better else "lowest"
+    lines = [
+        f"{win.label} ({win.accelerator_count}x {win.accelerator or 'CPU'}, {win.backend or win.software}, "
+        f"{win.precision or '?'}) has the {best_word} {axis.name}: {_fmt(_value(win, axis), axis.unit)} "
+        f"among the {meeting} configurations meeting the constraints "
+        f"({candidates} candidates; {cut})",
+        f"  accuracy F1 {_fmt(win.accuracy_f1, '').strip()}, latency {_fmt(win.latency_ms, 'ms')}, power "
+        f"{_fmt(win.power_w, 'W')}, cost {_fmt(win.usd_per_million, 'USD')} per million samples",
+    ]
+    if len(ranking) == 1:
+        lines.append("  no runner-up: it is the only configuration meeting the constraints")
+        return lines
+    run = ranking[1]
+    wv, rv = _value(win, axis), _value(run, axis)
+    margin = (
+        ""
+        if not (wv and rv)
+        else f" ({abs(wv - rv) / abs(rv) * 100:.1f}% {'ahead' if axis.higher_is_better else 'better'})"
+    )
+    lines.append(
+        f"  runner-up {run.label} ({run.accelerator_count}x {run.accelerator or 'CPU'}): "
+        f"{_fmt(rv, axis.unit)}{margin}"
+    )
+    if win.usd_per_million is not None and run.usd_per_million is not None:
+        diff = run.usd_per_million - win.usd_per_million
+        lines.append(
+            f"  runner-up costs {_fmt(run.usd_per_million, 'USD')} per million samples, "
+            f"{_fmt(abs(diff), 'USD')} {'more' if diff >= 0 else 'less'} than the winner"
+        )
+    else:
+        lines.append(
+            "  runner-up cost unknown: no price for "
+            f"{run.accelerator or 'CPU' if run.usd_per_million is None else win.accelerator or 'CPU'}"
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class BestAnswer:
+    constraints: Constraints
+    objective: str
+    groups: tuple[BestGroup, ...]  # one ranking per comparison key
+    comparable_note: str
+    price_table: str
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if isinstance(obj, ResultPage):
+            out["comparable"] = obj.comparable
+        return out
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return obj

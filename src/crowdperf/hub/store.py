@@ -1,0 +1,128 @@
+"""Open the hub database: SQLite file by default, PostgreSQL by URL; migrate it to head on open.
+
+store = open_store("results.sqlite")                       # a path -> SQLite file
+store = open_store("postgresql+psycopg://u:p@127.0.0.1/hub")
+with store.session() as s: ...
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crowdperf.errors import HubError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ACCELERATOR_CACHE_S = 30.0
+
+
+@dataclass
+class Store:
+    """An open hub database. ``session()`` yields an ORM session that commits on success."""
+
+    url: str
+    engine: Engine
+    _sessions: sessionmaker[Session]
+    _accelerators: tuple[float, tuple[str, ...]] | None = None  # (monotonic time, names)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def accelerator_names(self) -> tuple[str, ...]:
+        """Distinct accelerator names (for pricing); cached for ACCELERATOR_CACHE_S, dropped by
+        ``invalidate()`` (the importer calls it) so that new hardware is priced promptly."""
+        now = time.monotonic()
+        if self._accelerators is None or now - self._accelerators[0] > ACCELERATOR_CACHE_S:
+            from crowdperf.hub.models import Result
+
+            with self.session() as s:
+                names = tuple(n for (n,) in s.execute(select(Result.accelerator).distinct()) if n)
+            self._accelerators = (now, names)
+        return self._accelerators[1]
+
+    def invalidate(self) -> None:
+        """Forget cached facts about the data (call after writing results)."""
+        self._accelerators = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL from a URL or a file path; ``postgresql://`` means the psycopg 3 driver."""
+    text = str(target)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the web app) do not block the importer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to every Alembic head (no-op when already there)."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.begin() as connection:
+        if set(MigrationContext.configure(connection).get_current_heads()) == heads:
+            return
+        config.attributes["connection"] = connection
+        # "heads": the web layer's revisions (w001...) branch from 0001 like ours; all branches apply
+        command.upgrade(config, "heads")
+
+
+def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:
+    """Open (and migrate) the database at ``target``: a SQLite path or a SQLAlchemy URL."""
+    url = database_url(target)
+    if url.startswith("sqlite:///") and create_dirs:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise HubError(
+            f"cannot use hub database {url!r}: {exc}",
+            hint="pass a file path or a postgresql+psycopg://user:pass@host/db URL",
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise HubError(
+            f"cannot open hub database {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+            hint="check the --db path or URL, that the server runs and the user may connect",
+        ) from exc
+    return Store(url=url, engine=engine, _sessions=sessionmaker(engine, expire_on_commit=False))
