@@ -53,7 +53,23 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["sig"] = significant
+    env.globals["labels"] = METRIC_LABELS
     return env
+
+
+METRIC_LABELS = {
+    "value": "Result", "throughput": "Throughput", "throughput_per_accelerator": "Per accelerator",
+    "latency_ms": "Latency", "latency_p99_ms": "Latency p99", "accuracy_f1": "Accuracy F1",
+    "power_w": "Power", "energy_j_per_sample": "Energy per sample", "usd_per_million": "Cost per million",
+}  # fmt: skip
+
+
+def significant(value: float) -> str:
+    """Readable numbers: thousands separators for large ones, four significant digits otherwise."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def _status(exc: CrowdperfError) -> int:
