@@ -1,10 +1,10 @@
 """The results hub: a database of MLPerf results (ours and official), importers, and one query layer.
 
-    store.py        open_store(url_or_path) -> Store (SQLite default, PostgreSQL by URL; Alembic on open)
-    models.py       tables: Result, ImportFailure
-    comparison.py   the comparison key (which numbers may be ranked together)
-    prices.py       price table -> cost per million samples
-    query_types.py  typed filters and answers (frozen dataclasses), to_jsonable()
-    queries.py      list_results, get_result, compare_results, pareto_front, best_configurations
-    importer.py     import_tree(store, path_or_git_url) -> ImportReport
+store.py        open_store(url_or_path) -> Store (SQLite default, PostgreSQL by URL; Alembic on open)
+models.py       tables: Result, ImportFailure
+comparison.py   the comparison key (which numbers may be ranked together)
+prices.py       price table -> cost per million samples
+query_types.py  typed filters and answers (frozen dataclasses), to_jsonable()
+queries.py      list_results, get_result, compare_results, pareto_front, best_configurations
+importer.py     import_tree(store, path_or_git_url) -> ImportReport
 """

@@ -1,0 +1,308 @@
+"""One result directory of an MLPerf submission tree -> the column values of one ``results`` row.
+
+A result is ``<division>/<submitter>/results/<system>/<model>/<scenario>/`` with
+``performance/run_1/mlperf_log_detail.txt`` (required), ``accuracy/accuracy.txt``, and where present
+``performance/run_1/spl.txt`` (power). The system description is ``<submitter>/systems/<system>.json``;
+the measurement JSON is ``measurements/<system>/<model>/<scenario>/*.json`` (v5.x and the official
+repositories) or ``measurements.json`` inside the result directory (v6.x).
+Rules followed: mlcommons/inference ``tools/submission/submission_checker/constants.py``
+(``RESULT_FIELD_NEW``: the metric per scenario) and ``checks/power_check.py`` (power window).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crowdperf.errors import ResultsError
+from crowdperf.hub.comparison import comparison_key, key_settings
+from crowdperf.mlperf.logs import DetailLog, parse_detail_log
+from crowdperf.mlperf.rounds import ROUNDS
+
+NS_PER_MS = 1e6
+# metric per scenario, newest first (RESULT_FIELD_NEW v4.0+; older logs fall back to the next ones)
+METRICS: dict[str, tuple[str, ...]] = {
+    "Offline": ("result_samples_per_second",),
+    "Server": ("result_completed_samples_per_sec", "result_scheduled_samples_per_sec"),
+    "Interactive": ("result_completed_samples_per_sec",),
+    "SingleStream": ("early_stopping_latency_ss", "result_90.00_percentile_latency_ns"),
+    "MultiStream": ("early_stopping_latency_ms", "result_99.00_percentile_per_query_latency_ns"),
+}
+SAMPLES_PER_QUERY = {"SingleStream": 1, "MultiStream": 8}  # checker power_check.py
+BACKENDS = (
+    "tensorrt",
+    "onnxruntime",
+    "openvino",
+    "pytorch",
+    "torch",
+    "tensorflow",
+    "tflite",
+    "jax",
+    "vllm",
+    "triton",
+    "deepsparse",
+    "mxnet",
+    "migraphx",
+    "qaic",
+    "llama.cpp",
+    "sglang",
+)
+_POWER_TIME = "%m-%d-%Y %H:%M:%S.%f"  # power_begin/power_end and spl.txt timestamps
+_SEED_ROUNDS = {r.seeds.qsl_rng_seed: name for name, r in ROUNDS.items()}
+_ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class ResultDir:
+    """Where one result lives inside a tree."""
+
+    root: Path  # the tree root (the directory the user imported)
+    org_dir: Path  # <root>/<division>/<submitter>
+    system: str
+    model: str
+    scenario: str
+
+    @property
+    def path(self) -> Path:
+        return self.org_dir / "results" / self.system / self.model / self.scenario
+
+    @property
+    def rel(self) -> str:
+        return self.path.relative_to(self.root).as_posix()
+
+    @property
+    def perf_dir(self) -> Path:
+        return self.path / "performance" / "run_1"
+
+    @property
+    def system_json(self) -> Path:
+        return self.org_dir / "systems" / f"{self.system}.json"
+
+    @property
+    def accuracy_txt(self) -> Path:
+        return self.path / "accuracy" / "accuracy.txt"
+
+    def measurement_files(self) -> list[Path]:
+        v6 = self.path / "measurements.json"
+        if v6.is_file():
+            return [v6]
+        v5 = self.org_dir / "measurements" / self.system / self.model / self.scenario
+        return sorted(v5.glob("*.json")) if v5.is_dir() else []
+
+    def readme(self) -> Path | None:
+        for d in (self.path, self.org_dir / "measurements" / self.system / self.model / self.scenario):
+            if (d / "README.md").is_file():
+                return d / "README.md"
+        return None
+
+    def hashed_files(self) -> list[Path]:
+        """Files whose bytes make up the content hash (the ones the row is built from)."""
+        files = [
+            self.perf_dir / "mlperf_log_detail.txt",
+            self.perf_dir / "mlperf_log_summary.txt",
+            self.accuracy_txt,
+            self.system_json,
+            self.perf_dir / "spl.txt",
+            *self.measurement_files(),
+        ]
+        return [f for f in files if f.is_file()]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _metric(log: DetailLog, scenario: str) -> tuple[str, float]:
+    """The scenario's metric. A run too short for early stopping logs an early-stopping latency of
+    0 (test-mode runs); then the plain percentile latency it also logs is used instead."""
+    for key in METRICS.get(scenario, ("result_samples_per_second",)):
+        value = log.get(key)
+        if value is None or (key.startswith("early_stopping") and not float(value)):
+            continue
+        return key, float(value)
+    raise ResultsError(f"{log.path}: no {' or '.join(METRICS.get(scenario, ()))} record for {scenario}")
+
+
+def parse_accuracy(text: str) -> dict[str, float | str | None]:
+    """accuracy.txt -> metric name, value, F1 and EM (BERT writes ``{"exact_match": EM, "f1": F1}``;
+    other models' scripts print e.g. ``accuracy=76.078%`` or ``mAP=37.5%``)."""
+    out: dict[str, float | str | None] = {"metric": None, "value": None, "f1": None, "em": None}
+    f1 = re.search(r"[\"']f1[\"']\s*:\s*([-\d.eE+]+)", text)
+    em = re.search(r"[\"']exact_match[\"']\s*:\s*([-\d.eE+]+)", text)
+    if f1:
+        out.update(metric="f1", value=float(f1.group(1)), f1=float(f1.group(1)))
+        out["em"] = float(em.group(1)) if em else None
+        return out
+    for name, pattern in (
+        ("accuracy", r"accuracy=([\d.]+)%"),
+        ("mAP", r"mAP=([\d.]+)%?"),
+        ("rouge1", r"[\"']rouge1[\"']\s*:\s*([\d.]+)"),
+        ("DICE", r"[\"']?DICE[\"']?\s*[:=]\s*([\d.]+)"),
+    ):
+        m = re.search(pattern, text)
+        if m:
+            out.update(metric=name, value=float(m.group(1)))
+            return out
+    return out
+
+
+def mean_power(perf_dir: Path, log: DetailLog) -> float | None:
+    """Mean of spl.txt's positive watt samples inside [power_begin, power_end] (power_check.py)."""
+    spl = perf_dir / "spl.txt"
+    if not spl.is_file() or "power_begin" not in log or "power_end" not in log:
+        return None
+    begin = datetime.strptime(log["power_begin"], _POWER_TIME)
+    end = datetime.strptime(log["power_end"], _POWER_TIME)
+    watts = []
+    for line in spl.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split(",")
+        if not line.startswith("Time") or len(parts) < 4:
+            continue
+        if begin < datetime.strptime(parts[1], _POWER_TIME) < end and float(parts[3]) > 0:
+            watts.append(float(parts[3]))
+    if not watts:
+        raise ResultsError(f"{spl}: no power samples between power_begin and power_end")
+    return sum(watts) / len(watts)
+
+
+def infer_round(log: DetailLog, hint: str | None) -> str:
+    """Round: explicit/named (``inference_results_v4.0``), else the LoadGen seeds, else LoadGen version."""
+    if hint:
+        m = _ROUND_IN_NAME.search(hint)
+        if m:
+            return f"v{m.group(1)}"
+    by_seed = _SEED_ROUNDS.get(_int(log.get("effective_qsl_rng_seed")) or -1)
+    if by_seed:
+        return by_seed
+    version = str(log.get("loadgen_version", ""))
+    m = re.match(r"(\d+\.\d+)", version)
+    return f"v{m.group(1)}" if m else "unknown"
+
+
+def normalize_backend(*texts: str) -> str:
+    low = " ".join(texts).lower()
+    found = next((b for b in BACKENDS if b in low), "")
+    return "pytorch" if found == "torch" else found
+
+
+def _precision(measurements: dict[str, Any], system: dict[str, Any]) -> str:
+    value = measurements.get("weight_data_types") or system.get("weight_data_types") or ""
+    return str(value).strip().lower()
+
+
+def _command(readme: Path | None) -> str | None:
+    if readme is None:
+        return None
+    for line in readme.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip().startswith(("crowdperf run", "crowdperf ")) and "pip install" not in line:
+            return line.strip()
+    return None
+
+
+def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
+    """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
+    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt")
+    if not where.system_json.is_file():
+        raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
+    try:
+        system = json.loads(where.system_json.read_text(encoding="utf-8"))
+        mfiles = where.measurement_files()
+        measurements = json.loads(mfiles[0].read_text(encoding="utf-8")) if mfiles else {}
+    except ValueError as exc:
+        raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
+    if not isinstance(system, dict) or not isinstance(measurements, dict):
+        raise ResultsError("system or measurement description is not a JSON object")
+    scenario = str(log.get("effective_scenario") or where.scenario)
+    if scenario != where.scenario:
+        raise ResultsError(f"log scenario {scenario!r} does not match directory {where.scenario!r}")
+    metric, value = _metric(log, scenario)
+    is_latency = metric.startswith(("early_stopping", "result_9"))
+    latency_ms = value / NS_PER_MS if is_latency else None
+    if scenario == "Server" and "result_99.00_percentile_latency_ns" in log:
+        latency_ms = float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
+    throughput = None if is_latency else value
+    if throughput is None:
+        qps = log.get("result_samples_per_second")
+        throughput = (
+            float(qps)
+            if qps
+            else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
+            if latency_ms
+            else None
+        )
+    nodes = _int(system.get("number_of_nodes")) or 1
+    accel = str(system.get("accelerator_model_name") or "").strip()
+    accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
+    accel_count = (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0
+    cpus = _int(system.get("host_processors_per_node"))
+    accuracy = (
+        parse_accuracy(where.accuracy_txt.read_text(encoding="utf-8", errors="replace"))
+        if where.accuracy_txt.is_file()
+        else parse_accuracy("")
+    )
+    power = mean_power(where.perf_dir, log)
+    software = str(system.get("framework") or "")
+    notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
+    if metric.startswith("result_9"):
+        notes.append(f"early stopping not met: {metric} used")
+    if not where.accuracy_txt.is_file():
+        notes.append("no accuracy/accuracy.txt")
+    division = where.org_dir.parent.name.lower()
+    round_name = infer_round(log, round_hint)
+    settings = key_settings(scenario, log.values)
+    return {
+        "round": round_name,
+        "division": division,
+        "submitter": str(system.get("submitter") or where.org_dir.name),
+        "category": str(system.get("system_type") or ""),
+        "availability": str(system.get("status") or "").lower(),
+        "system_name": str(system.get("system_name") or where.system),
+        "host_cpu": str(system.get("host_processor_model_name") or ""),
+        "host_cpu_count": cpus * nodes if cpus else None,
+        "accelerator": accel,
+        "accelerator_count": accel_count,
+        "software": software,
+        "backend": normalize_backend(software, str(system.get("other_software_stack") or ""), where.system),
+        "precision": _precision(measurements, system),
+        "model": where.model,
+        "scenario": scenario,
+        "metric": metric,
+        "unit": "ms" if is_latency else "samples/s",
+        "value": latency_ms if is_latency else value,
+        "throughput": throughput,
+        "throughput_per_accelerator": throughput / accel_count if throughput and accel_count else None,
+        "latency_ms": latency_ms,
+        "latency_p99_ms": float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
+        if "result_99.00_percentile_latency_ns" in log
+        else None,
+        "latency_mean_ms": float(log["result_mean_latency_ns"]) / NS_PER_MS
+        if "result_mean_latency_ns" in log
+        else None,
+        "valid": log.valid and not log.errors,
+        "accuracy_metric": accuracy["metric"],
+        "accuracy_value": accuracy["value"],
+        "accuracy_f1": accuracy["f1"],
+        "accuracy_exact_match": accuracy["em"],
+        "power_w": power,
+        "energy_j_per_sample": power / throughput if power and throughput else None,
+        "loadgen_version": str(log.get("loadgen_version") or ""),
+        "settings_json": json.dumps(settings, sort_keys=True),
+        "system_json": json.dumps(system, sort_keys=True),
+        "comparison_key": comparison_key(
+            model=where.model, scenario=scenario, round=round_name, division=division, settings=settings
+        ),
+        "command": _command(where.readme()),
+        "checker_notes": "; ".join(notes),
+        "summary_text": (where.perf_dir / "mlperf_log_summary.txt").read_text(
+            encoding="utf-8", errors="replace"
+        )
+        if (where.perf_dir / "mlperf_log_summary.txt").is_file()
+        else "",
+    }
