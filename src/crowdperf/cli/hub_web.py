@@ -1,7 +1,6 @@
 """CLI: the web side of `crowdperf hub`: serve, submit, token, hide/delete, export-site.
 
-Registered on the `hub` sub-app that cli/hub.py creates (found by name on the root app; created
-here if cli/hub.py has not added it yet)."""
+cli/hub.py calls ``register_web(hub_app)`` to add these to its `hub` sub-app."""
 
 from __future__ import annotations
 
@@ -135,22 +134,10 @@ def token_revoke(name: str, db: str | None = typer.Option(None, "--db", help=DB_
     console.print(f"revoked the token of {name}")
 
 
-def _hub_group(app: typer.Typer) -> typer.Typer:
-    for group in app.registered_groups:
-        if group.name == "hub" and group.typer_instance is not None:
-            return group.typer_instance
-    hub_app = typer.Typer(help="Results hub: import, list, compare, serve.", no_args_is_help=True)
-    app.add_typer(hub_app, name="hub")
-    return hub_app
-
-
-def register(app: typer.Typer) -> None:
-    """Add serve, submit, hide, delete, export-site and token to the root app's `hub` group."""
-    hub_app = _hub_group(app)
+def register_web(hub_app: typer.Typer) -> None:
+    """Add serve, submit, hide, delete, export-site and token to the `hub` sub-app (called by
+    cli/hub.py's ``register``)."""
     for fn, name in ((serve, "serve"), (submit, "submit"), (hide, "hide"), (delete, "delete"),
                      (export_site, "export-site")):  # fmt: skip
         hub_app.command(name)(fn)
     hub_app.add_typer(token_app, name="token")
-
-
-__all__ = ["register"]
