@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BeforeValidator
 
 from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.hub import queries
@@ -15,7 +14,7 @@ from crowdperf.hub.query_types import Constraints, ResultFilter
 from crowdperf.hub.web.app import render_page
 from crowdperf.hub.web.command_builder import RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.lookups import facet_values, reproduce_command, result_logs
-from crowdperf.hub.web.params import _blank_to_none, constraints, filter_query, result_filter
+from crowdperf.hub.web.params import Text, constraints, filter_query, result_filter
 from crowdperf.hub.web.urls import ServerUrls
 from crowdperf.hub.web.views import (
     AXIS_LABELS,
@@ -114,7 +113,7 @@ def chart_page(
     x: Axis = "throughput",
     y: Axis = "accuracy",
     color: Color = "accelerator",
-    key: Annotated[str | None, BeforeValidator(_blank_to_none), Query(max_length=64)] = None,
+    key: Text = None,
 ) -> HTMLResponse:
     cfg = _config(request)
     if x == y:

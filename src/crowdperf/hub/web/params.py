@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 
 from crowdperf.hub.query_types import Constraints, ResultFilter
 
@@ -16,7 +16,7 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Text = Annotated[str | None, BeforeValidator(_blank_to_none), Query(max_length=200)]
+Text = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_to_none), Query()]
 Number = Annotated[float | None, BeforeValidator(_blank_to_none), Query(allow_inf_nan=False)]
 
 
