@@ -28,7 +28,7 @@ def test_list_filter_paginate_and_exports(client: TestClient) -> None:
     assert body["comparable"] is False  # Offline and SingleStream keys
     rows = list(csv.DictReader(io.StringIO(client.get("/api/results.csv?submitter=crowd").text)))
     assert {r["system_name"] for r in rows} == {"laptop", XSS}
-    assert client.get("/api/results?sort=nonsense").status_code == 400
+    assert client.get("/api/results?sort=nonsense").status_code == 422
     assert client.get("/api/results?limit=0").status_code == 422
 
 

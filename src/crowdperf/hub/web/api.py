@@ -7,8 +7,9 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from crowdperf.errors import UsageError
 from crowdperf.hub import queries
@@ -32,17 +33,34 @@ from crowdperf.hub.web.uploads import ACCEPTED_TYPES, UploadReport, handle_uploa
 
 router = APIRouter(prefix="/api", tags=["results"])
 
-Sort = Annotated[str, Query(max_length=100, description="field, '-' prefix for descending; see SORT_FIELDS")]
+_FIELD = "-?(" + "|".join(queries.SORT_FIELDS) + ")"
+Sort = Annotated[str, Query(
+    max_length=200, pattern=f"^{_FIELD}(,{_FIELD})*$",
+    description="comma-separated fields, '-' prefix for descending: " + ", ".join(queries.SORT_FIELDS),
+)]  # fmt: skip
+
+
+class ErrorBody(BaseModel):
+    error: str
+    hint: str | None = None
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "Invalid request", 401: "Missing or unknown token", 403: "Not your result",
+            404: "No such result", 413: "Upload too large", 415: "Upload is not application/gzip"}  # fmt: skip
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Axis = Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")]
+MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
+ResultId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _config(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.config
 
 
-@router.get("/results", summary="List results (filter, sort, paginate)")
+@router.get("/results", summary="List results (filter, sort, paginate)", responses=_errors(400))
 def list_results(
     request: Request,
     flt: Annotated[ResultFilter, Depends(result_filter)],
@@ -58,7 +76,8 @@ def list_results(
 CSV_FIELDS = tuple(f for f in HubResult.__dataclass_fields__ if f != "settings")
 
 
-@router.get("/results.csv", summary="Export matching results as CSV", response_class=Response)
+@router.get("/results.csv", summary="Export matching results as CSV", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, **_errors(400)})  # fmt: skip
 def export_csv(
     request: Request, flt: Annotated[ResultFilter, Depends(result_filter)], sort: Sort = "-throughput"
 ) -> Response:
@@ -82,8 +101,8 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-@router.get("/results/{result_id}", summary="One result with provenance")
-def get_result(request: Request, result_id: int) -> dict[str, Any]:
+@router.get("/results/{result_id}", summary="One result with provenance", responses=_errors(404))
+def get_result(request: Request, result_id: ResultId) -> dict[str, Any]:
     cfg = _config(request)
     r = queries.get_result(cfg.store, result_id, prices=cfg.prices)
     if r is None:
@@ -91,13 +110,13 @@ def get_result(request: Request, result_id: int) -> dict[str, Any]:
     return to_jsonable(r)
 
 
-@router.get("/compare", summary="Results side by side with deltas against the first")
-def compare(request: Request, ids: Annotated[list[int], Query(min_length=2, max_length=20)]) -> dict[str, Any]:
+@router.get("/compare", summary="Results side by side with deltas against the first", responses=_errors(400, 404))
+def compare(request: Request, ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)]) -> dict[str, Any]:
     cfg = _config(request)
     return to_jsonable(queries.compare_results(cfg.store, ids, prices=cfg.prices))
 
 
-@router.get("/pareto", summary="Pareto front per comparison key over two or three axes")
+@router.get("/pareto", summary="Pareto front per comparison key over two or three axes", responses=_errors(400))
 def pareto(
     request: Request,
     flt: Annotated[ResultFilter, Depends(result_filter)],
@@ -110,7 +129,7 @@ def pareto(
     return to_jsonable(queries.pareto_front(cfg.store, flt, axes, prices=cfg.prices))
 
 
-@router.get("/best", summary="Best configurations meeting constraints, with explanations")
+@router.get("/best", summary="Best configurations meeting constraints, with explanations", responses=_errors(400))
 def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> dict[str, Any]:
     cfg = _config(request)
     return to_jsonable(queries.best_configurations(cfg.store, c, prices=cfg.prices))
@@ -149,6 +168,7 @@ AuthHeader = Annotated[str | None, Header(description="Bearer cph_... (crowdperf
     "/uploads",
     summary="Upload a submission tree (tar.gz) with a bearer token",
     status_code=201,
+    responses=_errors(400, 401, 413, 415),
     openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ACCEPTED_TYPES}}},
 )  # fmt: skip
 async def upload(
@@ -160,19 +180,19 @@ async def upload(
     return await handle_upload(cfg, owner, data)
 
 
-@router.post("/results/{result_id}/hide", summary="Hide one of your results")
-def hide(request: Request, result_id: int, authorization: AuthHeader = None) -> dict[str, Any]:
+@router.post("/results/{result_id}/hide", summary="Hide one of your results", responses=_errors(401, 403, 404))
+def hide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
     hide_result(_config(request).store, _owner(request, authorization), result_id)
     return {"id": result_id, "hidden": True}
 
 
-@router.post("/results/{result_id}/unhide", summary="Show one of your hidden results again")
-def unhide(request: Request, result_id: int, authorization: AuthHeader = None) -> dict[str, Any]:
+@router.post("/results/{result_id}/unhide", summary="Show one of your hidden results again", responses=_errors(401, 403, 404))
+def unhide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
     hide_result(_config(request).store, _owner(request, authorization), result_id, hidden=False)
     return {"id": result_id, "hidden": False}
 
 
-@router.delete("/results/{result_id}", summary="Delete one of your results")
-def delete(request: Request, result_id: int, authorization: AuthHeader = None) -> JSONResponse:
+@router.delete("/results/{result_id}", summary="Delete one of your results", responses=_errors(401, 403, 404))
+def delete(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> JSONResponse:
     delete_result(_config(request).store, _owner(request, authorization), result_id)
     return JSONResponse({"id": result_id, "deleted": True})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import Field
 from fastapi.responses import HTMLResponse
 
 from crowdperf.errors import CrowdperfError, UsageError
@@ -77,7 +78,7 @@ def results_page(
 
 
 @router.get("/results/{result_id}", response_class=HTMLResponse)
-def result_page(request: Request, result_id: int) -> HTMLResponse:
+def result_page(request: Request, result_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> HTMLResponse:
     cfg = _config(request)
     r = queries.get_result(cfg.store, result_id, prices=cfg.prices)
     if r is None:
@@ -89,7 +90,7 @@ def result_page(request: Request, result_id: int) -> HTMLResponse:
     )  # fmt: skip
 
 
-Ids = Annotated[list[int], Query(max_length=20)]
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Query(max_length=20)]
 
 
 @router.get("/compare", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from crowdperf.hub.query_types import Constraints, ResultFilter
 
@@ -17,7 +17,7 @@ def _blank_to_none(value: Any) -> Any:
 
 
 Text = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_to_none), Query()]
-Number = Annotated[float | None, BeforeValidator(_blank_to_none), Query(allow_inf_nan=False)]
+Number = Annotated[Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()]
 
 
 def result_filter(
