@@ -17,7 +17,7 @@ def test_token_create_prints_the_secret_once_and_it_authenticates(tmp_path: Path
     db = str(tmp_path / "hub.sqlite")
     res = runner.invoke(app, ["hub", "token", "create", "alice", "--db", db])
     assert res.exit_code == 0, res.output
-    secret = [line for line in res.stdout.splitlines() if line.startswith("cph_")][0]
+    secret = next(line for line in res.stdout.splitlines() if line.startswith("cph_"))
     assert authenticate(open_store(db), secret) == "alice"
     again = runner.invoke(app, ["hub", "token", "create", "alice", "--db", db])
     assert getattr(again.exception, "exit_code", None) == 2  # UsageError: main() exits 2
@@ -27,7 +27,9 @@ def test_token_create_prints_the_secret_once_and_it_authenticates(tmp_path: Path
 def test_submit_reports_a_server_that_is_not_there(tmp_path: Path) -> None:
     (tmp_path / "S/closed").mkdir(parents=True)
     (tmp_path / "S/closed/a.txt").write_text("a")
-    res = runner.invoke(app, ["hub", "submit", str(tmp_path / "S"), "--server", "http://127.0.0.1:9", "--token", "cph_x"])
+    res = runner.invoke(
+        app, ["hub", "submit", str(tmp_path / "S"), "--server", "http://127.0.0.1:9", "--token", "cph_x"]
+    )
     assert getattr(res.exception, "exit_code", None) == 11 and "cannot reach" in str(res.exception)
 
 

@@ -82,8 +82,12 @@ def _change(action: str, result_id: int, server: str, token: str) -> None:
     console.print(change_result(server, token, result_id, action))
 
 
-def hide(result_id: int, server: str = typer.Option(..., "--server"), token: str = typer.Option(..., "--token"),
-         unhide: bool = typer.Option(False, "--unhide", help="Show it again.")) -> None:  # fmt: skip
+def hide(
+    result_id: int,
+    server: str = typer.Option(..., "--server"),
+    token: str = typer.Option(..., "--token"),
+    unhide: bool = typer.Option(False, "--unhide", help="Show it again."),
+) -> None:
     """Hide one of your uploaded results (or show it again with --unhide)."""
     _change("unhide" if unhide else "hide", result_id, server, token)
 

@@ -97,7 +97,9 @@ def _owned(store: Store, owner: str, result_id: int) -> None:
     if uploader is None:
         raise UsageError(f"no result with id {result_id}")
     if uploader[0] != owner:
-        raise AuthError(f"result {result_id} was not uploaded by {owner!r}", hint="only its owner may change it")
+        raise AuthError(
+            f"result {result_id} was not uploaded by {owner!r}", hint="only its owner may change it"
+        )
 
 
 def hide_result(store: Store, owner: str, result_id: int, *, hidden: bool = True) -> None:

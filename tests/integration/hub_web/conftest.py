@@ -21,7 +21,7 @@ XSS = "<script>alert('x')</script>"
 
 ROWS: tuple[dict[str, Any], ...] = (
     dict(submitter="acme", system_name="h100-box", accelerator="NVIDIA H100-SXM-80GB", accelerator_count=8,
-         backend="tensorrt", precision="int8", throughput=60000.0, latency_ms=None, accuracy_f1=90.1, power_w=5200.0),
+         backend="tensorrt", precision="int8", throughput=60000.0, accuracy_f1=90.1, power_w=5200.0),
     dict(submitter="acme", system_name="a100-box", accelerator="NVIDIA A100-SXM-80GB", accelerator_count=8,
          backend="tensorrt", precision="int8", throughput=28000.0, accuracy_f1=90.3, power_w=4100.0),
     dict(submitter="crowd", system_name="laptop", accelerator="", accelerator_count=0,

@@ -8,9 +8,9 @@ import io
 import tarfile
 from pathlib import Path
 
-from conftest import XSS
 from fastapi.testclient import TestClient
 
+from conftest import XSS
 from crowdperf.hub.auth import create_token
 from crowdperf.hub.store import Store
 from crowdperf.hub.web.upload_safety import pack_submission
@@ -76,16 +76,22 @@ def test_upload_imports_labels_and_owner_can_hide_and_delete(
     assert client.get(f"/api/results/{rid}").status_code == 404
 
 
-def test_a_pluggable_checker_labels_results_checked(filled_store: Store, submission_tree: Path, tmp_path: Path) -> None:
+def test_a_pluggable_checker_labels_results_checked(
+    filled_store: Store, submission_tree: Path, tmp_path: Path
+) -> None:
     from crowdperf.hub.web.app import WebConfig, create_app
     from crowdperf.hub.web.submission_checks import CheckVerdict, submission_root
 
     def passing(tree: Path) -> CheckVerdict:
         return CheckVerdict("passed", "test checker", submission_root(tree))
 
-    client = TestClient(create_app(WebConfig(store=filled_store, checker=passing, staging_dir=tmp_path / "s")))
+    client = TestClient(
+        create_app(WebConfig(store=filled_store, checker=passing, staging_dir=tmp_path / "s"))
+    )
     token = create_token(filled_store, "carol").secret
-    resp = client.post("/api/uploads", content=pack_submission(submission_tree), headers={**GZ, **_bearer(token)})
+    resp = client.post(
+        "/api/uploads", content=pack_submission(submission_tree), headers={**GZ, **_bearer(token)}
+    )
     assert resp.json()["verdict"] == "passed"
     row = client.get("/api/results?system=uploaded-box").json()["rows"][0]
     assert row["checker_verdict"] == "passed"
@@ -108,7 +114,10 @@ def test_uploads_are_refused_without_token_or_when_unsafe(
     assert client.post("/api/uploads", content=ok, headers=GZ).status_code == 401
     assert client.post("/api/uploads", content=ok, headers={**GZ, **_bearer("cph_nope")}).status_code == 401
     auth = _bearer(token)
-    assert client.post("/api/uploads", content=ok, headers={"Content-Type": "text/plain", **auth}).status_code == 415
+    assert (
+        client.post("/api/uploads", content=ok, headers={"Content-Type": "text/plain", **auth}).status_code
+        == 415
+    )
     for bad in (_tar_with("../../evil"), _tar_with("/abs"), _tar_with("closed/l", tarfile.SYMTYPE, "/etc"),
                 b"\x1f\x8bnot really gzip"):  # fmt: skip
         resp = client.post("/api/uploads", content=bad, headers={**GZ, **auth})
@@ -124,5 +133,7 @@ def test_upload_size_limit_gives_413(filled_store: Store, tmp_path: Path) -> Non
 
     app = create_app(WebConfig(store=filled_store, limits=ArchiveLimits(max_compressed_bytes=100)))
     token = create_token(filled_store, "alice").secret
-    resp = TestClient(app).post("/api/uploads", content=b"\x1f\x8b" + b"x" * 200, headers={**GZ, **_bearer(token)})
+    resp = TestClient(app).post(
+        "/api/uploads", content=b"\x1f\x8b" + b"x" * 200, headers={**GZ, **_bearer(token)}
+    )
     assert resp.status_code == 413

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import ROWS, add_result
 
+from conftest import ROWS, add_result
 from crowdperf.hub.auth import create_token
 from crowdperf.hub.store import Store, open_store
 from crowdperf.hub.web.app import WebConfig, create_app
@@ -129,7 +129,9 @@ def test_command_builder_produces_the_command(live, page) -> None:  # type: igno
         "crowdperf run --model bert-99 --backend onnxruntime --device cuda --precision fp32 "
         "--scenario Server --mode performance --execution-mode test"
     )
-    assert "--device=cuda" in page.inner_text("#cm-command") and "--scenario=Server" in page.inner_text("#cm-command")
+    assert "--device=cuda" in page.inner_text("#cm-command") and "--scenario=Server" in page.inner_text(
+        "#cm-command"
+    )
 
 
 def test_upload_then_appears_in_the_table(live, page, submission_tree: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import XSS
 from fastapi.testclient import TestClient
+
+from conftest import XSS
 
 
 def _systems(html: str) -> list[str]:
@@ -21,9 +22,14 @@ def test_table_lists_sorts_and_filters_with_shareable_urls(client: TestClient) -
     assert _systems(client.get("/?sort=system_name").text)[1:3] == ["a100-box", "h100-box"]  # "<" sorts first
     filtered = client.get("/?submitter=acm&scenario=Offline").text
     assert _systems(filtered) == ["h100-box", "a100-box"]
-    assert 'href="/?scenario=Offline&amp;submitter=acm&amp;sort=-accuracy_f1"' in filtered  # sort keeps filters
+    assert (
+        'href="/?scenario=Offline&amp;submitter=acm&amp;sort=-accuracy_f1"' in filtered
+    )  # sort keeps filters
     assert "/api/results.csv?scenario=Offline&amp;submitter=acm" in filtered
-    assert _systems(client.get("/?min_accuracy=90.4&model=").text) == ["&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "laptop"]
+    assert _systems(client.get("/?min_accuracy=90.4&model=").text) == [
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;",
+        "laptop",
+    ]
 
 
 def test_every_page_escapes_user_strings(client: TestClient) -> None:

@@ -27,9 +27,11 @@ def store(tmp_path: Path) -> Store:
 
 
 def _result(store: Store, uploader: str | None) -> int:
-    row = Result(content_hash=f"h{uploader}", comparison_key="k", round="v5.1", division="open",
-                 category="edge", submitter="s", system_name="x", model="bert-99", scenario="Offline",
-                 metric="m", unit="samples/s", value=1.0, valid=True, source="t", path="p", uploader=uploader)  # fmt: skip
+    row = Result(
+        content_hash=f"h{uploader}", comparison_key="k", round="v5.1", division="open", category="edge",
+        submitter="s", system_name="x", model="bert-99", scenario="Offline", metric="m", unit="samples/s",
+        value=1.0, valid=True, source="t", path="p", uploader=uploader,
+    )  # fmt: skip
     with store.session() as s:
         s.add(row)
         s.flush()

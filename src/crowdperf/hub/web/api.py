@@ -46,9 +46,17 @@ class ErrorBody(BaseModel):
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "Invalid request", 401: "Missing or unknown token", 403: "Not your result",
-            404: "No such result", 413: "Upload too large", 415: "Upload is not application/gzip"}  # fmt: skip
+    text = {
+        400: "Invalid request",
+        401: "Missing or unknown token",
+        403: "Not your result",
+        404: "No such result",
+        413: "Upload too large",
+        415: "Upload is not application/gzip",
+    }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Axis = Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")]
@@ -110,13 +118,20 @@ def get_result(request: Request, result_id: ResultId) -> dict[str, Any]:
     return to_jsonable(r)
 
 
-@router.get("/compare", summary="Results side by side with deltas against the first", responses=_errors(400, 404))
-def compare(request: Request, ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)]) -> dict[str, Any]:
+@router.get(
+    "/compare", summary="Results side by side with deltas against the first", responses=_errors(400, 404)
+)
+def compare(
+    request: Request,
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)],
+) -> dict[str, Any]:
     cfg = _config(request)
     return to_jsonable(queries.compare_results(cfg.store, ids, prices=cfg.prices))
 
 
-@router.get("/pareto", summary="Pareto front per comparison key over two or three axes", responses=_errors(400))
+@router.get(
+    "/pareto", summary="Pareto front per comparison key over two or three axes", responses=_errors(400)
+)
 def pareto(
     request: Request,
     flt: Annotated[ResultFilter, Depends(result_filter)],
@@ -129,7 +144,9 @@ def pareto(
     return to_jsonable(queries.pareto_front(cfg.store, flt, axes, prices=cfg.prices))
 
 
-@router.get("/best", summary="Best configurations meeting constraints, with explanations", responses=_errors(400))
+@router.get(
+    "/best", summary="Best configurations meeting constraints, with explanations", responses=_errors(400)
+)
 def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> dict[str, Any]:
     cfg = _config(request)
     return to_jsonable(queries.best_configurations(cfg.store, c, prices=cfg.prices))
@@ -164,13 +181,18 @@ def _owner(request: Request, authorization: str | None) -> str:
 AuthHeader = Annotated[str | None, Header(description="Bearer cph_... (crowdperf hub token create)")]
 
 
+_BINARY = {"type": "string", "format": "binary"}
+
+
 @router.post(
     "/uploads",
     summary="Upload a submission tree (tar.gz) with a bearer token",
     status_code=201,
     responses=_errors(400, 401, 413, 415),
-    openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ACCEPTED_TYPES}}},
-)  # fmt: skip
+    openapi_extra={
+        "requestBody": {"required": True, "content": {t: {"schema": _BINARY} for t in ACCEPTED_TYPES}}
+    },
+)
 async def upload(
     request: Request, authorization: AuthHeader = None, content_type: Annotated[str | None, Header()] = None
 ) -> UploadReport:
@@ -180,13 +202,19 @@ async def upload(
     return await handle_upload(cfg, owner, data)
 
 
-@router.post("/results/{result_id}/hide", summary="Hide one of your results", responses=_errors(401, 403, 404))
+@router.post(
+    "/results/{result_id}/hide", summary="Hide one of your results", responses=_errors(401, 403, 404)
+)
 def hide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
     hide_result(_config(request).store, _owner(request, authorization), result_id)
     return {"id": result_id, "hidden": True}
 
 
-@router.post("/results/{result_id}/unhide", summary="Show one of your hidden results again", responses=_errors(401, 403, 404))
+@router.post(
+    "/results/{result_id}/unhide",
+    summary="Show one of your hidden results again",
+    responses=_errors(401, 403, 404),
+)
 def unhide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
     hide_result(_config(request).store, _owner(request, authorization), result_id, hidden=False)
     return {"id": result_id, "hidden": False}

@@ -1,6 +1,6 @@
 """The client side of the upload API: ``crowdperf hub submit`` and owners' hide/delete.
 
-    report = submit_tree(Path("S"), server="http://127.0.0.1:8765", token="cph_...")
+report = submit_tree(Path("S"), server="http://127.0.0.1:8765", token="cph_...")
 """
 
 from __future__ import annotations
@@ -38,13 +38,17 @@ def _request(method: str, url: str, token: str, timeout: float, **kw: Any) -> ht
     try:
         return httpx.request(method, url, headers=headers, timeout=timeout, **kw)
     except httpx.HTTPError as exc:
-        raise HubError(f"cannot reach {url}: {exc}", hint="check --server and that `crowdperf hub serve` runs") from exc
+        raise HubError(
+            f"cannot reach {url}: {exc}", hint="check --server and that `crowdperf hub serve` runs"
+        ) from exc
 
 
 def submit_tree(tree: Path, *, server: str, token: str, timeout: float = 120.0) -> SubmitResult:
     """Pack ``tree`` as tar.gz and POST it to ``server``/api/uploads with the bearer token."""
     if not tree.is_dir():
-        raise MissingInputError(f"submission tree {tree} does not exist", hint="pass the folder holding closed/ or open/")
+        raise MissingInputError(
+            f"submission tree {tree} does not exist", hint="pass the folder holding closed/ or open/"
+        )
     data = pack_submission(tree)
     url = server.rstrip("/") + "/api/uploads"
     resp = _request("POST", url, token, timeout, content=data, headers={"Content-Type": "application/gzip"})
@@ -52,7 +56,9 @@ def submit_tree(tree: Path, *, server: str, token: str, timeout: float = 120.0) 
     return SubmitResult(server=server, bytes_sent=len(data), report=resp.json())
 
 
-def change_result(server: str, token: str, result_id: int, action: str, timeout: float = 30.0) -> dict[str, Any]:
+def change_result(
+    server: str, token: str, result_id: int, action: str, timeout: float = 30.0
+) -> dict[str, Any]:
     """``action``: hide | unhide | delete, on a result this token uploaded."""
     base = f"{server.rstrip('/')}/api/results/{result_id}"
     resp = (

@@ -6,8 +6,8 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import Field
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 
 from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.hub import queries
@@ -35,7 +35,9 @@ def _config(request: Request):  # type: ignore[no-untyped-def]
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
-    title = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found"}.get(status, "Error")
+    title = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found"}.get(
+        status, "Error"
+    )
     return render_page(request, "error.html", status, page="", title=title, message=message)
 
 
@@ -66,7 +68,9 @@ def results_page(
     with_sort = {**query, "sort": sort}
     pager = {
         "prev": urls.results(**with_sort, offset=str(max(0, offset - PAGE_SIZE))) if offset else None,
-        "next": urls.results(**with_sort, offset=str(offset + PAGE_SIZE)) if offset + PAGE_SIZE < page.total else None,
+        "next": urls.results(**with_sort, offset=str(offset + PAGE_SIZE))
+        if offset + PAGE_SIZE < page.total
+        else None,
     }
     return render_page(
         request, "results.html", page="results", rows=page.rows, result_page=page, columns=TABLE_COLUMNS,
@@ -148,5 +152,11 @@ def builder_page(request: Request) -> HTMLResponse:
     except CrowdperfError as exc:
         commands, error = None, exc.message
     return render_page(
-        request, "builder.html", page="builder", choices=choices, current=current, commands=commands, error=error
+        request,
+        "builder.html",
+        page="builder",
+        choices=choices,
+        current=current,
+        commands=commands,
+        error=error,
     )

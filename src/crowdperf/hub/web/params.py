@@ -4,7 +4,7 @@ fields: those mean "any"."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BeforeValidator, Field, StringConstraints
@@ -16,8 +16,12 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Text = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_to_none), Query()]
-Number = Annotated[Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()]
+Text = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_to_none), Query()
+]
+Number = Annotated[
+    Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()
+]
 
 
 def result_filter(

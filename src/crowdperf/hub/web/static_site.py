@@ -72,8 +72,10 @@ def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResu
         if len(group) > 1:
             ids = [r.id for r in group[:COMPARE_MAX]]
             view = queries.compare_results(store, ids, prices=prices)
-            _write(out / "compare" / f"{key}.html",
-                   env.get_template("compare.html").render(urls=StaticUrls(1), page="results", view=view))
+            _write(
+                out / "compare" / f"{key}.html",
+                env.get_template("compare.html").render(urls=StaticUrls(1), page="results", view=view),
+            )
             pages += 1
     for r in rows[:max_detail_pages]:
         command, exact = reproduce_command(r)
