@@ -4,7 +4,7 @@ fields: those mean "any"."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BeforeValidator, Field, StringConstraints
