@@ -123,6 +123,7 @@ def _flush(store: Store, rows: list[dict[str, Any]], failures: list[dict[str, An
             s.execute(insert(Result), rows)
         if failures:
             s.execute(insert(ImportFailure), failures)
+    store.invalidate()
     rows.clear()
     failures.clear()
 

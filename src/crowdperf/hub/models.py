@@ -90,6 +90,7 @@ class Result(Base):
         Index("ix_results_latency", "latency_ms"),
         Index("ix_results_accuracy", "accuracy_f1"),
         Index("ix_results_source", "source"),
+        Index("ix_results_scenario_key", "scenario", "comparison_key"),  # migration 0002 (+ PG sort indexes)
     )
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, and_, case, func, literal, or_, select, true
+from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.errors import UsageError
@@ -76,10 +78,8 @@ SORT_FIELDS: tuple[str, ...] = (
 
 def _cost_expr(store: Store, prices: PriceTable) -> ColumnElement[Any]:
     """USD per million samples as SQL: CASE over the distinct accelerator names, prices bound."""
-    with store.session() as s:
-        names = [n for (n,) in s.execute(select(Result.accelerator).distinct()) if n]
     branches = []
-    for name in names:
+    for name in store.accelerator_names():
         price = prices.lookup(name)
         if price is not None:
             branches.append((Result.accelerator == name, literal(price.usd_per_accelerator_hour)))
@@ -136,8 +136,8 @@ def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
                 hint=f"use one of {', '.join(SORT_FIELDS)} (prefix - for descending)",
             )
         column = cost if name == _COST else getattr(Result, name)
-        # NULLs last in both directions, on SQLite and PostgreSQL alike
-        out.extend([column.is_(None), column.desc() if desc else column.asc()])
+        # NULLs last in both directions (SQLite and PostgreSQL; PostgreSQL has matching indexes)
+        out.append((column.desc() if desc else column.asc()).nulls_last())
     out.append(Result.id.asc())  # stable pagination
     return out
 
@@ -165,12 +165,20 @@ def list_results(
     where = _where(flt)
     if flt.max_usd_per_million is not None:
         where.append(cost <= flt.max_usd_per_million)
-    stmt = select(Result, cost).where(*where).order_by(*_order(sort, cost)).offset(offset)
+    stmt = (
+        select(Result, cost)
+        .options(defer(Result.summary_text), defer(Result.system_json))
+        .where(*where)
+        .order_by(*_order(sort, cost))
+        .offset(offset)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
+    # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
+    per_key = select(func.count().label("n")).where(*where).group_by(Result.comparison_key).subquery()
     with store.session() as s:
         total, keys = s.execute(
-            select(func.count(Result.id), func.count(func.distinct(Result.comparison_key))).where(*where)
+            select(func.coalesce(func.sum(per_key.c.n), 0), func.count()).select_from(per_key)
         ).one()
     rows = _rows(store, stmt, prices)
     return ResultPage(
@@ -241,14 +249,25 @@ def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _front(points: list[tuple[int, tuple[float, ...]]]) -> set[int]:
     """Ids of the non-dominated points; every coordinate is already 'higher is better'.
-    Sort by the first coordinate (desc), then a point is on the front unless a point already
-    on the front is >= in every coordinate (sweep; the front stays small)."""
-    ordered = sorted(points, key=lambda p: tuple(-c for c in p[1]))
-    front: list[tuple[int, tuple[float, ...]]] = []
-    for pid, coords in ordered:
-        if not any(all(f >= c for f, c in zip(fc, coords, strict=True)) for _, fc in front):
-            front.append((pid, coords))
-    return {pid for pid, _ in front}
+    Sorted by the coordinates (descending), a point is on the front unless a point already on the
+    front is >= in every coordinate. 2-D: one sweep keeping the best second coordinate."""
+    if not points:
+        return set()
+    ids = np.array([p[0] for p in points])
+    coords = np.array([p[1] for p in points], dtype=float)  # (n, axes)
+    order = np.lexsort(tuple(-coords[:, k] for k in reversed(range(coords.shape[1]))))
+    ids, coords = ids[order], coords[order]
+    if coords.shape[1] == 2:
+        best_second = np.maximum.accumulate(coords[:, 1])
+        previous = np.concatenate(([-np.inf], best_second[:-1]))
+        return {int(i) for i in ids[coords[:, 1] > previous]}
+    front = np.empty((0, coords.shape[1]))
+    keep = []
+    for i, c in zip(ids, coords, strict=True):
+        if not front.size or not np.any(np.all(front >= c, axis=1)):
+            front = np.vstack([front, c])
+            keep.append(int(i))
+    return set(keep)
 
 
 def pareto_front(

@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ BACKENDS = (
     "llama.cpp",
     "sglang",
 )
+# big records the hub never reads (loaded_qsl_set lists every loaded sample index)
+UNUSED_LOG_KEYS = frozenset({"loaded_qsl_set", "loadgen_file_sha1", "loadgen_git_log_message"})
 _POWER_TIME = "%m-%d-%Y %H:%M:%S.%f"  # power_begin/power_end and spl.txt timestamps
 _SEED_ROUNDS = {r.seeds.qsl_rng_seed: name for name, r in ROUNDS.items()}
 _ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
@@ -58,7 +61,7 @@ _ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
 
 @dataclass(frozen=True)
 class ResultDir:
-    """Where one result lives inside a tree."""
+    """Where one result lives inside a tree (paths computed once: the importer asks often)."""
 
     root: Path  # the tree root (the directory the user imported)
     org_dir: Path  # <root>/<division>/<submitter>
@@ -66,26 +69,27 @@ class ResultDir:
     model: str
     scenario: str
 
-    @property
+    @cached_property
     def path(self) -> Path:
         return self.org_dir / "results" / self.system / self.model / self.scenario
 
-    @property
+    @cached_property
     def rel(self) -> str:
         return self.path.relative_to(self.root).as_posix()
 
-    @property
+    @cached_property
     def perf_dir(self) -> Path:
         return self.path / "performance" / "run_1"
 
-    @property
+    @cached_property
     def system_json(self) -> Path:
         return self.org_dir / "systems" / f"{self.system}.json"
 
-    @property
+    @cached_property
     def accuracy_txt(self) -> Path:
         return self.path / "accuracy" / "accuracy.txt"
 
+    @cached_property
     def measurement_files(self) -> list[Path]:
         v6 = self.path / "measurements.json"
         if v6.is_file():
@@ -107,7 +111,7 @@ class ResultDir:
             self.accuracy_txt,
             self.system_json,
             self.perf_dir / "spl.txt",
-            *self.measurement_files(),
+            *self.measurement_files,
         ]
         return [f for f in files if f.is_file()]
 
@@ -130,6 +134,20 @@ def _metric(log: DetailLog, scenario: str) -> tuple[str, float]:
     raise ResultsError(f"{log.path}: no {' or '.join(METRICS.get(scenario, ()))} record for {scenario}")
 
 
+_Q = r"[\"']?"  # values are sometimes quoted: {'rouge1': '38.73'}
+# metric name -> pattern, first match wins; formats of the reference accuracy scripts' last lines
+ACCURACY_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("accuracy", r"accuracy=([\d.]+)%"),  # resnet50
+    ("mAP", r"mAP=([\d.]+)%?"),  # retinanet
+    ("rouge1", rf"[\"']rouge1[\"']\s*:\s*{_Q}([\d.]+)"),  # llama2/3 8b/70b, gpt-j, mixtral
+    ("exact_match", rf"[\"']exact_match[\"']\s*:\s*{_Q}([\d.]+)"),  # llama3.1-405b, deepseek-r1
+    ("FID_SCORE", rf"[\"']FID_SCORE[\"']\s*:\s*{_Q}([\d.]+)"),  # stable-diffusion-xl
+    ("AUC", r"AUC=([\d.]+)"),  # dlrm-v2
+    ("DICE", r"Accuracy: mean = ([\d.]+)"),  # 3d-unet
+    ("mAP", rf"[\"']Total[\"']\s*:\s*{_Q}([\d.]+)"),  # pointpainting
+)
+
+
 def parse_accuracy(text: str) -> dict[str, float | str | None]:
     """accuracy.txt -> metric name, value, F1 and EM (BERT writes ``{"exact_match": EM, "f1": F1}``;
     other models' scripts print e.g. ``accuracy=76.078%`` or ``mAP=37.5%``)."""
@@ -140,12 +158,7 @@ def parse_accuracy(text: str) -> dict[str, float | str | None]:
         out.update(metric="f1", value=float(f1.group(1)), f1=float(f1.group(1)))
         out["em"] = float(em.group(1)) if em else None
         return out
-    for name, pattern in (
-        ("accuracy", r"accuracy=([\d.]+)%"),
-        ("mAP", r"mAP=([\d.]+)%?"),
-        ("rouge1", r"[\"']rouge1[\"']\s*:\s*([\d.]+)"),
-        ("DICE", r"[\"']?DICE[\"']?\s*[:=]\s*([\d.]+)"),
-    ):
+    for name, pattern in ACCURACY_PATTERNS:
         m = re.search(pattern, text)
         if m:
             out.update(metric=name, value=float(m.group(1)))
@@ -153,19 +166,36 @@ def parse_accuracy(text: str) -> dict[str, float | str | None]:
     return out
 
 
+def _power_time(text: str) -> tuple[int, ...]:
+    """``MM-DD-YYYY HH:MM:SS.fff`` -> a comparable tuple (strptime is 30x slower; spl.txt has
+    a line per sample)."""
+    try:
+        return (
+            int(text[6:10]),
+            int(text[0:2]),
+            int(text[3:5]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            int((text[20:] + "000000")[:6]),
+        )
+    except ValueError:
+        t = datetime.strptime(text, _POWER_TIME)
+        return (t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond)
+
+
 def mean_power(perf_dir: Path, log: DetailLog) -> float | None:
-    """Mean of spl.txt's positive watt samples inside [power_begin, power_end] (power_check.py)."""
+    """Mean of spl.txt's positive watt samples inside (power_begin, power_end) (power_check.py)."""
     spl = perf_dir / "spl.txt"
     if not spl.is_file() or "power_begin" not in log or "power_end" not in log:
         return None
-    begin = datetime.strptime(log["power_begin"], _POWER_TIME)
-    end = datetime.strptime(log["power_end"], _POWER_TIME)
+    begin, end = _power_time(log["power_begin"]), _power_time(log["power_end"])
     watts = []
     for line in spl.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split(",")
         if not line.startswith("Time") or len(parts) < 4:
             continue
-        if begin < datetime.strptime(parts[1], _POWER_TIME) < end and float(parts[3]) > 0:
+        if begin < _power_time(parts[1]) < end and float(parts[3]) > 0:
             watts.append(float(parts[3]))
     if not watts:
         raise ResultsError(f"{spl}: no power samples between power_begin and power_end")
@@ -206,37 +236,73 @@ def _command(readme: Path | None) -> str | None:
     return None
 
 
+CANONICAL_SCENARIOS = {
+    s.lower(): s for s in ("SingleStream", "MultiStream", "Server", "Offline", "Interactive")
+}
+# (directory scenario, logged scenario) pairs the checker accepts (performance_check.py
+# get_inferred_result; Interactive is LoadGen's Server scenario with tighter latency targets)
+INFERRED = {
+    ("Offline", "SingleStream"),
+    ("Offline", "MultiStream"),
+    ("MultiStream", "SingleStream"),
+    ("Interactive", "Server"),
+}
+
+
+def _scenarios(where: ResultDir, log: DetailLog) -> tuple[str, str]:
+    """(scenario the result is for, scenario LoadGen ran); directory names are matched ignoring case."""
+    scenario = CANONICAL_SCENARIOS.get(where.scenario.lower(), where.scenario)
+    logged = str(log.get("effective_scenario") or scenario)
+    if logged != scenario and (scenario, logged) not in INFERRED:
+        raise ResultsError(f"log scenario {logged!r} does not match directory {where.scenario!r}")
+    return scenario, logged
+
+
+def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float, bool]:
+    """(metric, value in log units, is a latency) for ``scenario``, inferring it from the
+    ``logged`` run where MLPerf allows (same formulas as the checker's get_inferred_result)."""
+    if (scenario, logged) == ("Offline", "SingleStream"):
+        return "result_qps_without_loadgen_overhead", float(log["result_qps_without_loadgen_overhead"]), False
+    if (scenario, logged) == ("Offline", "MultiStream"):
+        per_query = float(log["effective_samples_per_query"])
+        return (
+            "inferred_samples_per_second",
+            per_query * 1e3 / (float(log["result_mean_query_latency_ns"]) / 1e6),
+            False,
+        )
+    if (scenario, logged) == ("MultiStream", "SingleStream"):
+        value = float(log["early_stopping_latency_ms"]) * SAMPLES_PER_QUERY["MultiStream"]
+        if not value:
+            raise ResultsError(
+                "MultiStream inferred from SingleStream needs early stopping, which was not met"
+            )
+        return "early_stopping_latency_ms", value, True
+    metric, value = _metric(log, logged)
+    return metric, value, metric.startswith(("early_stopping", "result_9"))
+
+
 def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
-    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt")
+    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt", skip_keys=UNUSED_LOG_KEYS)
     if not where.system_json.is_file():
         raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
     try:
         system = json.loads(where.system_json.read_text(encoding="utf-8"))
-        mfiles = where.measurement_files()
+        mfiles = where.measurement_files
         measurements = json.loads(mfiles[0].read_text(encoding="utf-8")) if mfiles else {}
     except ValueError as exc:
         raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
     if not isinstance(system, dict) or not isinstance(measurements, dict):
         raise ResultsError("system or measurement description is not a JSON object")
-    scenario = str(log.get("effective_scenario") or where.scenario)
-    if scenario != where.scenario:
-        raise ResultsError(f"log scenario {scenario!r} does not match directory {where.scenario!r}")
-    metric, value = _metric(log, scenario)
-    is_latency = metric.startswith(("early_stopping", "result_9"))
+    scenario, log_scenario = _scenarios(where, log)
+    metric, value, is_latency = _performance(log, scenario, log_scenario)
     latency_ms = value / NS_PER_MS if is_latency else None
-    if scenario == "Server" and "result_99.00_percentile_latency_ns" in log:
+    if scenario in ("Server", "Interactive") and "result_99.00_percentile_latency_ns" in log:
         latency_ms = float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
     throughput = None if is_latency else value
-    if throughput is None:
-        qps = log.get("result_samples_per_second")
-        throughput = (
-            float(qps)
-            if qps
-            else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
-            if latency_ms
-            else None
-        )
+    if throughput is None and latency_ms:
+        qps = log.get("result_samples_per_second") if scenario == log_scenario else None
+        throughput = float(qps) if qps else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
     nodes = _int(system.get("number_of_nodes")) or 1
     accel = str(system.get("accelerator_model_name") or "").strip()
     accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
@@ -250,6 +316,8 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     power = mean_power(where.perf_dir, log)
     software = str(system.get("framework") or "")
     notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
+    if scenario != log_scenario:
+        notes.append(f"{scenario} result inferred from a {log_scenario} run ({metric})")
     if metric.startswith("result_9"):
         notes.append(f"early stopping not met: {metric} used")
     if not where.accuracy_txt.is_file():

@@ -7,18 +7,20 @@ with store.session() as s: ...
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdperf.errors import HubError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ACCELERATOR_CACHE_S = 30.0
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Store:
     url: str
     engine: Engine
     _sessions: sessionmaker[Session]
+    _accelerators: tuple[float, tuple[str, ...]] | None = None  # (monotonic time, names)
 
     @property
     def dialect(self) -> str:
@@ -42,6 +45,22 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    def accelerator_names(self) -> tuple[str, ...]:
+        """Distinct accelerator names (for pricing); cached for ACCELERATOR_CACHE_S, dropped by
+        ``invalidate()`` (the importer calls it) so that new hardware is priced promptly."""
+        now = time.monotonic()
+        if self._accelerators is None or now - self._accelerators[0] > ACCELERATOR_CACHE_S:
+            from crowdperf.hub.models import Result
+
+            with self.session() as s:
+                names = tuple(n for (n,) in s.execute(select(Result.accelerator).distinct()) if n)
+            self._accelerators = (now, names)
+        return self._accelerators[1]
+
+    def invalidate(self) -> None:
+        """Forget cached facts about the data (call after writing results)."""
+        self._accelerators = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -66,7 +85,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest Alembic revision (no-op when already there)."""
+    """Upgrade the schema to every Alembic head (no-op when already there)."""
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
@@ -79,7 +98,8 @@ def migrate(engine: Engine) -> None:
         if set(MigrationContext.configure(connection).get_current_heads()) == heads:
             return
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": the web layer's revisions (w001...) branch from 0001 like ours; all branches apply
+        command.upgrade(config, "heads")
 
 
 def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:

@@ -57,14 +57,18 @@ class DetailLog:
         return self.get("result_validity") == "VALID"
 
 
-def parse_detail_log(path: Path) -> DetailLog:
-    """Read a detail log; a missing file or a line that is not JSON is a ResultsError."""
+def parse_detail_log(path: Path, *, skip_keys: frozenset[str] = frozenset()) -> DetailLog:
+    """Read a detail log; a missing file or a line that is not JSON is a ResultsError.
+
+    ``skip_keys``: records not decoded at all (e.g. ``loaded_qsl_set``, a list of every sample
+    index that can be megabytes long); only for keys that are never errors or warnings."""
+    prefixes = tuple(f'{MLLOG_PREFIX} {{"key": "{k}"' for k in skip_keys)
     if not path.is_file():
         raise ResultsError(f"no LoadGen detail log at {path}", hint="run the benchmark first")
     log = DetailLog(path=path)
     with path.open(encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
-            if not line.startswith(MLLOG_PREFIX):
+            if not line.startswith(MLLOG_PREFIX) or (prefixes and line.startswith(prefixes)):
                 continue
             try:
                 record = json.loads(line[len(MLLOG_PREFIX) :])

@@ -15,6 +15,7 @@ from crowdperf.hub.importer import import_tree
 from crowdperf.hub.models import ImportFailure, Result
 from crowdperf.hub.queries import list_results
 from crowdperf.hub.query_types import ResultFilter
+from crowdperf.hub.result_parser import parse_accuracy
 from crowdperf.hub.store import Store
 
 
@@ -158,3 +159,45 @@ def test_missing_or_empty_tree_is_a_clear_error(store: Store, tmp_path: Path) ->
         import_tree(store, tmp_path / "absent")
     with pytest.raises(HubError, match="no MLPerf results"):
         import_tree(store, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "value"),
+    [
+        ('{"exact_match": 83.1, "f1": 90.2}\nhash=ab', "f1", 90.2),
+        ("accuracy=76.078%, good=38039, total=50000", "accuracy", 76.078),
+        ("{'rouge1': '38.732', 'rouge2': '15.8897'}", "rouge1", 38.732),
+        ("{'exact_match': 90.11, 'rougeL': 21.9}", "exact_match", 90.11),
+        ("Accuracy Results: {'FID_SCORE': '23.909', 'CLIP_SCORE': '31.7'}", "FID_SCORE", 23.909),
+        ("AUC=80.23785974349185", "AUC", 80.23785974349185),
+        ("Accuracy: mean = 0.86112, kidney = 0.9346", "DICE", 0.86112),
+        ("nothing we know", None, None),
+    ],
+)
+def test_accuracy_formats_of_the_reference_scripts(
+    text: str, metric: str | None, value: float | None
+) -> None:
+    parsed = parse_accuracy(text)
+    assert (parsed["metric"], parsed["value"]) == (metric, value)
+    assert parsed["f1"] == (value if metric == "f1" else None)
+
+
+def test_lowercase_and_inferred_scenarios(store: Store, lg_logs, tmp_path: Path) -> None:
+    """Official trees use lower-case scenario directories and results inferred from another
+    scenario's run (Offline from SingleStream: the checker's get_inferred_result); a scenario
+    pair MLPerf does not allow is a recorded failure."""
+    tree = write_tree(
+        tmp_path / "sub",
+        [
+            Entry("e", "singlestream", lg_logs["SingleStream"]),
+            Entry("e", "offline", lg_logs["SingleStream"]),
+            Entry("e", "Server", lg_logs["Offline"]),
+        ],
+        layout="official",
+    )
+    report = import_tree(store, tree)
+    assert report.imported == 2 and "does not match" in report.failed[0].reason
+    off = list_results(store, ResultFilter(scenario="Offline")).rows[0]
+    assert off.metric == "result_qps_without_loadgen_overhead" and off.throughput > 0
+    assert "inferred from a SingleStream run" in off.checker_notes
+    assert list_results(store, ResultFilter(scenario="SingleStream")).total == 1

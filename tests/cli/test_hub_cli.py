@@ -1,0 +1,87 @@
+"""``crowdperf hub`` through the real CLI: import a tree, then list/compare/pareto/best, JSON and tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "hub"))
+from hub_lgrun import run_loadgen
+from hub_trees import Entry, write_tree
+
+from crowdperf.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("hubcli")
+    off = run_loadgen(base / "off", "Offline")
+    return write_tree(
+        base / "sub",
+        [
+            Entry("l4box", "Offline", off, f1=90.3),
+            Entry("t4box", "Offline", off, accelerator="NVIDIA T4", f1=90.1),
+        ],
+    )
+
+
+def hub(*args: str):
+    return runner.invoke(app, ["hub", *args], env={"COLUMNS": "300"})
+
+
+def test_import_then_query(tree: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite")
+    out = hub("import", str(tree), "--db", db, "--source", "cli")
+    assert out.exit_code == 0, out.output
+    assert "2 imported" in out.output
+    again = json.loads(hub("import", str(tree), "--db", db, "--json").output)
+    assert again["schema"] == "crowdperf.hub.import/1" and again["unchanged"] == 2
+
+    listed = json.loads(hub("list", "--db", db, "--json").output)
+    assert (
+        listed["total"] == 2 and len(listed["rows"]) == 2 and listed["comparable"] and listed["limit"] is None
+    )
+    assert {r["accelerator"] for r in listed["rows"]} == {"NVIDIA L4", "NVIDIA T4"}
+    assert len(json.loads(hub("list", "--db", db, "--json", "--limit", "1").output)["rows"]) == 1
+    table = hub("list", "--db", db, "--accelerator", "t4")
+    assert table.exit_code == 0 and "t4box" in table.output and "l4box" not in table.output
+
+    ids = [str(r["id"]) for r in listed["rows"]]
+    cmp = hub("compare", *ids, "--db", db)
+    assert cmp.exit_code == 0 and "throughput" in cmp.output and "%" in cmp.output
+    front = json.loads(hub("pareto", "--db", db, "--axes", "throughput,accuracy", "--json").output)
+    assert front["axes"] == ["throughput", "accuracy"] and front["groups"][0]["total"] == 2
+    best = hub("best", "--db", db, "--scenario", "Offline", "--min-accuracy-f1", "90.2", "--include-invalid")
+    assert best.exit_code == 0 and "l4box" in best.output and "highest throughput" in best.output
+
+
+def test_errors_exit_nonzero_without_traceback(tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite")
+    for args, code, text in (
+        (["list", "--db", db, "--sort", "nope"], 2, "cannot sort by 'nope'"),
+        (["import", str(tmp_path / "absent"), "--db", db], 3, "no submission tree"),
+        (["list", "--db", "postgresql+psycopg://u:p@127.0.0.1:1/none"], 11, "cannot open hub database"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "crowdperf", "hub", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == code, proc.stderr
+        assert text in proc.stderr and "Traceback" not in proc.stderr and ":p@" not in proc.stderr
+
+
+def test_default_db_comes_from_settings(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "env.sqlite"
+    monkeypatch.setenv("CROWDPERF_HUB_DB", str(db))
+    assert hub("import", str(tree)).exit_code == 0
+    assert db.is_file()

@@ -1,0 +1,213 @@
+"""The query layer: filters, sort, pagination, compare deltas, Pareto fronts, best with explanations,
+comparison keys respected, user strings never interpreted as SQL. Rows are stored through the ORM
+model so that every number is known exactly."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from crowdperf.errors import UsageError
+from crowdperf.hub.comparison import comparison_key
+from crowdperf.hub.models import Result
+from crowdperf.hub.prices import cost_per_million, load_price_table
+from crowdperf.hub.queries import best_configurations, compare_results, get_result, list_results, pareto_front
+from crowdperf.hub.query_types import Constraints, ResultFilter, to_jsonable
+from crowdperf.hub.store import Store
+
+KEY = comparison_key(model="bert-99", scenario="Offline", round="v5.1", division="closed", settings={})
+OTHER_KEY = comparison_key(model="bert-99", scenario="Offline", round="v5.0", division="closed", settings={})
+
+# name, accelerator, count, throughput, f1, watts
+ROWS = [
+    ("a", "NVIDIA H100-SXM-80GB", 8, 8000.0, 90.5, 3000.0),
+    ("b", "NVIDIA L4", 1, 900.0, 90.6, 70.0),
+    ("c", "NVIDIA L4", 2, 1700.0, 89.0, 140.0),  # below bert-99's F1 target
+    ("d", "", 0, 50.0, 90.8, 200.0),  # CPU only: no price
+    ("e", "NVIDIA T4", 1, 400.0, 90.1, 70.0),
+]
+
+
+def add(store: Store, name: str, accel: str, count: int, tp: float, f1: float, watts: float, **over) -> None:
+    with store.session() as s:
+        s.add(Result(**row(name, accel, count, tp, f1, watts, **over)))
+
+
+def row(name: str, accel: str, count: int, tp: float, f1: float, watts: float, **over) -> dict:
+    values = dict(
+        content_hash=f"h-{name}-{over.get('round', 'v5.1')}",
+        comparison_key=KEY,
+        round="v5.1",
+        division="closed",
+        category="edge",
+        submitter=f"org-{name}",
+        system_name=f"sys-{name}",
+        accelerator=accel,
+        accelerator_count=count,
+        backend="onnxruntime",
+        precision="fp32",
+        model="bert-99",
+        scenario="Offline",
+        metric="result_samples_per_second",
+        unit="samples/s",
+        value=tp,
+        throughput=tp,
+        throughput_per_accelerator=tp / count if count else None,
+        latency_ms=None,
+        valid=True,
+        accuracy_f1=f1,
+        power_w=watts,
+        energy_j_per_sample=watts / tp,
+        source="test",
+        path=f"closed/org-{name}/results/x",
+    )
+    values.update(over)
+    return values
+
+
+@pytest.fixture
+def filled(store: Store) -> Store:
+    for row in ROWS:
+        add(store, *row)
+    add(store, "old", "NVIDIA L4", 1, 5000.0, 90.7, 60.0, round="v5.0", comparison_key=OTHER_KEY)
+    return store
+
+
+def names(rows) -> list[str]:
+    return [r.system_name.removeprefix("sys-") for r in rows]
+
+
+def test_filter_sort_paginate(filled: Store) -> None:
+    page = list_results(filled, ResultFilter(round="v5.1"), sort="-throughput", limit=2)
+    assert page.total == 5 and names(page.rows) == ["a", "c"] and page.comparable
+    assert names(
+        list_results(filled, ResultFilter(round="v5.1"), sort="-throughput", limit=2, offset=2).rows
+    ) == ["b", "e"]
+    assert names(
+        list_results(filled, ResultFilter(accelerator="l4", round="v5.1"), sort="throughput").rows
+    ) == ["b", "c"]
+    assert names(list_results(filled, ResultFilter(min_accuracy_f1=90.6), sort="-accuracy_f1").rows) == [
+        "d",
+        "old",
+        "b",
+    ]
+    everything = list_results(filled, limit=None)
+    assert everything.total == len(everything.rows) == 6 and not everything.comparable
+    # cost sorts with unpriced (CPU) rows last
+    assert names(list_results(filled, ResultFilter(round="v5.1"), sort="usd_per_million").rows)[-1] == "d"
+    with pytest.raises(UsageError, match="cannot sort"):
+        list_results(filled, sort="throughput; DROP TABLE results")
+
+
+def test_user_strings_are_bound_parameters(filled: Store) -> None:
+    for evil in ("' OR '1'='1", "%", "_", "x\\", "'; DROP TABLE results; --"):
+        assert list_results(filled, ResultFilter(submitter=evil, model=evil)).total == 0
+    assert list_results(filled).total == 6
+
+
+def test_cost_per_million_from_price_table(filled: Store, tmp_path: Path) -> None:
+    b = get_result(filled, list_results(filled, ResultFilter(system="sys-b")).rows[0].id)
+    l4 = load_price_table().lookup("NVIDIA L4")
+    assert b.usd_per_million == pytest.approx(cost_per_million(l4.usd_per_accelerator_hour, 1, 900.0))
+    assert "g6.xlarge" in b.price_source and l4.date in b.price_source
+    table = tmp_path / "p.json"
+    table.write_text(
+        json.dumps(
+            {
+                "prices": [
+                    {
+                        "match": "l4",
+                        "usd_per_hour": 3.6,
+                        "accelerators": 1,
+                        "source": "test",
+                        "date": "2026-01-01",
+                    }
+                ]
+            }
+        )
+    )
+    mine = get_result(filled, b.id, prices=load_price_table(table))
+    assert mine.usd_per_million == pytest.approx(3.6 / (900.0 * 3600) * 1e6)
+
+
+def test_compare_deltas_and_comparability(filled: Store) -> None:
+    ids = {r.system_name: r.id for r in list_results(filled, limit=None).rows}
+    cmp = compare_results(filled, [ids["sys-b"], ids["sys-c"]])
+    tp = next(m for m in cmp.metrics if m.name == "throughput")
+    assert tp.values == (900.0, 1700.0) and tp.delta_pct[1] == pytest.approx(800 / 900 * 100)
+    assert cmp.comparable and not cmp.note
+    mixed = compare_results(filled, [ids["sys-b"], ids["sys-old"]])
+    assert not mixed.comparable and "not comparable" in mixed.note
+    with pytest.raises(UsageError):
+        compare_results(filled, [ids["sys-b"], 99999])
+
+
+def test_pareto_front_per_comparison_key(filled: Store) -> None:
+    front = pareto_front(filled, ResultFilter(), ["throughput", "accuracy"])
+    by_key = {g.comparison_key: g for g in front.groups}
+    assert set(by_key) == {KEY, OTHER_KEY}
+    main = by_key[KEY]
+    on = {p.label.split()[-1] for p in main.points if p.on_front}
+    assert on == {"sys-a", "sys-b", "sys-d"}  # c and e are dominated by a/b
+    three = pareto_front(filled, ResultFilter(round="v5.1"), ["throughput", "accuracy", "energy"]).groups[0]
+    # with energy as a third axis c joins: a is faster but spends 0.375 J/sample to c's 0.082
+    assert {p.label.split()[-1] for p in three.points if p.on_front} == {"sys-a", "sys-b", "sys-c", "sys-d"}
+    cost = pareto_front(filled, ResultFilter(round="v5.1"), ["throughput", "cost"]).groups[0]
+    assert cost.total == 4  # the CPU row has no cost and is left out
+    with pytest.raises(UsageError):
+        pareto_front(filled, None, ["throughput"])
+    with pytest.raises(UsageError):
+        pareto_front(filled, None, ["throughput", "bogus"])
+
+
+def test_best_explains_winner_and_runner_up_cost(filled: Store) -> None:
+    answer = best_configurations(
+        filled, Constraints(scenario="Offline", round="v5.1", min_accuracy_f1=89.96, max_watts=500)
+    )
+    (group,) = answer.groups
+    assert names(group.ranking) == ["b", "e", "d"] and group.meeting == 3 and group.candidates == 5
+    assert group.excluded_by == {"F1 >= 89.96": 1, "power <= 500 W": 1}
+    text = "\n".join(group.explanation)
+    assert "org-b sys-b" in text and "highest throughput" in text and "runner-up org-e sys-e" in text
+    assert "125.0% ahead" in text and "runner-up costs $" in text
+    cheap = best_configurations(filled, Constraints(round="v5.1", objective="cost"))
+    # $/1M samples: b 0.248, c 0.263, e 0.365, a 1.911; the CPU row has no price and is not ranked
+    assert names(cheap.groups[0].ranking) == ["b", "c", "e", "a"]
+    none = best_configurations(filled, Constraints(round="v5.1", min_accuracy_f1=99.0))
+    assert none.groups[0].ranking == () and "no configuration meets" in none.groups[0].explanation[0]
+    both = best_configurations(filled, Constraints(min_accuracy_f1=89.96))
+    assert len(both.groups) == 2 and "not comparable" in both.comparable_note
+    json.dumps(to_jsonable(both))
+
+
+@pytest.mark.parametrize(
+    "axes", [("throughput", "accuracy"), ("throughput", "accuracy", "energy"), ("latency", "accuracy")]
+)
+def test_pareto_front_matches_brute_force(store: Store, axes: tuple[str, ...]) -> None:
+    rng = random.Random(7)
+    for i in range(120):
+        tp = float(rng.choice([100, 200, 300, 400]) + rng.randrange(3))  # ties on purpose
+        add(
+            store,
+            f"r{i}",
+            "NVIDIA L4",
+            1,
+            tp,
+            round(rng.uniform(89, 91), 1),
+            rng.uniform(50, 300),
+            latency_ms=float(rng.randrange(1, 40)),
+        )
+    (group,) = pareto_front(store, None, list(axes)).groups
+    sign = {"throughput": 1, "accuracy": 1, "energy": -1, "latency": -1}
+    pts = {p.id: tuple(sign[a] * c for a, c in zip(axes, p.coords, strict=True)) for p in group.points}
+
+    def dominated(q: tuple[float, ...]) -> bool:
+        return any(o != q and all(a >= b for a, b in zip(o, q, strict=True)) for o in pts.values())
+
+    expected = {i for i, q in pts.items() if not dominated(q)}
+    # equal points: exactly one of a duplicate set is kept
+    assert {pts[i] for i in group.front_ids} == {pts[i] for i in expected}
+    assert len(group.front_ids) == len({pts[i] for i in group.front_ids})
