@@ -33,6 +33,9 @@ def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     price_table: Path | None = typer.Option(None, "--price-table", exists=True, dir_okay=False),
     max_upload_mb: int = typer.Option(64, min=1, max=4096, help="Largest accepted upload (compressed)."),
+    check_round: str | None = typer.Option(
+        None, "--check-round", help="MLPerf round the upload checker applies (default: the newest)."
+    ),
 ) -> None:
     """Serve the results table, compare, chart, best-stack and command-builder pages and the JSON API.
 
@@ -41,12 +44,15 @@ def serve(
     from crowdperf.hub.web.app import WebConfig
     from crowdperf.hub.web.server import ServeOptions, is_loopback
     from crowdperf.hub.web.server import serve as run_server
+    from crowdperf.hub.web.submission_checks import submission_checker
     from crowdperf.hub.web.upload_safety import ArchiveLimits
 
     if not is_loopback(host):
         err_console.print(f"[yellow]warning:[/] binding {host}: the hub is reachable from other machines")
     limits = ArchiveLimits(max_compressed_bytes=max_upload_mb * 1024 * 1024)
-    config = WebConfig(store=_open(db), prices=_prices(price_table), limits=limits)
+    config = WebConfig(
+        store=_open(db), prices=_prices(price_table), limits=limits, checker=submission_checker(check_round)
+    )
     console.print(f"crowdperf hub on http://{host}:{port}  (API docs: /docs)")
     run_server(config, ServeOptions(host=host, port=port))
 

@@ -137,3 +137,19 @@ def test_upload_size_limit_gives_413(filled_store: Store, tmp_path: Path) -> Non
         "/api/uploads", content=b"\x1f\x8b" + b"x" * 200, headers={**GZ, **_bearer(token)}
     )
     assert resp.status_code == 413
+
+
+def test_submission_checker_adapter(submission_tree: Path) -> None:
+    """With crowdperf.submission.checker installed the upload check runs it (this hand-made tree
+    lacks files the real checker requires, so it fails with findings); without it, structure only."""
+    import importlib.util
+
+    from crowdperf.hub.web.submission_checks import structure_check, submission_checker
+
+    checker = submission_checker()
+    if importlib.util.find_spec("crowdperf.submission.checker") is None:
+        assert checker is structure_check
+        assert checker(submission_tree).verdict == "unchecked"
+    else:
+        verdict = checker(submission_tree)
+        assert verdict.verdict == "failed" and "submission checker" in verdict.notes

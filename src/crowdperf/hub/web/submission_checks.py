@@ -8,6 +8,7 @@ checker exists, pass it instead (``WebConfig(checker=...)``): results it passes 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,3 +59,30 @@ def structure_check(tree: Path) -> CheckVerdict:
         notes=f"structure only: {len(submitters)} submitter folder(s), {len(logs)} LoadGen summaries",
         root=root,
     )
+
+
+def submission_checker(round_name: str | None = None) -> Checker:
+    """The project's MLPerf submission checker (``crowdperf.submission.checker.check_submission``)
+    behind the structure check, when that module is installed; else ``structure_check`` alone.
+    One verdict per upload: *passed* when every result passes, else *failed* with the findings."""
+    try:
+        checker_module = importlib.import_module("crowdperf.submission.checker")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("crowdperf.submission.checker", "crowdperf.submission"):
+            raise
+        return structure_check
+    from crowdperf.mlperf.rounds import default_round, get_round
+
+    rnd = get_round(round_name) if round_name else default_round()
+
+    def check(tree: Path) -> CheckVerdict:
+        structure = structure_check(tree)
+        report = checker_module.check_submission(structure.root, rnd)
+        failed = [r for r in report.results if not r.passed]
+        notes = "; ".join(f"{r.key}: {f.message}" for r in failed[:20] for f in r.findings[:3])
+        verdict = "passed" if report.passed else "failed"
+        ok = len(report.results) - len(failed)
+        summary = f"submission checker ({rnd.name}): {ok} ok, {len(failed)} with findings"
+        return CheckVerdict(verdict=verdict, notes=f"{summary}. {notes}".strip(), root=structure.root)
+
+    return check
