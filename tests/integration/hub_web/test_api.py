@@ -9,8 +9,8 @@ import tarfile
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from hub_web_rows import XSS
 
-from conftest import XSS
 from crowdperf.hub.auth import create_token
 from crowdperf.hub.store import Store
 from crowdperf.hub.web.upload_safety import pack_submission
@@ -33,7 +33,7 @@ def test_list_filter_paginate_and_exports(client: TestClient) -> None:
 
 
 def test_csv_cells_that_look_like_formulas_are_quoted(client: TestClient, filled_store: Store) -> None:
-    from conftest import add_result
+    from hub_web_rows import add_result
 
     add_result(filled_store, submitter="=HYPERLINK(1)", system_name="f", throughput=1.0)
     rows = list(csv.DictReader(io.StringIO(client.get("/api/results.csv?system=f").text)))
@@ -153,3 +153,10 @@ def test_submission_checker_adapter(submission_tree: Path) -> None:
     else:
         verdict = checker(submission_tree)
         assert verdict.verdict == "failed" and "submission checker" in verdict.notes
+
+
+def test_listing_everything_including_hidden(client: TestClient) -> None:
+    """Regression (found by the fuzz test): no filter at all plus include_hidden=true leaves the
+    query layer's WHERE list empty."""
+    assert client.get("/api/results?include_hidden=true").json()["total"] == 6
+    assert client.get("/?include_hidden=true").status_code == 200

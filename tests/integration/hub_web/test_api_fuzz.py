@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, settings
 
 schemathesis = pytest.importorskip("schemathesis")
 
+from hub_web_rows import ROWS, add_result  # noqa: E402
 from schemathesis import checks  # noqa: E402
 
-from conftest import ROWS, add_result  # noqa: E402
 from crowdperf.hub.auth import create_token  # noqa: E402
 from crowdperf.hub.store import open_store  # noqa: E402
 from crowdperf.hub.web.app import WebConfig, create_app  # noqa: E402

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from hub_web_rows import ROWS, add_result
 
-from conftest import ROWS, add_result
 from crowdperf.hub.auth import create_token
 from crowdperf.hub.store import Store, open_store
 from crowdperf.hub.web.app import WebConfig, create_app

@@ -7,8 +7,7 @@ import json
 import re
 
 from fastapi.testclient import TestClient
-
-from conftest import XSS
+from hub_web_rows import XSS
 
 
 def _systems(html: str) -> list[str]:

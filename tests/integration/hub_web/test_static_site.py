@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hub_web_rows import ROWS, XSS, add_result
 from typer.testing import CliRunner
 
-from conftest import ROWS, XSS, add_result
 from crowdperf.cli.main import app
 from crowdperf.hub.store import open_store
 
