@@ -47,7 +47,8 @@ def _rows(n: int, rng: random.Random) -> list[dict]:
             backend=rng.choice(["onnxruntime", "tensorrt"]), precision=rng.choice(["fp32", "fp16", "int8"]),
             model="bert-99", scenario=scenario, metric="m", unit="samples/s", value=tp, throughput=tp,
             latency_ms=rng.uniform(1, 100), valid=True, accuracy_f1=rng.uniform(89, 91),
-            power_w=rng.uniform(50, 5000), energy_j_per_sample=rng.uniform(0.01, 1), source="bench", path=f"p/{i}",
+            power_w=rng.uniform(50, 5000), energy_j_per_sample=rng.uniform(0.01, 1), source="bench",
+            path=f"p/{i}",
         ))  # fmt: skip
     return out
 
@@ -65,7 +66,8 @@ def main() -> None:
             s.execute(insert(Result), rows[start : start + 5000])
     client = TestClient(create_app(WebConfig(store=store)))
     urls = [
-        "/", "/?scenario=Offline&accelerator=h100&sort=-usd_per_million", "/api/results?model=bert-99&limit=50",
+        "/", "/?scenario=Offline&accelerator=h100&sort=-usd_per_million",
+        "/api/results?model=bert-99&limit=50",
         "/chart?x=throughput&y=accuracy", "/api/pareto?x=throughput&y=energy",
         "/best?scenario=Offline&min_accuracy_f1=90&max_latency_ms=50", "/compare?ids=1&ids=2&ids=3",
     ]  # fmt: skip
