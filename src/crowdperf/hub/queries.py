@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Select, and_, case, func, literal, or_, select, true
-from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.errors import UsageError
@@ -142,9 +141,13 @@ def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
     return out
 
 
+# plain columns, not ORM entities: no identity map, no big text columns (summary, system JSON)
+_ROW_COLUMNS = tuple(getattr(Result, name) for name in HubResult.column_names())
+
+
 def _rows(store: Store, stmt: Select[Any], prices: PriceTable) -> list[HubResult]:
     with store.session() as s:
-        return [HubResult.from_row(row, cost, prices) for row, cost in s.execute(stmt)]
+        return [HubResult.from_row(row, row.usd_per_million, prices) for row in s.execute(stmt)]
 
 
 def list_results(
@@ -165,13 +168,7 @@ def list_results(
     where = _where(flt)
     if flt.max_usd_per_million is not None:
         where.append(cost <= flt.max_usd_per_million)
-    stmt = (
-        select(Result, cost)
-        .options(defer(Result.summary_text), defer(Result.system_json))
-        .where(*where)
-        .order_by(*_order(sort, cost))
-        .offset(offset)
-    )
+    stmt = select(*_ROW_COLUMNS, cost).where(*where).order_by(*_order(sort, cost)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
@@ -388,15 +385,17 @@ def best_configurations(
         select(Result.id, ranked_col).where(*base, *(c for _, c in active), objective.is_not(None)).subquery()
     )
     stmt = (
-        select(Result, cost, inner.c.rank)
+        select(*_ROW_COLUMNS, cost, inner.c.rank)
         .join(inner, inner.c.id == Result.id)
         .where(inner.c.rank <= top)
         .order_by(Result.comparison_key, inner.c.rank)
     )
     grouped: dict[str, list[HubResult]] = {}
     with store.session() as s:
-        for row, row_cost, _rank in s.execute(stmt):
-            grouped.setdefault(row.comparison_key, []).append(HubResult.from_row(row, row_cost, prices))
+        for row in s.execute(stmt):
+            grouped.setdefault(row.comparison_key, []).append(
+                HubResult.from_row(row, row.usd_per_million, prices)
+            )
     groups = [
         BestGroup.build(
             key,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crowdperf.hub.models import Result
 from crowdperf.hub.prices import PriceTable
 
 JSON_SCHEMA_VERSION = 1
@@ -135,9 +134,16 @@ class HubResult:
     imported_at: datetime
 
     @classmethod
-    def from_row(cls, row: Result, cost: float | None, prices: PriceTable) -> HubResult:
+    def column_names(cls) -> tuple[str, ...]:
+        """The ``results`` columns a HubResult is built from."""
+        derived = {"usd_per_million", "price_source", "settings"}
+        return (*(f.name for f in dataclasses.fields(cls) if f.name not in derived), "settings_json")
+
+    @classmethod
+    def from_row(cls, row: Any, cost: float | None, prices: PriceTable) -> HubResult:
+        """From a ``Result`` or a row holding ``column_names()``."""
         price = prices.lookup(row.accelerator) if cost is not None else None
-        names = {f.name for f in dataclasses.fields(cls)} - {"usd_per_million", "price_source", "settings"}
+        names = set(cls.column_names()) - {"settings_json"}
         return cls(
             **{n: getattr(row, n) for n in names},
             usd_per_million=None if cost is None else float(cost),

@@ -52,8 +52,15 @@ BACKENDS = (
     "llama.cpp",
     "sglang",
 )
-# big records the hub never reads (loaded_qsl_set lists every loaded sample index)
-UNUSED_LOG_KEYS = frozenset({"loaded_qsl_set", "loadgen_file_sha1", "loadgen_git_log_message"})
+# the detail-log records the hub reads; the others (loaded_qsl_set lists every loaded sample
+# index) are not decoded
+_LOG_PREFIXES = ("effective_", "result_", "early_stopping_", "power_")
+
+
+def _wanted_log_key(key: str) -> bool:
+    return key.startswith(_LOG_PREFIXES) or key == "loadgen_version"
+
+
 _POWER_TIME = "%m-%d-%Y %H:%M:%S.%f"  # power_begin/power_end and spl.txt timestamps
 _SEED_ROUNDS = {r.seeds.qsl_rng_seed: name for name, r in ROUNDS.items()}
 _ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
@@ -283,7 +290,7 @@ def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float
 
 def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
-    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt", skip_keys=UNUSED_LOG_KEYS)
+    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt", want=_wanted_log_key)
     if not where.system_json.is_file():
         raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
     try:

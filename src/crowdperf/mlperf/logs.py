@@ -8,6 +8,7 @@ records whose ``metadata.is_error`` is true). We read it the same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,19 +58,33 @@ class DetailLog:
         return self.get("result_validity") == "VALID"
 
 
-def parse_detail_log(path: Path, *, skip_keys: frozenset[str] = frozenset()) -> DetailLog:
+def _record_key(line: str) -> str | None:
+    """The key of a ``:::MLLOG {"key": "...", ...}`` line without decoding the JSON."""
+    head = f'{MLLOG_PREFIX} {{"key": "'
+    if not line.startswith(head):
+        return None
+    end = line.find('"', len(head))
+    return line[len(head) : end] if end > 0 else None
+
+
+def parse_detail_log(path: Path, *, want: Callable[[str], bool] | None = None) -> DetailLog:
     """Read a detail log; a missing file or a line that is not JSON is a ResultsError.
 
-    ``skip_keys``: records not decoded at all (e.g. ``loaded_qsl_set``, a list of every sample
-    index that can be megabytes long); only for keys that are never errors or warnings."""
-    prefixes = tuple(f'{MLLOG_PREFIX} {{"key": "{k}"' for k in skip_keys)
+    ``want``: decode only records whose key it accepts (plus every error and warning record);
+    readers that need a few keys skip e.g. ``loaded_qsl_set``, which lists every loaded sample
+    index and can be megabytes long."""
     if not path.is_file():
         raise ResultsError(f"no LoadGen detail log at {path}", hint="run the benchmark first")
     log = DetailLog(path=path)
     with path.open(encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
-            if not line.startswith(MLLOG_PREFIX) or (prefixes and line.startswith(prefixes)):
+            if not line.startswith(MLLOG_PREFIX):
                 continue
+            if want is not None:
+                key = _record_key(line)
+                flagged = '"is_error": true' in line or '"is_warning": true' in line
+                if key is not None and not want(key) and not flagged:
+                    continue
             try:
                 record = json.loads(line[len(MLLOG_PREFIX) :])
             except json.JSONDecodeError as exc:

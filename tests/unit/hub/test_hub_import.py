@@ -201,3 +201,16 @@ def test_lowercase_and_inferred_scenarios(store: Store, lg_logs, tmp_path: Path)
     assert off.metric == "result_qps_without_loadgen_overhead" and off.throughput > 0
     assert "inferred from a SingleStream run" in off.checker_notes
     assert list_results(store, ResultFilter(scenario="SingleStream")).total == 1
+
+
+def test_selective_log_parsing_keeps_errors(lg_logs, tmp_path: Path) -> None:
+    from crowdperf.mlperf.logs import parse_detail_log
+
+    detail = tmp_path / "mlperf_log_detail.txt"
+    error = ':::MLLOG {"key": "error_invalid_config", "value": "x", "metadata": {"is_error": true}}\n'
+    detail.write_text((lg_logs["Offline"] / "mlperf_log_detail.txt").read_text() + error)
+    full = parse_detail_log(detail)
+    some = parse_detail_log(detail, want=lambda k: k.startswith("result_"))
+    assert "loaded_qsl_set" in full and "loaded_qsl_set" not in some
+    assert some["result_samples_per_second"] == full["result_samples_per_second"]
+    assert [e.key for e in some.errors] == [e.key for e in full.errors] == ["error_invalid_config"]
