@@ -9,6 +9,7 @@ Pages are Jinja2 templates with autoescape on (every user string is escaped); th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from crowdperf.hub.store import Store
 from crowdperf.hub.web.submission_checks import Checker, structure_check
 from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
@@ -117,6 +119,15 @@ def create_app(config: WebConfig) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=status)
         return pages.render_error(request, status, exc.message)
+
+    @app.exception_handler(Exception)
+    def unexpected_error(request: Request, exc: Exception) -> Response:
+        # logged with its traceback by uvicorn; the client gets no internals
+        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+        message = "internal error; the server log has the details"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message, "hint": None}, status_code=500)
+        return pages.render_error(request, 500, message)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
