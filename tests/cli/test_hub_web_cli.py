@@ -37,3 +37,36 @@ def test_help_lists_the_web_commands() -> None:
     out = runner.invoke(app, ["hub", "--help"]).output
     for name in ("serve", "submit", "token", "export-site", "hide", "delete"):
         assert name in out
+
+
+def test_serve_binds_loopback_and_answers(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = str(tmp_path / "hub.sqlite")
+    cmd = [sys.executable, "-m", "crowdperf", "hub", "serve", "--port", str(port), "--db", db]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                resp = httpx.get(f"http://127.0.0.1:{port}/builder", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+        assert resp.status_code == 200 and "crowdperf run --model bert-99" in resp.text
+        assert (
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).json()["info"]["title"]
+            == "crowdperf hub"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
