@@ -3,23 +3,45 @@ hub_web_rows.py, the web app over it, and real submission trees (real LoadGen lo
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from hub_web_rows import ROWS, add_result
+from sqlalchemy import create_engine, make_url, text
 
-from crowdperf.hub.store import Store, open_store
+from crowdperf.hub.store import Store, database_url, open_store
 from crowdperf.hub.web.app import WebConfig, create_app
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    st = open_store(tmp_path / "hub.sqlite")
-    yield st
-    st.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """SQLite file, and PostgreSQL (CROWDPERF_TEST_PG_URL, a fresh schema per test) when set."""
+    if request.param == "sqlite":
+        st = open_store(tmp_path / "hub.sqlite")
+        yield st
+        st.close()
+        return
+    url = os.environ.get("CROWDPERF_TEST_PG_URL")
+    if not url:
+        pytest.skip("CROWDPERF_TEST_PG_URL not set (see scripts/ci_postgres.sh)")
+    schema = f"w_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(database_url(url))
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))  # our own generated name, not user input
+    pg_url = make_url(database_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
+    st = open_store(pg_url.render_as_string(hide_password=False))
+    try:
+        yield st
+    finally:
+        st.close()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ the CLI; JSON bodies are ``query_types.to_jsonable`` of the query layer's answer
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from typing import Annotated, Any, Literal
 
@@ -78,7 +79,8 @@ def list_results(
 ) -> dict[str, Any]:
     cfg = _config(request)
     page = queries.list_results(cfg.store, flt, sort=sort, limit=limit, offset=offset, prices=cfg.prices)
-    return to_jsonable(page)
+    # PostgreSQL's SUM(bigint) is NUMERIC: the query layer hands back a Decimal total there
+    return to_jsonable(dataclasses.replace(page, total=int(page.total)))
 
 
 CSV_FIELDS = tuple(f for f in HubResult.__dataclass_fields__ if f != "settings")
