@@ -172,7 +172,13 @@ def list_results(
     if limit is not None:
         stmt = stmt.limit(limit)
     # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
-    per_key = select(func.count().label("n")).where(*where).group_by(Result.comparison_key).subquery()
+    per_key = (
+        select(func.count().label("n"))
+        .select_from(Result)
+        .where(*where)
+        .group_by(Result.comparison_key)
+        .subquery()
+    )
     with store.session() as s:
         total, keys = s.execute(
             select(func.coalesce(func.sum(per_key.c.n), 0), func.count()).select_from(per_key)

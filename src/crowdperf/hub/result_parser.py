@@ -288,9 +288,8 @@ def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float
     return metric, value, metric.startswith(("early_stopping", "result_9"))
 
 
-def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
-    """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
-    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt", want=_wanted_log_key)
+def _descriptions(where: ResultDir) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The system description and the measurement JSON (empty when absent)."""
     if not where.system_json.is_file():
         raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
     try:
@@ -301,40 +300,16 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
     if not isinstance(system, dict) or not isinstance(measurements, dict):
         raise ResultsError("system or measurement description is not a JSON object")
-    scenario, log_scenario = _scenarios(where, log)
-    metric, value, is_latency = _performance(log, scenario, log_scenario)
-    latency_ms = value / NS_PER_MS if is_latency else None
-    if scenario in ("Server", "Interactive") and "result_99.00_percentile_latency_ns" in log:
-        latency_ms = float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
-    throughput = None if is_latency else value
-    if throughput is None and latency_ms:
-        qps = log.get("result_samples_per_second") if scenario == log_scenario else None
-        throughput = float(qps) if qps else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
+    return system, measurements
+
+
+def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict[str, Any]) -> dict[str, Any]:
     nodes = _int(system.get("number_of_nodes")) or 1
     accel = str(system.get("accelerator_model_name") or "").strip()
     accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
-    accel_count = (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0
     cpus = _int(system.get("host_processors_per_node"))
-    accuracy = (
-        parse_accuracy(where.accuracy_txt.read_text(encoding="utf-8", errors="replace"))
-        if where.accuracy_txt.is_file()
-        else parse_accuracy("")
-    )
-    power = mean_power(where.perf_dir, log)
     software = str(system.get("framework") or "")
-    notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
-    if scenario != log_scenario:
-        notes.append(f"{scenario} result inferred from a {log_scenario} run ({metric})")
-    if metric.startswith("result_9"):
-        notes.append(f"early stopping not met: {metric} used")
-    if not where.accuracy_txt.is_file():
-        notes.append("no accuracy/accuracy.txt")
-    division = where.org_dir.parent.name.lower()
-    round_name = infer_round(log, round_hint)
-    settings = key_settings(scenario, log.values)
     return {
-        "round": round_name,
-        "division": division,
         "submitter": str(system.get("submitter") or where.org_dir.name),
         "category": str(system.get("system_type") or ""),
         "availability": str(system.get("status") or "").lower(),
@@ -342,42 +317,85 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         "host_cpu": str(system.get("host_processor_model_name") or ""),
         "host_cpu_count": cpus * nodes if cpus else None,
         "accelerator": accel,
-        "accelerator_count": accel_count,
+        "accelerator_count": (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0,
         "software": software,
         "backend": normalize_backend(software, str(system.get("other_software_stack") or ""), where.system),
         "precision": _precision(measurements, system),
-        "model": where.model,
-        "scenario": scenario,
+        "system_json": json.dumps(system, sort_keys=True),
+    }
+
+
+def _ns_to_ms(log: DetailLog, key: str) -> float | None:
+    return float(log[key]) / NS_PER_MS if key in log else None
+
+
+def _performance_columns(log: DetailLog, scenario: str, logged: str) -> dict[str, Any]:
+    metric, value, is_latency = _performance(log, scenario, logged)
+    latency_ms = value / NS_PER_MS if is_latency else None
+    if scenario in ("Server", "Interactive") and "result_99.00_percentile_latency_ns" in log:
+        latency_ms = _ns_to_ms(log, "result_99.00_percentile_latency_ns")
+    throughput = None if is_latency else value
+    if throughput is None and latency_ms:
+        qps = log.get("result_samples_per_second") if scenario == logged else None
+        throughput = float(qps) if qps else SAMPLES_PER_QUERY.get(scenario, 1) * 1000.0 / latency_ms
+    return {
         "metric": metric,
         "unit": "ms" if is_latency else "samples/s",
         "value": latency_ms if is_latency else value,
         "throughput": throughput,
-        "throughput_per_accelerator": throughput / accel_count if throughput and accel_count else None,
         "latency_ms": latency_ms,
-        "latency_p99_ms": float(log["result_99.00_percentile_latency_ns"]) / NS_PER_MS
-        if "result_99.00_percentile_latency_ns" in log
-        else None,
-        "latency_mean_ms": float(log["result_mean_latency_ns"]) / NS_PER_MS
-        if "result_mean_latency_ns" in log
-        else None,
+        "latency_p99_ms": _ns_to_ms(log, "result_99.00_percentile_latency_ns"),
+        "latency_mean_ms": _ns_to_ms(log, "result_mean_latency_ns"),
         "valid": log.valid and not log.errors,
+        "loadgen_version": str(log.get("loadgen_version") or ""),
+    }
+
+
+def _notes(where: ResultDir, log: DetailLog, scenario: str, logged: str, metric: str) -> str:
+    notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
+    if scenario != logged:
+        notes.append(f"{scenario} result inferred from a {logged} run ({metric})")
+    if metric.startswith("result_9"):
+        notes.append(f"early stopping not met: {metric} used")
+    if not where.accuracy_txt.is_file():
+        notes.append("no accuracy/accuracy.txt")
+    return "; ".join(notes)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
+    """Column values of one row (without provenance and hash); raises ResultsError when unusable."""
+    log = parse_detail_log(where.perf_dir / "mlperf_log_detail.txt", want=_wanted_log_key)
+    system, measurements = _descriptions(where)
+    scenario, logged = _scenarios(where, log)
+    row = {**_system_columns(where, system, measurements), **_performance_columns(log, scenario, logged)}
+    accel_count, throughput = row["accelerator_count"], row["throughput"]
+    accuracy = parse_accuracy(_read(where.accuracy_txt))
+    power = mean_power(where.perf_dir, log)
+    division = where.org_dir.parent.name.lower()
+    round_name = infer_round(log, round_hint)
+    settings = key_settings(scenario, log.values)
+    return {
+        **row,
+        "round": round_name,
+        "division": division,
+        "model": where.model,
+        "scenario": scenario,
+        "throughput_per_accelerator": throughput / accel_count if throughput and accel_count else None,
         "accuracy_metric": accuracy["metric"],
         "accuracy_value": accuracy["value"],
         "accuracy_f1": accuracy["f1"],
         "accuracy_exact_match": accuracy["em"],
         "power_w": power,
         "energy_j_per_sample": power / throughput if power and throughput else None,
-        "loadgen_version": str(log.get("loadgen_version") or ""),
         "settings_json": json.dumps(settings, sort_keys=True),
-        "system_json": json.dumps(system, sort_keys=True),
         "comparison_key": comparison_key(
             model=where.model, scenario=scenario, round=round_name, division=division, settings=settings
         ),
         "command": _command(where.readme()),
-        "checker_notes": "; ".join(notes),
-        "summary_text": (where.perf_dir / "mlperf_log_summary.txt").read_text(
-            encoding="utf-8", errors="replace"
-        )
-        if (where.perf_dir / "mlperf_log_summary.txt").is_file()
-        else "",
+        "checker_notes": _notes(where, log, scenario, logged, row["metric"]),
+        "summary_text": _read(where.perf_dir / "mlperf_log_summary.txt"),
     }

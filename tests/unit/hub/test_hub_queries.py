@@ -102,6 +102,15 @@ def test_filter_sort_paginate(filled: Store) -> None:
         list_results(filled, sort="throughput; DROP TABLE results")
 
 
+def test_no_condition_at_all(filled: Store) -> None:
+    """Regression (found by hub-web's API fuzzing): no filter and hidden rows included leaves the
+    WHERE list empty; the counts must still select FROM results."""
+    with filled.session() as s:
+        s.query(Result).filter(Result.system_name == "sys-a").update({"hidden": True})
+    assert list_results(filled, ResultFilter(include_hidden=True)).total == 6
+    assert list_results(filled).total == 5
+
+
 def test_user_strings_are_bound_parameters(filled: Store) -> None:
     for evil in ("' OR '1'='1", "%", "_", "x\\", "'; DROP TABLE results; --"):
         assert list_results(filled, ResultFilter(submitter=evil, model=evil)).total == 0
