@@ -8,7 +8,6 @@ import io
 import tarfile
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from hub_web_rows import XSS
 
@@ -156,9 +155,6 @@ def test_submission_checker_adapter(submission_tree: Path) -> None:
         assert verdict.verdict == "failed" and "submission checker" in verdict.notes
 
 
-@pytest.mark.xfail(
-    reason="hub.queries.list_results: FROM-less count with an empty WHERE (hub-core)", strict=False
-)
 def test_listing_everything_including_hidden(client: TestClient) -> None:
     """Regression (found by the fuzz test): no filter at all plus include_hidden=true leaves the
     query layer's WHERE list empty."""

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, reject, settings
+from hypothesis import HealthCheck, Phase, settings
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -49,25 +49,4 @@ def test_api_conforms_to_its_openapi_spec(case) -> None:  # type: ignore[no-unty
     # first route matching the path only (GET vs DELETE on /api/results/{id} are two routes);
     # positive_data_acceptance, because some schema-valid requests are rightly refused with a
     # documented 400/404 (two equal Pareto axes, ids that do not exist).
-    if _hits_known_query_layer_bug(case):
-        reject()  # only this example; the operation's other examples still run
     case.call_and_validate(excluded_checks=[checks.allow_header_conformance, checks.positive_data_acceptance])
-
-
-# Found by this test in crowdperf.hub.queries.list_results (hub-core's module, not edited here):
-# with no filter at all and include_hidden=true the WHERE list is empty, and the per-key count
-# ``select(func.count()).where().group_by(Result.comparison_key)`` has no FROM clause.
-# Fix there: ``.select_from(Result)``. tests/integration/hub_web/test_api.py pins it.
-KNOWN_BUG = "hub.queries.list_results: FROM-less count when no condition applies (needs .select_from(Result))"
-FILTER_NAMES = {"model", "scenario", "division", "round", "accelerator", "submitter", "system", "backend",
-                "precision", "comparison_key", "min_accuracy", "max_usd_per_million"}  # fmt: skip
-
-
-def _hits_known_query_layer_bug(case) -> bool:  # type: ignore[no-untyped-def]
-    query = case.query or {}
-    if case.operation.path not in ("/api/results", "/api/results.csv", "/api/pareto"):
-        return False
-    hidden = str(query.get("include_hidden")).lower() in ("true", "1")
-    valid_only = str(query.get("valid_only")).lower() in ("true", "1")
-    filters = any(query.get(k) not in (None, "", "null") for k in FILTER_NAMES)
-    return hidden and not valid_only and not filters
