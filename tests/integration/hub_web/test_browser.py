@@ -145,3 +145,21 @@ def test_upload_then_appears_in_the_table(live, page, submission_tree: Path) -> 
     with page.expect_navigation():
         page.click("text=uploaded-box")
     assert "browser-user" in page.inner_text("main")
+
+
+def test_static_site_filters_and_draws_offline(live, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from crowdperf.hub.web.static_site import export_site
+
+    _, store = live
+    site = export_site(store, tmp_path / "site").path
+    page.goto((site / "index.html").as_uri())
+    page.fill("#quick-filter", "acme")
+    assert page.locator("#results tbody tr:not([hidden])").count() == 3
+    assert page.inner_text("#count").startswith("3 of ")
+    page.goto((site / "chart.html").as_uri())
+    page.wait_for_selector("#chart .scatterlayer .point")
+    with page.expect_navigation():
+        page.select_option("select[name=y]", "energy")
+        page.click("#axes button[type=submit]")
+    assert page.url.endswith("chart-throughput-energy.html")
+    page.wait_for_selector("#chart .scatterlayer .point")
