@@ -4,6 +4,8 @@
 #     source scripts/ci_postgres.sh && bash scripts/test.sh -q
 # Idempotent: an installed package, a running cluster, an existing role or database are reused.
 # Needs root (or passwordless sudo) for apt-get and for acting as the postgres user.
+# sourced: remember the caller's -e/-u/pipefail and restore them at the end
+_saved_flags="$-"; _saved_pipefail="$(shopt -po pipefail)"
 set -euo pipefail
 _sudo=""; [ "$(id -u)" -eq 0 ] || _sudo="sudo"
 if ! command -v pg_lsclusters >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
@@ -28,4 +30,6 @@ for _ in $(seq 1 30); do _psql "SELECT 1" >/dev/null 2>&1 && break; sleep 1; don
     || _psql "CREATE DATABASE crowdperf_test OWNER crowdperf"
 export CROWDPERF_TEST_PG_URL="postgresql+psycopg://crowdperf:crowdperf@127.0.0.1:${_port}/crowdperf_test"
 echo "PostgreSQL $_ver on 127.0.0.1:$_port; CROWDPERF_TEST_PG_URL=$CROWDPERF_TEST_PG_URL"
-set +euo pipefail
+set +eu; eval "$_saved_pipefail"
+case "$_saved_flags" in *e*) set -e ;; esac
+case "$_saved_flags" in *u*) set -u ;; esac

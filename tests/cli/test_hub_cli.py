@@ -85,3 +85,18 @@ def test_default_db_comes_from_settings(tree: Path, tmp_path: Path, monkeypatch:
     monkeypatch.setenv("CROWDPERF_HUB_DB", str(db))
     assert hub("import", str(tree)).exit_code == 0
     assert db.is_file()
+
+
+def test_submitted_strings_are_not_rich_markup(tmp_path: Path) -> None:
+    """A system name like "[red]x[/red]" must print as itself, not be styled away."""
+    base = tmp_path / "t"
+    off = run_loadgen(base / "off", "Offline")
+    tree = write_tree(base / "sub", [Entry("box", "Offline", off)])
+    sysjson = tree / "closed" / "crowdperf-org" / "systems" / "box.json"
+    sysjson.write_text(
+        sysjson.read_text().replace('"system_name": "box"', '"system_name": "[bold]box[/bold]"')
+    )
+    db = str(tmp_path / "h.sqlite")
+    assert hub("import", str(tree), "--db", db).exit_code == 0
+    out = hub("list", "--db", db)
+    assert "[bold]box[/bold]" in out.output

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -114,12 +115,17 @@ def import_cmd(
         _emit_json("import", report)
         return
     console.print(
-        f"{report.found} results found in {report.root}: [green]{report.imported} imported[/], "
+        f"{report.found} results found in {escape(report.root)}: [green]{report.imported} imported[/], "
         f"{report.unchanged} unchanged, [red]{len(report.failed)} failed[/] "
         f"({report.results_per_second:,.0f} results/s)"
     )
     for failure in report.failed:
-        console.print(f"  [red]failed[/] {failure.path}: {failure.reason}", highlight=False)
+        console.print(f"  [red]failed[/] {escape(failure.path)}: {escape(failure.reason)}", highlight=False)
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Cells come from submitted data: never interpret them as rich markup."""
+    table.add_row(*(escape(c) for c in cells))
 
 
 def _results_table(rows: tuple[HubResult, ...], title: str) -> Table:
@@ -144,7 +150,8 @@ def _results_table(rows: tuple[HubResult, ...], title: str) -> Table:
     ):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(
+        _add_row(
+            table,
             str(r.id),
             r.round,
             r.submitter,
@@ -247,10 +254,11 @@ def compare_cmd(
             _num(v) if i == 0 or d is None else f"{_num(v)} ({d:+.1f}%)"
             for i, (v, d) in enumerate(zip(m.values, m.delta_pct, strict=True))
         ]
-        table.add_row(f"{m.name} [{m.unit}] ({m.better} is better)", *cells)
+        unit = f"{m.unit}, " if m.unit else ""
+        table.add_row(f"{m.name} ({unit}{m.better} is better)", *cells)
     console.print(table)
     if cmp.note:
-        console.print(f"[yellow]note:[/] {cmp.note}")
+        console.print(f"[yellow]note:[/] {escape(cmp.note)}")
 
 
 @hub_app.command("pareto")
@@ -296,14 +304,17 @@ def pareto_cmd(
         console.print("no results have all of these axes")
     for g in front.groups:
         table = Table(
-            title=f"{g.model} {g.scenario} {g.round} {g.division} (key {g.comparison_key[:8]}): "
-            f"{len(g.front_ids)} on the front of {g.total}",
+            title=escape(
+                f"{g.model} {g.scenario} {g.round} {g.division} (key {g.comparison_key[:8]}): "
+                f"{len(g.front_ids)} on the front of {g.total}"
+            ),
             title_justify="left",
         )
         for col in ("id", "system", "accelerator", *front.axes):
             table.add_column(col)
         for p in (p for p in g.points if p.on_front):
-            table.add_row(
+            _add_row(
+                table,
                 str(p.id),
                 p.label,
                 f"{p.accelerator_count}x {p.accelerator or 'CPU'}",
@@ -365,12 +376,14 @@ def best_cmd(
             console.print(
                 _results_table(
                     g.ranking,
-                    f"{first.model} {first.scenario} {first.round} {first.division} "
-                    f"(key {g.comparison_key[:8]})",
+                    escape(
+                        f"{first.model} {first.scenario} {first.round} {first.division} "
+                        f"(key {g.comparison_key[:8]})"
+                    ),
                 )
             )
         for line in g.explanation:
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)
     if answer.comparable_note:
         console.print(f"[yellow]note:[/] {answer.comparable_note}")
 

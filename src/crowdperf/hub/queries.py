@@ -85,7 +85,8 @@ def _cost_expr(store: Store, prices: PriceTable) -> ColumnElement[Any]:
     if not branches:
         return literal(None).label(_COST)
     hourly = case(*branches, else_=None) * Result.accelerator_count
-    cost = case((Result.throughput > 0, hourly * 1e6 / (Result.throughput * 3600.0)), else_=None)
+    usable = and_(Result.throughput > 0, Result.accelerator_count > 0)  # a count of 0 has no price
+    cost = case((usable, hourly * 1e6 / (Result.throughput * 3600.0)), else_=None)
     return cost.label(_COST)
 
 

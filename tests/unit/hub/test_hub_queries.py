@@ -220,3 +220,9 @@ def test_pareto_front_matches_brute_force(store: Store, axes: tuple[str, ...]) -
     # equal points: exactly one of a duplicate set is kept
     assert {pts[i] for i in group.front_ids} == {pts[i] for i in expected}
     assert len(group.front_ids) == len({pts[i] for i in group.front_ids})
+
+
+def test_zero_accelerators_have_no_cost(store: Store) -> None:
+    """Some official systems name an accelerator with accelerators_per_node 0: no price, not free."""
+    add(store, "zero", "NVIDIA T4", 0, 100.0, 90.0, 70.0)
+    assert list_results(store).rows[0].usd_per_million is None
