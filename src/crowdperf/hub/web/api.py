@@ -1,0 +1,228 @@
+"""The JSON API (documented at /docs, spec at /openapi.json). Same query layer as the pages and
+the CLI; JSON bodies are ``query_types.to_jsonable`` of the query layer's answers."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from crowdperf.errors import UsageError
+from crowdperf.hub import queries
+from crowdperf.hub.auth import AuthError, authenticate, delete_result, hide_result
+from crowdperf.hub.query_types import Constraints, HubResult, ResultFilter, to_jsonable
+from crowdperf.hub.web.command_builder import (
+    BACKENDS,
+    CATEGORIES,
+    DEVICES,
+    DIVISIONS,
+    EXECUTION_MODES,
+    MODELS,
+    MODES,
+    PRECISIONS,
+    SCENARIOS,
+    RunChoice,
+    build_commands,
+)
+from crowdperf.hub.web.params import constraints, result_filter
+from crowdperf.hub.web.uploads import ACCEPTED_TYPES, UploadReport, handle_upload, read_body
+
+router = APIRouter(prefix="/api", tags=["results"])
+
+_FIELD = "-?(" + "|".join(queries.SORT_FIELDS) + ")"
+Sort = Annotated[str, Query(
+    max_length=200, pattern=f"^{_FIELD}(,{_FIELD})*$",
+    description="comma-separated fields, '-' prefix for descending: " + ", ".join(queries.SORT_FIELDS),
+)]  # fmt: skip
+
+
+class ErrorBody(BaseModel):
+    error: str
+    hint: str | None = None
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Invalid request",
+        401: "Missing or unknown token",
+        403: "Not your result",
+        404: "No such result",
+        413: "Upload too large",
+        415: "Upload is not application/gzip",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Axis = Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")]
+MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
+ResultId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _config(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.config
+
+
+@router.get("/results", summary="List results (filter, sort, paginate)", responses=_errors(400))
+def list_results(
+    request: Request,
+    flt: Annotated[ResultFilter, Depends(result_filter)],
+    sort: Sort = "-throughput",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    cfg = _config(request)
+    page = queries.list_results(cfg.store, flt, sort=sort, limit=limit, offset=offset, prices=cfg.prices)
+    # PostgreSQL's SUM(bigint) is NUMERIC: the query layer hands back a Decimal total there
+    return to_jsonable(dataclasses.replace(page, total=int(page.total)))
+
+
+CSV_FIELDS = tuple(f for f in HubResult.__dataclass_fields__ if f != "settings")
+
+
+@router.get("/results.csv", summary="Export matching results as CSV", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}, **_errors(400)})  # fmt: skip
+def export_csv(
+    request: Request, flt: Annotated[ResultFilter, Depends(result_filter)], sort: Sort = "-throughput"
+) -> Response:
+    cfg = _config(request)
+    page = queries.list_results(cfg.store, flt, sort=sort, limit=None, prices=cfg.prices)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_FIELDS)
+    for row in page.rows:
+        writer.writerow([_csv_cell(getattr(row, f)) for f in CSV_FIELDS])
+    return Response(
+        buf.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="crowdperf-results.csv"'},
+    )  # fmt: skip
+
+
+def _csv_cell(value: Any) -> Any:
+    # a cell starting with = + - @ is a formula in spreadsheets: prefix a quote (CSV injection)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@router.get("/results/{result_id}", summary="One result with provenance", responses=_errors(404))
+def get_result(request: Request, result_id: ResultId) -> dict[str, Any]:
+    cfg = _config(request)
+    r = queries.get_result(cfg.store, result_id, prices=cfg.prices)
+    if r is None:
+        raise UsageError(f"no result with id {result_id}")
+    return to_jsonable(r)
+
+
+@router.get(
+    "/compare", summary="Results side by side with deltas against the first", responses=_errors(400, 404)
+)
+def compare(
+    request: Request,
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)],
+) -> dict[str, Any]:
+    cfg = _config(request)
+    return to_jsonable(queries.compare_results(cfg.store, ids, prices=cfg.prices))
+
+
+@router.get(
+    "/pareto", summary="Pareto front per comparison key over two or three axes", responses=_errors(400)
+)
+def pareto(
+    request: Request,
+    flt: Annotated[ResultFilter, Depends(result_filter)],
+    x: Axis = "throughput",
+    y: Axis = "accuracy",
+    z: Annotated[str | None, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")] = None,
+) -> dict[str, Any]:
+    cfg = _config(request)
+    axes = [x, y] + ([z] if z else [])
+    return to_jsonable(queries.pareto_front(cfg.store, flt, axes, prices=cfg.prices))
+
+
+@router.get(
+    "/best", summary="Best configurations meeting constraints, with explanations", responses=_errors(400)
+)
+def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> dict[str, Any]:
+    cfg = _config(request)
+    return to_jsonable(queries.best_configurations(cfg.store, c, prices=cfg.prices))
+
+
+@router.get("/commands", summary="The crowdperf run command and its CM form for a choice")
+def commands(
+    model: Literal[MODELS] = "bert-99",  # type: ignore[valid-type]
+    backend: Literal[BACKENDS] = "onnxruntime",  # type: ignore[valid-type]
+    device: Literal[DEVICES] = "cpu",  # type: ignore[valid-type]
+    precision: Literal[PRECISIONS] = "fp32",  # type: ignore[valid-type]
+    scenario: Literal[SCENARIOS] = "Offline",  # type: ignore[valid-type]
+    mode: Literal[MODES] = "performance",  # type: ignore[valid-type]
+    execution_mode: Literal[EXECUTION_MODES] = "test",  # type: ignore[valid-type]
+    category: Literal[CATEGORIES] = "edge",  # type: ignore[valid-type]
+    division: Literal[DIVISIONS] = "open",  # type: ignore[valid-type]
+) -> dict[str, str]:
+    built = build_commands(RunChoice(
+        model=model, backend=backend, device=device, precision=precision, scenario=scenario, mode=mode,
+        execution_mode=execution_mode, category=category, division=division,
+    ))  # fmt: skip
+    return {"run": built.run, "cm": built.cm}
+
+
+def _owner(request: Request, authorization: str | None) -> str:
+    scheme, _, secret = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError("missing bearer token", hint="send 'Authorization: Bearer cph_...'")
+    return authenticate(_config(request).store, secret.strip())
+
+
+AuthHeader = Annotated[str | None, Header(description="Bearer cph_... (crowdperf hub token create)")]
+
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
+@router.post(
+    "/uploads",
+    summary="Upload a submission tree (tar.gz) with a bearer token",
+    status_code=201,
+    responses=_errors(400, 401, 413, 415),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {t: {"schema": _BINARY} for t in ACCEPTED_TYPES}}
+    },
+)
+async def upload(
+    request: Request, authorization: AuthHeader = None, content_type: Annotated[str | None, Header()] = None
+) -> UploadReport:
+    cfg = _config(request)
+    owner = _owner(request, authorization)
+    data = await read_body(request, content_type, cfg.limits)
+    return await handle_upload(cfg, owner, data)
+
+
+@router.post(
+    "/results/{result_id}/hide", summary="Hide one of your results", responses=_errors(401, 403, 404)
+)
+def hide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
+    hide_result(_config(request).store, _owner(request, authorization), result_id)
+    return {"id": result_id, "hidden": True}
+
+
+@router.post(
+    "/results/{result_id}/unhide",
+    summary="Show one of your hidden results again",
+    responses=_errors(401, 403, 404),
+)
+def unhide(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> dict[str, Any]:
+    hide_result(_config(request).store, _owner(request, authorization), result_id, hidden=False)
+    return {"id": result_id, "hidden": False}
+
+
+@router.delete("/results/{result_id}", summary="Delete one of your results", responses=_errors(401, 403, 404))
+def delete(request: Request, result_id: ResultId, authorization: AuthHeader = None) -> JSONResponse:
+    delete_result(_config(request).store, _owner(request, authorization), result_id)
+    return JSONResponse({"id": result_id, "deleted": True})

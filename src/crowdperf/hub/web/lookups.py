@@ -1,0 +1,51 @@
+"""The two small reads the pages need beyond ``crowdperf.hub.queries``: the values present for the
+filter drop-downs, and a result's stored LoadGen summary. Bound parameters only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crowdperf.errors import UsageError
+from crowdperf.hub.models import Result
+from crowdperf.hub.query_types import HubResult
+from crowdperf.hub.store import Store
+from crowdperf.hub.web.command_builder import MODELS, RunChoice, build_commands
+from crowdperf.hub.web.views import CHOICE_FILTERS
+
+
+def facet_values(store: Store) -> dict[str, list[str]]:
+    """Distinct non-empty values of each drop-down filter among visible results."""
+    out: dict[str, list[str]] = {}
+    with store.session() as s:
+        for name in CHOICE_FILTERS:
+            column = getattr(Result, name)
+            stmt = select(column).where(Result.hidden.is_(False), column != "").distinct().order_by(column)
+            out[name] = [v for (v,) in s.execute(stmt)]
+    return out
+
+
+def result_logs(store: Store, result_id: int) -> dict[str, str]:
+    with store.session() as s:
+        row = s.execute(select(Result.summary_text).where(Result.id == result_id)).one_or_none()
+    return {"mlperf_log_summary.txt": row[0]} if row and row[0] else {}
+
+
+def reproduce_command(r: HubResult) -> tuple[str, bool]:
+    """(command, exact): the recorded command when the result has one, else the command-builder
+    line for its model, backend, device, precision and scenario."""
+    if r.command:
+        return r.command, True
+    try:
+        choice = RunChoice(
+            model=r.model if r.model in MODELS else "bert-99",
+            backend=r.backend if r.backend in ("onnxruntime", "pytorch") else "onnxruntime",
+            device="cuda" if r.accelerator else "cpu",
+            precision=r.precision if r.precision in ("fp32", "fp16") else "fp32",
+            scenario=r.scenario,
+            mode="performance",
+            execution_mode="valid",
+            division=r.division if r.division in ("open", "closed") else "open",
+        )
+    except UsageError:
+        return "", False
+    return build_commands(choice).run, False

@@ -1,0 +1,87 @@
+"""Query-string parameters shared by the pages and the JSON API (so the OpenAPI spec, the forms
+and shareable URLs all speak the same names). HTML forms send empty strings for untouched
+fields: those mean "any"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BeforeValidator, Field, StringConstraints
+
+from crowdperf.hub.query_types import Constraints, ResultFilter
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Text = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_to_none), Query()
+]
+Number = Annotated[
+    Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()
+]
+
+
+def result_filter(
+    model: Text = None,
+    scenario: Text = None,
+    division: Text = None,
+    round: Text = None,
+    accelerator: Text = None,
+    submitter: Text = None,
+    system: Text = None,
+    backend: Text = None,
+    precision: Text = None,
+    comparison_key: Text = None,
+    min_accuracy: Number = None,
+    max_usd_per_million: Number = None,
+    valid_only: bool = False,
+    include_hidden: bool = False,
+) -> ResultFilter:
+    """Filter fields; ``accelerator``, ``submitter`` and ``system`` match substrings."""
+    return ResultFilter(
+        model=model, scenario=scenario, division=division, round=round, accelerator=accelerator,
+        submitter=submitter, system=system, backend=backend, precision=precision,
+        comparison_key=comparison_key, min_accuracy_f1=min_accuracy,
+        max_usd_per_million=max_usd_per_million, valid_only=valid_only, include_hidden=include_hidden,
+    )  # fmt: skip
+
+
+def constraints(
+    model: Text = None,
+    scenario: Text = None,
+    division: Text = None,
+    round: Text = None,
+    accelerator: Text = None,
+    min_accuracy_f1: Number = None,
+    max_latency_ms: Number = None,
+    max_watts: Number = None,
+    max_usd_per_million: Number = None,
+    objective: Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")] = "throughput",
+) -> Constraints:
+    return Constraints(
+        model=model, scenario=scenario, division=division, round=round, accelerator=accelerator,
+        min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts,
+        max_usd_per_million=max_usd_per_million, objective=objective,
+    )  # fmt: skip
+
+
+def filter_query(flt: ResultFilter) -> dict[str, str]:
+    """A ResultFilter back as query parameters (for sort links, paging and export links)."""
+    out: dict[str, str] = {}
+    for name in ("model", "scenario", "division", "round", "accelerator", "submitter", "system",
+                 "backend", "precision", "comparison_key"):  # fmt: skip
+        value = getattr(flt, name)
+        if value:
+            out[name] = value
+    if flt.min_accuracy_f1 is not None:
+        out["min_accuracy"] = f"{flt.min_accuracy_f1:g}"
+    if flt.max_usd_per_million is not None:
+        out["max_usd_per_million"] = f"{flt.max_usd_per_million:g}"
+    if flt.valid_only:
+        out["valid_only"] = "true"
+    if flt.include_hidden:
+        out["include_hidden"] = "true"
+    return out

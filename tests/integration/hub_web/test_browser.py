@@ -1,0 +1,165 @@
+"""The pages in a real headless Debian Chromium driven by Playwright, against the real server
+(uvicorn in a thread on 127.0.0.1, real SQLite store). Skipped when /usr/bin/chromium or the
+playwright package is missing; never downloads a browser."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from hub_web_rows import ROWS, add_result
+
+from crowdperf.hub.auth import create_token
+from crowdperf.hub.store import Store, open_store
+from crowdperf.hub.web.app import WebConfig, create_app
+from crowdperf.hub.web.client import submit_tree
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]]:
+    """The hub on a free loopback port, serving a store with the sample rows."""
+    base = tmp_path_factory.mktemp("live")
+    store = open_store(base / "hub.sqlite")
+    for row in ROWS:
+        add_result(store, **row)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(WebConfig(store=store, staging_dir=base / "staging")),
+                            host="127.0.0.1", port=port, log_level="warning")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    server.should_exit = True
+    thread.join(timeout=5)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.set_default_timeout(10_000)
+    yield pg
+    ctx.close()
+    assert not errors, f"errors in the page: {errors}"  # includes CSP violations
+
+
+def _rows(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("#results tbody tr td:nth-child(5) a").all_inner_texts()
+
+
+def test_table_loads_and_filters(live, page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = live
+    page.goto(url + "/")
+    assert _rows(page)[:2] == ["h100-box", "a100-box"] and len(_rows(page)) == 6
+    with page.expect_navigation():
+        page.select_option("select[name=scenario]", "SingleStream")  # applies at once (app.js)
+    assert _rows(page) == ["h100-ss"] and "scenario=SingleStream" in page.url
+    page.goto(url + "/")
+    page.fill("input[name=submitter]", "crowd")
+    with page.expect_navigation():
+        page.click("#filters button[type=submit]")
+    assert sorted(_rows(page)) == ["<script>alert('x')</script>", "laptop"]  # shown as text, not run
+
+
+def test_chart_renders_points_and_front(live, page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = live
+    page.goto(url + "/chart?x=throughput&y=accuracy")
+    page.wait_for_selector("#chart .scatterlayer .point")
+    assert page.locator("#chart .scatterlayer .point").count() == 5
+    assert page.locator("#chart .legendtext", has_text="Pareto front").count() == 1
+    page.select_option("select[name=color]", "front")  # recoloured in place, no reload
+    page.wait_for_selector("#chart .legendtext >> text=dominated")
+
+
+def test_compare_shows_deltas(live, page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = live
+    page.goto(url + "/")
+    page.check("#results tr[data-id='1'] input[name=ids]")
+    page.check("#results tr[data-id='2'] input[name=ids]")
+    with page.expect_navigation():
+        page.click("#compare-button")
+    assert "/compare?ids=1&ids=2" in page.url
+    deltas = page.locator("#compare .delta").all_inner_texts()
+    assert "-53.3%" in deltas and "-21.2%" in deltas
+
+
+def test_command_builder_produces_the_command(live, page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = live
+    page.goto(url + "/builder")
+    with page.expect_navigation():
+        page.select_option("select[name=device]", "cuda")
+    with page.expect_navigation():
+        page.select_option("select[name=scenario]", "Server")
+    assert page.inner_text("#run-command") == (
+        "crowdperf run --model bert-99 --backend onnxruntime --device cuda --precision fp32 "
+        "--scenario Server --mode performance --execution-mode test"
+    )
+    assert "--device=cuda" in page.inner_text("#cm-command") and "--scenario=Server" in page.inner_text(
+        "#cm-command"
+    )
+
+
+def test_upload_then_appears_in_the_table(live, page, submission_tree: Path) -> None:  # type: ignore[no-untyped-def]
+    url, store = live
+    token = create_token(store, "browser-user").secret
+    result = submit_tree(submission_tree, server=url, token=token)
+    assert result.report["imported"] == 1
+    page.goto(url + "/?system=uploaded")
+    assert _rows(page) == ["uploaded-box"]
+    assert page.locator("#results .badge.unchecked").count() == 1
+    with page.expect_navigation():
+        page.click("text=uploaded-box")
+    assert "browser-user" in page.inner_text("main")
+
+
+def test_static_site_filters_and_draws_offline(live, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from crowdperf.hub.web.static_site import export_site
+
+    _, store = live
+    site = export_site(store, tmp_path / "site").path
+    page.goto((site / "index.html").as_uri())
+    page.fill("#quick-filter", "acme")
+    assert page.locator("#results tbody tr:not([hidden])").count() == 3
+    assert page.inner_text("#count").startswith("3 of ")
+    page.goto((site / "chart.html").as_uri())
+    page.wait_for_selector("#chart .scatterlayer .point")
+    with page.expect_navigation():
+        page.select_option("select[name=y]", "energy")
+        page.click("#axes button[type=submit]")
+    assert page.url.endswith("chart-throughput-energy.html")
+    page.wait_for_selector("#chart .scatterlayer .point")
