@@ -1,0 +1,126 @@
+"""Build real LoadGen results trees (the harness layout) for submission tests.
+
+A trivial SUT answers every sample with the same (384, 2) float32 logits through the real
+``mlperf_loadgen``; nothing here edits a LoadGen log. Short runs use LoadGen's own settings
+(``min_duration``, ``min_query_count``) via user.conf, so they are honestly INVALID/test-mode.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlperf_loadgen as lg
+import numpy as np
+
+LOGITS = np.linspace(-1.0, 1.0, 384 * 2, dtype=np.float32).reshape(384, 2)  # (seq, start/end)
+AUDIT_TEST01 = "*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n*.*.accuracy_log_sampling_target = 4096\n"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    scenario: str = "Offline"
+    mode: str = "performance"  # performance | accuracy
+    total: int = 64  # QSL size (10833 for the real dataset)
+    perf_count: int = 64
+    user_conf: str = ""
+    latency_s: float = 0.0
+    audit: str | None = None
+
+
+def run_loadgen(outdir: Path, spec: RunSpec) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "user.conf").write_text(spec.user_conf)
+    payload = LOGITS.tobytes()
+    buf = np.frombuffer(payload, dtype=np.uint8)
+    addr = buf.ctypes.data
+
+    def issue(samples):
+        def answer():
+            for s in samples:
+                if spec.latency_s:
+                    time.sleep(spec.latency_s)
+                lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, addr, len(payload))])
+
+        if spec.latency_s:
+            threading.Thread(target=answer, daemon=True).start()
+        else:
+            answer()
+
+    settings = lg.TestSettings()
+    settings.FromConfig(str(outdir / "user.conf"), "bert", spec.scenario)
+    settings.scenario = getattr(lg.TestScenario, spec.scenario)
+    settings.mode = lg.TestMode.AccuracyOnly if spec.mode == "accuracy" else lg.TestMode.PerformanceOnly
+    log_out = lg.LogOutputSettings()
+    log_out.outdir = str(outdir)
+    log_out.copy_summary_to_stdout = False
+    log_settings = lg.LogSettings()
+    log_settings.log_output = log_out
+    log_settings.enable_trace = False
+    sut = lg.ConstructSUT(issue, lambda: None)
+    qsl = lg.ConstructQSL(spec.total, spec.perf_count, lambda s: None, lambda s: None)
+    audit = Path("audit.config")
+    if spec.audit:
+        audit.write_text(spec.audit)  # LoadGen reads audit.config from the working directory
+    try:
+        lg.StartTestWithLogSettings(sut, qsl, settings, log_settings, str(audit) if spec.audit else "")
+    finally:
+        if spec.audit:
+            audit.unlink()
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut)
+
+
+TEST_CONF = "*.*.min_duration = 0\n*.*.min_query_count = 16\n*.Offline.target_qps = 10\n*.SingleStream.target_latency = 1\n"
+
+
+def provenance(*, model: str, scenario: str, mode: str, execution_mode: str, system: str) -> dict:
+    return {
+        "command": f"crowdperf run --model {model} --scenario {scenario} --mode {mode} --execution-mode {execution_mode}",
+        "crowdperf_version": "0.1.0",
+        "git_commit": "0" * 40,
+        "backend": {"name": "onnxruntime", "version": "1.18.0", "device": "cpu", "precision": "fp32",
+                    "execution_provider": "CPUExecutionProvider", "device_name": "test cpu"},
+        "loadgen_version": lg.__version__ if hasattr(lg, "__version__") else "6.0.17",
+        "round": "v6.1",
+        "execution_mode": execution_mode,
+        "submittable": execution_mode == "valid",
+        "model": model,
+        "scenario": scenario,
+        "mode": mode,
+        "asset_checksums": {"model.onnx": "819b25b19cd8e59080c10892689750ca"},
+        "system": {"host_processor_model_name": "test cpu", "system_name": system.split("-")[0]},
+        "timestamps": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:01Z"},
+    }
+
+
+def build_results(
+    root: Path,
+    *,
+    system: str = "testhost-onnxruntime-cpu-fp32",
+    model: str = "bert-99",
+    scenario: str = "Offline",
+    total: int = 64,
+    user_conf: str = TEST_CONF,
+    execution_mode: str = "test",
+    f1: float = 0.0,
+    test01: bool = True,
+    latency_s: float = 0.0,
+) -> Path:
+    """A results tree with performance, accuracy and (optionally) TEST01 runs; returns the scenario dir."""
+    scen = root / system / model / scenario
+    common = dict(scenario=scenario, total=total, perf_count=total, user_conf=user_conf, latency_s=latency_s)
+    for mode, sub in (("performance", scen / "performance" / "run_1"), ("accuracy", scen / "accuracy")):
+        run_loadgen(sub, RunSpec(mode=mode, **common))
+        prov = provenance(model=model, scenario=scenario, mode=mode, execution_mode=execution_mode, system=system)
+        (sub / "provenance.json").write_text(json.dumps(prov))
+    # What the accuracy module reports for a constant-logits SUT is a near-zero score; fixtures pass
+    # the value explicitly so the accuracy rule can be exercised both ways.
+    (scen / "accuracy" / "accuracy.txt").write_text(json.dumps({"exact_match": f1, "f1": f1}) + "\n")
+    (scen / "accuracy" / "predictions.json").write_text("{}")
+    if test01:
+        run_loadgen(scen / "TEST01" / "performance" / "run_1", RunSpec(audit=AUDIT_TEST01, **common))
+    return scen
