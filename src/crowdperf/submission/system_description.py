@@ -93,6 +93,9 @@ class SystemDescription:
         """The systems/<id>.json object: every required key, host_slug left out."""
         data = {k.replace("on_chip", "on-chip"): v for k, v in asdict(self).items() if k != "host_slug"}
         data.update(division=division, submitter=submitter, system_type=system_type)
+        # The checker treats a falsy value as empty (system_check.py required_fields_check): a
+        # CPU-only host's 0 accelerators must be written "0".
+        data = {k: ("0" if v == 0 and isinstance(v, int) else v) for k, v in data.items()}
         return {k: data[k] for k in REQUIRED_FIELDS} | {
             k: v for k, v in data.items() if k not in REQUIRED_FIELDS
         }

@@ -8,9 +8,11 @@ A trivial SUT answers every sample with the same (384, 2) float32 logits through
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlperf_loadgen as lg
@@ -32,7 +34,17 @@ class RunSpec:
 
 
 def run_loadgen(outdir: Path, spec: RunSpec) -> None:
+    """One LoadGen run in a fresh process: LoadGen counts FromConfig calls in a process-wide static
+    (loadgen/test_settings_internal.cc), so a second run in one process logs error_invalid_config
+    and skips the built-in mlperf.conf (seeds become 0)."""
     outdir.mkdir(parents=True, exist_ok=True)
+    args = json.dumps({"outdir": str(outdir), **asdict(spec)})
+    proc = subprocess.run([sys.executable, __file__, args], cwd=outdir, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"LoadGen fixture run failed:\n{proc.stderr[-2000:]}")
+
+
+def _run_in_this_process(outdir: Path, spec: RunSpec) -> None:
     (outdir / "user.conf").write_text(spec.user_conf)
     payload = LOGITS.tobytes()
     buf = np.frombuffer(payload, dtype=np.uint8)
@@ -124,3 +136,8 @@ def build_results(
     if test01:
         run_loadgen(scen / "TEST01" / "performance" / "run_1", RunSpec(audit=AUDIT_TEST01, **common))
     return scen
+
+
+if __name__ == "__main__":
+    _args = json.loads(sys.argv[1])
+    _run_in_this_process(Path(_args.pop("outdir")), RunSpec(**_args))
