@@ -26,7 +26,11 @@ class OfficialVerdict:
     version: str
     command: tuple[str, ...]
     errors: tuple[str, ...]  # the checker's ERROR lines
-    output_tail: str
+    output: str  # everything it printed
+
+    @property
+    def output_tail(self) -> str:
+        return self.output[-4000:]
 
 
 def checker_command(inference_repo: Path, submission: Path, rnd: Round, csv: Path) -> tuple[list[str], Path]:
@@ -56,4 +60,4 @@ def run_official_checker(inference_repo: Path, submission: Path, rnd: Round, tim
             hint="check out the inference repository tag/branch of that round",
         )
     errors = tuple(line.strip() for line in out.splitlines() if " ERROR" in line or line.startswith("ERROR"))
-    return OfficialVerdict(OK_LINE in out and proc.returncode == 0, rnd.name, tuple(cmd), errors, out[-4000:])
+    return OfficialVerdict(OK_LINE in out and proc.returncode == 0, rnd.name, tuple(cmd), errors, out)

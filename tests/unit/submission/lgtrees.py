@@ -31,6 +31,7 @@ class RunSpec:
     user_conf: str = ""
     latency_s: float = 0.0
     audit: str | None = None
+    offline_sleep_s: float = 0.0  # Offline: the SUT answers the one query after this long (models a slow device)
 
 
 def run_loadgen(outdir: Path, spec: RunSpec) -> None:
@@ -51,6 +52,14 @@ def _run_in_this_process(outdir: Path, spec: RunSpec) -> None:
     addr = buf.ctypes.data
 
     def issue(samples):
+        if spec.offline_sleep_s:
+            def late():
+                time.sleep(spec.offline_sleep_s)
+                lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, addr, len(payload)) for s in samples])
+
+            threading.Thread(target=late, daemon=True).start()
+            return
+
         def answer():
             for s in samples:
                 if spec.latency_s:
@@ -121,12 +130,14 @@ def build_results(
     f1: float = 0.0,
     test01: bool = True,
     latency_s: float = 0.0,
+    offline_sleep_s: float = 0.0,
 ) -> Path:
     """A results tree with performance, accuracy and (optionally) TEST01 runs; returns the scenario dir."""
     scen = root / system / model / scenario
     common = dict(scenario=scenario, total=total, perf_count=total, user_conf=user_conf, latency_s=latency_s)
     for mode, sub in (("performance", scen / "performance" / "run_1"), ("accuracy", scen / "accuracy")):
-        run_loadgen(sub, RunSpec(mode=mode, **common))
+        sleep = offline_sleep_s if mode == "performance" else 0.0
+        run_loadgen(sub, RunSpec(mode=mode, offline_sleep_s=sleep, **common))
         prov = provenance(model=model, scenario=scenario, mode=mode, execution_mode=execution_mode, system=system)
         (sub / "provenance.json").write_text(json.dumps(prov))
     # What the accuracy module reports for a constant-logits SUT is a near-zero score; fixtures pass
@@ -134,7 +145,8 @@ def build_results(
     (scen / "accuracy" / "accuracy.txt").write_text(json.dumps({"exact_match": f1, "f1": f1}) + "\n")
     (scen / "accuracy" / "predictions.json").write_text("{}")
     if test01:
-        run_loadgen(scen / "TEST01" / "performance" / "run_1", RunSpec(audit=AUDIT_TEST01, **common))
+        run_loadgen(scen / "TEST01" / "performance" / "run_1",
+                    RunSpec(audit=AUDIT_TEST01, offline_sleep_s=offline_sleep_s, **common))
     return scen
 
 
