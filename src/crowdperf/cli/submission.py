@@ -26,11 +26,15 @@ def _round(name: str | None):
 @submission_app.command("generate")
 def generate(
     results_dir: Path = typer.Option(..., "--results-dir", help="What `crowdperf run` wrote."),
-    submission_dir: Path = typer.Option(..., "--submission-dir", help="Where to write the tree (new or empty)."),
+    submission_dir: Path = typer.Option(
+        ..., "--submission-dir", help="Where to write the tree (new or empty)."
+    ),
     submitter: str = typer.Option(..., "--submitter", help="Your organization, as MLCommons knows it."),
     division: str = typer.Option("closed", "--division", help="closed | open"),
     category: str = typer.Option("edge", "--category", help="edge | datacenter"),
-    round_name: str | None = typer.Option(None, "--round", help="v6.1 | v6.0 | v5.1 ... (default: the installed LoadGen's)"),
+    round_name: str | None = typer.Option(
+        None, "--round", help="v6.1 | v6.0 | v5.1 ... (default: the installed LoadGen's)"
+    ),
     hw_notes_extra: str = typer.Option("", "--hw-notes-extra", help="Appended to hw_notes."),
     sw_notes_extra: str = typer.Option("", "--sw-notes-extra", help="Appended to sw_notes."),
     overrides: Path | None = typer.Option(None, "--overrides", help="System description overrides (YAML)."),
@@ -42,8 +46,18 @@ def generate(
     """
     if category not in ("edge", "datacenter"):
         raise UsageError(f"category {category!r} is not edge or datacenter", hint="pass --category edge")
-    opts = GenerateOptions(results_dir, submission_dir, submitter, division, Category(category), _round(round_name),
-                           hw_notes_extra, sw_notes_extra, overrides, force)  # fmt: skip
+    opts = GenerateOptions(
+        results_dir,
+        submission_dir,
+        submitter,
+        division,
+        Category(category),
+        _round(round_name),
+        hw_notes_extra,
+        sw_notes_extra,
+        overrides,
+        force,
+    )
     report = generate_submission(opts)
     table = Table(title=f"{report.submission_dir} ({report.round})")
     for col in ("system", "model", "scenario", "division", "why"):
@@ -70,7 +84,9 @@ def check(
     tree: Path = typer.Argument(..., help="Submission tree root (holds closed/ or open/)."),
     round_name: str | None = typer.Option(None, "--round", help="Round whose rules apply."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (schema crowdperf.submission.check/1)."),
-    official: Path | None = typer.Option(None, "--official-checker", help="Local mlcommons/inference checkout."),
+    official: Path | None = typer.Option(
+        None, "--official-checker", help="Local mlcommons/inference checkout."
+    ),
     skip_compliance: bool = typer.Option(False, "--skip-compliance", help="Do not require TEST01."),
 ) -> None:
     """Apply the round's submission rules; exit 1 when the tree has errors.
@@ -83,7 +99,11 @@ def check(
     if as_json:
         data = report.to_dict()
         if verdict is not None:
-            data["official"] = {"passed": verdict.passed, "version": verdict.version, "errors": list(verdict.errors)}
+            data["official"] = {
+                "passed": verdict.passed,
+                "version": verdict.version,
+                "errors": list(verdict.errors),
+            }
         typer.echo(json.dumps(data, indent=2))
     else:
         _render(report)
@@ -109,8 +129,12 @@ def push(
 
     Example: crowdperf submission push sub --repo-url git@github.com:me/inference_results.git
     """
-    result, _ = push_submission(tree, repo_url, _round(round_name), branch=branch, message=message, force=force)
-    console.print(f"pushed branch [bold]{result.branch}[/] commit [bold]{result.commit}[/] to {result.repo_url}")
+    result, _ = push_submission(
+        tree, repo_url, _round(round_name), branch=branch, message=message, force=force
+    )
+    console.print(
+        f"pushed branch [bold]{result.branch}[/] commit [bold]{result.commit}[/] to {result.repo_url}"
+    )
     if not result.check_passed:
         console.print("[yellow]warning:[/] the tree fails `crowdperf submission check` (pushed with --force)")
     console.print("open a pull request from that branch")

@@ -12,13 +12,17 @@ from rich.table import Table
 from crowdperf.cli.console import console
 from crowdperf.submission.system_description import UNKNOWN, describe_system
 
-system_app = typer.Typer(help="Describe this host the way MLPerf's systems/<name>.json needs it.", no_args_is_help=True)
+system_app = typer.Typer(
+    help="Describe this host the way MLPerf's systems/<name>.json needs it.", no_args_is_help=True
+)
 
 
 @system_app.command("describe")
 def describe(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (schema crowdperf.system/1)."),
-    overrides: Path | None = typer.Option(None, "--overrides", help="YAML file of field: value that win over detection."),
+    overrides: Path | None = typer.Option(
+        None, "--overrides", help="YAML file of field: value that win over detection."
+    ),
 ) -> None:
     """Detect CPU, memory, storage, accelerators and software.
 

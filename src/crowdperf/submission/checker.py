@@ -34,7 +34,12 @@ from crowdperf.submission.system_description import (
 from crowdperf.submission.truncate import MAX_ACCURACY_LOG_SIZE, existing_hash
 
 VALID_DIVISIONS = ("closed", "open", "network")
-REQUIRED_ACC_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "accuracy.txt", "mlperf_log_accuracy.json")
+REQUIRED_ACC_FILES = (
+    "mlperf_log_summary.txt",
+    "mlperf_log_detail.txt",
+    "accuracy.txt",
+    "mlperf_log_accuracy.json",
+)
 REQUIRED_PERF_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
 MEASUREMENT_KEYS = ("input_data_types", "retraining", "starting_weights_filename", "weight_data_types",
                     "weight_transformations")  # fmt: skip  # constants.py SYSTEM_IMP_REQUIRED_FILES
@@ -83,10 +88,10 @@ class CheckReport:
             "round": self.round,
             "passed": self.passed,
             "results": [
-                {"result": r.key, "passed": r.passed,
-                 "findings": [f.__dict__ for f in r.findings]} for r in self.results
+                {"result": r.key, "passed": r.passed, "findings": [f.__dict__ for f in r.findings]}
+                for r in self.results
             ],
-        }  # fmt: skip
+        }
 
 
 def _dirs(path: Path) -> list[Path]:
@@ -115,7 +120,9 @@ def _mlperf_model(model: str, mapping: dict) -> str | None:
 
 def check_submission(root: Path, rnd: Round, *, skip_compliance: bool = False) -> CheckReport:
     if not root.is_dir():
-        raise MissingInputError(f"no submission tree at {root}", hint="run `crowdperf submission generate` first")
+        raise MissingInputError(
+            f"no submission tree at {root}", hint="run `crowdperf submission generate` first"
+        )
     checks: list[ResultCheck] = []
     for div_dir in _dirs(root):
         if div_dir.name not in VALID_DIVISIONS:
@@ -124,8 +131,11 @@ def check_submission(root: Path, rnd: Round, *, skip_compliance: bool = False) -
             checks.extend(_check_org(root, org, div_dir.name, rnd, skip_compliance))
     if not checks:
         tree = ResultCheck(".")
-        tree.add("structure", "no <division>/<submitter>/results/<system>/<model>/<scenario> found",
-                 "generate the tree with `crowdperf submission generate`")  # fmt: skip
+        tree.add(
+            "structure",
+            "no <division>/<submitter>/results/<system>/<model>/<scenario> found",
+            "generate the tree with `crowdperf submission generate`",
+        )
         checks.append(tree)
     return CheckReport(root, rnd.name, tuple(checks))
 
@@ -145,8 +155,11 @@ def _check_org(root: Path, org: Path, division: str, rnd: Round, skip_compliance
                 check = ResultCheck(str(scen_dir.relative_to(root)))
                 paths = ResultPaths(org, system_dir.name, model_dir.name, scen_dir.name, rnd.layout)
                 if model is None:
-                    check.add("model", f"{model_dir.name!r} is not an MLPerf benchmark",
-                              "closed: use bert-99 or bert-99.9; open: map it in model_mapping.json")  # fmt: skip
+                    check.add(
+                        "model",
+                        f"{model_dir.name!r} is not an MLPerf benchmark",
+                        "closed: use bert-99 or bert-99.9; open: map it in model_mapping.json",
+                    )
                 else:
                     _check_scenarios(check, rnd, model, division, system_type, scenarios, scen_dir.name)
                     _check_result(check, paths, model, division, rnd, skip_compliance)
@@ -157,30 +170,54 @@ def _check_org(root: Path, org: Path, division: str, rnd: Round, skip_compliance
 def _check_system(check: ResultCheck, data: dict | None, org: Path, division: str, name: str) -> str:
     """system_check.py: present, required fields, meaningful values, status, type, submitter, division."""
     if data is None:
-        check.add("system", f"systems/{name}.json is missing or not JSON", "run `crowdperf submission generate`")
+        check.add(
+            "system", f"systems/{name}.json is missing or not JSON", "run `crowdperf submission generate`"
+        )
         return Category.EDGE.value
     for key in REQUIRED_FIELDS:
         if key not in data:
-            check.add("system", f"systems/{name}.json has no field {key!r}", "regenerate the tree or add the field")
+            check.add(
+                "system", f"systems/{name}.json has no field {key!r}", "regenerate the tree or add the field"
+            )
         elif key in MEANINGFUL_FIELDS and not data[key]:
-            check.add("system", f"systems/{name}.json field {key!r} is empty",
-                      "give it a value (use --overrides FILE.yaml with `crowdperf system describe`)")  # fmt: skip
+            check.add(
+                "system",
+                f"systems/{name}.json field {key!r} is empty",
+                "give it a value (use --overrides FILE.yaml with `crowdperf system describe`)",
+            )
     if data.get("status") not in VALID_STATUS:
-        check.add("system", f"status {data.get('status')!r} is not one of {VALID_STATUS}", "set status: available")
+        check.add(
+            "system", f"status {data.get('status')!r} is not one of {VALID_STATUS}", "set status: available"
+        )
     if data.get("system_type") not in VALID_SYSTEM_TYPES:
         check.add("system", f"system_type {data.get('system_type')!r} is invalid", "use edge or datacenter")
     if data.get("submitter") != org.name:
-        check.add("system", f"submitter {data.get('submitter')!r} != folder {org.name!r}", "regenerate the tree")
+        check.add(
+            "system", f"submitter {data.get('submitter')!r} != folder {org.name!r}", "regenerate the tree"
+        )
     if data.get("division") != division:
-        check.add("system", f"division {data.get('division')!r} != folder {division!r}", "regenerate the tree")
+        check.add(
+            "system", f"division {data.get('division')!r} != folder {division!r}", "regenerate the tree"
+        )
     return str(data.get("system_type") or "edge")
 
 
-def _check_scenarios(check: ResultCheck, rnd: Round, model: str, division: str, system_type: str,
-                     present: list[str], scenario: str) -> None:  # fmt: skip
+def _check_scenarios(
+    check: ResultCheck,
+    rnd: Round,
+    model: str,
+    division: str,
+    system_type: str,
+    present: list[str],
+    scenario: str,
+) -> None:
     """loader.py check_scenarios (closed and network only): every required scenario present."""
     if scenario not in {s.value for s in Scenario}:
-        check.add("naming", f"unknown scenario folder {scenario!r}", "use SingleStream, MultiStream, Server or Offline")
+        check.add(
+            "naming",
+            f"unknown scenario folder {scenario!r}",
+            "use SingleStream, MultiStream, Server or Offline",
+        )
         return
     if division == "open":
         return
@@ -190,15 +227,21 @@ def _check_scenarios(check: ResultCheck, rnd: Round, model: str, division: str, 
             required |= {s.value for s in rnd.required_scenarios(Category(cat), model)}
     missing = sorted(required - set(present))
     if missing:
-        check.add("scenarios", f"{model} on this system lacks required scenarios {missing}",
-                  f"run `crowdperf run --scenario {missing[0]}` and regenerate")  # fmt: skip
+        check.add(
+            "scenarios",
+            f"{model} on this system lacks required scenarios {missing}",
+            f"run `crowdperf run --scenario {missing[0]}` and regenerate",
+        )
 
 
-def _check_result(check: ResultCheck, paths: ResultPaths, model: str, division: str, rnd: Round,
-                  skip_compliance: bool) -> None:  # fmt: skip
+def _check_result(
+    check: ResultCheck, paths: ResultPaths, model: str, division: str, rnd: Round, skip_compliance: bool
+) -> None:
     _check_measurements(check, paths)
     _check_accuracy(check, paths.results / "accuracy", model, division)
-    perf = _check_performance(check, paths.results / "performance" / "run_1", model, division, rnd, "performance")
+    perf = _check_performance(
+        check, paths.results / "performance" / "run_1", model, division, rnd, "performance"
+    )
     if perf is not None and division != "open" and not skip_compliance:
         _check_test01(check, paths.compliance_dir / "TEST01", model, division, rnd)
 
@@ -217,7 +260,9 @@ def _check_measurements(check: ResultCheck, paths: ResultPaths) -> None:
         if not f.is_file():
             check.add("measurements", f"{name} is missing", "regenerate the tree")
         elif f.stat().st_size == 0:
-            check.add("measurements", f"{name} is empty", "regenerate the tree from a results dir with user.conf")
+            check.add(
+                "measurements", f"{name} is empty", "regenerate the tree from a results dir with user.conf"
+            )
     if not paths.code_dir.parent.parent.is_dir():
         check.add("code", f"{paths.code_dir.parent.parent.name}/ is missing", "regenerate the tree")
 
@@ -236,10 +281,13 @@ def _check_accuracy(check: ResultCheck, acc: Path, model: str, division: str) ->
     target = ACCURACY_TARGET_F1[model]
     if division != "open":
         if metrics is None or "f1" not in metrics:
-            check.add("accuracy", "accuracy.txt has no {\"exact_match\": .., \"f1\": ..} line", "re-run accuracy")
+            check.add("accuracy", 'accuracy.txt has no {"exact_match": .., "f1": ..} line', "re-run accuracy")
         elif metrics["f1"] < target:
-            check.add("accuracy", f"F1 {metrics['f1']:.3f} is below the {model} target {target:.3f}",
-                      "fix the accuracy, or submit to --division open")  # fmt: skip
+            check.add(
+                "accuracy",
+                f"F1 {metrics['f1']:.3f} is below the {model} target {target:.3f}",
+                "fix the accuracy, or submit to --division open",
+            )
         if existing_hash(acc / "accuracy.txt") is None:
             check.add("accuracy", "accuracy.txt has no hash= line", "regenerate (truncation adds it)")
     if (acc / "mlperf_log_accuracy.json").stat().st_size > MAX_ACCURACY_LOG_SIZE:
@@ -248,19 +296,26 @@ def _check_accuracy(check: ResultCheck, acc: Path, model: str, division: str) ->
     _loadgen_errors(check, log, "accuracy")
     count = log.get("effective_accuracy_sample_count", log.get("qsl_reported_total_count"))
     if count != BERT_DATASET_SIZE:
-        check.add("accuracy", f"accuracy run covered {count} samples, not the dataset's {BERT_DATASET_SIZE}",
-                  "run accuracy mode over the full SQuAD dev set")  # fmt: skip
+        check.add(
+            "accuracy",
+            f"accuracy run covered {count} samples, not the dataset's {BERT_DATASET_SIZE}",
+            "run accuracy mode over the full SQuAD dev set",
+        )
 
 
 def _loadgen_errors(check: ResultCheck, log: DetailLog, where: str) -> None:
     if log.errors:
         first = "; ".join(f"{e.key}: {e.value}" for e in log.errors[:3])
-        check.add("loadgen", f"{where} log has LoadGen errors ({first})",
-                  "run each LoadGen test in a fresh process with one user.conf (FromConfig once)")  # fmt: skip
+        check.add(
+            "loadgen",
+            f"{where} log has LoadGen errors ({first})",
+            "run each LoadGen test in a fresh process with one user.conf (FromConfig once)",
+        )
 
 
-def _check_performance(check: ResultCheck, run: Path, model: str, division: str, rnd: Round,
-                       where: str) -> DetailLog | None:  # fmt: skip
+def _check_performance(
+    check: ResultCheck, run: Path, model: str, division: str, rnd: Round, where: str
+) -> DetailLog | None:
     """performance_check.py: files, errors, sample count, seeds, early stopping, queries, duration."""
     missing = [f for f in REQUIRED_PERF_FILES if not (run / f).is_file()]
     if missing:
@@ -272,16 +327,25 @@ def _check_performance(check: ResultCheck, run: Path, model: str, division: str,
     seeds = rnd.seeds
     for key in ("qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed"):
         if log.get(f"effective_{key}") != getattr(seeds, key):
-            check.add(where, f"{key} {log.get(f'effective_{key}')} is not the {rnd.name} seed {getattr(seeds, key)}",
-                      f"use the LoadGen release of {rnd.name} or pass --round for the LoadGen you ran")  # fmt: skip
+            check.add(
+                where,
+                f"{key} {log.get(f'effective_{key}')} is not the {rnd.name} seed {getattr(seeds, key)}",
+                f"use the LoadGen release of {rnd.name} or pass --round for the LoadGen you ran",
+            )
     if int(log.get("effective_min_duration_ms", 0)) < MIN_DURATION_MS:
-        check.add(where, TEST_MODE, "re-run with `crowdperf run --execution-mode valid` (600 s LoadGen minimum)")
+        check.add(
+            where, TEST_MODE, "re-run with `crowdperf run --execution-mode valid` (600 s LoadGen minimum)"
+        )
         return log
     if int(log.get("effective_performance_sample_count", 0)) < BERT_DATASET_SIZE:
         check.add(where, "performance_sample_count below 10833", "do not override performance_sample_count")
     if scenario in EARLY_STOPPING and not log.get("early_stopping_met", False):
         check.add(where, f"early stopping not met: {log.get('early_stopping_result')}", "run longer")
-    if scenario == "Offline" and division != "open" and int(log.get("effective_samples_per_query", 0)) < BERT_DATASET_SIZE:
+    if (
+        scenario == "Offline"
+        and division != "open"
+        and int(log.get("effective_samples_per_query", 0)) < BERT_DATASET_SIZE
+    ):
         check.add(where, "Offline query has fewer than 10833 samples", "raise target_qps in user.conf")
     if scenario == "Server" and int(log.get("effective_target_latency_ns", 0)) > 130_000_000:
         check.add(where, "Server target latency above 130 ms", "use the mlperf.conf latency bound")
@@ -303,15 +367,21 @@ def _check_test01(check: ResultCheck, t01: Path, model: str, division: str, rnd:
     if acc.is_file() and "TEST PASS" not in [ln.strip() for ln in acc.read_text().splitlines()]:
         base, comp = t01 / "accuracy" / "baseline_accuracy.txt", t01 / "accuracy" / "compliance_accuracy.txt"
         if not (base.is_file() and comp.is_file()):
-            check.add("compliance", "TEST01 accuracy differs and no baseline/compliance accuracy files",
-                      "make the backend deterministic or run the baseline-accuracy check")  # fmt: skip
+            check.add(
+                "compliance",
+                "TEST01 accuracy differs and no baseline/compliance accuracy files",
+                "make the backend deterministic or run the baseline-accuracy check",
+            )
         else:
             b = _first_f1(base)
             c = _first_f1(comp)
             limit = 1.0 if model == "bert-99" else 0.1
             if not b or not c or abs(1 - b / c) * 100 > limit:
-                check.add("compliance", f"TEST01 baseline F1 {b} vs compliance F1 {c} differ by more than {limit}%",
-                          "the backend's outputs depend on batching; fix it")  # fmt: skip
+                check.add(
+                    "compliance",
+                    f"TEST01 baseline F1 {b} vs compliance F1 {c} differ by more than {limit}%",
+                    "the backend's outputs depend on batching; fix it",
+                )
 
 
 def _first_f1(path: Path) -> float | None:

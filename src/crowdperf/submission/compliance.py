@@ -92,7 +92,9 @@ def _perf(detail: Path) -> tuple[str, float | None, bool]:
     return scenario, (float(value) if value is not None else None), log.valid
 
 
-def verify_performance(ref_detail: Path, test_detail: Path) -> tuple[bool, list[str], float | None, float | None]:
+def verify_performance(
+    ref_detail: Path, test_detail: Path
+) -> tuple[bool, list[str], float | None, float | None]:
     ref_scen, ref, ref_valid = _perf(ref_detail)
     test_scen, test, test_valid = _perf(test_detail)
     lines = ["Verifying performance.", f"Reference score = {ref}", f"Test score = {test}"]
@@ -105,7 +107,9 @@ def verify_performance(ref_detail: Path, test_detail: Path) -> tuple[bool, list[
     return ok, [*lines, "TEST PASS" if ok else "TEST FAIL: Test score invalid"], ref, test
 
 
-def _baseline(ref: list[dict], test: list[dict], acc_out: Path, evaluate: AccuracyEvaluator, model: str) -> tuple[bool, str]:
+def _baseline(
+    ref: list[dict], test: list[dict], acc_out: Path, evaluate: AccuracyEvaluator, model: str
+) -> tuple[bool, str]:
     sampled = {s["qsl_idx"] for s in test}
     baseline = acc_out / "mlperf_log_accuracy_baseline.json"
     baseline.write_text(json.dumps([s for s in ref if s["qsl_idx"] in sampled]))
@@ -124,14 +128,20 @@ def _baseline(ref: list[dict], test: list[dict], acc_out: Path, evaluate: Accura
 
 
 def verify_test01(
-    scenario_dir: Path, dtype: str = "float32", model: str = "bert-99", evaluate: AccuracyEvaluator | None = None
+    scenario_dir: Path,
+    dtype: str = "float32",
+    model: str = "bert-99",
+    evaluate: AccuracyEvaluator | None = None,
 ) -> Test01Verdict:
     """Verify ``<scenario_dir>/TEST01`` against the accuracy and performance runs; write the reports."""
     if dtype not in DTYPES:
         raise UsageError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
     t01 = scenario_dir / "TEST01"
     run = t01 / "performance" / "run_1"
-    ref, test = _load(scenario_dir / "accuracy" / "mlperf_log_accuracy.json"), _load(run / "mlperf_log_accuracy.json")
+    ref, test = (
+        _load(scenario_dir / "accuracy" / "mlperf_log_accuracy.json"),
+        _load(run / "mlperf_log_accuracy.json"),
+    )
     match, mismatch, _missing, lines = _compare(ref, test, dtype)
     acc_pass = mismatch == 0 and match > 0
     _write(t01 / "verify_accuracy.txt", [*lines, "TEST PASS" if acc_pass else "TEST FAIL"])

@@ -88,8 +88,10 @@ def _system_description(result: ScenarioResult, opts: GenerateOptions) -> System
         desc = describe_system(opts.overrides)
     backend = result.performance.backend
     if backend:
-        name = f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, " \
-               f"{backend.get('device', '?')}, {backend.get('precision', '?')})"  # fmt: skip
+        name = (
+            f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, "
+            f"{backend.get('device', '?')}, {backend.get('precision', '?')})"
+        )
         from dataclasses import replace
 
         desc = replace(desc, system_name=name)
@@ -119,11 +121,16 @@ def _measurements(result: ScenarioResult) -> dict[str, str]:
 
 
 def _place(result: ScenarioResult, paths: ResultPaths, division: str) -> None:
-    _copy_logs(result.perf_dir, paths.results / "performance" / "run_1", (*LOG_FILES, "mlperf_log_accuracy.json"))
+    _copy_logs(
+        result.perf_dir, paths.results / "performance" / "run_1", (*LOG_FILES, "mlperf_log_accuracy.json")
+    )
     acc = paths.results / "accuracy"
     _copy_logs(result.acc_dir, acc, (*LOG_FILES, "mlperf_log_accuracy.json"))
-    metrics_line = (result.acc_dir / "accuracy.txt").read_text().splitlines()[:1] if (
-        result.acc_dir / "accuracy.txt").is_file() else []  # fmt: skip
+    metrics_line = (
+        (result.acc_dir / "accuracy.txt").read_text().splitlines()[:1]
+        if (result.acc_dir / "accuracy.txt").is_file()
+        else []
+    )
     if metrics_line:
         (acc / "accuracy.txt").write_text(metrics_line[0] + "\n")
         truncate_accuracy_dir(acc)
@@ -140,7 +147,9 @@ def _place_test01(result: ScenarioResult, paths: ResultPaths) -> None:
     out = paths.compliance_dir / "TEST01"
     src = result.test01_dir
     if not (src / "verify_accuracy.txt").is_file():
-        verify_test01(result.path, model=result.model)  # writes into the results dir, as run_verification does
+        verify_test01(
+            result.path, model=result.model
+        )  # writes into the results dir, as run_verification does
     _copy_logs(src / "performance" / "run_1", out / "performance" / "run_1", LOG_FILES)
     _copy_logs(src, out, ("verify_accuracy.txt", "verify_performance.txt"))
     acc_src = src / "accuracy" if (src / "accuracy").is_dir() else src / "performance" / "run_1"
@@ -170,9 +179,13 @@ post-training quantization with the calibration set of the MLPerf BERT reference
 
 def generate_submission(opts: GenerateOptions) -> GenerateReport:
     if opts.division not in ("closed", "open"):
-        raise UsageError(f"division {opts.division!r} is not closed or open", hint="pass --division closed|open")
+        raise UsageError(
+            f"division {opts.division!r} is not closed or open", hint="pass --division closed|open"
+        )
     if opts.submission_dir.exists() and any(opts.submission_dir.iterdir()) and not opts.force:
-        raise SubmissionError(f"{opts.submission_dir} exists and is not empty", hint="choose a new directory or --force")
+        raise SubmissionError(
+            f"{opts.submission_dir} exists and is not empty", hint="choose a new directory or --force"
+        )
     results = scan_results(opts.results_dir)
     opts.submission_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".crowdperf-submission-", dir=opts.submission_dir.parent))
@@ -184,8 +197,17 @@ def generate_submission(opts: GenerateOptions) -> GenerateReport:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    placed = tuple(PlacedResult(p.system, p.model, p.scenario, p.division, p.reason,
-                                opts.submission_dir / p.path.relative_to(stage)) for p in placed)  # fmt: skip
+    placed = tuple(
+        PlacedResult(
+            p.system,
+            p.model,
+            p.scenario,
+            p.division,
+            p.reason,
+            opts.submission_dir / p.path.relative_to(stage),
+        )
+        for p in placed
+    )
     notes = tuple(n for r in results for n in r.notes)
     return GenerateReport(opts.submission_dir, opts.round.name, placed, notes)
 
@@ -200,8 +222,11 @@ def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) ->
         paths.system_json.parent.mkdir(parents=True, exist_ok=True)
         system_type = opts.category.value
         paths.system_json.write_text(
-            json.dumps(desc.to_mlperf_json(division=division, submitter=opts.submitter, system_type=system_type),
-                       indent=2) + "\n"  # fmt: skip
+            json.dumps(
+                desc.to_mlperf_json(division=division, submitter=opts.submitter, system_type=system_type),
+                indent=2,
+            )
+            + "\n"
         )
         _write_code_readme(paths.code_dir, result.model)
         _place(result, paths, division)
@@ -210,7 +235,9 @@ def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) ->
             (org / "documentation" / "calibration.md").write_text(CALIBRATION)
         elif result.model not in MLPERF_MODELS:
             mappings.setdefault(org, {})[result.model] = "bert-99"
-        placed.append(PlacedResult(result.system, result.model, result.scenario.value, division, reason, paths.results))
+        placed.append(
+            PlacedResult(result.system, result.model, result.scenario.value, division, reason, paths.results)
+        )
     for org, mapping in mappings.items():
         (org / "model_mapping.json").write_text(json.dumps(mapping, indent=2) + "\n")
     return placed

@@ -46,13 +46,17 @@ def checker_command(inference_repo: Path, submission: Path, rnd: Round, csv: Pat
     )
 
 
-def run_official_checker(inference_repo: Path, submission: Path, rnd: Round, timeout_s: int = 900) -> OfficialVerdict:
+def run_official_checker(
+    inference_repo: Path, submission: Path, rnd: Round, timeout_s: int = 900
+) -> OfficialVerdict:
     with tempfile.TemporaryDirectory(prefix="crowdperf-official-") as tmp:
         cmd, cwd = checker_command(inference_repo, submission, rnd, Path(tmp) / "summary.csv")
         try:
             proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
-            raise SubmissionError(f"MLPerf's checker ran over {timeout_s} s", hint="check the tree size") from exc
+            raise SubmissionError(
+                f"MLPerf's checker ran over {timeout_s} s", hint="check the tree size"
+            ) from exc
     out = proc.stdout + proc.stderr
     if "invalid choice" in out and "--version" in out:
         raise SubmissionError(

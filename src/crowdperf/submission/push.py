@@ -34,8 +34,10 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     except FileNotFoundError as exc:
         raise SubmissionError("git is not installed", hint="install git") from exc
     if proc.returncode != 0:
-        raise SubmissionError(f"git {args[0]} failed: {proc.stderr.strip()[-500:]}",
-                              hint="check the repository URL and your git credentials")  # fmt: skip
+        raise SubmissionError(
+            f"git {args[0]} failed: {proc.stderr.strip()[-500:]}",
+            hint="check the repository URL and your git credentials",
+        )
     return proc.stdout.strip()
 
 
@@ -52,8 +54,9 @@ def push_submission(
         raise MissingInputError(f"no submission tree at {tree}", hint="run `crowdperf submission generate`")
     report = check_submission(tree, rnd)
     if not report.passed and not force:
+        failing = sum(not r.passed for r in report.results)
         raise SubmissionError(
-            f"{tree} fails `crowdperf submission check` ({sum(not r.passed for r in report.results)} results)",
+            f"{tree} fails `crowdperf submission check` ({failing} results)",
             hint="fix what check reports, or push anyway with --force",
         )
     branch = branch or f"crowdperf-{datetime.now(UTC):%Y%m%d-%H%M%S}"
@@ -69,10 +72,21 @@ def push_submission(
                 shutil.copy2(top, dest)
         _git("add", "--all", cwd=clone)
         if not _git("status", "--porcelain", cwd=clone):
-            raise SubmissionError("nothing to commit: the repository already has this tree", hint="nothing to do")
+            raise SubmissionError(
+                "nothing to commit: the repository already has this tree", hint="nothing to do"
+            )
         msg = message or f"crowdperf submission ({rnd.name}, {report.n_ok} results)"
-        _git("-c", "user.name=crowdperf", "-c", "user.email=crowdperf@localhost", "commit", "--quiet", "-m", msg,
-             cwd=clone) if not _has_identity(clone) else _git("commit", "--quiet", "-m", msg, cwd=clone)  # fmt: skip
+        _git(
+            "-c",
+            "user.name=crowdperf",
+            "-c",
+            "user.email=crowdperf@localhost",
+            "commit",
+            "--quiet",
+            "-m",
+            msg,
+            cwd=clone,
+        ) if not _has_identity(clone) else _git("commit", "--quiet", "-m", msg, cwd=clone)
         commit = _git("rev-parse", "HEAD", cwd=clone)
         _git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone)
     return PushResult(repo_url, branch, commit, report.passed), report

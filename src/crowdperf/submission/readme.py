@@ -46,8 +46,13 @@ def _system_lines(prov: Provenance) -> list[str]:
         f"execution provider {backend.get('execution_provider', 'n/a')}",
     ]
     if isinstance(system, dict):
-        for key in ("host_processor_model_name", "host_memory_capacity", "accelerator_model_name",
-                    "operating_system", "framework"):  # fmt: skip
+        for key in (
+            "host_processor_model_name",
+            "host_memory_capacity",
+            "accelerator_model_name",
+            "operating_system",
+            "framework",
+        ):
             if key in system:
                 lines.append(f"- {key}: {system[key]}")
     return lines
@@ -57,15 +62,26 @@ def render_readme(scenario_dir: Path) -> str:
     perf_dir, acc_dir = scenario_dir / "performance" / "run_1", scenario_dir / "accuracy"
     prov = read_provenance(perf_dir)
     acc_prov = read_provenance(acc_dir)
-    title = f"{prov.get('model', scenario_dir.parent.name)} {scenario_dir.name} on {scenario_dir.parent.parent.name}"
+    model = prov.get("model", scenario_dir.parent.name)
+    title = f"{model} {scenario_dir.name} on {scenario_dir.parent.parent.name}"
     out = [f"# {title}", "", "Measured with crowdperf, MLPerf Inference LoadGen harness.", ""]
-    out += ["## Reproduce", "", "```bash", f"pip install crowdperf=={prov.get('crowdperf_version', 'unknown')}"]
+    out += [
+        "## Reproduce",
+        "",
+        "```bash",
+        f"pip install crowdperf=={prov.get('crowdperf_version', 'unknown')}",
+    ]
     for p in (prov, acc_prov):
         if cmd := p.get("command"):
             out.append(cmd if isinstance(cmd, str) else " ".join(map(str, cmd)))
-    out += ["```", "", f"- crowdperf git commit: {prov.get('git_commit', 'unknown')}",
-            f"- MLPerf round: {prov.get('round', 'unknown')}, "
-            f"execution mode: {prov.get('execution_mode', 'unknown')}", ""]  # fmt: skip
+    out += [
+        "```",
+        "",
+        f"- crowdperf git commit: {prov.get('git_commit', 'unknown')}",
+        f"- MLPerf round: {prov.get('round', 'unknown')}, "
+        f"execution mode: {prov.get('execution_mode', 'unknown')}",
+        "",
+    ]
     out += ["## System", "", *_system_lines(prov), ""]
     checksums = prov.get("asset_checksums", {}) or acc_prov.get("asset_checksums", {})
     out += ["## Assets (MD5)", ""]

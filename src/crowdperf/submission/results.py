@@ -18,9 +18,20 @@ from crowdperf.errors import MissingInputError, ResultsError
 from crowdperf.mlperf.rounds import Scenario
 
 PROVENANCE_FIELDS = (
-    "command", "crowdperf_version", "git_commit", "backend", "loadgen_version", "round",
-    "execution_mode", "submittable", "model", "scenario", "mode", "asset_checksums", "system",
-)  # fmt: skip
+    "command",
+    "crowdperf_version",
+    "git_commit",
+    "backend",
+    "loadgen_version",
+    "round",
+    "execution_mode",
+    "submittable",
+    "model",
+    "scenario",
+    "mode",
+    "asset_checksums",
+    "system",
+)
 MLPERF_MODELS = ("bert-99", "bert-99.9")
 
 
@@ -121,8 +132,9 @@ def scan_results(results_dir: Path) -> list[ScenarioResult]:
         if acc.missing:
             notes.append(f"accuracy provenance lacks: {', '.join(acc.missing)}")
         found.append(
-            ScenarioResult(scen_dir.parent.parent.name, scen_dir.parent.name, scenario, scen_dir, perf, acc,
-                           tuple(notes))  # fmt: skip
+            ScenarioResult(
+                scen_dir.parent.parent.name, scen_dir.parent.name, scenario, scen_dir, perf, acc, tuple(notes)
+            )
         )
     if not found:
         raise ResultsError(

@@ -26,27 +26,71 @@ UNKNOWN = "unknown"
 
 # constants.py SYSTEM_DESC_REQUIRED_FIELDS (master and v5.1), in the checker's order.
 REQUIRED_FIELDS: tuple[str, ...] = (
-    "division", "submitter", "status", "system_name", "number_of_nodes",
-    "host_processor_model_name", "host_processors_per_node", "host_processor_core_count",
-    "host_memory_capacity", "host_storage_capacity", "host_storage_type", "accelerators_per_node",
-    "accelerator_model_name", "accelerator_memory_capacity", "framework", "operating_system",
-    "system_type", "other_software_stack", "host_processor_frequency", "host_processor_caches",
-    "host_memory_configuration", "host_processor_interconnect", "host_networking",
-    "host_networking_topology", "accelerator_frequency", "accelerator_host_interconnect",
-    "accelerator_interconnect", "accelerator_interconnect_topology",
-    "accelerator_memory_configuration", "accelerator_on-chip_memories", "cooling", "hw_notes",
-    "sw_notes", "host_network_card_count", "system_type_detail",
-)  # fmt: skip
+    "division",
+    "submitter",
+    "status",
+    "system_name",
+    "number_of_nodes",
+    "host_processor_model_name",
+    "host_processors_per_node",
+    "host_processor_core_count",
+    "host_memory_capacity",
+    "host_storage_capacity",
+    "host_storage_type",
+    "accelerators_per_node",
+    "accelerator_model_name",
+    "accelerator_memory_capacity",
+    "framework",
+    "operating_system",
+    "system_type",
+    "other_software_stack",
+    "host_processor_frequency",
+    "host_processor_caches",
+    "host_memory_configuration",
+    "host_processor_interconnect",
+    "host_networking",
+    "host_networking_topology",
+    "accelerator_frequency",
+    "accelerator_host_interconnect",
+    "accelerator_interconnect",
+    "accelerator_interconnect_topology",
+    "accelerator_memory_configuration",
+    "accelerator_on-chip_memories",
+    "cooling",
+    "hw_notes",
+    "sw_notes",
+    "host_network_card_count",
+    "system_type_detail",
+)
 # constants.py SYSTEM_DESC_MEANINGFUL_RESPONSE_REQUIRED_FIELDS: must not be empty.
 MEANINGFUL_FIELDS: tuple[str, ...] = (
-    "division", "submitter", "system_type", "status", "system_name", "number_of_nodes",
-    "host_processor_model_name", "host_processors_per_node", "host_processor_core_count",
-    "host_memory_capacity", "host_memory_configuration", "host_storage_capacity",
-    "host_storage_type", "host_networking", "host_network_card_count", "host_networking_topology",
-    "accelerators_per_node", "accelerator_model_name", "accelerator_memory_capacity",
-    "accelerator_host_interconnect", "accelerator_memory_configuration", "accelerator_interconnect",
-    "cooling", "framework", "operating_system", "other_software_stack",
-)  # fmt: skip
+    "division",
+    "submitter",
+    "system_type",
+    "status",
+    "system_name",
+    "number_of_nodes",
+    "host_processor_model_name",
+    "host_processors_per_node",
+    "host_processor_core_count",
+    "host_memory_capacity",
+    "host_memory_configuration",
+    "host_storage_capacity",
+    "host_storage_type",
+    "host_networking",
+    "host_network_card_count",
+    "host_networking_topology",
+    "accelerators_per_node",
+    "accelerator_model_name",
+    "accelerator_memory_capacity",
+    "accelerator_host_interconnect",
+    "accelerator_memory_configuration",
+    "accelerator_interconnect",
+    "cooling",
+    "framework",
+    "operating_system",
+    "other_software_stack",
+)
 VALID_STATUS = ("available", "preview", "rdi")  # constants.py VALID_AVAILABILITIES
 VALID_SYSTEM_TYPES = ("datacenter", "edge", "datacenter,edge", "edge,datacenter")
 
@@ -253,11 +297,22 @@ def _os_name() -> str:
 
 def _software() -> tuple[str, str]:
     """framework (inference runtimes found) and other_software_stack (Python, LoadGen, CUDA...)."""
-    runtimes = [f"{label} {v}" for label, pkg in (("ONNX Runtime", "onnxruntime"), ("ONNX Runtime GPU",
-                "onnxruntime-gpu"), ("PyTorch", "torch")) if (v := _pkg(pkg))]  # fmt: skip
+    runtimes = [
+        f"{label} {v}"
+        for label, pkg in (
+            ("ONNX Runtime", "onnxruntime"),
+            ("ONNX Runtime GPU", "onnxruntime-gpu"),
+            ("PyTorch", "torch"),
+        )
+        if (v := _pkg(pkg))
+    ]
     others = [f"Python {platform.python_version()}"]
-    for label, pkg in (("mlcommons-loadgen", "mlcommons-loadgen"), ("crowdperf", "crowdperf"),
-                       ("numpy", "numpy"), ("tokenizers", "tokenizers")):  # fmt: skip
+    for label, pkg in (
+        ("mlcommons-loadgen", "mlcommons-loadgen"),
+        ("crowdperf", "crowdperf"),
+        ("numpy", "numpy"),
+        ("tokenizers", "tokenizers"),
+    ):
         if v := _pkg(pkg):
             others.append(f"{label} {v}")
     return ", ".join(runtimes) or UNKNOWN, ", ".join(others)
@@ -350,8 +405,15 @@ def detect_placeholder() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(SystemDescription):
         out[f.name] = UNKNOWN
-    out.update(number_of_nodes=1, host_processors_per_node=1, host_processor_core_count=1,
-               accelerators_per_node=0, hw_notes="", sw_notes="", status="available")  # fmt: skip
+    out.update(
+        number_of_nodes=1,
+        host_processors_per_node=1,
+        host_processor_core_count=1,
+        accelerators_per_node=0,
+        hw_notes="",
+        sw_notes="",
+        status="available",
+    )
     return out
 
 

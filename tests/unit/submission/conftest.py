@@ -18,15 +18,20 @@ def extract_inference_copy(ref: str, dest: Path) -> Path:
     (file by file: ``git archive`` of the snapshot fails on objects outside these folders)."""
     names = subprocess.run(
         ["git", "-C", str(MIRROR), "ls-tree", "-r", "--name-only", ref, *CHECKER_PATHS],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in names:
         if "directory_structure_samples" in name or "/tests/" in name:
             continue
         out = dest / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(subprocess.run(["git", "-C", str(MIRROR), "show", f"{ref}:{name}"],
-                                       capture_output=True, check=True).stdout)  # fmt: skip
+        out.write_bytes(
+            subprocess.run(
+                ["git", "-C", str(MIRROR), "show", f"{ref}:{name}"], capture_output=True, check=True
+            ).stdout
+        )
     return dest
 
 

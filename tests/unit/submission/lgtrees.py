@@ -19,7 +19,9 @@ import mlperf_loadgen as lg
 import numpy as np
 
 LOGITS = np.linspace(-1.0, 1.0, 384 * 2, dtype=np.float32).reshape(384, 2)  # (seq, start/end)
-AUDIT_TEST01 = "*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n*.*.accuracy_log_sampling_target = 4096\n"
+AUDIT_TEST01 = (
+    "*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n*.*.accuracy_log_sampling_target = 4096\n"
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,9 @@ class RunSpec:
     user_conf: str = ""
     latency_s: float = 0.0
     audit: str | None = None
-    offline_sleep_s: float = 0.0  # Offline: the SUT answers the one query after this long (models a slow device)
+    offline_sleep_s: float = (
+        0.0  # Offline: the SUT answers the one query after this long (models a slow device)
+    )
 
 
 def run_loadgen(outdir: Path, spec: RunSpec) -> None:
@@ -40,7 +44,9 @@ def run_loadgen(outdir: Path, spec: RunSpec) -> None:
     and skips the built-in mlperf.conf (seeds become 0)."""
     outdir.mkdir(parents=True, exist_ok=True)
     args = json.dumps({"outdir": str(outdir), **asdict(spec)})
-    proc = subprocess.run([sys.executable, __file__, args], cwd=outdir, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, __file__, args], cwd=outdir, capture_output=True, text=True, timeout=900
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"LoadGen fixture run failed:\n{proc.stderr[-2000:]}")
 
@@ -53,6 +59,7 @@ def _run_in_this_process(outdir: Path, spec: RunSpec) -> None:
 
     def issue(samples):
         if spec.offline_sleep_s:
+
             def late():
                 time.sleep(spec.offline_sleep_s)
                 lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, addr, len(payload)) for s in samples])
@@ -92,16 +99,31 @@ def _run_in_this_process(outdir: Path, spec: RunSpec) -> None:
         lg.DestroySUT(sut)
 
 
-TEST_CONF = "*.*.min_duration = 0\n*.*.min_query_count = 16\n*.Offline.target_qps = 10\n*.SingleStream.target_latency = 1\n"
+TEST_CONF = "\n".join(
+    [
+        "*.*.min_duration = 0",
+        "*.*.min_query_count = 16",
+        "*.Offline.target_qps = 10",
+        "*.SingleStream.target_latency = 1",
+        "",
+    ]
+)
 
 
 def provenance(*, model: str, scenario: str, mode: str, execution_mode: str, system: str) -> dict:
     return {
-        "command": f"crowdperf run --model {model} --scenario {scenario} --mode {mode} --execution-mode {execution_mode}",
+        "command": f"crowdperf run --model {model} --scenario {scenario} --mode {mode} "
+        f"--execution-mode {execution_mode}",
         "crowdperf_version": "0.1.0",
         "git_commit": "0" * 40,
-        "backend": {"name": "onnxruntime", "version": "1.18.0", "device": "cpu", "precision": "fp32",
-                    "execution_provider": "CPUExecutionProvider", "device_name": "test cpu"},
+        "backend": {
+            "name": "onnxruntime",
+            "version": "1.18.0",
+            "device": "cpu",
+            "precision": "fp32",
+            "execution_provider": "CPUExecutionProvider",
+            "device_name": "test cpu",
+        },
         "loadgen_version": lg.__version__ if hasattr(lg, "__version__") else "6.0.17",
         "round": "v6.1",
         "execution_mode": execution_mode,
@@ -135,15 +157,19 @@ def build_results(
     for mode, sub in (("performance", scen / "performance" / "run_1"), ("accuracy", scen / "accuracy")):
         sleep = offline_sleep_s if mode == "performance" else 0.0
         run_loadgen(sub, RunSpec(mode=mode, offline_sleep_s=sleep, **common))
-        prov = provenance(model=model, scenario=scenario, mode=mode, execution_mode=execution_mode, system=system)
+        prov = provenance(
+            model=model, scenario=scenario, mode=mode, execution_mode=execution_mode, system=system
+        )
         (sub / "provenance.json").write_text(json.dumps(prov))
     # What the accuracy module reports for a constant-logits SUT is a near-zero score; fixtures pass
     # the value explicitly so the accuracy rule can be exercised both ways.
     (scen / "accuracy" / "accuracy.txt").write_text(json.dumps({"exact_match": f1, "f1": f1}) + "\n")
     (scen / "accuracy" / "predictions.json").write_text("{}")
     if test01:
-        run_loadgen(scen / "TEST01" / "performance" / "run_1",
-                    RunSpec(audit=AUDIT_TEST01, offline_sleep_s=offline_sleep_s, **common))
+        run_loadgen(
+            scen / "TEST01" / "performance" / "run_1",
+            RunSpec(audit=AUDIT_TEST01, offline_sleep_s=offline_sleep_s, **common),
+        )
     return scen
 
 

@@ -62,11 +62,18 @@ CASES: list[tuple[str, Callable[..., None], str, str]] = [
     ("missing file", _missing_file, "README.md is missing", "is missing README.md"),
     ("untruncated log", _untruncated, "is not truncated", "is not truncated"),
     ("low accuracy", _low_accuracy, "F1 60.000 is below the bert-99 target", "accuracy not met"),
-    ("empty system field", _empty_system_field, "'host_processor_model_name' is empty", "requires a meaningful response"),
+    (
+        "empty system field",
+        _empty_system_field,
+        "'host_processor_model_name' is empty",
+        "requires a meaningful response",
+    ),
 ]
 
 
-def test_test_mode_run_fails_both_with_one_plain_message(results_dir: Path, tmp_path: Path, official_checker: Path) -> None:
+def test_test_mode_run_fails_both_with_one_plain_message(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
     sub = _generate(results_dir, tmp_path / "sub")
     ours, theirs = _both(sub, official_checker)
     assert not ours.passed and not theirs.passed
@@ -77,9 +84,15 @@ def test_test_mode_run_fails_both_with_one_plain_message(results_dir: Path, tmp_
 
 
 @pytest.mark.parametrize(("name", "breaker", "ours_says", "theirs_says"), CASES, ids=[c[0] for c in CASES])
-def test_broken_tree_fails_both_for_the_same_reason(name: str, breaker: Callable[..., None], ours_says: str,
-                                                   theirs_says: str, results_dir: Path, tmp_path: Path,
-                                                   official_checker: Path) -> None:  # fmt: skip
+def test_broken_tree_fails_both_for_the_same_reason(
+    name: str,
+    breaker: Callable[..., None],
+    ours_says: str,
+    theirs_says: str,
+    results_dir: Path,
+    tmp_path: Path,
+    official_checker: Path,
+) -> None:
     sub = _generate(results_dir, tmp_path / "sub")
     before = check_submission(sub, ROUNDS["v6.1"])
     assert ours_says not in _messages(before)
@@ -103,8 +116,13 @@ def test_short_duration_fails_both(tmp_path: Path, official_checker: Path) -> No
     from lgtrees import build_results
 
     results = tmp_path / "results"
-    build_results(results, scenario="SingleStream", f1=90.5, test01=False,
-                  user_conf="*.SingleStream.min_duration = 200\n*.SingleStream.target_latency = 1\n")  # fmt: skip
+    build_results(
+        results,
+        scenario="SingleStream",
+        f1=90.5,
+        test01=False,
+        user_conf="*.SingleStream.min_duration = 200\n*.SingleStream.target_latency = 1\n",
+    )
     sub = _generate(results, tmp_path / "sub")
     ours, theirs = _both(sub, official_checker)
     assert not ours.passed and not theirs.passed

@@ -19,10 +19,21 @@ from crowdperf.submission.official import run_official_checker
 def test_valid_600s_offline_run_passes_both_checkers(tmp_path: Path, official_checker: Path) -> None:
     results = tmp_path / "results"
     # target_qps 18 -> LoadGen issues max(10833, 1.1 * 600 * 18 = 11880) samples in its one query.
-    build_results(results, model="tiny", scenario="Offline", total=10833, user_conf="*.Offline.target_qps = 18\n",
-                  execution_mode="valid", f1=0.0, test01=False, offline_sleep_s=601.0)  # fmt: skip
+    build_results(
+        results,
+        model="tiny",
+        scenario="Offline",
+        total=10833,
+        user_conf="*.Offline.target_qps = 18\n",
+        execution_mode="valid",
+        f1=0.0,
+        test01=False,
+        offline_sleep_s=601.0,
+    )
     sub = tmp_path / "sub"
-    report = generate_submission(GenerateOptions(results, sub, "CrowdTest", "open", Category.EDGE, ROUNDS["v6.1"]))
+    report = generate_submission(
+        GenerateOptions(results, sub, "CrowdTest", "open", Category.EDGE, ROUNDS["v6.1"])
+    )
     assert [r.division for r in report.results] == ["open"]
     ours = check_submission(sub, ROUNDS["v6.1"])
     assert ours.passed, ours.to_dict()

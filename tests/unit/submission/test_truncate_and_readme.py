@@ -28,7 +28,9 @@ def test_truncation_keeps_first_and_last_4k_and_records_full_hash(results_dir: P
     assert (acc / "accuracy.txt").read_text().count("hash=") == 1
 
 
-def test_truncation_is_byte_identical_to_mlperfs_script(results_dir: Path, tmp_path: Path, official_checker: Path) -> None:
+def test_truncation_is_byte_identical_to_mlperfs_script(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
     sub = tmp_path / "sub"
     generate_submission(GenerateOptions(results_dir, sub, "ORG", "closed", Category.EDGE, ROUNDS["v6.1"]))
     acc = sub / "closed" / "ORG" / "results" / SYSTEM / "bert-99" / "Offline" / "accuracy"
@@ -36,13 +38,18 @@ def test_truncation_is_byte_identical_to_mlperfs_script(results_dir: Path, tmp_p
     theirs = tmp_path / "theirs"
     shutil.copytree(sub, theirs)
     t_acc = theirs / acc.relative_to(sub)
-    shutil.copy2(results_dir / SYSTEM / "bert-99" / "Offline" / "accuracy" / "mlperf_log_accuracy.json", t_acc)
+    shutil.copy2(
+        results_dir / SYSTEM / "bert-99" / "Offline" / "accuracy" / "mlperf_log_accuracy.json", t_acc
+    )
     first = (t_acc / "accuracy.txt").read_text().splitlines()[0]
     (t_acc / "accuracy.txt").write_text(first + "\n")
     tool = official_checker / "tools" / "submission" / "truncate_accuracy_log.py"
     out = tmp_path / "theirs-out"
-    subprocess.run([sys.executable, str(tool), "--input", str(theirs), "--submitter", "ORG", "--output", str(out)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(tool), "--input", str(theirs), "--submitter", "ORG", "--output", str(out)],
+        check=True,
+        capture_output=True,
+    )
     o_acc = out / acc.relative_to(sub)
     for name in ("mlperf_log_accuracy.json", "accuracy.txt"):
         assert (o_acc / name).read_bytes() == (acc / name).read_bytes(), name
@@ -81,18 +88,41 @@ def test_v5_layout_uses_measurements_and_compliance_trees(results_dir: Path, tmp
 
 def test_v6_layout_keeps_everything_under_results(results_dir: Path, tmp_path: Path) -> None:
     sub = tmp_path / "sub"
-    generate_submission(GenerateOptions(results_dir, sub, "ORG", "closed", Category.EDGE, ROUNDS["v6.1"],
-                                        hw_notes_extra="2x fans", sw_notes_extra="ORT tuned"))  # fmt: skip
+    generate_submission(
+        GenerateOptions(
+            results_dir,
+            sub,
+            "ORG",
+            "closed",
+            Category.EDGE,
+            ROUNDS["v6.1"],
+            hw_notes_extra="2x fans",
+            sw_notes_extra="ORT tuned",
+        )
+    )
     org = sub / "closed" / "ORG"
     scen = org / "results" / SYSTEM / "bert-99" / "Offline"
     assert {"measurements.json", "README.md", "user.conf", "TEST01", "accuracy", "performance"} <= {
-        p.name for p in scen.iterdir()}  # fmt: skip
+        p.name for p in scen.iterdir()
+    }
     assert sorted(p.name for p in (scen / "accuracy").iterdir()) == [
-        "accuracy.txt", "mlperf_log_accuracy.json", "mlperf_log_detail.txt", "mlperf_log_summary.txt"]
-    assert not (org / "measurements").exists() and (org / "src" / "bert-99" / "crowdperf" / "README.md").is_file()
+        "accuracy.txt",
+        "mlperf_log_accuracy.json",
+        "mlperf_log_detail.txt",
+        "mlperf_log_summary.txt",
+    ]
+    assert (
+        not (org / "measurements").exists()
+        and (org / "src" / "bert-99" / "crowdperf" / "README.md").is_file()
+    )
     system = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
     assert system["hw_notes"].endswith("2x fans") and "2x fans" not in system["sw_notes"]
     assert system["sw_notes"].endswith("ORT tuned")
     meas = json.loads((scen / "measurements.json").read_text())
-    assert set(meas) == {"input_data_types", "retraining", "starting_weights_filename", "weight_data_types",
-                         "weight_transformations"}  # fmt: skip
+    assert set(meas) == {
+        "input_data_types",
+        "retraining",
+        "starting_weights_filename",
+        "weight_data_types",
+        "weight_transformations",
+    }
