@@ -20,6 +20,7 @@ from crowdperf.mlperf.rounds import (
     BERT_DATASET_SIZE,
     MIN_DURATION_MS,
     Category,
+    Layout,
     Round,
     Scenario,
 )
@@ -364,7 +365,17 @@ def _check_test01(check: ResultCheck, t01: Path, model: str, division: str, rnd:
             check.add("compliance", f"TEST01/{name} is missing", "run the TEST01 verification and regenerate")
     _check_performance(check, t01 / "performance" / "run_1", model, division, rnd, "compliance")
     acc = t01 / "verify_accuracy.txt"
-    if acc.is_file() and "TEST PASS" not in [ln.strip() for ln in acc.read_text().splitlines()]:
+    passed = acc.is_file() and "TEST PASS" in [ln.strip() for ln in acc.read_text().splitlines()]
+    if passed and rnd.layout is Layout.V5:
+        # v5.1 submission_checker.py: TEST01/accuracy holds exactly these files after TEST PASS.
+        have = {p.name for p in (t01 / "accuracy").glob("*") if p.is_file()}
+        if have != {"mlperf_log_accuracy.json", "accuracy.txt"}:
+            check.add(
+                "compliance",
+                f"TEST01/accuracy has {sorted(have)}, needs mlperf_log_accuracy.json and accuracy.txt",
+                "regenerate the tree (truncation writes accuracy.txt)",
+            )
+    if acc.is_file() and not passed:
         base, comp = t01 / "accuracy" / "baseline_accuracy.txt", t01 / "accuracy" / "compliance_accuracy.txt"
         if not (base.is_file() and comp.is_file()):
             check.add(

@@ -48,9 +48,9 @@ def truncate_accuracy_dir(acc_dir: Path, *, require_accuracy_txt: bool = True) -
     if known and log.stat().st_size < MAX_ACCURACY_LOG_SIZE:
         return known  # already truncated (same rule as the MLPerf script)
     full_hash = sha256_file(log)
-    if acc_txt.is_file() or require_accuracy_txt:
-        with acc_txt.open("a", encoding="utf-8") as fh:
-            fh.write(f"\nhash={full_hash}\n")
+    # Append mode creates accuracy.txt in a compliance dir that has none, as MLPerf's script does.
+    with acc_txt.open("a", encoding="utf-8") as fh:
+        fh.write(f"\nhash={full_hash}\n")
     _truncate_file(log)
     return full_hash
 

@@ -57,3 +57,11 @@ def results_dir(results_corpus: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "results"
     shutil.copytree(results_corpus, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def official_checker_v51(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The single-file checker of tag v5.1.1 (v5.x layout); skip when the mirror is absent."""
+    if not (MIRROR / "HEAD").exists():
+        pytest.skip("mlcommons/inference mirror not present")
+    return extract_inference_copy("v5.1.1", tmp_path_factory.mktemp("inference-v5.1.1"))

@@ -128,3 +128,17 @@ def test_short_duration_fails_both(tmp_path: Path, official_checker: Path) -> No
     assert not ours.passed and not theirs.passed
     assert TEST_MODE in _messages(ours)
     assert "found=200" in "\n".join(theirs.errors)
+
+
+def test_v5_layout_is_read_by_the_v51_checker(
+    results_dir: Path, tmp_path: Path, official_checker_v51: Path
+) -> None:
+    # LoadGen 6.0.x logs carry v6.1 seeds, so a v5.1 tree fails both checkers on the seeds, while
+    # MLPerf's v5.1 checker finds every file where the v5.x layout puts it.
+    sub = _generate(results_dir, tmp_path / "sub", "v5.1")
+    ours, theirs = _both(sub, official_checker_v51, "v5.1")
+    assert not ours.passed and not theirs.passed
+    assert "qsl_rng_seed 2085463073848966840 is not the v5.1 seed" in _messages(ours)
+    assert "qsl_rng_seed is wrong, expected=1780908523862526354" in theirs.output
+    for structural in ("file list mismatch", "is missing", "has no accuracy directory", "measurements"):
+        assert structural not in "\n".join(theirs.errors), structural
