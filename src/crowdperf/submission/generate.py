@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from crowdperf import __version__
@@ -27,6 +27,7 @@ from crowdperf.submission.system_description import (
     SystemDescription,
     describe_system,
     description_from_dict,
+    load_overrides,
     with_notes,
 )
 from crowdperf.submission.truncate import truncate_accuracy_dir
@@ -81,21 +82,27 @@ def _division_for(result: ScenarioResult, requested: str) -> tuple[str, str]:
 
 
 def _system_description(result: ScenarioResult, opts: GenerateOptions) -> SystemDescription:
+    """What the run recorded wins over what this host detects now; the overrides file wins over both."""
+    live = describe_system(opts.overrides)
     recorded = result.performance.get("system")
-    if isinstance(recorded, dict) and len(recorded) > 5:
-        desc = description_from_dict(recorded)
-    else:
-        desc = describe_system(opts.overrides)
+    desc = live
+    if isinstance(recorded, dict) and recorded:
+        desc = description_from_dict(recorded, base=asdict(live))
+        if opts.overrides is not None:
+            desc = replace(desc, **load_overrides(opts.overrides))
     backend = result.performance.backend
     if backend:
         name = (
             f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, "
-            f"{backend.get('device', '?')}, {backend.get('precision', '?')})"
+            f"{backend.get('device', '?')}, {_precision(result)})"
         )
-        from dataclasses import replace
-
         desc = replace(desc, system_name=name)
     return with_notes(desc, hw_extra=opts.hw_notes_extra, sw_extra=opts.sw_notes_extra)
+
+
+def _precision(result: ScenarioResult) -> str:
+    """backend.precision, or the harness's top-level ``precision`` field; fp32 when neither."""
+    return str(result.performance.backend.get("precision") or result.performance.get("precision") or "fp32")
 
 
 def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
@@ -107,8 +114,7 @@ def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
 
 def _measurements(result: ScenarioResult) -> dict[str, str]:
     """The five keys of constants.py ``SYSTEM_IMP_REQUIRED_FILES``, from provenance."""
-    backend = result.performance.backend
-    precision = str(backend.get("precision", "fp32"))
+    precision = _precision(result)
     checksums = result.performance.get("asset_checksums", {}) or {}
     weights = next(iter(checksums), "unknown")
     return {

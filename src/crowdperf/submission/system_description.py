@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import re
-import socket
 import subprocess
 from dataclasses import asdict, dataclass, fields, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -153,10 +152,28 @@ def _slugify(text: str) -> str:
 
 
 def host_slug() -> str:
-    """Stable short name of this host for ``<system>`` directory names: ``<hostname>`` slugged.
+    """Stable hardware-derived name for ``<system>`` directory names, e.g. ``amd-epyc-9654-64c`` or
+    ``amd-epyc-9654-64c-nvidia-h200x8`` (same formula as the harness's ``mlperf.layout.host_slug``:
+    CPU model without marketing noise, logical cores, first GPU model x count).
 
     The harness names systems ``<host_slug()>-<backend>-<device>-<precision>``."""
-    return _slugify(socket.gethostname().split(".")[0])
+    model = _cpu_model_name()
+    model = re.sub(r"\((r|tm|c)\)|cpu @ [0-9.]+ ?ghz|processor", " ", model.lower())
+    slug = f"{_slugify(model)}-{os.cpu_count() or 1}c"
+    gpus = _gpus()
+    if gpus["accelerators_per_node"]:
+        slug += f"-{_slugify(gpus['accelerator_model_name'])}x{gpus['accelerators_per_node']}"
+    return slug[:80]
+
+
+def _cpu_model_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
 
 
 def _pkg(name: str) -> str | None:
@@ -392,12 +409,29 @@ def with_notes(desc: SystemDescription, *, hw_extra: str = "", sw_extra: str = "
     return replace(desc, hw_notes=join(desc.hw_notes, hw_extra), sw_notes=join(desc.sw_notes, sw_extra))
 
 
-def description_from_dict(data: dict[str, Any]) -> SystemDescription:
-    """Rebuild from ``asdict`` output (e.g. the ``system`` block of provenance.json); tolerant."""
-    known = {f.name: f for f in fields(SystemDescription)}
-    base = detect_placeholder()
-    base.update({k: v for k, v in data.items() if k in known})
-    return SystemDescription(**base)
+def description_from_dict(data: dict[str, Any], base: dict[str, Any] | None = None) -> SystemDescription:
+    """Rebuild from a recorded ``system`` block of provenance.json, tolerant of its shape: either
+    SystemDescription fields, or the harness's summary (cpu, cores, memory_gib, os, gpus). Fields the
+    record lacks come from ``base`` (e.g. ``detect()`` on this host) or are "unknown"."""
+    known = {f.name for f in fields(SystemDescription)}
+    out = dict(base) if base is not None else detect_placeholder()
+    out.update({k: v for k, v in data.items() if k in known})
+    summary = {
+        "cpu": "host_processor_model_name",
+        "cores": "host_processor_core_count",
+        "os": "operating_system",
+    }
+    for key, name in summary.items():
+        if data.get(key):
+            out[name] = data[key]
+    if data.get("memory_gib"):
+        out["host_memory_capacity"] = f"{float(data['memory_gib']):.0f} GB"
+    gpus = data.get("gpus")
+    if isinstance(gpus, list | tuple):
+        out["accelerators_per_node"] = len(gpus)
+        if gpus:
+            out["accelerator_model_name"] = str(gpus[0])
+    return SystemDescription(**out)
 
 
 def detect_placeholder() -> dict[str, Any]:

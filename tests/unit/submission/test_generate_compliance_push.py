@@ -159,3 +159,26 @@ def test_push_refuses_failing_tree_and_pushes_with_force(results_dir: Path, tmp_
     ).stdout.split()
     assert "README.md" in files
     assert f"closed/ORG/results/{SYSTEM}/bert-99/Offline/accuracy/accuracy.txt" in files
+
+
+def test_harness_shaped_provenance_fills_the_system_json(results_dir: Path, tmp_path: Path) -> None:
+    # The harness records ``command`` as argv, ``precision`` at top level and a short system summary.
+    for path in results_dir.glob(f"{SYSTEM}/bert-99/*/*/**/provenance.json"):
+        prov = json.loads(path.read_text())
+        prov["command"] = ["crowdperf", "run", "--model", "bert-99"]
+        prov["precision"] = "int8"
+        del prov["backend"]["precision"]
+        prov["system"] = {"cpu": "Intel Xeon Gold 6430", "cores": 64, "memory_gib": 503.6, "os": "Linux 6.8",
+                          "python": "3.11.7", "gpus": ["NVIDIA H200", "NVIDIA H200"]}  # fmt: skip
+        path.write_text(json.dumps(prov))
+    sub = tmp_path / "sub"
+    generate_submission(_opts(results_dir, sub))
+    org = sub / "closed" / "ORG"
+    system = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
+    assert system["host_processor_model_name"] == "Intel Xeon Gold 6430"
+    assert system["accelerators_per_node"] == 2 and system["accelerator_model_name"] == "NVIDIA H200"
+    assert system["host_memory_capacity"] == "504 GB" and "int8" in system["system_name"]
+    meas = json.loads((org / "results" / SYSTEM / "bert-99" / "Offline" / "measurements.json").read_text())
+    assert meas["weight_data_types"] == "int8"
+    readme = (org / "results" / SYSTEM / "bert-99" / "Offline" / "README.md").read_text()
+    assert "crowdperf run --model bert-99" in readme
