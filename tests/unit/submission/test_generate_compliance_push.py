@@ -10,7 +10,7 @@ from lgtrees import AUDIT_TEST01, RunSpec, build_results, run_loadgen
 
 from crowdperf.errors import MissingInputError, SubmissionError
 from crowdperf.mlperf.rounds import ROUNDS, Category
-from crowdperf.submission.compliance import verify_test01
+from crowdperf.submission.compliance import verify_performance, verify_test01
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.push import push_submission
 from crowdperf.submission.results import scan_results
@@ -88,9 +88,11 @@ def ss_scenario(_ss_built: Path, tmp_path: Path) -> Path:
 def test_test01_passes_for_a_deterministic_sut(ss_scenario: Path) -> None:
     scen = ss_scenario
     verdict = verify_test01(scen)
-    assert verdict.passed and verdict.accuracy_pass and verdict.matches > 0 and verdict.mismatches == 0
+    # Timing on a shared CI host is not ours to assert here; the performance rule has its own tests.
+    assert verdict.accuracy_pass and verdict.matches > 0 and verdict.mismatches == 0
+    assert verdict.passed == verdict.performance_pass
     assert (scen / "TEST01" / "verify_accuracy.txt").read_text().splitlines()[-1] == "TEST PASS"
-    assert (scen / "TEST01" / "verify_performance.txt").read_text().splitlines()[-1] == "TEST PASS"
+    assert (scen / "TEST01" / "verify_performance.txt").read_text().startswith("Verifying performance.")
     assert (scen / "TEST01" / "accuracy" / "mlperf_log_accuracy.json").is_file()
 
 
@@ -103,11 +105,18 @@ def test_test01_mismatch_uses_the_baseline_accuracy_path(ss_scenario: Path) -> N
     assert not verify_test01(scen).passed  # no evaluator: cannot fall back
     scores = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 80.0, "f1": 89.5}])
     verdict = verify_test01(scen, evaluate=lambda path: next(scores))
-    assert not verdict.accuracy_pass and verdict.baseline_pass and verdict.passed
+    assert not verdict.accuracy_pass and verdict.baseline_pass
+    assert verdict.passed == verdict.performance_pass
     assert (scen / "TEST01" / "accuracy" / "baseline_accuracy.txt").is_file()
     assert (scen / "TEST01" / "verify_accuracy.txt").read_text().splitlines()[-1] == "TEST FAIL"
     far = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 70.0, "f1": 80.0}])
     assert verify_test01(scen, evaluate=lambda path: next(far)).baseline_pass is False
+
+
+def test_performance_rule_passes_identical_runs(ss_scenario: Path) -> None:
+    detail = ss_scenario / "performance" / "run_1" / "mlperf_log_detail.txt"
+    ok, lines, ref, test = verify_performance(detail, detail)
+    assert ok and lines[-1] == "TEST PASS" and ref == test and ref > 0
 
 
 def test_test01_performance_must_be_within_10_percent(tmp_path: Path) -> None:
@@ -116,7 +125,7 @@ def test_test01_performance_must_be_within_10_percent(tmp_path: Path) -> None:
     )
     run_loadgen(
         scen / "TEST01" / "performance" / "run_1",
-        RunSpec(scenario="SingleStream", user_conf=SS_CONF, audit=AUDIT_TEST01, latency_s=0.015),
+        RunSpec(scenario="SingleStream", user_conf=SS_CONF, audit=AUDIT_TEST01, latency_s=0.03),
     )
     verdict = verify_test01(scen)
     assert verdict.accuracy_pass and not verdict.performance_pass
