@@ -66,3 +66,85 @@ def test_bad_category_is_a_usage_error(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code != 0
+
+
+def test_check_shows_mlperfs_verdict_next_to_ours(tmp_path: Path) -> None:
+    mirror = Path("/work/.mirror/mlcommons+inference/repo")
+    if not (mirror / "HEAD").exists():
+        import pytest
+
+        pytest.skip("mlcommons/inference mirror not present")
+    from lgtrees import extract_inference_copy
+
+    inference = extract_inference_copy("HEAD", tmp_path / "inference")
+    build_results(tmp_path / "results", test01=False)
+    sub = tmp_path / "sub"
+    runner.invoke(
+        app,
+        [
+            "submission",
+            "generate",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--submission-dir",
+            str(sub),
+            "--submitter",
+            "ORG",
+            "--round",
+            "v6.1",
+        ],
+    )
+    res = runner.invoke(
+        app, ["submission", "check", str(sub), "--round", "v6.1", "--official-checker", str(inference)]
+    )
+    assert res.exit_code == 1
+    assert "crowdperf (v6.1): submission has errors" in res.output
+    assert "MLPerf checker (v6.1): submission has errors" in res.output
+    res = runner.invoke(app, ["submission", "check", str(sub), "--official-checker", str(tmp_path)])
+    assert res.exit_code != 0 and "no MLPerf submission checker" in str(res.exception)
+
+
+def test_push_via_cli_prints_branch_and_commit(tmp_path: Path) -> None:
+    import subprocess
+
+    build_results(tmp_path / "results", test01=False)
+    sub = tmp_path / "sub"
+    runner.invoke(
+        app,
+        [
+            "submission",
+            "generate",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--submission-dir",
+            str(sub),
+            "--submitter",
+            "ORG",
+            "--round",
+            "v6.1",
+        ],
+    )
+    bare = tmp_path / "r.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(bare)], check=True)
+    res = runner.invoke(app, ["submission", "push", str(sub), "--repo-url", str(bare), "--round", "v6.1"])
+    assert res.exit_code != 0 and "fails `crowdperf submission check`" in str(res.exception)
+    res = runner.invoke(
+        app,
+        [
+            "submission",
+            "push",
+            str(sub),
+            "--repo-url",
+            str(bare),
+            "--round",
+            "v6.1",
+            "--branch",
+            "mine",
+            "--force",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    head = subprocess.run(
+        ["git", "-C", str(bare), "rev-parse", "mine"], capture_output=True, text=True
+    ).stdout
+    assert "pushed branch mine" in res.output and head.strip() in res.output.replace("\n", "")

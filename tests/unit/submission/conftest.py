@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from lgtrees import build_results
-
-MIRROR = Path("/work/.mirror/mlcommons+inference/repo")
-CHECKER_PATHS = ("tools/submission", "compliance/TEST01")
-
-
-def extract_inference_copy(ref: str, dest: Path) -> Path:
-    """Write tools/submission and compliance/TEST01 of ``ref`` from the bare mirror into ``dest``
-    (file by file: ``git archive`` of the snapshot fails on objects outside these folders)."""
-    names = subprocess.run(
-        ["git", "-C", str(MIRROR), "ls-tree", "-r", "--name-only", ref, *CHECKER_PATHS],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in names:
-        if "directory_structure_samples" in name or "/tests/" in name:
-            continue
-        out = dest / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(
-            subprocess.run(
-                ["git", "-C", str(MIRROR), "show", f"{ref}:{name}"], capture_output=True, check=True
-            ).stdout
-        )
-    return dest
+from lgtrees import MIRROR, build_results, extract_inference_copy
 
 
 @pytest.fixture(scope="session")

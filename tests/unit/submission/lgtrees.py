@@ -18,6 +18,32 @@ from pathlib import Path
 import mlperf_loadgen as lg
 import numpy as np
 
+MIRROR = Path("/work/.mirror/mlcommons+inference/repo")
+CHECKER_PATHS = ("tools/submission", "compliance/TEST01")
+
+
+def extract_inference_copy(ref: str, dest: Path) -> Path:
+    """Write tools/submission and compliance/TEST01 of ``ref`` from the bare mirror into ``dest``
+    (file by file: ``git archive`` of the snapshot fails on objects outside these folders)."""
+    names = subprocess.run(
+        ["git", "-C", str(MIRROR), "ls-tree", "-r", "--name-only", ref, *CHECKER_PATHS],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in names:
+        if "directory_structure_samples" in name or "/tests/" in name:
+            continue
+        out = dest / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(
+            subprocess.run(
+                ["git", "-C", str(MIRROR), "show", f"{ref}:{name}"], capture_output=True, check=True
+            ).stdout
+        )
+    return dest
+
+
 LOGITS = np.linspace(-1.0, 1.0, 384 * 2, dtype=np.float32).reshape(384, 2)  # (seq, start/end)
 AUDIT_TEST01 = (
     "*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n*.*.accuracy_log_sampling_target = 4096\n"
@@ -173,6 +199,20 @@ def build_results(
     return scen
 
 
+def run_loadgen_twice_in_one_process(first: Path, second: Path, spec: RunSpec) -> None:
+    """Two runs in one process, as a harness that forgets LoadGen's process-wide FromConfig count
+    would do: LoadGen itself logs error_invalid_config into the second run's detail log."""
+    for out in (first, second):
+        out.mkdir(parents=True, exist_ok=True)
+    args = json.dumps([{"outdir": str(o), **asdict(spec)} for o in (first, second)])
+    proc = subprocess.run(
+        [sys.executable, __file__, args], cwd=first, capture_output=True, text=True, timeout=900
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"LoadGen fixture run failed:\n{proc.stderr[-2000:]}")
+
+
 if __name__ == "__main__":
-    _args = json.loads(sys.argv[1])
-    _run_in_this_process(Path(_args.pop("outdir")), RunSpec(**_args))
+    _all = json.loads(sys.argv[1])
+    for _args in _all if isinstance(_all, list) else [_all]:
+        _run_in_this_process(Path(_args.pop("outdir")), RunSpec(**_args))

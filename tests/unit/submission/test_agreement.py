@@ -142,3 +142,21 @@ def test_v5_layout_is_read_by_the_v51_checker(
     assert "qsl_rng_seed is wrong, expected=1780908523862526354" in theirs.output
     for structural in ("file list mismatch", "is missing", "has no accuracy directory", "measurements"):
         assert structural not in "\n".join(theirs.errors), structural
+
+
+def test_loadgen_error_in_the_log_fails_both(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
+    from lgtrees import TEST_CONF, RunSpec, run_loadgen_twice_in_one_process
+
+    perf = results_dir / SYSTEM / "bert-99" / "Offline" / "performance" / "run_1"
+    run_loadgen_twice_in_one_process(tmp_path / "first", perf, RunSpec(user_conf=TEST_CONF))
+    sub = _generate(results_dir, tmp_path / "sub")
+    ours, theirs = _both(sub, official_checker)
+    assert not ours.passed and not theirs.passed
+    assert "has LoadGen errors (error_invalid_config: Multiple conf files are used" in _messages(ours)
+    # The second run also lost the built-in mlperf.conf, so its seeds are 0: both say so. (MLPerf's
+    # master checker reports LoadGen errors only under --submission-exceptions: see
+    # performance_check.py loadgen_errors_check; v5.1 always did. We always do.)
+    assert "qsl_rng_seed 0 is not the v6.1 seed" in _messages(ours)
+    assert "qsl_rng_seed is wrong, expected=2085463073848966840, found=0" in theirs.output
