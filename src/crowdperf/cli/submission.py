@@ -74,7 +74,7 @@ def _render(report: CheckReport) -> None:
         mark = "[green]OK[/]" if r.passed else "[red]FAIL[/]"
         console.print(f"{mark} {r.key}", highlight=False)
         for f in r.findings:
-            console.print(f"    [{f.rule}] {f.message}\n      fix: {f.fix}", highlight=False)
+            console.print(f"    [{f.rule}] {f.message}\n      fix: {f.fix}", highlight=False, markup=False)
     verdict = "[green]submission looks OK[/]" if report.passed else "[red]submission has errors[/]"
     console.print(f"crowdperf ({report.round}): {verdict}")
 

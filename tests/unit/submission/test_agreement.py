@@ -79,6 +79,8 @@ def test_test_mode_run_fails_both_with_one_plain_message(
     assert not ours.passed and not theirs.passed
     offline = next(r for r in ours.results if r.key.endswith("bert-99/Offline"))
     assert [f.message for f in offline.findings if f.rule == "performance"] == [TEST_MODE]
+    assert [f.message for f in offline.findings].count(TEST_MODE) == 1  # not repeated for TEST01
+    assert "accuracy-coverage" not in {f.rule for f in offline.findings}
     assert "Test duration less than 600s" in theirs.output
     assert "duration" not in _messages(ours)
 
