@@ -290,7 +290,7 @@ def _gpus() -> dict[str, Any]:
             "accelerators_per_node": count,
             "accelerator_model_name": name,
             "accelerator_memory_capacity": f"{mem / 2**30:.0f} GB",
-            "accelerator_memory_configuration": UNKNOWN if "H" not in name else "HBM",
+            "accelerator_memory_configuration": _memory_kind(name),
             "accelerator_frequency": f"{clock} MHz",
             "accelerator_host_interconnect": f"PCIe Gen{gen} x{width}",
             "accelerator_interconnect": f"NVLink ({nvlinks} links)" if nvlinks else "N/A",
@@ -299,6 +299,12 @@ def _gpus() -> dict[str, Any]:
         }
     finally:
         pynvml.nvmlShutdown()
+
+
+def _memory_kind(gpu_name: str) -> str:
+    """HBM for the datacenter parts that have it; anything else is left for the overrides file."""
+    hbm = ("H100", "H200", "H800", "A100", "A800", "B100", "B200", "GH200", "GB200", "V100")
+    return "HBM" if any(tag in gpu_name for tag in hbm) else UNKNOWN
 
 
 def _os_name() -> str:
