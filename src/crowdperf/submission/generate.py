@@ -1,0 +1,252 @@
+"""``crowdperf submission generate``: results directory -> MLPerf submission tree for one round.
+
+What goes where follows ``tools/submission/submission_structure.md`` (v6) and the v5.1 checker
+(see layout.py); accuracy logs are truncated as ``truncate_accuracy_log.py`` does (truncate.py).
+Results of a non-MLPerf model (the tiny default) or below the closed accuracy target go to
+``open/`` with ``model_mapping.json`` (checker option ``--extra-model-benchmark-map``: maps a
+custom model name to the benchmark it stands in for). The tree is built in a temporary directory
+next to the destination and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from crowdperf import __version__
+from crowdperf.errors import SubmissionError, UsageError
+from crowdperf.mlperf.rounds import ACCURACY_TARGET_F1, Category, Round
+from crowdperf.submission.compliance import verify_test01
+from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
+from crowdperf.submission.readme import write_measurement_readme
+from crowdperf.submission.results import MLPERF_MODELS, ScenarioResult, read_accuracy_metrics, scan_results
+from crowdperf.submission.system_description import (
+    SystemDescription,
+    describe_system,
+    description_from_dict,
+    load_overrides,
+    with_notes,
+)
+from crowdperf.submission.truncate import truncate_accuracy_dir
+
+LOG_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    results_dir: Path
+    submission_dir: Path
+    submitter: str
+    division: str  # closed | open
+    category: Category
+    round: Round
+    hw_notes_extra: str = ""
+    sw_notes_extra: str = ""
+    overrides: Path | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class PlacedResult:
+    system: str
+    model: str
+    scenario: str
+    division: str
+    reason: str  # why this division
+    path: Path
+
+
+@dataclass(frozen=True)
+class GenerateReport:
+    submission_dir: Path
+    round: str
+    results: tuple[PlacedResult, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _division_for(result: ScenarioResult, requested: str) -> tuple[str, str]:
+    if requested == "open":
+        return "open", "requested"
+    if result.model not in MLPERF_MODELS:
+        return "open", f"model {result.model!r} is not an MLPerf reference model"
+    metrics = read_accuracy_metrics(result.acc_dir)
+    target = ACCURACY_TARGET_F1[result.model]
+    if metrics is None:
+        return "closed", "no accuracy.txt (check will fail)"
+    if metrics.get("f1", 0.0) < target:
+        return "open", f"F1 {metrics.get('f1')} is below the {result.model} target {target:.3f}"
+    return "closed", "meets the closed accuracy target"
+
+
+def _system_description(result: ScenarioResult, opts: GenerateOptions) -> SystemDescription:
+    """What the run recorded wins over what this host detects now; the overrides file wins over both."""
+    live = describe_system(opts.overrides)
+    recorded = result.performance.get("system")
+    desc = live
+    if isinstance(recorded, dict) and recorded:
+        desc = description_from_dict(recorded, base=asdict(live))
+        if opts.overrides is not None:
+            desc = replace(desc, **load_overrides(opts.overrides))
+    backend = result.performance.backend
+    if backend:
+        name = (
+            f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, "
+            f"{backend.get('device', '?')}, {_precision(result)})"
+        )
+        desc = replace(desc, system_name=name)
+    return with_notes(desc, hw_extra=opts.hw_notes_extra, sw_extra=opts.sw_notes_extra)
+
+
+def _precision(result: ScenarioResult) -> str:
+    """backend.precision, or the harness's top-level ``precision`` field; fp32 when neither."""
+    return str(result.performance.backend.get("precision") or result.performance.get("precision") or "fp32")
+
+
+def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+
+
+def _measurements(result: ScenarioResult) -> dict[str, str]:
+    """The five keys of constants.py ``SYSTEM_IMP_REQUIRED_FILES``, from provenance."""
+    precision = _precision(result)
+    checksums = result.performance.get("asset_checksums", {}) or {}
+    weights = next(iter(checksums), "unknown")
+    return {
+        "input_data_types": "int64",
+        "retraining": "no",
+        "starting_weights_filename": weights,
+        "weight_data_types": precision,
+        "weight_transformations": "none" if precision in ("fp32", "float32") else f"quantized to {precision}",
+    }
+
+
+def _place(result: ScenarioResult, paths: ResultPaths, division: str) -> None:
+    _copy_logs(
+        result.perf_dir, paths.results / "performance" / "run_1", (*LOG_FILES, "mlperf_log_accuracy.json")
+    )
+    acc = paths.results / "accuracy"
+    _copy_logs(result.acc_dir, acc, (*LOG_FILES, "mlperf_log_accuracy.json"))
+    metrics_line = (
+        (result.acc_dir / "accuracy.txt").read_text().splitlines()[:1]
+        if (result.acc_dir / "accuracy.txt").is_file()
+        else []
+    )
+    if metrics_line:
+        (acc / "accuracy.txt").write_text(metrics_line[0] + "\n")
+        truncate_accuracy_dir(acc)
+    paths.measurements_dir.mkdir(parents=True, exist_ok=True)
+    conf = result.perf_dir / "user.conf"
+    (paths.measurements_dir / "user.conf").write_text(conf.read_text() if conf.is_file() else "")
+    paths.measurements_json.write_text(json.dumps(_measurements(result), indent=2) + "\n")
+    write_measurement_readme(result.path, paths.measurements_dir)
+    if result.has_test01 and division == "closed":
+        _place_test01(result, paths)
+
+
+def _place_test01(result: ScenarioResult, paths: ResultPaths) -> None:
+    out = paths.compliance_dir / "TEST01"
+    src = result.test01_dir
+    if not (src / "verify_accuracy.txt").is_file():
+        verify_test01(
+            result.path, model=result.model
+        )  # writes into the results dir, as run_verification does
+    _copy_logs(src / "performance" / "run_1", out / "performance" / "run_1", LOG_FILES)
+    _copy_logs(src, out, ("verify_accuracy.txt", "verify_performance.txt"))
+    acc_src = src / "accuracy" if (src / "accuracy").is_dir() else src / "performance" / "run_1"
+    names = ("mlperf_log_accuracy.json", "accuracy.txt", "baseline_accuracy.txt", "compliance_accuracy.txt")
+    _copy_logs(acc_src, out / "accuracy", names)
+    truncate_accuracy_dir(out / "accuracy", require_accuracy_txt=False)
+
+
+def _write_code_readme(code_dir: Path, model: str) -> None:
+    code_dir.mkdir(parents=True, exist_ok=True)
+    (code_dir / "README.md").write_text(
+        f"# {model}: crowdperf {__version__}\n\n"
+        "Produced with crowdperf (https://pypi.org/project/crowdperf/), which drives the official MLPerf\n"
+        "LoadGen (`mlcommons-loadgen`) with the reference BERT pre- and post-processing.\n\n"
+        f"```bash\npip install crowdperf=={__version__}\ncrowdperf run --help\n```\n\n"
+        "Each measurement directory's README.md has the exact command and asset checksums.\n"
+    )
+
+
+CALIBRATION = """# Calibration
+
+crowdperf runs the reference FP32 weights; quantized variants (if any) use the backend's own
+post-training quantization with the calibration set of the MLPerf BERT reference
+(`language/bert/calibration/calibration_features.txt`). No retraining.
+"""
+
+
+def generate_submission(opts: GenerateOptions) -> GenerateReport:
+    if opts.division not in ("closed", "open"):
+        raise UsageError(
+            f"division {opts.division!r} is not closed or open", hint="pass --division closed|open"
+        )
+    if opts.submission_dir.exists() and any(opts.submission_dir.iterdir()) and not opts.force:
+        raise SubmissionError(
+            f"{opts.submission_dir} exists and is not empty", hint="choose a new directory or --force"
+        )
+    results = scan_results(opts.results_dir)
+    opts.submission_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".crowdperf-submission-", dir=opts.submission_dir.parent))
+    try:
+        placed = _build(stage, results, opts)
+        if opts.submission_dir.exists():
+            shutil.rmtree(opts.submission_dir)
+        stage.rename(opts.submission_dir)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    placed = tuple(
+        PlacedResult(
+            p.system,
+            p.model,
+            p.scenario,
+            p.division,
+            p.reason,
+            opts.submission_dir / p.path.relative_to(stage),
+        )
+        for p in placed
+    )
+    notes = tuple(n for r in results for n in r.notes)
+    return GenerateReport(opts.submission_dir, opts.round.name, placed, notes)
+
+
+def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) -> list[PlacedResult]:
+    placed, mappings = [], {}
+    for result in results:
+        division, reason = _division_for(result, opts.division)
+        org = stage / division / opts.submitter
+        paths = ResultPaths(org, result.system, result.model, result.scenario.value, opts.round.layout)
+        desc = _system_description(result, opts)
+        paths.system_json.parent.mkdir(parents=True, exist_ok=True)
+        system_type = opts.category.value
+        paths.system_json.write_text(
+            json.dumps(
+                desc.to_mlperf_json(division=division, submitter=opts.submitter, system_type=system_type),
+                indent=2,
+            )
+            + "\n"
+        )
+        _write_code_readme(paths.code_dir, result.model)
+        _place(result, paths, division)
+        if division == "closed":
+            (org / "documentation").mkdir(exist_ok=True)
+            (org / "documentation" / "calibration.md").write_text(CALIBRATION)
+        elif result.model not in MLPERF_MODELS:
+            mappings.setdefault(org, {})[result.model] = "bert-99"
+        placed.append(
+            PlacedResult(result.system, result.model, result.scenario.value, division, reason, paths.results)
+        )
+    for org, mapping in mappings.items():
+        (org / "model_mapping.json").write_text(json.dumps(mapping, indent=2) + "\n")
+    return placed
+
+
+__all__ = ["IMPLEMENTATION", "GenerateOptions", "GenerateReport", "PlacedResult", "generate_submission"]

@@ -1,0 +1,461 @@
+"""Detect what MLPerf's ``systems/<system_desc_id>.json`` needs, honestly.
+
+Required keys: ``SYSTEM_DESC_REQUIRED_FIELDS`` in mlcommons/inference
+``tools/submission/submission_checker/constants.py`` (master; same list in the v5.1 single-file
+checker). The checker also requires a non-empty value for the keys in
+``SYSTEM_DESC_MEANINGFUL_RESPONSE_REQUIRED_FIELDS``; what we cannot detect gets ``"unknown"`` (a
+non-empty, honest value) unless the YAML overrides file supplies it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+from dataclasses import asdict, dataclass, fields, replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from crowdperf.errors import MissingInputError, UsageError
+
+UNKNOWN = "unknown"
+
+# constants.py SYSTEM_DESC_REQUIRED_FIELDS (master and v5.1), in the checker's order.
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "division",
+    "submitter",
+    "status",
+    "system_name",
+    "number_of_nodes",
+    "host_processor_model_name",
+    "host_processors_per_node",
+    "host_processor_core_count",
+    "host_memory_capacity",
+    "host_storage_capacity",
+    "host_storage_type",
+    "accelerators_per_node",
+    "accelerator_model_name",
+    "accelerator_memory_capacity",
+    "framework",
+    "operating_system",
+    "system_type",
+    "other_software_stack",
+    "host_processor_frequency",
+    "host_processor_caches",
+    "host_memory_configuration",
+    "host_processor_interconnect",
+    "host_networking",
+    "host_networking_topology",
+    "accelerator_frequency",
+    "accelerator_host_interconnect",
+    "accelerator_interconnect",
+    "accelerator_interconnect_topology",
+    "accelerator_memory_configuration",
+    "accelerator_on-chip_memories",
+    "cooling",
+    "hw_notes",
+    "sw_notes",
+    "host_network_card_count",
+    "system_type_detail",
+)
+# constants.py SYSTEM_DESC_MEANINGFUL_RESPONSE_REQUIRED_FIELDS: must not be empty.
+MEANINGFUL_FIELDS: tuple[str, ...] = (
+    "division",
+    "submitter",
+    "system_type",
+    "status",
+    "system_name",
+    "number_of_nodes",
+    "host_processor_model_name",
+    "host_processors_per_node",
+    "host_processor_core_count",
+    "host_memory_capacity",
+    "host_memory_configuration",
+    "host_storage_capacity",
+    "host_storage_type",
+    "host_networking",
+    "host_network_card_count",
+    "host_networking_topology",
+    "accelerators_per_node",
+    "accelerator_model_name",
+    "accelerator_memory_capacity",
+    "accelerator_host_interconnect",
+    "accelerator_memory_configuration",
+    "accelerator_interconnect",
+    "cooling",
+    "framework",
+    "operating_system",
+    "other_software_stack",
+)
+VALID_STATUS = ("available", "preview", "rdi")  # constants.py VALID_AVAILABILITIES
+VALID_SYSTEM_TYPES = ("datacenter", "edge", "datacenter,edge", "edge,datacenter")
+
+
+@dataclass(frozen=True)
+class SystemDescription:
+    """One host as MLPerf describes it. Attribute names are the JSON keys ('-' spelled '_')."""
+
+    system_name: str
+    host_slug: str
+    number_of_nodes: int
+    host_processor_model_name: str
+    host_processors_per_node: int
+    host_processor_core_count: int
+    host_processor_frequency: str
+    host_processor_caches: str
+    host_processor_interconnect: str
+    host_memory_capacity: str
+    host_memory_configuration: str
+    host_storage_capacity: str
+    host_storage_type: str
+    host_networking: str
+    host_networking_topology: str
+    host_network_card_count: str
+    accelerators_per_node: int
+    accelerator_model_name: str
+    accelerator_memory_capacity: str
+    accelerator_memory_configuration: str
+    accelerator_frequency: str
+    accelerator_host_interconnect: str
+    accelerator_interconnect: str
+    accelerator_interconnect_topology: str
+    accelerator_on_chip_memories: str
+    framework: str
+    operating_system: str
+    other_software_stack: str
+    cooling: str
+    hw_notes: str
+    sw_notes: str
+    system_type_detail: str = UNKNOWN
+    status: str = "available"
+
+    def to_mlperf_json(self, *, division: str, submitter: str, system_type: str) -> dict[str, Any]:
+        """The systems/<id>.json object: every required key, host_slug left out."""
+        data = {k.replace("on_chip", "on-chip"): v for k, v in asdict(self).items() if k != "host_slug"}
+        data.update(division=division, submitter=submitter, system_type=system_type)
+        # The checker treats a falsy value as empty (system_check.py required_fields_check): a
+        # CPU-only host's 0 accelerators must be written "0".
+        data = {k: ("0" if v == 0 and isinstance(v, int) else v) for k, v in data.items()}
+        return {k: data[k] for k in REQUIRED_FIELDS} | {
+            k: v for k, v in data.items() if k not in REQUIRED_FIELDS
+        }
+
+    def unknown_fields(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) == UNKNOWN]
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or UNKNOWN
+
+
+def host_slug() -> str:
+    """Stable hardware-derived name for ``<system>`` directory names, e.g. ``amd-epyc-9654-64c`` or
+    ``amd-epyc-9654-64c-nvidia-h200x8`` (same formula as the harness's ``mlperf.layout.host_slug``:
+    CPU model without marketing noise, logical cores, first GPU model x count).
+
+    The harness names systems ``<host_slug()>-<backend>-<device>-<precision>``."""
+    model = _cpu_model_name()
+    model = re.sub(r"\((r|tm|c)\)|cpu @ [0-9.]+ ?ghz|processor", " ", model.lower())
+    slug = f"{_slugify(model)}-{os.cpu_count() or 1}c"
+    gpus = _gpus()
+    if gpus["accelerators_per_node"]:
+        slug += f"-{_slugify(gpus['accelerator_model_name'])}x{gpus['accelerators_per_node']}"
+    return slug[:80]
+
+
+def _cpu_model_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _pkg(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu() -> dict[str, Any]:
+    import psutil
+
+    info: dict[str, Any] = {}
+    try:
+        import cpuinfo
+
+        info = cpuinfo.get_cpu_info()
+    except Exception:  # py-cpuinfo shells out; any failure just means "unknown"
+        info = {}
+    model = info.get("brand_raw") or platform.processor() or UNKNOWN
+    sockets = _sockets()
+    cores = psutil.cpu_count(logical=False) or 0
+    freq = psutil.cpu_freq()
+    mhz = (freq.max or freq.current) if freq else 0
+    caches = ", ".join(
+        f"{k.split('_')[0].upper()}: {info[k] // 1024} KiB"
+        for k in ("l1_data_cache_size", "l2_cache_size", "l3_cache_size")
+        if isinstance(info.get(k), int) and info[k]
+    )
+    return {
+        "host_processor_model_name": model,
+        "host_processors_per_node": sockets or 1,
+        "host_processor_core_count": cores or (os.cpu_count() or 1),
+        "host_processor_frequency": f"{mhz:.0f} MHz" if mhz else UNKNOWN,
+        "host_processor_caches": caches or UNKNOWN,
+    }
+
+
+def _sockets() -> int:
+    """Distinct ``physical id`` values in /proc/cpuinfo (0 when unreadable)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 0
+    return len(set(re.findall(r"^physical id\s*:\s*(\d+)", text, re.M)))
+
+
+def _storage() -> tuple[str, str]:
+    import psutil
+
+    root = psutil.disk_usage("/").total
+    kind = UNKNOWN
+    try:
+        out = subprocess.run(
+            ["lsblk", "-d", "-n", "-o", "NAME,ROTA,TRAN,TYPE"], capture_output=True, text=True, timeout=5
+        ).stdout
+        kinds = set()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[-1] == "disk":
+                name, rota = parts[0], parts[1]
+                kinds.add("NVMe SSD" if name.startswith("nvme") else ("HDD" if rota == "1" else "SSD"))
+        kind = ", ".join(sorted(kinds)) or UNKNOWN
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"{root / 1e9:.0f} GB", kind
+
+
+def _network() -> tuple[str, str]:
+    import psutil
+
+    nics = [n for n, s in psutil.net_if_stats().items() if n != "lo" and s.isup]
+    speeds = [f"{psutil.net_if_stats()[n].speed} Mb/s" for n in nics if psutil.net_if_stats()[n].speed]
+    return (", ".join(speeds) or "Ethernet (speed unknown)") if nics else "none", str(len(nics))
+
+
+def _gpus() -> dict[str, Any]:
+    """NVML: count, model, memory, clocks, PCIe link and NVLink when an NVIDIA driver is loaded."""
+    none = {
+        "accelerators_per_node": 0,
+        "accelerator_model_name": "N/A",
+        "accelerator_memory_capacity": "N/A",
+        "accelerator_memory_configuration": "N/A",
+        "accelerator_frequency": "N/A",
+        "accelerator_host_interconnect": "N/A",
+        "accelerator_interconnect": "N/A",
+        "accelerator_interconnect_topology": "N/A",
+        "accelerator_on_chip_memories": "N/A",
+    }
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # no driver / no library: a CPU-only host
+        return none
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        if count == 0:
+            return none
+        h = pynvml.nvmlDeviceGetHandleByIndex(0)
+        name = pynvml.nvmlDeviceGetName(h)
+        name = name.decode() if isinstance(name, bytes) else name
+        mem = pynvml.nvmlDeviceGetMemoryInfo(h).total
+        clock = pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_SM)
+        gen = pynvml.nvmlDeviceGetMaxPcieLinkGeneration(h)
+        width = pynvml.nvmlDeviceGetMaxPcieLinkWidth(h)
+        nvlinks = 0
+        for link in range(18):
+            try:
+                nvlinks += pynvml.nvmlDeviceGetNvLinkState(h, link) == pynvml.NVML_FEATURE_ENABLED
+            except Exception:
+                break
+        return {
+            "accelerators_per_node": count,
+            "accelerator_model_name": name,
+            "accelerator_memory_capacity": f"{mem / 2**30:.0f} GB",
+            "accelerator_memory_configuration": _memory_kind(name),
+            "accelerator_frequency": f"{clock} MHz",
+            "accelerator_host_interconnect": f"PCIe Gen{gen} x{width}",
+            "accelerator_interconnect": f"NVLink ({nvlinks} links)" if nvlinks else "N/A",
+            "accelerator_interconnect_topology": UNKNOWN if nvlinks else "N/A",
+            "accelerator_on_chip_memories": UNKNOWN,
+        }
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _memory_kind(gpu_name: str) -> str:
+    """HBM for the datacenter parts that have it; anything else is left for the overrides file."""
+    hbm = ("H100", "H200", "H800", "A100", "A800", "B100", "B200", "GH200", "GB200", "V100")
+    return "HBM" if any(tag in gpu_name for tag in hbm) else UNKNOWN
+
+
+def _os_name() -> str:
+    try:
+        text = Path("/etc/os-release").read_text()
+        m = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', text, re.M)
+        if m:
+            return f"{m.group(1)} (kernel {platform.release()})"
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}"
+
+
+def _software() -> tuple[str, str]:
+    """framework (inference runtimes found) and other_software_stack (Python, LoadGen, CUDA...)."""
+    runtimes = [
+        f"{label} {v}"
+        for label, pkg in (
+            ("ONNX Runtime", "onnxruntime"),
+            ("ONNX Runtime GPU", "onnxruntime-gpu"),
+            ("PyTorch", "torch"),
+        )
+        if (v := _pkg(pkg))
+    ]
+    others = [f"Python {platform.python_version()}"]
+    for label, pkg in (
+        ("mlcommons-loadgen", "mlcommons-loadgen"),
+        ("crowdperf", "crowdperf"),
+        ("numpy", "numpy"),
+        ("tokenizers", "tokenizers"),
+    ):
+        if v := _pkg(pkg):
+            others.append(f"{label} {v}")
+    return ", ".join(runtimes) or UNKNOWN, ", ".join(others)
+
+
+def _memory() -> tuple[str, str]:
+    import psutil
+
+    total = psutil.virtual_memory().total
+    return f"{total / 2**30:.0f} GB", UNKNOWN  # DIMM layout needs root (dmidecode): override it
+
+
+def detect() -> dict[str, Any]:
+    """Everything detectable, as a dict of SystemDescription fields."""
+    mem_cap, mem_conf = _memory()
+    storage_cap, storage_type = _storage()
+    networking, nic_count = _network()
+    framework, others = _software()
+    slug = host_slug()
+    data: dict[str, Any] = {
+        "system_name": slug,
+        "host_slug": slug,
+        "number_of_nodes": 1,
+        **_cpu(),
+        "host_processor_interconnect": UNKNOWN,
+        "host_memory_capacity": mem_cap,
+        "host_memory_configuration": mem_conf,
+        "host_storage_capacity": storage_cap,
+        "host_storage_type": storage_type,
+        "host_networking": networking,
+        "host_networking_topology": "N/A" if nic_count in ("0", "1") else UNKNOWN,
+        "host_network_card_count": nic_count,
+        **_gpus(),
+        "framework": framework,
+        "operating_system": _os_name(),
+        "other_software_stack": others,
+        "cooling": UNKNOWN,  # not detectable: set it in the overrides file
+        "hw_notes": "",
+        "sw_notes": "Measured with crowdperf (MLPerf LoadGen harness).",
+    }
+    return data
+
+
+def load_overrides(path: Path) -> dict[str, Any]:
+    """YAML mapping of SystemDescription keys (either '-' or '_' spelling) to values."""
+    import yaml
+
+    if not path.is_file():
+        raise MissingInputError(f"no overrides file at {path}", hint="pass an existing YAML file")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of field: value", hint="see docs/submission.md")
+    known = {f.name for f in fields(SystemDescription)}
+    out = {}
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise UsageError(f"{path}: unknown system field {key!r}", hint=f"use one of {sorted(known)}")
+        out[name] = value
+    return out
+
+
+def describe_system(overrides: Path | None = None) -> SystemDescription:
+    """Detect this host; values from ``overrides`` (YAML) win. Required fields are never empty."""
+    data = detect()
+    if overrides is not None:
+        data.update(load_overrides(overrides))
+    desc = SystemDescription(**data)
+    if desc.status not in VALID_STATUS:
+        raise UsageError(f"status {desc.status!r} is not one of {VALID_STATUS}", hint="fix the overrides")
+    return desc
+
+
+def with_notes(desc: SystemDescription, *, hw_extra: str = "", sw_extra: str = "") -> SystemDescription:
+    """Append extra notes: hardware notes to ``hw_notes`` (not to sw_notes as CM does)."""
+    join = lambda a, b: " ".join(x for x in (a, b) if x)  # noqa: E731
+    return replace(desc, hw_notes=join(desc.hw_notes, hw_extra), sw_notes=join(desc.sw_notes, sw_extra))
+
+
+def description_from_dict(data: dict[str, Any], base: dict[str, Any] | None = None) -> SystemDescription:
+    """Rebuild from a recorded ``system`` block of provenance.json, tolerant of its shape: either
+    SystemDescription fields, or the harness's summary (cpu, cores, memory_gib, os, gpus). Fields the
+    record lacks come from ``base`` (e.g. ``detect()`` on this host) or are "unknown"."""
+    known = {f.name for f in fields(SystemDescription)}
+    out = dict(base) if base is not None else detect_placeholder()
+    out.update({k: v for k, v in data.items() if k in known})
+    summary = {
+        "cpu": "host_processor_model_name",
+        "cores": "host_processor_core_count",
+        "os": "operating_system",
+    }
+    for key, name in summary.items():
+        if data.get(key):
+            out[name] = data[key]
+    if data.get("memory_gib"):
+        out["host_memory_capacity"] = f"{float(data['memory_gib']):.0f} GB"
+    gpus = data.get("gpus")
+    if isinstance(gpus, list | tuple):
+        out["accelerators_per_node"] = len(gpus)
+        if gpus:
+            out["accelerator_model_name"] = str(gpus[0])
+    return SystemDescription(**out)
+
+
+def detect_placeholder() -> dict[str, Any]:
+    """All fields set to UNKNOWN (numbers to 1/0): a base to fill from partial provenance."""
+    out: dict[str, Any] = {}
+    for f in fields(SystemDescription):
+        out[f.name] = UNKNOWN
+    out.update(
+        number_of_nodes=1,
+        host_processors_per_node=1,
+        host_processor_core_count=1,
+        accelerators_per_node=0,
+        hw_notes="",
+        sw_notes="",
+        status="available",
+    )
+    return out
+
+
+def to_json(desc: SystemDescription) -> str:
+    return json.dumps(asdict(desc), indent=2)
