@@ -31,7 +31,7 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def reference_style(backend, feats, n: int) -> float:  # noqa: ANN001 - bench script
+def reference_style(backend, feats, n: int) -> float:
     """Batch 1, padded to 384, one sample at a time (the reference SUT's loop)."""
     for i in range(5):
         backend.run(feats.gather([i], trim=False))
@@ -43,7 +43,7 @@ def reference_style(backend, feats, n: int) -> float:  # noqa: ANN001 - bench sc
     return n / (time.perf_counter() - t0)
 
 
-def offline_style(backend, feats, batch_size: int, n: int) -> float:  # noqa: ANN001
+def offline_style(backend, feats, batch_size: int, n: int) -> float:
     """All n samples sorted by real length, batched, trimmed: what our Offline SUT does."""
     order = np.argsort(feats.lengths[:n], kind="stable")
     batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
