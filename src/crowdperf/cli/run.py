@@ -22,6 +22,7 @@ from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunSpec, Targets, plan_runs
 from crowdperf.settings import load_settings
+from crowdperf.submission.post_run import after_run
 
 RUN_JSON_SCHEMA = "crowdperf.run/1"
 MODELS = ("tiny", "bert-99", "bert-99.9")
@@ -76,7 +77,7 @@ def run(
         spec, scen, md = _build_spec(**locals())
         rnd = get_round(spec.round)
         plan = plan_runs(spec, rnd, scen, md)
-        ctx = HarnessContext(load_settings(), argv=list(sys.argv))
+        ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run)
         try:
             results = _execute(plan, ctx, quiet=as_json)
         except KeyboardInterrupt:  # between runs: nothing partial exists

@@ -37,6 +37,9 @@ class HarnessContext:
     host: str = field(default_factory=host_slug)
     argv: list[str] | None = None
     workers: int = 1
+    # Called after every LoadGen run has landed in its final directory (README population, TEST01
+    # verification); the harness itself knows nothing of submissions.
+    after_run: Callable[[RunSpec, RunResult], None] | None = None
 
     @property
     def store(self) -> TargetStore:
@@ -173,7 +176,10 @@ def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = No
         if on_event:
             on_event(spec, "start", 0.0)
         poll = (lambda t, s=spec: on_event(s, "running", t)) if on_event else None
-        results.append(execute_run(spec, ctx, poll))
+        result = execute_run(spec, ctx, poll)
+        if ctx.after_run is not None and spec.mode is not Mode.FIND_PERFORMANCE:
+            ctx.after_run(spec, result)
+        results.append(result)
         if on_event:
             on_event(spec, "done", 0.0)
     return results

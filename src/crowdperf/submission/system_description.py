@@ -153,17 +153,11 @@ def _slugify(text: str) -> str:
 
 def host_slug() -> str:
     """Stable hardware-derived name for ``<system>`` directory names, e.g. ``amd-epyc-9654-64c`` or
-    ``amd-epyc-9654-64c-nvidia-h200x8`` (same formula as the harness's ``mlperf.layout.host_slug``:
-    CPU model without marketing noise, logical cores, first GPU model x count).
+    ``amd-epyc-9654-64c-nvidia-h200x8``: the harness's own (``mlperf.layout.host_slug``), so the
+    system description and the results directory always agree."""
+    from crowdperf.mlperf.layout import host_slug as harness_host_slug
 
-    The harness names systems ``<host_slug()>-<backend>-<device>-<precision>``."""
-    model = _cpu_model_name()
-    model = re.sub(r"\((r|tm|c)\)|cpu @ [0-9.]+ ?ghz|processor", " ", model.lower())
-    slug = f"{_slugify(model)}-{os.cpu_count() or 1}c"
-    gpus = _gpus()
-    if gpus["accelerators_per_node"]:
-        slug += f"-{_slugify(gpus['accelerator_model_name'])}x{gpus['accelerators_per_node']}"
-    return slug[:80]
+    return harness_host_slug()
 
 
 def _cpu_model_name() -> str:

@@ -23,7 +23,7 @@ from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
 from crowdperf.settings import Settings, load_settings
 from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
-from crowdperf.workloads.bert.assets import ResolvedAsset, resolve_asset, resolve_squad_files
+from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
 from crowdperf.workloads.bert.dataset import SquadFeatures, load_features
 from crowdperf.workloads.bert.model_files import tiny_model_file
 from crowdperf.workloads.bert.sample_source import SquadSampleSource
@@ -68,15 +68,30 @@ class BertWorkload:
 
     model: str
 
+    def _features(self, spec: RunSpec, settings: Settings) -> tuple[SquadFiles, SquadFeatures]:
+        # Choosing the official model is the user asking for its real assets.
+        files = resolve_squad_files(
+            self.model,
+            spec.paths.dataset,
+            spec.paths.vocab,
+            settings,
+            self._download(spec),
+            show_progress=False,
+        )
+        return files, load_features(files.dataset.path, files.vocab.path, settings)
+
+    def _download(self, spec: RunSpec) -> bool:
+        return self.model != "tiny" or spec.allow_download
+
+    def score_log(self, spec: RunSpec, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
+        """Score any LoadGen accuracy log of this workload's dataset (TEST01's baseline check)."""
+        _files, features = self._features(spec, load_settings())
+        return score_accuracy_log(accuracy_log, features, out_dir, self.model)
+
     def open(self, spec: RunSpec) -> OpenBertWorkload:
         settings = load_settings()
-        official = self.model != "tiny"
-        # Choosing the official model is the user asking for its real assets.
-        download = official or spec.allow_download
-        files = resolve_squad_files(
-            self.model, spec.paths.dataset, spec.paths.vocab, settings, download, show_progress=False
-        )
-        features = load_features(files.dataset.path, files.vocab.path, settings)
+        files, features = self._features(spec, settings)
+        download = self._download(spec)
         model_file = self._model_file(spec, settings, features, download)
         backend = get_backend(spec.backend)
         info = backend.load(
