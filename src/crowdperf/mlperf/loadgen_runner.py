@@ -79,6 +79,9 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(TEST01_AUDIT_CONFIG)
         try:
+            warmup = getattr(opened, "warmup", None)  # optional: untimed, before LoadGen starts
+            if warmup is not None:
+                warmup(default_batch_size(spec.scenario, spec.batch_size))
             _start(job, opened, settings, total, perf, audit)
         finally:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01

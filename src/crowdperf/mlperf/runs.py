@@ -28,6 +28,7 @@ from crowdperf.mlperf.workload import check_available, workload_ref
 from crowdperf.settings import Settings
 
 TEST_DEFAULT_SERVER_QPS = 50.0
+TEST_DEFAULT_LATENCY_MS = 0.5
 Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
 
 
@@ -65,7 +66,11 @@ def resolve_targets(spec: RunSpec, ctx: HarnessContext) -> ResolvedTargets:
         offline = ctx.store.lookup(spec, system_name(spec, ctx.host), Scenario.OFFLINE)
         qps = offline.value * 0.5 if offline else TEST_DEFAULT_SERVER_QPS
         return ResolvedTargets(target_qps=qps, source="test default")
-    return ResolvedTargets(source="test default")  # mlperf.conf's placeholders
+    if spec.scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM):
+        # LoadGen pre-generates min_duration / target_latency queries; a low expectation means the
+        # test never runs out of queries before min_duration is met (CM's default is 0.5 ms too).
+        return ResolvedTargets(target_latency_ms=TEST_DEFAULT_LATENCY_MS, source="test default")
+    return ResolvedTargets(source="test default")  # mlperf.conf's placeholder target_qps
 
 
 def _targets(qps: bool, value: float, source: str) -> ResolvedTargets:

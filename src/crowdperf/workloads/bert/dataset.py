@@ -65,10 +65,15 @@ class SquadFeatures:
         """(n,) int64: real tokens per feature (sum of its input mask)."""
         return self.raw.lengths.astype(np.int64)
 
-    def gather(self, indices: Sequence[int] | np.ndarray, trim: bool = True) -> FeatureBatch:
-        """The features at ``indices``, cut to the longest real length among them."""
+    def gather(self, indices: Sequence[int] | np.ndarray, trim: bool = True, align: int = 1) -> FeatureBatch:
+        """The features at ``indices``, cut to the longest real length among them, rounded up to a
+        multiple of ``align`` (fewer distinct shapes and tensor-core friendly widths on GPUs)."""
         idx = np.asarray(indices, dtype=np.int64)
-        width = int(self.raw.lengths[idx].max()) if (trim and len(idx)) else self.params.max_seq_length
+        seq = self.params.max_seq_length
+        width = seq
+        if trim and len(idx):
+            longest = int(self.raw.lengths[idx].max())
+            width = min(seq, -(-longest // align) * align)
         return FeatureBatch(
             input_ids=np.ascontiguousarray(self.input_ids[idx, :width]),
             input_mask=np.ascontiguousarray(self.input_mask[idx, :width]),

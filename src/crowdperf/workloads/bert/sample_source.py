@@ -23,11 +23,14 @@ RunBatch = Callable[[FeatureBatch], np.ndarray]  # (b, w) features -> (b, w, 2) 
 class SquadSampleSource:
     """QSL over ``features``; ``count`` caps it to the first ``count`` samples (``--count``)."""
 
-    def __init__(self, features: SquadFeatures, run_batch: RunBatch, count: int | None = None) -> None:
+    def __init__(
+        self, features: SquadFeatures, run_batch: RunBatch, count: int | None = None, align: int = 1
+    ) -> None:
         if count is not None and not count > 0:
             raise UsageError(f"--count must be positive, got {count}", hint="pass --count N with N >= 1")
         self.features = features
         self.run_batch = run_batch
+        self.align = align
         self._total = min(count, features.count) if count else features.count
         self._lengths = features.lengths[: self._total].copy()
         self.loaded: set[int] = set()
@@ -52,7 +55,7 @@ class SquadSampleSource:
 
     def infer(self, indices: Sequence[int]) -> np.ndarray:
         """(len(indices), 768) float32 C-contiguous: row i = logits of indices[i], (384, 2) flat."""
-        batch = self.features.gather(indices)
+        batch = self.features.gather(indices, align=self.align)
         logits = np.asarray(self.run_batch(batch))  # (b, w, 2)
         padded = self.features.pad_logits(logits)  # (b, 384, 2) float32
         return padded.reshape(len(padded), -1)

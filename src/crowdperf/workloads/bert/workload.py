@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
 from crowdperf.settings import Settings, load_settings
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
 OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
 BERT_LARGE_VOCAB_SIZE = 30522
+# Batches are trimmed to their longest sample, rounded up to these (fewer shapes to warm up on GPU).
+GPU_WIDTH_ALIGN = 32
+CPU_WIDTH_ALIGN = 8
 
 
 @dataclass
@@ -51,7 +54,21 @@ class OpenBertWorkload:
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
 
     def __post_init__(self) -> None:
-        self.source = SquadSampleSource(self.features, self.backend.run)
+        align = GPU_WIDTH_ALIGN if self.backend_info.device is Device.CUDA else CPU_WIDTH_ALIGN
+        self.source = SquadSampleSource(self.features, self.backend.run, align=align)
+
+    def warmup(self, batch_size: int) -> None:
+        """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples): every
+        padded width a batch can have, at batch 1 and at ``batch_size``, so no kernel selection or
+        allocator growth lands inside a measured query."""
+        align, seq = self.source.align, self.features.params.max_seq_length
+        widths = range(align, seq + 1, align) if self.backend_info.device is Device.CUDA else (seq,)
+        rng = np.random.default_rng(0)
+        for width in widths:
+            for n in sorted({1, batch_size}):
+                ids = rng.integers(1, self.features.vocab_size, (n, width), dtype=np.int64)
+                ones = np.ones_like(ids)
+                self.backend.run(FeatureBatch(ids, ones, ones))
 
     def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         return score_accuracy_log(
