@@ -22,7 +22,7 @@ from typing import Any
 from crowdperf.errors import ResultsError
 from crowdperf.hub.comparison import comparison_key, key_settings
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
-from crowdperf.mlperf.rounds import ROUNDS
+from crowdperf.mlperf.rounds import MIN_DURATION_MS, ROUNDS
 
 NS_PER_MS = 1e6
 # metric per scenario, newest first (RESULT_FIELD_NEW v4.0+; older logs fall back to the next ones)
@@ -346,13 +346,22 @@ def _performance_columns(log: DetailLog, scenario: str, logged: str) -> dict[str
         "latency_ms": latency_ms,
         "latency_p99_ms": _ns_to_ms(log, "result_99.00_percentile_latency_ns"),
         "latency_mean_ms": _ns_to_ms(log, "result_mean_latency_ns"),
-        "valid": log.valid and not log.errors,
+        # MLPerf-valid: LoadGen VALID, no LoadGen errors, and the rules' 600 s minimum (a crowdperf
+        # test-mode run is LoadGen-VALID at 100 ms but never a result; checker: min duration check)
+        "valid": log.valid and not log.errors and _min_duration_met(log),
         "loadgen_version": str(log.get("loadgen_version") or ""),
     }
 
 
+def _min_duration_met(log: DetailLog) -> bool:
+    duration = log.get("effective_min_duration_ms")
+    return duration is None or int(duration) >= MIN_DURATION_MS
+
+
 def _notes(where: ResultDir, log: DetailLog, scenario: str, logged: str, metric: str) -> str:
     notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
+    if not _min_duration_met(log):
+        notes.append("test-mode run (min_duration below 600 s): not an MLPerf result")
     if scenario != logged:
         notes.append(f"{scenario} result inferred from a {logged} run ({metric})")
     if metric.startswith("result_9"):
