@@ -17,8 +17,10 @@ Targets from find-performance, with margins (our choice, documented in docs/harn
     Offline target_qps   = measured x 1.01  LoadGen issues 1.1 x 600 s x target_qps samples, so the
                          run lasts >= 600 s unless the system is >= 11% faster than measured.
     Server target_qps    = highest passing QPS x 0.95  (short probes see less tail than 600 s runs)
-    SingleStream / MultiStream target_latency = measured x 0.9  (only sizes the generated query
-                         count; lower = more queries, never an invalid run)
+    SingleStream / MultiStream target_latency = measured p90 x 0.4, as CM does (LoadGen generates
+                         min_duration / target_latency queries: an expectation above the mean
+                         latency runs out of queries before 600 s, seen here: INVALID), capped by
+                         max_duration = 660 s
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ TEST_MIN_DURATION_MS = 100
 TEST_MAX_DURATION_MS = 60_000
 OFFLINE_QPS_MARGIN = 1.01
 SERVER_QPS_MARGIN = 0.95
-LATENCY_MARGIN = 0.9
+LATENCY_MARGIN = 0.4
+# Valid SingleStream/MultiStream runs stop here (CM's MLC_MLPERF_MAX_DURATION_VALID): a low
+# expected latency makes LoadGen generate many queries, this cap keeps the run near 11 minutes.
+VALID_MAX_DURATION_MS = 660_000
 MULTI_STREAM_SAMPLES_PER_QUERY = 8  # mlperf.conf: *.MultiStream.samples_per_query = 8
 
 # TEST01 for BERT: compliance/TEST01/bert/audit.config in mlcommons/inference.
@@ -94,8 +99,11 @@ def render_user_conf(
             f"{key}.min_query_count = {q}",
         ]
         lines.append(f"{key}.performance_sample_count_override = {qsl_size}")
-    elif qsl_size < BERT_DATASET_SIZE:
-        lines.append(f"{key}.performance_sample_count_override = {qsl_size}")
+    else:
+        if scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM):
+            lines.append(f"{key}.max_duration = {VALID_MAX_DURATION_MS}")
+        if qsl_size < BERT_DATASET_SIZE:
+            lines.append(f"{key}.performance_sample_count_override = {qsl_size}")
     return "\n".join(lines) + "\n"
 
 

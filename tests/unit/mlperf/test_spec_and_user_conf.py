@@ -5,7 +5,7 @@ import pytest
 from crowdperf.errors import UsageError
 from crowdperf.mlperf.rounds import Category, Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec, Targets, plan_runs
-from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
+from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, apply_margin, render_user_conf
 
 
 def test_all_all_on_edge_is_accuracy_and_performance_of_the_required_scenarios() -> None:
@@ -67,6 +67,16 @@ def test_valid_mode_user_conf_never_touches_duration_counts_or_seeds() -> None:
     assert conf == {"bert.Server.target_qps": "123.456"}
     small = _conf(ExecutionMode.VALID, Scenario.OFFLINE, ResolvedTargets(target_qps=5.0), qsl=300)
     assert small == {"bert.Offline.target_qps": "5", "bert.Offline.performance_sample_count_override": "300"}
+
+
+def test_valid_single_stream_expects_a_low_latency_and_caps_the_duration() -> None:
+    # An expectation above the mean latency made LoadGen run out of queries before 600 s (INVALID);
+    # CM's 0.4 x measured and 660 s cap avoid it. min_duration stays mlperf.conf's.
+    assert apply_margin(Scenario.SINGLE_STREAM, 10.0) == 4.0
+    conf = _conf(
+        ExecutionMode.VALID, Scenario.SINGLE_STREAM, ResolvedTargets(target_latency_ms=4.0), qsl=10833
+    )
+    assert conf == {"bert.SingleStream.target_latency": "4", "bert.SingleStream.max_duration": "660000"}
 
 
 def test_test01_audit_config_is_mlperfs() -> None:
