@@ -66,7 +66,8 @@ def test_readme_quick_start_is_the_two_ci_commands() -> None:
     commands = [c for c in commands if c]
     assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"^(bash |exec )?\S*scripts/test\.sh\b", ci, flags=re.MULTILINE), ".ci/run must call scripts/test.sh"
+    calls_test = re.search(r"^(bash |exec )?\S*scripts/test\.sh\b", ci, flags=re.MULTILINE)
+    assert calls_test, ".ci/run must call scripts/test.sh"
 
 
 def test_every_docs_page_is_linked_from_readme() -> None:
