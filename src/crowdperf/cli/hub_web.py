@@ -31,7 +31,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; loopback unless you mean otherwise."),
     port: int = typer.Option(8765, min=1, max=65535),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    price_table: Path | None = typer.Option(None, "--price-table", exists=True, dir_okay=False),
+    price_table: Path | None = typer.Option(
+        None, "--price-table", exists=True, dir_okay=False, help="JSON prices per hour (default: shipped)."
+    ),
     max_upload_mb: int = typer.Option(64, min=1, max=4096, help="Largest accepted upload (compressed)."),
     check_round: str | None = typer.Option(
         None, "--check-round", help="MLPerf round the upload checker applies (default: the newest)."
