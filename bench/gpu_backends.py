@@ -2,10 +2,13 @@
 
 Reference style (MLPerf's pytorch_SUT: fp32, batch 1, every sample padded to 384) against our
 Offline path (samples sorted by real length, batched, each batch trimmed to its longest sample,
-fp16/bf16), measured in the same run on the same features. Prints samples/s and the ratio.
+fp16/bf16, CUDA graphs), measured in the same run on the same features. Prints samples/s and the
+ratio. ``--latency-precision`` adds a table of one batch's latency, eager against CUDA graphs, at
+small batch sizes (what SingleStream and Server batches are) on real features of median length.
 
     python bench/gpu_backends.py --dataset-path dev-v1.1.json --vocab-path vocab.txt \
-        [--model large|base|tiny] [--reference-samples 300] [--batch-size 256]
+        [--model large|base|tiny] [--reference-samples 300] [--batch-size 256] \
+        [--latency-precision fp16]
 """
 
 from __future__ import annotations
@@ -57,6 +60,36 @@ def offline_style(backend, feats, batch_size: int, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def batch_latency_ms(backend, feats, n: int, repeats: int = 30) -> float:
+    """Median wall time of one batch of the n features around the median length, end to end
+    (host arrays in, host logits out: what the SUT waits for)."""
+    order = np.argsort(feats.lengths, kind="stable")
+    mid = len(order) // 2
+    batch = feats.gather(order[mid : mid + n], align=32)
+    for _ in range(3):
+        backend.run(batch)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        backend.run(batch)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
+
+
+def latency_table(weights: Path, feats, device: Device, precision: Precision, max_batch: int) -> None:
+    sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= max_batch]
+    runs = {}
+    for graphs in (False, True):
+        backend = get_backend("pytorch")
+        backend.load(BackendConfig(weights, device=device, precision=precision, cuda_graphs=graphs))
+        backend.prepare(max(sizes), range(32, 385, 32))
+        runs[graphs] = [batch_latency_ms(backend, feats, n) for n in sizes]
+        backend.close()
+    print(f"one batch at the median length, {precision.value}: eager vs CUDA graphs (ms, median)")
+    for n, eager, graph in zip(sizes, runs[False], runs[True], strict=True):
+        print(f"  batch {n:>3}: eager {eager:8.2f}  graphs {graph:8.2f}  {eager / graph:5.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset-path", type=Path, required=True)
@@ -67,6 +100,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=0, help="0 = all 10,833 features")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--precisions", default="fp32,bf16,fp16")
+    ap.add_argument("--latency-precision", default="", help="e.g. fp16: add the batch latency table")
     args = ap.parse_args()
     settings = load_settings()
     feats = load_features(args.dataset_path, args.vocab_path, settings)
@@ -76,7 +110,8 @@ def main() -> None:
     n = args.samples or feats.count
 
     ref = get_backend("pytorch")
-    ref.load(BackendConfig(weights, device=device, precision=Precision.FP32))
+    # the reference runs eagerly (no CUDA graphs), as MLPerf's pytorch_SUT does
+    ref.load(BackendConfig(weights, device=device, precision=Precision.FP32, cuda_graphs=False))
     ref_sps = reference_style(ref, feats, args.reference_samples)
     ref.close()
     print(f"model {args.model} ({cfg.key}) on {device.value}, {n} real SQuAD features")
@@ -84,10 +119,13 @@ def main() -> None:
     for prec in args.precisions.split(","):
         backend = get_backend("pytorch")
         info = backend.load(BackendConfig(weights, device=device, precision=Precision(prec)))
+        backend.prepare(args.batch_size, range(32, 385, 32))
         sps = offline_style(backend, feats, args.batch_size, n)
         label = f"ours {prec} batch {args.batch_size} length-grouped"
         print(f"{label:<44} {sps:10.1f} samples/s {sps / ref_sps:6.2f}x   ({info.device_name})")
         backend.close()
+    if args.latency_precision:
+        latency_table(weights, feats, device, Precision(args.latency_precision), args.batch_size)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ live in ``crowdperf.mlperf.sut``. One module per backend (``onnxruntime_backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +36,7 @@ class BackendConfig:
     device: Device = Device.CPU
     precision: Precision = Precision.FP32
     threads: int | None = None  # intra-op threads; None = the backend's tuned default
+    cuda_graphs: bool = True  # replay captured CUDA graphs where the backend can (pytorch on cuda)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Backend(ABC):
     @abstractmethod
     def run(self, batch: FeatureBatch) -> np.ndarray:
         """Return logits ``(batch, seq, 2)`` float32: [..., 0] start, [..., 1] end."""
+
+    def prepare(self, max_batch: int, widths: Sequence[int]) -> None:  # noqa: B027 - optional hook
+        """Untimed, before a test: get ready for batches of up to ``max_batch`` rows at these
+        padded widths (capture graphs, select kernels). Default does nothing."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free device memory; default does nothing."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
+from crowdperf.backends.cuda_graphs import CudaGraphRunner
 from crowdperf.backends.device_names import cpu_name, physical_cores
 from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
 
@@ -32,6 +34,7 @@ class PyTorchBackend(Backend):
     def __init__(self) -> None:
         self._model: Any = None
         self._device: Any = None
+        self._graphs: CudaGraphRunner | None = None
 
     def load(self, config: BackendConfig) -> BackendInfo:
         torch = _import_torch()
@@ -62,18 +65,30 @@ class PyTorchBackend(Backend):
             )
         self._model = model.to(device=device, dtype=dtype).eval()
         self._device = device
+        provider = f"torch:{device}"
+        if config.device is Device.CUDA and config.cuda_graphs:
+            self._graphs = CudaGraphRunner(torch, self._model, device, max_width=model.max_positions)
+            provider += " (CUDA graphs)"
         return BackendInfo(
             name=self.name,
             version=torch.__version__,
             device=config.device,
             precision=config.precision,
-            execution_provider=f"torch:{device}",
+            execution_provider=provider,
             device_name=device_name,
         )
+
+    def prepare(self, max_batch: int, widths: Sequence[int]) -> None:
+        if self._graphs is not None:
+            self._graphs.prepare(max_batch, widths)
 
     def run(self, batch: FeatureBatch) -> np.ndarray:
         if self._model is None:
             raise BackendError("pytorch backend used before load()")
+        if self._graphs is not None:
+            logits = self._graphs.run(batch)
+            if logits is not None:
+                return logits
         import torch
 
         with torch.inference_mode():
@@ -85,6 +100,7 @@ class PyTorchBackend(Backend):
 
     def close(self) -> None:
         self._model = None
+        self._graphs = None
 
 
 def _dtype(torch: Any, precision: Precision, device: Device) -> Any:

@@ -105,6 +105,7 @@ class BertForQuestionAnswering(nn.Module):
         super().__init__()
         self.bert = _Bert(cfg)
         self.qa_outputs = nn.Linear(cfg.hidden, 2)
+        self.max_positions = cfg.max_position  # the widest batch the position table covers
 
     def forward(
         self, input_ids: torch.Tensor, input_mask: torch.Tensor, segment_ids: torch.Tensor

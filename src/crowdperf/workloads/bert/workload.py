@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch
+from crowdperf.backends.cuda_graphs import WIDTH_ALIGN
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
 from crowdperf.settings import Settings, load_settings
@@ -36,7 +37,7 @@ OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
 OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
 BERT_LARGE_VOCAB_SIZE = 30522
 # Batches are trimmed to their longest sample, rounded up to these (fewer shapes to warm up on GPU).
-GPU_WIDTH_ALIGN = 32
+GPU_WIDTH_ALIGN = WIDTH_ALIGN  # 32, the CUDA graphs' width step
 CPU_WIDTH_ALIGN = 8
 
 
@@ -58,11 +59,13 @@ class OpenBertWorkload:
         self.source = SquadSampleSource(self.features, self.backend.run, align=align)
 
     def warmup(self, batch_size: int) -> None:
-        """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples): every
-        padded width a batch can have, at batch 1 and at ``batch_size``, so no kernel selection or
+        """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples): the
+        backend prepares for every padded width a batch can have (CUDA graphs are captured here),
+        then runs each width at batch 1 and at ``batch_size``, so no kernel selection, capture or
         allocator growth lands inside a measured query."""
         align, seq = self.source.align, self.features.params.max_seq_length
         widths = range(align, seq + 1, align) if self.backend_info.device is Device.CUDA else (seq,)
+        self.backend.prepare(batch_size, widths)
         rng = np.random.default_rng(0)
         for width in widths:
             for n in sorted({1, batch_size}):
