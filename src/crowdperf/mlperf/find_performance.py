@@ -136,6 +136,10 @@ def search(job: FindJob) -> Measurement:
     try:
         prober = _Prober(job, opened)
         scenario = job.spec.scenario
+        warmup = getattr(opened, "warmup", None)  # as before a real test: untimed, off the QSL
+        if warmup is not None:  # the Server search probes Offline first, at the larger batch
+            probed = (scenario, Scenario.OFFLINE) if scenario is Scenario.SERVER else (scenario,)
+            warmup(max(default_batch_size(s, job.spec.batch_size) for s in probed))
         if scenario is Scenario.OFFLINE:
             return Measurement(scenario, prober.offline_qps(), "samples/s", prober.count)
         if scenario is Scenario.SERVER:

@@ -26,6 +26,16 @@ class SampleSource(Protocol):
     def lengths(self) -> np.ndarray:
         """(total_count,) int: real tokens per sample, for length-grouped batching."""
 
+    @property
+    def align(self) -> int:
+        """A batch is padded to its longest sample rounded up to a multiple of this."""
+
+    @property
+    def call_overhead_tokens(self) -> float:
+        """The fixed cost of one ``infer`` call in units of one padded token's compute (estimated
+        at warm-up): the SUT splits a Server batch by length only where that saves more than this.
+        ``inf`` = never split."""
+
     def load(self, indices: Sequence[int]) -> None:
         """LoadGen's load_samples_to_ram callback."""
 

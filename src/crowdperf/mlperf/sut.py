@@ -6,7 +6,10 @@
                   cut into batches of ``batch_size``, so each batch pads to a similar length;
                   batches go to the worker queue
     Server        dynamic batching with a deadline: a worker takes the first waiting query, then
-                  keeps collecting until ``batch_size`` samples or ``max_wait_ms`` have passed
+                  keeps collecting until ``batch_size`` samples or ``max_wait_ms`` have passed;
+                  the collected samples arrive in random lengths, so the batch is split into
+                  length groups where padding to the longest would cost more than another call
+                  (``split_by_length``); short groups run and complete first
 
 Workers are threads (``workers``, one per device is the intent) that call ``source.infer`` and
 complete from their own thread, so ``issue_queries`` never blocks in Server. Completion builds the
@@ -118,14 +121,16 @@ class BatchingSut:
             ids, indices = get()
             if not ids:  # _STOP
                 return
+            stop = False
             if len(ids) < b:
                 ids, indices = list(ids), list(indices)
                 stop = self._collect(ids, indices, time.monotonic() + wait)
+            if self.scenario is Scenario.SERVER and len(ids) > 1:
+                self._run_split(ids, indices)
+            else:
                 self._run_batch(ids, indices)
-                if stop:
-                    return
-                continue
-            self._run_batch(ids, indices)
+            if stop:
+                return
 
     def _collect(self, ids: list[int], indices: list[int], deadline: float) -> bool:
         """Add waiting queries to the batch until full or the deadline; True if STOP was seen."""
@@ -144,6 +149,11 @@ class BatchingSut:
             indices.extend(more_idx)
         return False
 
+    def _run_split(self, ids: list[int], indices: list[int]) -> None:
+        lengths = self._lengths[indices]
+        for chunk in split_by_length(lengths, self.source.align, self.source.call_overhead_tokens):
+            self._run_batch([ids[k] for k in chunk], [indices[k] for k in chunk])
+
     def _run_batch(self, ids: Sequence[int], indices: Sequence[int]) -> None:
         try:
             rows = np.ascontiguousarray(self.source.infer(indices))  # (n, row) any dtype
@@ -152,6 +162,36 @@ class BatchingSut:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])
             return
         complete_rows(ids, rows)
+
+
+def split_by_length(lengths: np.ndarray, align: int, overhead_tokens: float) -> list[list[int]]:
+    """Positions of one batch, sorted by length and cut into chunks that minimise the padded work,
+    sum over chunks of (overhead_tokens + rows * width), width = the chunk's longest length rounded
+    up to ``align``. Exact dynamic programme over the distinct widths (<= max_len / align groups)."""
+    order = np.argsort(lengths, kind="stable")
+    if not np.isfinite(overhead_tokens) or len(order) < 2:
+        return [order.tolist()]
+    step = max(1, align)
+    widths = -(-np.asarray(lengths)[order] // step) * step  # ascending
+    ends = np.flatnonzero(np.diff(widths)) + 1  # group boundaries, then the batch end
+    ends = np.append(ends, len(widths))
+    if len(ends) == 1:
+        return [order.tolist()]
+    starts = np.concatenate(([0], ends))  # candidate chunk starts (group starts)
+    best = np.zeros(len(ends) + 1)
+    cut = np.zeros(len(ends) + 1, dtype=np.int64)
+    for j in range(1, len(ends) + 1):  # best[j]: cheapest plan for the first j groups
+        width = widths[ends[j - 1] - 1]
+        cost = best[:j] + overhead_tokens + (ends[j - 1] - starts[:j]) * width
+        cut[j] = int(np.argmin(cost))
+        best[j] = cost[cut[j]]
+    chunks: list[list[int]] = []
+    j = len(ends)
+    while j > 0:
+        i = int(cut[j])
+        chunks.append(order[starts[i] : ends[j - 1]].tolist())
+        j = i
+    return chunks[::-1]
 
 
 def complete_rows(ids: Sequence[int], rows: np.ndarray) -> None:

@@ -28,6 +28,8 @@ class SyntheticSource:
     table: np.ndarray  # (total, response_len) float32
     seconds_per_batch: float = 0.0  # simulated model time
     fail: bool = False  # raise in infer (error-path tests)
+    align: int = 1
+    call_overhead_tokens: float = float("inf")  # rows cost nothing: never split a batch
     loaded: set[int] = field(default_factory=set)
 
     @property

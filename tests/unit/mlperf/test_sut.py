@@ -7,10 +7,12 @@ from pathlib import Path
 
 import mlperf_loadgen as lg
 import numpy as np
+import pytest
 
 from crowdperf.mlperf.rounds import Scenario
-from crowdperf.mlperf.sut import BatchingSut
+from crowdperf.mlperf.sut import BatchingSut, split_by_length
 from crowdperf.mlperf.synthetic_workload import SyntheticSource, expected_rows
+from crowdperf.workloads.bert.workload import call_overhead_tokens
 
 
 class RecordingSource(SyntheticSource):
@@ -64,3 +66,44 @@ def test_server_batches_never_exceed_the_batch_size(tmp_path: Path) -> None:
     _run(Scenario.SERVER, src, tmp_path, batch=4, server_target_qps=2000, min_query_count=400)
     assert sum(len(b) for b in src.batches) >= 400
     assert max(len(b) for b in src.batches) <= 4
+
+
+def _padded_cost(lengths: np.ndarray, chunks: list[list[int]], align: int, overhead: float) -> float:
+    return sum(overhead + len(c) * -(-int(lengths[c].max()) // align) * align for c in chunks)
+
+
+def test_split_by_length_partitions_and_never_costs_more_than_one_batch() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        lengths = rng.integers(5, 385, int(rng.integers(2, 65)))
+        overhead = float(rng.choice([0.0, 300.0, 3000.0]))
+        chunks = split_by_length(lengths, 32, overhead)
+        assert sorted(k for c in chunks for k in c) == list(range(len(lengths)))
+        flat = np.concatenate([lengths[c] for c in chunks])
+        assert (np.diff(flat) >= 0).all()  # short samples first
+        whole = [list(range(len(lengths)))]
+        assert _padded_cost(lengths, chunks, 32, overhead) <= _padded_cost(lengths, whole, 32, overhead)
+
+
+def test_split_by_length_extremes() -> None:
+    lengths = np.array([300, 20, 40, 100, 33, 380])
+    # free calls: one chunk per padded width (32, 64, 128, 320, 384)
+    assert split_by_length(lengths, 32, 0.0) == [[1], [4, 2], [3], [0], [5]]
+    assert split_by_length(lengths, 32, float("inf")) == [[1, 4, 2, 3, 0, 5]]  # never split
+    assert split_by_length(lengths, 32, 10_000.0) == [[1, 4, 2, 3, 0, 5]]  # calls too dear
+    assert split_by_length(np.array([7]), 32, 0.0) == [[0]]
+
+
+def test_call_overhead_from_warmup_timings() -> None:
+    # 1 row of 384 in 2 ms, 8 rows in 9 ms: 1 ms per row -> 384 tokens/ms -> fixed 1 ms = 384 tokens
+    assert call_overhead_tokens(0.002, 0.009, 8, 384) == pytest.approx(384.0)
+    assert call_overhead_tokens(0.002, 0.002, 8, 384) == float("inf")  # extra rows were free
+
+
+def test_server_batches_are_split_by_length_when_calls_are_cheap(tmp_path: Path) -> None:
+    src = RecordingSource(300)
+    src.align, src.call_overhead_tokens = 32, 0.0
+    _run(Scenario.SERVER, src, tmp_path, batch=32, server_target_qps=20_000, min_query_count=600)
+    widths = [{-(-int(n) // 32) for n in src.lengths[b]} for b in src.batches]
+    assert all(len(w) == 1 for w in widths)  # every call holds one padded width
+    assert sum(len(b) for b in src.batches) >= 600

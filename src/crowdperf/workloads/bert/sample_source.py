@@ -31,6 +31,7 @@ class SquadSampleSource:
         self.features = features
         self.run_batch = run_batch
         self.align = align
+        self.call_overhead_tokens = 0.0  # set by the workload's warm-up from measured timings
         self._total = min(count, features.count) if count else features.count
         self._lengths = features.lengths[: self._total].copy()
         self.loaded: set[int] = set()

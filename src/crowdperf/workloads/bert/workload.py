@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,24 @@ GPU_WIDTH_ALIGN = WIDTH_ALIGN  # 32, the CUDA graphs' width step
 CPU_WIDTH_ALIGN = 8
 
 
+def call_overhead_tokens(one_row_s: float, full_s: float, rows: int, width: int) -> float:
+    """From a (1, width) and a (rows, width) batch's times: the fixed cost of one call, in units
+    of one token's compute (the SUT's split threshold). ``inf`` when extra rows were free."""
+    per_token = (full_s - one_row_s) / ((rows - 1) * width)
+    if per_token <= 0:
+        return float("inf")
+    return max(0.0, one_row_s / per_token - width)
+
+
+def _best_seconds(fn: Callable[[], object], repeats: int = 2) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 @dataclass
 class OpenBertWorkload:
     """One opened BERT workload: features in memory, model loaded on its device."""
@@ -62,16 +82,28 @@ class OpenBertWorkload:
         """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples): the
         backend prepares for every padded width a batch can have (CUDA graphs are captured here),
         then runs each width at batch 1 and at ``batch_size``, so no kernel selection, capture or
-        allocator growth lands inside a measured query."""
+        allocator growth lands inside a measured query. Timing (1, 384) against (batch_size, 384)
+        gives the fixed cost of a call, which decides how the SUT splits Server batches."""
         align, seq = self.source.align, self.features.params.max_seq_length
         widths = range(align, seq + 1, align) if self.backend_info.device is Device.CUDA else (seq,)
         self.backend.prepare(batch_size, widths)
         rng = np.random.default_rng(0)
+
+        def batch(n: int, width: int) -> FeatureBatch:
+            ids = rng.integers(1, self.features.vocab_size, (n, width), dtype=np.int64)
+            return FeatureBatch(ids, np.ones_like(ids), np.ones_like(ids))
+
         for width in widths:
             for n in sorted({1, batch_size}):
-                ids = rng.integers(1, self.features.vocab_size, (n, width), dtype=np.int64)
-                ones = np.ones_like(ids)
-                self.backend.run(FeatureBatch(ids, ones, ones))
+                self.backend.run(batch(n, width))
+        if batch_size > 1:
+            one, full = batch(1, seq), batch(batch_size, seq)
+            self.source.call_overhead_tokens = call_overhead_tokens(
+                _best_seconds(lambda: self.backend.run(one)),
+                _best_seconds(lambda: self.backend.run(full)),
+                batch_size,
+                seq,
+            )
 
     def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         return score_accuracy_log(
