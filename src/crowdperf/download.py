@@ -8,7 +8,6 @@ naming the file and both sums. HTTP and connection failures become DownloadError
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import ssl
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from crowdperf import __version__
 from crowdperf.errors import ChecksumError, DownloadError
+from crowdperf.hashing import file_md5
 
 CHUNK_BYTES = 1 << 20
 
@@ -32,14 +32,6 @@ class DownloadResult:
     md5: str
     size: int
     resumed_from: int  # bytes already in the .part file when this call started
-
-
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(

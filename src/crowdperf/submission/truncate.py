@@ -9,23 +9,15 @@ under ``MAX_ACCURACY_LOG_SIZE`` (10 KiB) is left alone. The checker then rejects
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 from crowdperf.errors import SubmissionError
+from crowdperf.hashing import file_sha256
 
 VIEWABLE_SIZE = 4096
 MAX_ACCURACY_LOG_SIZE = 10 * 1024
 HASH_LINE = re.compile(r"^hash=([\w\d]+)$")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def existing_hash(accuracy_txt: Path) -> str | None:
@@ -47,7 +39,7 @@ def truncate_accuracy_dir(acc_dir: Path, *, require_accuracy_txt: bool = True) -
     known = existing_hash(acc_txt)
     if known and log.stat().st_size < MAX_ACCURACY_LOG_SIZE:
         return known  # already truncated (same rule as the MLPerf script)
-    full_hash = sha256_file(log)
+    full_hash = file_sha256(log)
     # Append mode creates accuracy.txt in a compliance dir that has none, as MLPerf's script does.
     with acc_txt.open("a", encoding="utf-8") as fh:
         fh.write(f"\nhash={full_hash}\n")

@@ -5,11 +5,11 @@ the BERT workload, which records them here once it exists."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from crowdperf.automation.recipe import Artifact, Recipe, RecipeContext, RecipeOption, VariationGroup
 from crowdperf.errors import ChecksumError, MissingInputError, RecipeError, UsageError
+from crowdperf.hashing import file_md5
 
 # Official files and MD5s: ../shared/MLPERF.md "Official assets" (MLPerf language/bert/README.md).
 OFFICIAL_MODELS = {
@@ -20,14 +20,6 @@ OFFICIAL_MODELS = {
 SQUAD_DEV = ("dev-v1.1.json", "3e85deb501d4e538b6bc56f786231552")
 VOCAB = ("vocab.txt", "64800d5d8528ce344256daf115d4965e")
 TINY_SUFFIXES = {"onnx": (".onnx",), "pytorch": (".pt", ".pytorch", ".pth")}
-
-
-def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _search_dirs(ctx: RecipeContext, default: Path) -> list[Path]:
@@ -52,7 +44,7 @@ def _find(folders: list[Path], filename: str) -> Path | None:
 
 
 def _checked_file(path: Path, expected_md5: str) -> str:
-    actual = md5sum(path)
+    actual = file_md5(path)
     if actual != expected_md5:
         raise ChecksumError(
             f"{path} has MD5 {actual}, expected {expected_md5}",
@@ -108,7 +100,7 @@ class BertLargeModelRecipe(Recipe):
                 meta = {
                     "framework": framework,
                     "precision": "fp32",
-                    "md5": md5sum(hits[0]),
+                    "md5": file_md5(hits[0]),
                     "official": False,
                 }
                 return Artifact(

@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from crowdperf.download import download as fetch
-from crowdperf.download import file_md5
 from crowdperf.errors import ChecksumError, MissingInputError, UsageError
+from crowdperf.hashing import file_md5
 from crowdperf.settings import Settings
 
 

@@ -16,18 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from crowdperf.hashing import file_sha256
 from crowdperf.workloads.bert.squad import FeatureParams, RawFeatures
 
 # Bump when the feature arrays or their meaning change.
 FEATURE_FORMAT_VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_key(dataset_path: Path, vocab_path: Path, params: FeatureParams) -> str:

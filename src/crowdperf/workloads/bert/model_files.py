@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from crowdperf.errors import UsageError
+from crowdperf.hashing import file_md5
 from crowdperf.settings import Settings
 from crowdperf.workloads.bert.assets import AssetSource, ResolvedAsset
 from crowdperf.workloads.bert.model_config import BertModelConfig
@@ -30,5 +30,5 @@ def generated_model_file(backend: str, cfg: BertModelConfig, settings: Settings,
 
 def tiny_model_file(backend: str, vocab_size: int, settings: Settings) -> ResolvedAsset:
     path = generated_model_file(backend, BertModelConfig.tiny(vocab_size), settings, TINY_SEED)
-    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    md5 = file_md5(path)
     return ResolvedAsset(f"tiny-{path.name}", path, md5, AssetSource.GENERATED, False)
