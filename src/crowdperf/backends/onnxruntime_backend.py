@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+from typing import Any
+
 import numpy as np
 
 from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
@@ -29,7 +33,7 @@ class OnnxRuntimeBackend(Backend):
             )
         if not config.model_path.is_file():
             raise MissingInputError(f"model file not found: {config.model_path}", hint="pass --model-path")
-        providers = [CPU_EP]
+        providers: list[str | tuple[str, dict[str, str]]] = [CPU_EP]
         if config.device is Device.CUDA:
             available = ort.get_available_providers()
             if CUDA_EP not in available:
@@ -39,7 +43,9 @@ class OnnxRuntimeBackend(Backend):
                     hint="pip install onnxruntime-gpu matching your CUDA (crowdperf get cuda-stack), "
                     "or use --backend pytorch --device cuda",
                 )
-            providers = [CUDA_EP]
+            # fp32 means fp32 (accuracy is measured): the CUDA EP would use TF32 by default
+            providers = [(CUDA_EP, {"use_tf32": "0"})]
+            _preload_cuda_libraries(ort)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -82,6 +88,18 @@ class OnnxRuntimeBackend(Backend):
 
     def close(self) -> None:
         self._session = None
+
+
+def _preload_cuda_libraries(ort: Any) -> None:
+    """onnxruntime-gpu finds CUDA and cuDNN in pip's nvidia-* packages (also torch's) only once
+    they are loaded: ``preload_dlls`` (onnxruntime >= 1.21) loads them; older versions rely on
+    LD_LIBRARY_PATH. Its console warnings are swallowed: if a library is still missing, the
+    session falls back to CPU and ``load`` raises a DeviceError saying so."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(OSError):
+        preload()
 
 
 def _cuda_device_name() -> str:
