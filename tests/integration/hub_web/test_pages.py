@@ -85,3 +85,11 @@ def test_plotly_is_served_locally(client: TestClient) -> None:
     resp = client.get("/static/plotly.min.js")
     assert resp.status_code == 200 and len(resp.content) > 1_000_000
     assert resp.headers["content-type"].startswith("text/javascript")
+
+
+def test_unknown_page_is_a_page_and_unknown_api_path_is_json(client: TestClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Not found" in page.text and "Best stack" in page.text  # the site's menu, not raw JSON
+    api = client.get("/api/no-such-endpoint")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crowdperf import __version__
 from crowdperf.errors import CrowdperfError, MissingInputError, SubmissionError, UsageError
@@ -119,6 +120,14 @@ def create_app(config: WebConfig) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=status)
         return pages.render_error(request, status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # unknown page, wrong method: the API answers JSON, a browser gets a page with the menu
+        if request.url.path.startswith("/api/") or request.url.path.startswith("/openapi"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        message = "no such page" if exc.status_code == 404 else str(exc.detail)
+        return pages.render_error(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     def unexpected_error(request: Request, exc: Exception) -> Response:
