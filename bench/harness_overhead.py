@@ -13,12 +13,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import mlperf_loadgen as lg
-
-from crowdperf.mlperf.logs import parse_detail_log
-from crowdperf.mlperf.rounds import Scenario, default_round
-from crowdperf.mlperf.sut import DEFAULT_SERVER_MAX_WAIT_MS, BatchingSut, default_batch_size
+from crowdperf.mlperf.rounds import Scenario
+from crowdperf.mlperf.sut import DEFAULT_SERVER_MAX_WAIT_MS, default_batch_size
 from crowdperf.mlperf.synthetic_workload import SyntheticSource, expected_rows
+from lg_bench import run_test
 
 QSL_SIZE = 10833
 P99_BOUND_NS = 1_000_000
@@ -26,29 +24,13 @@ MAX_WAIT_MS = DEFAULT_SERVER_MAX_WAIT_MS
 
 
 def run_once(
-    scenario: Scenario, source: SyntheticSource, out: Path, batch: int, seconds: float, **fields: float
+    scenario: Scenario, source: SyntheticSource, out: Path, batch: int | None, seconds: float, **fields: float
 ) -> dict:
-    s = lg.TestSettings()
-    s.scenario = lg.TestScenario.Offline if scenario is Scenario.OFFLINE else lg.TestScenario.Server
-    s.mode = lg.TestMode.PerformanceOnly
-    seeds = default_round().seeds
-    s.qsl_rng_seed, s.sample_index_rng_seed, s.schedule_rng_seed = (
-        seeds.qsl_rng_seed, seeds.sample_index_rng_seed, seeds.schedule_rng_seed,
-    )  # fmt: skip
-    s.min_duration_ms = int(seconds * 1000)
-    s.min_query_count = 1
-    for k, v in fields.items():
-        setattr(s, k, v)
-    out.mkdir(parents=True, exist_ok=True)
-    log = lg.LogSettings()
-    log.log_output.outdir = str(out)
-    log.log_output.copy_summary_to_stdout = False
-    qsl = lg.ConstructQSL(QSL_SIZE, QSL_SIZE, source.load, source.unload)
-    batch = default_batch_size(scenario, batch)
-    with BatchingSut(source, scenario, batch_size=batch, max_wait_ms=MAX_WAIT_MS) as sut:
-        lg.StartTestWithLogSettings(sut.handle, qsl, s, log, str(out / "no-audit.config"))
-    lg.DestroyQSL(qsl)
-    return parse_detail_log(out / "mlperf_log_detail.txt").values
+    batch_size = default_batch_size(scenario, batch)
+    log = run_test(
+        scenario, source, out, batch=batch_size, seconds=seconds, max_wait_ms=MAX_WAIT_MS, **fields
+    )
+    return log.values
 
 
 def main() -> None:

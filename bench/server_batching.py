@@ -1,0 +1,83 @@
+"""Server dynamic batching on a real model: one padded batch vs length-split batches (vs two SUT
+workers), same run, same model, same QPS sweep.
+
+For each variant, the highest target QPS (from ``--qps``) whose LoadGen Server test keeps p99 <=
+130 ms (BERT's bound, mlperf.conf) and completes >= 95 % of the scheduled rate; printed with the
+ratio to the first variant. Real SQuAD features, BERT-Large-shaped random weights, pytorch.
+
+    python bench/server_batching.py --dataset-path dev-v1.1.json --vocab-path vocab.txt \\
+        [--device cuda] [--precision fp16] [--batch-size 64] [--qps 1500,1800,2100,2400] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from crowdperf.backends.base import BackendConfig, Device, Precision
+from crowdperf.backends.registry import get_backend
+from crowdperf.mlperf.rounds import BERT_SERVER_LATENCY_NS, Scenario
+from crowdperf.settings import load_settings
+from crowdperf.workloads.bert.dataset import load_features
+from crowdperf.workloads.bert.model_config import BertModelConfig
+from crowdperf.workloads.bert.weights import ensure_weights
+from crowdperf.workloads.bert.workload import OpenBertWorkload
+from lg_bench import run_test
+
+VARIANTS = {  # name: (split by length, SUT workers)
+    "one padded batch": (False, 1),
+    "split by length": (True, 1),
+    "split, 2 workers": (True, 2),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset-path", type=Path, required=True)
+    ap.add_argument("--vocab-path", type=Path, required=True)
+    ap.add_argument("--model", choices=["tiny", "base", "large"], default="large")
+    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ap.add_argument("--precision", default="fp16")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--qps", default="1500,1800,2100,2400,2700")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    args = ap.parse_args()
+    settings = load_settings()
+    feats = load_features(args.dataset_path, args.vocab_path, settings)
+    cfg = getattr(BertModelConfig, args.model)(feats.vocab_size)
+    weights = ensure_weights(settings.models_dir, cfg)
+    backend = get_backend("pytorch")
+    info = backend.load(BackendConfig(weights, Device(args.device), Precision(args.precision)))
+    opened = OpenBertWorkload("bench", feats, backend, info, {})
+    opened.warmup(args.batch_size)
+    measured_overhead = opened.source.call_overhead_tokens
+    print(f"{args.model} {args.precision} on {info.device_name}, batch {args.batch_size}; "
+          f"call overhead measured at warm-up: {measured_overhead:,.0f} tokens")  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="crowdperf-server-"))
+    best: dict[str, float] = {}
+    for name, (split, workers) in VARIANTS.items():
+        opened.source.call_overhead_tokens = measured_overhead if split else float("inf")
+        best[name] = 0.0
+        for qps in (float(q) for q in args.qps.split(",")):
+            log = run_test(
+                Scenario.SERVER, opened.source, work / f"{workers}-{split}-{qps:.0f}",
+                batch=args.batch_size, seconds=args.seconds, workers=workers,
+                server_target_qps=qps, server_target_latency_ns=BERT_SERVER_LATENCY_NS,
+            )  # fmt: skip
+            p99 = float(log["result_99.00_percentile_latency_ns"]) / 1e6
+            done = float(log["result_completed_samples_per_sec"])
+            ok = p99 <= BERT_SERVER_LATENCY_NS / 1e6 and done >= 0.95 * qps
+            print(f"  {name:<18} target {qps:>7,.0f}: completed {done:>7,.0f}/s  p99 {p99:8.1f} ms  "
+                  f"{'ok' if ok else 'FAIL'}")  # fmt: skip
+            if not ok:
+                break
+            best[name] = qps
+    base = next(iter(best.values())) or 1.0
+    for name, qps in best.items():
+        print(f"{name:<18} {qps:>7,.0f} QPS with p99 <= 130 ms   {qps / base:5.2f}x")
+    opened.close()
+
+
+if __name__ == "__main__":
+    main()
