@@ -107,3 +107,26 @@ def test_server_batches_are_split_by_length_when_calls_are_cheap(tmp_path: Path)
     widths = [{-(-int(n) // 32) for n in src.lengths[b]} for b in src.batches]
     assert all(len(w) == 1 for w in widths)  # every call holds one padded width
     assert sum(len(b) for b in src.batches) >= 600
+
+
+def _brute_force_cost(lengths: np.ndarray, align: int, overhead: float) -> float:
+    """Cheapest cut of the sorted batch into contiguous chunks, over all 2^(n-1) cuts."""
+    widths = np.sort(-(-lengths // align) * align)
+    n, best = len(widths), float("inf")
+    for mask in range(1 << (n - 1)):
+        cost, start = 0.0, 0
+        for end in [k + 1 for k in range(n - 1) if mask >> k & 1] + [n]:
+            cost += overhead + (end - start) * widths[end - 1]
+            start = end
+        best = min(best, cost)
+    return best
+
+
+def test_split_by_length_is_optimal_against_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        lengths = rng.integers(1, 385, int(rng.integers(2, 11)))
+        overhead = float(rng.choice([0.0, 50.0, 400.0, 2000.0]))
+        chunks = split_by_length(lengths, 32, overhead)
+        want = _brute_force_cost(lengths, 32, overhead)
+        assert _padded_cost(lengths, chunks, 32, overhead) == pytest.approx(want)
