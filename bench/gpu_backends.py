@@ -76,18 +76,29 @@ def batch_latency_ms(backend, feats, n: int, repeats: int = 30) -> float:
     return float(np.median(times)) * 1e3
 
 
+LATENCY_VARIANTS = {  # name: (CUDA graphs, packed sequences)
+    "eager": (False, False),
+    "graphs": (True, False),
+    "packed": (True, True),
+}
+
+
 def latency_table(weights: Path, feats, device: Device, precision: Precision, max_batch: int) -> None:
     sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= max_batch]
     runs = {}
-    for graphs in (False, True):
+    for name, (graphs, packed) in LATENCY_VARIANTS.items():
         backend = get_backend("pytorch")
-        backend.load(BackendConfig(weights, device=device, precision=precision, cuda_graphs=graphs))
+        config = BackendConfig(weights, device, precision, cuda_graphs=graphs, pack_sequences=packed)
+        backend.load(config)
         backend.prepare(max(sizes), range(32, 385, 32))
-        runs[graphs] = [batch_latency_ms(backend, feats, n) for n in sizes]
+        runs[name] = [batch_latency_ms(backend, feats, n) for n in sizes]
         backend.close()
-    print(f"one batch at the median length, {precision.value}: eager vs CUDA graphs (ms, median)")
-    for n, eager, graph in zip(sizes, runs[False], runs[True], strict=True):
-        print(f"  batch {n:>3}: eager {eager:8.2f}  graphs {graph:8.2f}  {eager / graph:5.2f}x")
+    print(f"one batch at the median length, {precision.value} (ms, median): "
+          "eager padded / CUDA graphs padded / packed sequences")  # fmt: skip
+    for k, n in enumerate(sizes):
+        eager, graph, packed = (runs[name][k] for name in LATENCY_VARIANTS)
+        print(f"  batch {n:>3}: eager {eager:8.2f}  graphs {graph:8.2f}  packed {packed:8.2f}"
+              f"  {eager / min(graph, packed):5.2f}x")  # fmt: skip
 
 
 def main() -> None:
@@ -117,13 +128,16 @@ def main() -> None:
     print(f"model {args.model} ({cfg.key}) on {device.value}, {n} real SQuAD features")
     print(f"{'reference fp32 batch 1 padded 384':<44} {ref_sps:10.1f} samples/s   1.00x")
     for prec in args.precisions.split(","):
-        backend = get_backend("pytorch")
-        info = backend.load(BackendConfig(weights, device=device, precision=Precision(prec)))
-        backend.prepare(args.batch_size, range(32, 385, 32))
-        sps = offline_style(backend, feats, args.batch_size, n)
-        label = f"ours {prec} batch {args.batch_size} length-grouped"
-        print(f"{label:<44} {sps:10.1f} samples/s {sps / ref_sps:6.2f}x   ({info.device_name})")
-        backend.close()
+        half = prec in ("fp16", "bf16")  # packed sequences need flash attention's dtypes
+        for packed in (False, True) if half else (False,):
+            backend = get_backend("pytorch")
+            config = BackendConfig(weights, device=device, precision=Precision(prec), pack_sequences=packed)
+            info = backend.load(config)
+            backend.prepare(args.batch_size, range(32, 385, 32))
+            sps = offline_style(backend, feats, args.batch_size, n)
+            label = f"ours {prec} batch {args.batch_size} " + ("packed" if packed else "length-grouped")
+            print(f"{label:<44} {sps:10.1f} samples/s {sps / ref_sps:6.2f}x   ({info.device_name})")
+            backend.close()
     if args.latency_precision:
         latency_table(weights, feats, device, Precision(args.latency_precision), args.batch_size)
 

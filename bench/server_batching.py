@@ -1,5 +1,5 @@
-"""Server dynamic batching on a real model: one padded batch vs length-split batches (vs two SUT
-workers), same run, same model, same QPS sweep.
+"""Server dynamic batching on a real model: one padded batch vs length-split batches vs two SUT
+workers vs packed sequences (no padding), same run, same model, same QPS sweep.
 
 For each variant, the highest target QPS (from ``--qps``) whose LoadGen Server test keeps p99 <=
 130 ms (BERT's bound, mlperf.conf) and completes >= 95 % of the scheduled rate; printed with the
@@ -25,10 +25,11 @@ from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import OpenBertWorkload
 from lg_bench import run_test
 
-VARIANTS = {  # name: (split by length, SUT workers)
-    "one padded batch": (False, 1),
-    "split by length": (True, 1),
-    "split, 2 workers": (True, 2),
+VARIANTS = {  # name: (packed sequences, split by length, SUT workers)
+    "one padded batch": (False, False, 1),
+    "split by length": (False, True, 1),
+    "split, 2 workers": (False, True, 2),
+    "packed sequences": (True, False, 1),
 }
 
 
@@ -42,26 +43,31 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--qps", default="1500,1800,2100,2400,2700")
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
     args = ap.parse_args()
     settings = load_settings()
     feats = load_features(args.dataset_path, args.vocab_path, settings)
     cfg = getattr(BertModelConfig, args.model)(feats.vocab_size)
     weights = ensure_weights(settings.models_dir, cfg)
-    backend = get_backend("pytorch")
-    info = backend.load(BackendConfig(weights, Device(args.device), Precision(args.precision)))
-    opened = OpenBertWorkload("bench", feats, backend, info, {})
-    opened.warmup(args.batch_size)
-    measured_overhead = opened.source.call_overhead_tokens
-    print(f"{args.model} {args.precision} on {info.device_name}, batch {args.batch_size}; "
-          f"call overhead measured at warm-up: {measured_overhead:,.0f} tokens")  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="crowdperf-server-"))
     best: dict[str, float] = {}
-    for name, (split, workers) in VARIANTS.items():
-        opened.source.call_overhead_tokens = measured_overhead if split else float("inf")
+    for name in args.variants.split(","):
+        packed, split, workers = VARIANTS[name]
+        if packed and args.precision not in ("fp16", "bf16"):
+            continue
+        backend = get_backend("pytorch")
+        config = BackendConfig(weights, Device(args.device), Precision(args.precision), pack_sequences=packed)
+        info = backend.load(config)
+        opened = OpenBertWorkload("bench", feats, backend, info, {})
+        opened.warmup(args.batch_size)
+        if not split:
+            opened.source.call_overhead_tokens = float("inf")
+        print(f"{name}: {info.execution_provider} on {info.device_name}, batch {args.batch_size}, "
+              f"split threshold {opened.source.call_overhead_tokens:,.0f} tokens")  # fmt: skip
         best[name] = 0.0
         for qps in (float(q) for q in args.qps.split(",")):
             log = run_test(
-                Scenario.SERVER, opened.source, work / f"{workers}-{split}-{qps:.0f}",
+                Scenario.SERVER, opened.source, work / f"{name}-{qps:.0f}".replace(" ", "_").replace(",", ""),
                 batch=args.batch_size, seconds=args.seconds, workers=workers,
                 server_target_qps=qps, server_target_latency_ns=BERT_SERVER_LATENCY_NS,
             )  # fmt: skip
@@ -73,10 +79,10 @@ def main() -> None:
             if not ok:
                 break
             best[name] = qps
+        opened.close()
     base = next(iter(best.values())) or 1.0
     for name, qps in best.items():
         print(f"{name:<18} {qps:>7,.0f} QPS with p99 <= 130 ms   {qps / base:5.2f}x")
-    opened.close()
 
 
 if __name__ == "__main__":

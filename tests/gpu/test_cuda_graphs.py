@@ -36,8 +36,8 @@ def test_graphs_match_eager_on_every_bucket_and_width(tmp_path: Path, precision:
     weights = ensure_weights(tmp_path, cfg, seed=3)
     eager, graphs = get_backend("pytorch"), get_backend("pytorch")
     eager.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False))
-    info = graphs.load(BackendConfig(weights, Device.CUDA, precision))
-    assert "CUDA graphs" in info.execution_provider
+    info = graphs.load(BackendConfig(weights, Device.CUDA, precision, pack_sequences=False))
+    assert info.execution_provider.endswith("(CUDA graphs)")
     graphs.prepare(16, [64, 96])
     # n not a bucket (5 -> 8), width not aligned (70 -> 96), n = max bucket, n above it (eager path)
     for n, width in [(1, 64), (5, 70), (16, 96), (40, 96)]:
@@ -48,3 +48,26 @@ def test_graphs_match_eager_on_every_bucket_and_width(tmp_path: Path, precision:
         real = batch.input_mask.astype(bool)
         tol = 1e-3 if precision is Precision.FP32 else 3e-2
         np.testing.assert_allclose(got[real], want[real], atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("precision", [Precision.FP16, Precision.BF16])
+@pytest.mark.parametrize("cuda_graphs", [True, False])
+def test_packed_sequences_match_the_padded_model(
+    tmp_path: Path, precision: Precision, cuda_graphs: bool
+) -> None:
+    cfg = BertModelConfig.base(30522)
+    weights = ensure_weights(tmp_path, cfg, seed=3)
+    padded, packed = get_backend("pytorch"), get_backend("pytorch")
+    padded.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False, pack_sequences=False))
+    info = packed.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=cuda_graphs))
+    assert "packed sequences" in info.execution_provider and not packed.pads_batches
+    packed.prepare(16, [64, 96, 384])
+    # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
+    for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
+        lengths = [max(3, width - 13 * k) for k in range(n)]
+        batch = _batch(n, width, lengths, cfg.vocab_size)
+        want, got = padded.run(batch), packed.run(batch)
+        assert got.shape == want.shape == (n, width, 2)
+        real = batch.input_mask.astype(bool)
+        np.testing.assert_allclose(got[real], want[real], atol=5e-2, rtol=5e-2)
+        assert (got[~real] == 0).all()  # padding answers zeros, never garbage

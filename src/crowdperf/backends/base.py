@@ -37,6 +37,7 @@ class BackendConfig:
     precision: Precision = Precision.FP32
     threads: int | None = None  # intra-op threads; None = the backend's tuned default
     cuda_graphs: bool = True  # replay captured CUDA graphs where the backend can (pytorch on cuda)
+    pack_sequences: bool = True  # padding-free batches where the backend can (pytorch cuda fp16/bf16)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ class Backend(ABC):
     @abstractmethod
     def run(self, batch: FeatureBatch) -> np.ndarray:
         """Return logits ``(batch, seq, 2)`` float32: [..., 0] start, [..., 1] end."""
+
+    @property
+    def pads_batches(self) -> bool:
+        """True when a batch costs rows x its longest sample (so grouping by length pays); a
+        backend that packs sequences without padding says False."""
+        return True
 
     def prepare(self, max_batch: int, widths: Sequence[int]) -> None:  # noqa: B027 - optional hook
         """Untimed, before a test: get ready for batches of up to ``max_batch`` rows at these

@@ -11,6 +11,7 @@ import numpy as np
 from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
 from crowdperf.backends.cuda_graphs import CudaGraphRunner
 from crowdperf.backends.device_names import cpu_name, physical_cores
+from crowdperf.backends.packed_runner import PackedRunner, varlen_available
 from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
 
 # The official model.pytorch must carry these (the reference loads it with strict=False).
@@ -35,6 +36,8 @@ class PyTorchBackend(Backend):
         self._model: Any = None
         self._device: Any = None
         self._graphs: CudaGraphRunner | None = None
+        self._packed: PackedRunner | None = None
+        self._cuda_graphs = False
 
     def load(self, config: BackendConfig) -> BackendInfo:
         torch = _import_torch()
@@ -66,9 +69,15 @@ class PyTorchBackend(Backend):
         self._model = model.to(device=device, dtype=dtype).eval()
         self._device = device
         provider = f"torch:{device}"
-        if config.device is Device.CUDA and config.cuda_graphs:
-            self._graphs = CudaGraphRunner(torch, self._model, device, max_width=model.max_positions)
-            provider += " (CUDA graphs)"
+        self._cuda_graphs = config.cuda_graphs
+        if config.device is Device.CUDA:
+            half = config.precision in (Precision.FP16, Precision.BF16)  # flash attention's dtypes
+            if config.pack_sequences and half and varlen_available(torch):
+                self._packed = PackedRunner(torch, self._model, device, max_len=model.max_positions)
+                provider += " (packed sequences" + (", CUDA graphs)" if config.cuda_graphs else ")")
+            elif config.cuda_graphs:
+                self._graphs = CudaGraphRunner(torch, self._model, device, max_width=model.max_positions)
+                provider += " (CUDA graphs)"
         return BackendInfo(
             name=self.name,
             version=torch.__version__,
@@ -78,13 +87,21 @@ class PyTorchBackend(Backend):
             device_name=device_name,
         )
 
+    @property
+    def pads_batches(self) -> bool:
+        return self._packed is None
+
     def prepare(self, max_batch: int, widths: Sequence[int]) -> None:
-        if self._graphs is not None:
+        if self._packed is not None and self._cuda_graphs:
+            self._packed.prepare(max_batch, widths)
+        elif self._graphs is not None:
             self._graphs.prepare(max_batch, widths)
 
     def run(self, batch: FeatureBatch) -> np.ndarray:
         if self._model is None:
             raise BackendError("pytorch backend used before load()")
+        if self._packed is not None:
+            return self._packed.run(batch)
         if self._graphs is not None:
             logits = self._graphs.run(batch)
             if logits is not None:
@@ -100,7 +117,7 @@ class PyTorchBackend(Backend):
 
     def close(self) -> None:
         self._model = None
-        self._graphs = None
+        self._graphs = self._packed = None
 
 
 def _dtype(torch: Any, precision: Precision, device: Device) -> Any:

@@ -1,7 +1,15 @@
 """BERT-for-QA in plain PyTorch, parameter names equal to HuggingFace's ``BertForQuestionAnswering``
-so the same ``load_state_dict`` reads our generated weights and MLPerf's ``model.pytorch``."""
+so the same ``load_state_dict`` reads our generated weights and MLPerf's ``model.pytorch``.
+
+Two ways to run the same weights: ``forward`` on a padded ``(batch, seq)`` batch with BERT's
+additive mask, and ``forward_packed`` on the real tokens of all sequences concatenated
+``(tokens,)`` with variable-length flash attention (``torch.nn.attention.varlen``, fp16/bf16 on
+CUDA): no padding anywhere, and every token-wise layer (Linear, LayerNorm, GELU) is the same code.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -18,10 +26,25 @@ class _Embeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(cfg.type_vocab, cfg.hidden)
         self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
 
-    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # (seq,)
+    def forward(
+        self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if positions is None:  # padded: every row starts at position 0
+            positions = torch.arange(input_ids.shape[-1], device=input_ids.device)  # (seq,)
         x = self.word_embeddings(input_ids) + self.position_embeddings(positions)
-        return self.LayerNorm(x + self.token_type_embeddings(segment_ids))  # (batch, seq, hidden)
+        return self.LayerNorm(x + self.token_type_embeddings(segment_ids))  # (..., hidden)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Where each sequence of a packed batch starts: ``cu_seqlens`` (n + 1,) int32 on the device,
+    and the longest sequence (the kernels' grid size)."""
+
+    cu_seqlens: torch.Tensor
+    max_len: int
+
+
+Context = torch.Tensor | Packed  # the padded batch's additive mask, or the packing
 
 
 class _SelfAttention(nn.Module):
@@ -32,16 +55,26 @@ class _SelfAttention(nn.Module):
         self.key = nn.Linear(cfg.hidden, cfg.hidden)
         self.value = nn.Linear(cfg.hidden, cfg.hidden)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
+        if isinstance(ctx, Packed):  # x (tokens, hidden)
+            from torch.nn.attention.varlen import varlen_attn
+
+            t, h = x.shape
+            q, k, v = (
+                proj(x).view(t, self.heads, self.head_dim) for proj in (self.query, self.key, self.value)
+            )
+            cu, n = ctx.cu_seqlens, ctx.max_len
+            return varlen_attn(q, k, v, cu, cu, n, n).reshape(t, h)
+        mask = ctx
         b, s, h = x.shape
 
         def split(t: torch.Tensor) -> torch.Tensor:  # (b, s, h) -> (b, heads, s, head_dim)
             return t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
 
-        ctx = F.scaled_dot_product_attention(
+        out = F.scaled_dot_product_attention(
             split(self.query(x)), split(self.key(x)), split(self.value(x)), mask
         )
-        return ctx.transpose(1, 2).reshape(b, s, h)
+        return out.transpose(1, 2).reshape(b, s, h)
 
 
 class _AttentionOutput(nn.Module):
@@ -57,8 +90,8 @@ class _Attention(nn.Module):
         self.self = _SelfAttention(cfg)
         self.output = _AttentionOutput(cfg)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.output.LayerNorm(self.output.dense(self.self(x, mask)) + x)
+    def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
+        return self.output.LayerNorm(self.output.dense(self.self(x, ctx)) + x)
 
 
 class _Intermediate(nn.Module):
@@ -81,8 +114,8 @@ class _Layer(nn.Module):
         self.intermediate = _Intermediate(cfg)
         self.output = _Output(cfg)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.attention(x, mask)
+    def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
+        x = self.attention(x, ctx)
         inter = F.gelu(self.intermediate.dense(x))  # exact (erf) GELU, BERT's "gelu"
         return self.output.LayerNorm(self.output.dense(inter) + x)
 
@@ -116,6 +149,15 @@ class BertForQuestionAnswering(nn.Module):
         mask = ((1.0 - input_mask[:, None, None, :].to(x.dtype)) * -10000.0).to(x.dtype)
         for layer in self.bert.encoder.layer:
             x = layer(x, mask)
+        return self.qa_outputs(x)
+
+    def forward_packed(
+        self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor, packed: Packed
+    ) -> torch.Tensor:
+        """(tokens,) int64 x3, sequences back to back as ``packed`` says -> (tokens, 2) logits."""
+        x = self.bert.embeddings(input_ids, segment_ids, positions)
+        for layer in self.bert.encoder.layer:
+            x = layer(x, packed)
         return self.qa_outputs(x)
 
 

@@ -1,0 +1,30 @@
+"""Packing a padded batch into its real tokens and back (numpy only: runs without a GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crowdperf.backends.base import FeatureBatch
+from crowdperf.backends.packed_runner import PackedBatch
+
+
+def test_pack_keeps_real_tokens_positions_and_sequence_starts() -> None:
+    ids = np.array([[101, 5, 6, 102, 0], [101, 7, 102, 0, 0], [101, 8, 9, 10, 102]])
+    mask = (ids != 0).astype(np.int64)
+    seg = np.array([[0, 0, 1, 1, 0], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]]) * mask
+    packed = PackedBatch.of(FeatureBatch(ids, mask, seg))
+    assert packed.ids.tolist() == [101, 5, 6, 102, 101, 7, 102, 101, 8, 9, 10, 102]
+    assert packed.seg.tolist() == [0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1]
+    assert packed.pos.tolist() == [0, 1, 2, 3, 0, 1, 2, 0, 1, 2, 3, 4]
+    assert packed.cu_seqlens.tolist() == [0, 4, 7, 12] and packed.cu_seqlens.dtype == np.int32
+    assert packed.tokens == 12
+
+
+def test_unpack_puts_each_token_back_and_zeros_the_padding() -> None:
+    mask = np.array([[1, 1, 0], [1, 1, 1]])
+    packed = PackedBatch.of(FeatureBatch(mask * 9, mask, mask * 0))
+    logits = np.arange(10, dtype=np.float32).reshape(5, 2)
+    out = packed.unpack(logits)
+    assert out.shape == (2, 3, 2) and out.dtype == np.float32
+    assert out[0, :2].tolist() == [[0, 1], [2, 3]] and out[0, 2].tolist() == [0, 0]
+    assert out[1].tolist() == [[4, 5], [6, 7], [8, 9]]
