@@ -11,8 +11,7 @@ test mode (never submittable): short and capped so a run takes seconds:
     one query holds max(min_query_count, 1.1 x min_duration x target_qps) samples and it is VALID
     only if that query lasts min_duration (loadgen/test_settings_internal.cc, results.cc
     ``MinDurationMet``: max_latency >= min_duration): a fast GPU answers the capped samples in a
-    few ms, so any fixed test duration would be INVALID there, and an unknown speed cannot size it.
-    (No max_query_count: reaching it logs
+    few ms, so any fixed test duration would be INVALID there, and an unknown speed cannot size it. (No max_query_count: reaching it logs
     an ``error_runtime`` record; the run ends naturally once min_duration and the count are met.)
 valid mode: only the targets (and performance_sample_count_override when the QSL is smaller than
     BERT's 10,833, which can never be submitted anyway). min_duration, query counts and seeds stay
