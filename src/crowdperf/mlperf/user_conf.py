@@ -6,12 +6,8 @@ units from loadgen/mlperf.conf: durations and latencies in ms). We write only ex
 ``<model>.<scenario>.<key>`` lines.
 
 test mode (never submittable): short and capped so a run takes seconds:
-    min_duration = 100 ms (Offline: 0), max_duration = 60 s (a safety stop), min_query_count = the
-    test query count, performance_sample_count_override = the QSL size. Offline gets 0 because its
-    one query holds max(min_query_count, 1.1 x min_duration x target_qps) samples and it is VALID
-    only if that query lasts min_duration (loadgen/test_settings_internal.cc, results.cc
-    ``MinDurationMet``: max_latency >= min_duration): a fast GPU answers the capped samples in a
-    few ms, so any fixed test duration would be INVALID there, and an unknown speed cannot size it. (No max_query_count: reaching it logs
+    min_duration = 100 ms, max_duration = 60 s (a safety stop), min_query_count = the test query
+    count, performance_sample_count_override = the QSL size. (No max_query_count: reaching it logs
     an ``error_runtime`` record; the run ends naturally once min_duration and the count are met.)
 valid mode: only the targets (and performance_sample_count_override when the QSL is smaller than
     BERT's 10,833, which can never be submitted anyway). min_duration, query counts and seeds stay
@@ -98,7 +94,7 @@ def render_user_conf(
     if execution_mode is ExecutionMode.TEST:
         q = test_query_count(scenario, qsl_size, count)
         lines += [
-            f"{key}.min_duration = {0 if scenario is Scenario.OFFLINE else TEST_MIN_DURATION_MS}",
+            f"{key}.min_duration = {TEST_MIN_DURATION_MS}",
             f"{key}.max_duration = {TEST_MAX_DURATION_MS}",
             f"{key}.min_query_count = {q}",
         ]
