@@ -20,11 +20,12 @@ XEON = "Intel(R) Xeon(R) Platinum 8480+"
 def cpuinfo_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "cpuinfo"
     monkeypatch.setattr(device_names, "PROC_CPUINFO", path)
-    device_names.cpu_name.cache_clear()
-    layout.host_slug.cache_clear()
+    caches = (device_names.cpu_name, layout.host_slug, system_summary)
+    for cached in caches:
+        cached.cache_clear()
     yield path
-    device_names.cpu_name.cache_clear()
-    layout.host_slug.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 def test_every_consumer_reports_the_same_cpu_model(cpuinfo_file: Path) -> None:
