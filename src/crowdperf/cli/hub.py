@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -18,9 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from crowdperf.cli.console import console, err_console
-from crowdperf.hub.importer import import_tree
 from crowdperf.hub.prices import PriceTable, load_price_table
-from crowdperf.hub.queries import best_configurations, compare_results, list_results, pareto_front
 from crowdperf.hub.query_types import (
     JSON_SCHEMA_VERSION,
     BestAnswer,
@@ -32,8 +30,13 @@ from crowdperf.hub.query_types import (
     ResultPage,
     to_jsonable,
 )
-from crowdperf.hub.store import Store, open_store
 from crowdperf.settings import load_settings
+
+if TYPE_CHECKING:
+    from crowdperf.hub.store import Store
+
+# The store, importer and queries import SQLAlchemy (~0.25 s): each command imports them when it
+# runs, so `crowdperf --help` and `crowdperf run` never load it (tests/cli/test_root.py checks).
 
 hub_app = typer.Typer(
     help="Results hub: import MLPerf results, list, compare, Pareto fronts, best stack.", no_args_is_help=True
@@ -59,6 +62,8 @@ MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Only results with F1 at l
 
 
 def _store(db: str | None) -> Store:
+    from crowdperf.hub.store import open_store
+
     return open_store(db or load_settings().hub_db)
 
 
@@ -92,6 +97,8 @@ def import_cmd(
 
     Example: crowdperf hub import ./inference_results_v4.0 --source mlcommons
     """
+    from crowdperf.hub.importer import import_tree
+
     store = _store(db)
     with Progress(
         TextColumn("importing"),
@@ -209,6 +216,8 @@ def list_cmd(
         min_accuracy_f1=min_accuracy_f1,
         valid_only=valid_only,
     )
+    from crowdperf.hub.queries import list_results
+
     page: ResultPage = list_results(
         _store(db),
         flt,
@@ -239,6 +248,8 @@ def compare_cmd(
 
     Example: crowdperf hub compare 12 40 41
     """
+    from crowdperf.hub.queries import compare_results
+
     cmp: Comparison = compare_results(_store(db), ids, prices=_prices(price_table))
     if as_json:
         _emit_json("compare", cmp)
@@ -294,6 +305,8 @@ def pareto_cmd(
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
     )
+    from crowdperf.hub.queries import pareto_front
+
     front: ParetoFront = pareto_front(
         _store(db), flt, [a.strip() for a in axes.split(",") if a.strip()], prices=_prices(price_table)
     )
@@ -364,6 +377,8 @@ def best_cmd(
         valid_only=not include_invalid,
         objective=objective,
     )
+    from crowdperf.hub.queries import best_configurations
+
     answer: BestAnswer = best_configurations(_store(db), c, prices=_prices(price_table), top=top)
     if as_json:
         _emit_json("best", answer)

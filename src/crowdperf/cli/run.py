@@ -63,7 +63,10 @@ def run(
     results_dir: Path = typer.Option(Path("results"), help="Where results are written."),
     target_qps: float | None = typer.Option(None, help="Offline/Server target QPS override."),
     target_latency_ms: float | None = typer.Option(None, help="SingleStream/MultiStream latency override."),
-    count: int | None = typer.Option(None, help="Cap on QSL samples (and test-mode queries)."),
+    count: int | None = typer.Option(
+        None,
+        help="Cap on distinct samples (the QSL); performance runs reuse them as often as validity needs.",
+    ),
     threads: int | None = typer.Option(None, help="Backend intra-op threads."),
     batch_size: int | None = typer.Option(None, help="Offline/Server batch size."),
     model_path: Path | None = typer.Option(None, help="Local model file."),

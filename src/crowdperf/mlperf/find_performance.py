@@ -1,6 +1,6 @@
 """find-performance: short LoadGen probes that measure what valid runs should target.
 
-    Offline       samples/s of a probe sized ~``probe_ms`` at the first probe's rate
+    Offline       the best samples/s of two probes of ~``probe_ms`` (sized by short probes first)
     SingleStream  90th-percentile latency (ms) over >= 64 queries (early stopping's minimum)
     MultiStream   99th-percentile per-query latency (ms)
     Server        the highest target QPS whose probe meets the latency bound (BERT: p99 <= 130 ms,
@@ -14,6 +14,8 @@ seeds instead of reading a user.conf: the probes are never results, and LoadGen 
 
 from __future__ import annotations
 
+import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,10 @@ from crowdperf.mlperf.sut import BatchingSut, default_batch_size
 from crowdperf.mlperf.workload import OpenWorkload, load_workload
 
 MAX_SERVER_PROBES = 8
+OFFLINE_TIMED_PROBES = 2
+SIZING_FIRST_SAMPLES = 64
+SIZING_FLOOR_MS = 50.0
+SIZING_MAX_PROBES = 5
 SERVER_MIN_QUERIES = 100  # enough for a 99th percentile
 
 
@@ -56,7 +62,7 @@ class _Prober:
         self.total, self.perf = qsl_sizes(
             opened.source.total_count, opened.source.performance_count, job.spec.count
         )
-        self.probe_ms = 1_000 if job.spec.execution_mode is ExecutionMode.TEST else 10_000
+        self.probe_ms = 500 if job.spec.execution_mode is ExecutionMode.TEST else 10_000
         self.count = 0
 
     def probe(self, scenario: Scenario, **fields: float | int) -> DetailLog:
@@ -86,11 +92,33 @@ class _Prober:
             raise ResultsError(f"inference failed during a find-performance probe: {sut.errors[0]}")
         return parse_detail_log(out / DETAIL)
 
+    def sizing_qps(self, floor_ms: float = SIZING_FLOOR_MS) -> float:
+        """Offline samples/s: the best of at least two probes (the first also warms the backend up,
+        measured 1.6x slower than the run after it on the tiny model), grown until one lasts
+        ``floor_ms`` (a short probe on a fast system measures LoadGen's start-up, not the SUT)."""
+        n = min(self.total, SIZING_FIRST_SAMPLES)
+        qps = 0.0
+        for i in range(SIZING_MAX_PROBES):
+            log = self.probe(Scenario.OFFLINE, min_query_count=n, min_duration_ms=0)
+            qps = max(qps, float(log["result_samples_per_second"]))
+            lasted_ms = 1000 * n / qps
+            if i >= 1 and lasted_ms >= floor_ms:
+                break
+            if lasted_ms < floor_ms:
+                n = math.ceil(n * 2 * floor_ms / max(lasted_ms, 0.01))
+        return qps
+
     def offline_qps(self) -> float:
-        first = self.probe(Scenario.OFFLINE, min_query_count=min(self.total, 1024), min_duration_ms=0)
-        qps = float(first["result_samples_per_second"])
-        second = self.probe(Scenario.OFFLINE, offline_expected_qps=qps, min_query_count=1)
-        return float(second["result_samples_per_second"])
+        """The best of ``OFFLINE_TIMED_PROBES`` probes of ~``probe_ms`` each, sized by
+        ``sizing_qps``. The best, not the last or the mean: other load only ever slows a probe
+        down, and an Offline target that is too low is what makes a valid run INVALID (see
+        user_conf.OFFLINE_QPS_MARGIN); one that is too high only makes it longer."""
+        qps = self.sizing_qps()
+        best = 0.0
+        for _ in range(OFFLINE_TIMED_PROBES):
+            log = self.probe(Scenario.OFFLINE, offline_expected_qps=max(qps, best), min_query_count=1)
+            best = max(best, float(log["result_samples_per_second"]))
+        return best
 
     def latency_ms(self, scenario: Scenario) -> float:
         queries = SINGLE_STREAM_MIN_QUERIES
@@ -128,6 +156,13 @@ class _Prober:
                 hint="use a faster backend/device or a smaller --batch-size",
             )
         return passed
+
+
+def offline_sizing_qps(opened: OpenWorkload, spec: RunSpec, seeds: Seeds) -> float:
+    """Samples/s of ``opened`` in Offline, for sizing a test-mode run (loadgen_runner): the caller
+    already has the workload open; the probes' logs go to a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="crowdperf-sizing-") as tmp:
+        return _Prober(FindJob(spec, "", Path(tmp), seeds), opened).sizing_qps()
 
 
 def search(job: FindJob) -> Measurement:

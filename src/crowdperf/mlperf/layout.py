@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from crowdperf.backends.device_names import cpu_name
 from crowdperf.errors import InterruptedRun, ResultsError
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
@@ -39,18 +40,6 @@ ACCURACY_LOG = "mlperf_log_accuracy.json"
 def slugify(text: str) -> str:
     text = re.sub(r"\((r|tm|c)\)|cpu @ [0-9.]+ ?ghz|processor", " ", text.lower())
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine() or "cpu"
 
 
 def gpu_names() -> list[str]:
@@ -74,7 +63,7 @@ def gpu_names() -> list[str]:
 @cache
 def host_slug() -> str:
     """e.g. ``intel-xeon-platinum-8480-2c`` or ``amd-epyc-9654-64c-nvidia-h200x8``."""
-    slug = f"{slugify(_cpu_model())}-{os.cpu_count() or 1}c"
+    slug = f"{slugify(cpu_name())}-{os.cpu_count() or 1}c"
     gpus = gpu_names()
     if gpus:
         slug += f"-{slugify(gpus[0])}x{len(gpus)}"

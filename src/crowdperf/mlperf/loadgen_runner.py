@@ -8,7 +8,7 @@ skips mlperf.conf, zeroing the round's seeds. One test per process keeps every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, ResultsError
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
-from crowdperf.mlperf.rounds import Scenario
-from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
 from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
 from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
@@ -61,6 +61,7 @@ class TestOutcome:
     loadgen_version: str
     qsl_size: int
     accuracy: AccuracyResult | None = None
+    targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
 
 
 def qsl_sizes(source_total: int, source_perf: int, count: int | None) -> tuple[int, int]:
@@ -74,7 +75,8 @@ def execute_test(job: TestJob) -> TestOutcome:
     opened = load_workload(job.workload_ref).open(spec)
     try:
         total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
-        settings = _settings(job, opened, total)
+        targets = _test_sized_targets(job, opened)
+        settings = _settings(job, opened, total, targets)
         audit = job.out_dir / "audit.config"
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(TEST01_AUDIT_CONFIG)
@@ -89,13 +91,38 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.ACCURACY:
             accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
-            opened.backend_info, dict(opened.asset_checksums), version("mlcommons-loadgen"), total, accuracy
+            opened.backend_info,
+            dict(opened.asset_checksums),
+            version("mlcommons-loadgen"),
+            total,
+            accuracy,
+            targets,
         )
     finally:
         opened.close()
 
 
-def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int) -> lg.TestSettings:
+def _test_sized_targets(job: TestJob, opened: OpenWorkload) -> ResolvedTargets:
+    """A test-mode Offline performance run measures the system first (a few short LoadGen probes)
+    and targets at least that QPS, so its one query lasts the test min_duration however fast the
+    system is (user_conf.offline_test_samples). Other runs keep the parent's targets."""
+    spec = job.spec
+    if not (
+        spec.execution_mode is ExecutionMode.TEST
+        and spec.scenario is Scenario.OFFLINE
+        and spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE)
+    ):
+        return job.targets
+    from crowdperf.mlperf.find_performance import offline_sizing_qps  # it imports this module
+
+    measured = offline_sizing_qps(opened, spec, get_round(spec.round).seeds)
+    given = job.targets.target_qps
+    if given is not None and given >= measured:
+        return job.targets
+    return replace(job.targets, target_qps=measured, source="test sizing probe")
+
+
+def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets) -> lg.TestSettings:
     spec = job.spec
     conf = job.out_dir / USER_CONF
     conf.write_text(
@@ -103,9 +130,8 @@ def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int) -> lg.TestSetti
             loadgen_model=opened.loadgen_model,
             scenario=spec.scenario,
             execution_mode=spec.execution_mode,
-            targets=job.targets,
+            targets=targets,
             qsl_size=qsl_size,
-            count=spec.count,
         )
     )
     settings = lg.TestSettings()

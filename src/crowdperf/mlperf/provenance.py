@@ -16,7 +16,8 @@ from typing import Any
 
 from crowdperf import __version__
 from crowdperf.backends.base import BackendInfo
-from crowdperf.mlperf.layout import _cpu_model, gpu_names
+from crowdperf.backends.device_names import cpu_name
+from crowdperf.mlperf.layout import gpu_names
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.user_conf import ResolvedTargets
 
@@ -76,7 +77,7 @@ def system_summary() -> SystemSummary:
     except Exception:  # psutil is a dependency; this only guards odd platforms
         mem = 0.0
     return SystemSummary(
-        cpu=_cpu_model(),
+        cpu=cpu_name(),
         cores=os.cpu_count() or 1,
         memory_gib=round(mem, 1),
         os=f"{platform.system()} {platform.release()}",

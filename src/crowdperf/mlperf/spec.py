@@ -69,7 +69,7 @@ class RunSpec:
     round: str = "v6.1"
     category: Category = Category.EDGE
     targets: Targets = field(default_factory=Targets)
-    count: int | None = None  # cap on QSL samples (and test-mode queries)
+    count: int | None = None  # cap on QSL samples (distinct; performance runs reuse them)
     threads: int | None = None
     batch_size: int | None = None  # None = the scenario's default (see sut.default_batch_size)
     results_dir: Path = Path("results")

@@ -120,3 +120,7 @@ default_workload = SyntheticWorkload()
 slow_workload = SyntheticWorkload(total=256, seconds_per_batch=0.05)  # for interruption tests
 noop_workload = SyntheticWorkload(total=10833, response_len=1)  # harness overhead benchmark
 failing_workload = SyntheticWorkload(total=64, fail=True)
+# A paced "system" (6,400 samples/s at batch 32) and the same system measured while other jobs slow
+# it down 15 %: find-performance on a loaded machine (tests of the Offline margin).
+paced_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005)
+paced_loaded_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005 * 1.15)

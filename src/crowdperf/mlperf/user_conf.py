@@ -5,26 +5,38 @@ LoadGen reads ``mlperf.conf`` (compiled into the wheel since v5.0) and then our 
 units from loadgen/mlperf.conf: durations and latencies in ms). We write only exact
 ``<model>.<scenario>.<key>`` lines.
 
-test mode (never submittable): short and capped so a run takes seconds:
-    min_duration = 100 ms, max_duration = 60 s (a safety stop), min_query_count = the test query
-    count, performance_sample_count_override = the QSL size. (No max_query_count: reaching it logs
-    an ``error_runtime`` record; the run ends naturally once min_duration and the count are met.)
+test mode (never submittable): short, on a capped data set, and VALID on a healthy system:
+    min_duration = 100 ms, max_duration = 60 s (a safety stop), performance_sample_count_override =
+    the QSL size (``--count`` caps it: the distinct samples; performance runs reuse them as often as
+    validity needs), min_query_count = what LoadGen's validity checks need (``min_queries_in_test_mode``,
+    ``offline_test_samples`` below). (No max_query_count: reaching it logs an ``error_runtime``
+    record; the run ends naturally once min_duration and the count are met.)
 valid mode: only the targets (and performance_sample_count_override when the QSL is smaller than
     BERT's 10,833, which can never be submitted anyway). min_duration, query counts and seeds stay
     as mlperf.conf sets them, so LoadGen enforces MLPerf's rules.
 
-Targets from find-performance, with margins (our choice, documented in docs/harness.md):
-    Offline target_qps   = measured x 1.01  LoadGen issues 1.1 x 600 s x target_qps samples, so the
-                         run lasts >= 600 s unless the system is >= 11% faster than measured.
-    Server target_qps    = highest passing QPS x 0.95  (short probes see less tail than 600 s runs)
-    SingleStream / MultiStream target_latency = measured p90 x 0.4, as CM does (LoadGen generates
-                         min_duration / target_latency queries: an expectation above the mean
-                         latency runs out of queries before 600 s, seen here: INVALID), capped by
-                         max_duration = 660 s
+Targets from find-performance, with margins (docs/harness.md "Margins"). Each margin leans the way
+in which a wrong target costs only time, not validity:
+    Offline target_qps   = best probe x 1.1. LoadGen issues one query of
+                         max(min_query_count, 1.1 x min_duration x target_qps) samples
+                         (test_settings_internal.cc kSlack) and the run is VALID when its last
+                         sample completes after min_duration (results.cc MinDurationMet). Too low a
+                         target (find-performance on a loaded machine) ends the run early: INVALID.
+                         Too high only lengthens it. x 1.1 on top of kSlack: VALID unless the system
+                         is > 21% faster than its best probe; at the measured speed the 600 s run
+                         lasts 726 s.
+    Server target_qps    = highest passing QPS x 0.95. Too high fails the p99 bound (INVALID), too low
+                         only scores lower; short probes see less tail than 600 s runs.
+    SingleStream / MultiStream target_latency = measured p90 x 0.4, as CM does (LoadGen
+                         pre-generates queries spaced by it over 2 x min_duration, loadgen.cc
+                         GenerateQueries: an expectation above half the real latency runs out of
+                         queries before 600 s, seen here: INVALID; a low one only generates more),
+                         capped by max_duration = 660 s
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from crowdperf.mlperf.rounds import BERT_DATASET_SIZE, Scenario
@@ -32,7 +44,7 @@ from crowdperf.mlperf.spec import ExecutionMode
 
 TEST_MIN_DURATION_MS = 100
 TEST_MAX_DURATION_MS = 60_000
-OFFLINE_QPS_MARGIN = 1.01
+OFFLINE_QPS_MARGIN = 1.1
 SERVER_QPS_MARGIN = 0.95
 LATENCY_MARGIN = 0.4
 # Valid SingleStream/MultiStream runs stop here (CM's MLC_MLPERF_MAX_DURATION_VALID): a low
@@ -58,21 +70,39 @@ class ResolvedTargets:
     source: str = "default"  # "override", "find-performance", "test default"
 
 
-# Test-mode query counts: early stopping needs >= 64 queries for a p90 estimate (SingleStream) and
-# >= 662 for a p99 estimate (Server; LoadGen's summary states both minimums); MultiStream 16 queries
-# of 8 samples. ``--count`` lowers them (and caps the QSL), at the price of an early-stopping INVALID.
-TEST_QUERIES = {Scenario.SINGLE_STREAM: 64, Scenario.MULTI_STREAM: 16, Scenario.SERVER: 662}
+# Test-mode query counts: what LoadGen's validity checks need, whatever ``--count`` is (it caps the
+# distinct samples, not the queries). loadgen/results.cc ``EarlyStopping``: SingleStream needs
+# h_min + 1 = 64 queries for the p90 estimate, MultiStream 662 for p99 (mlperf.conf also sets
+# ``*.MultiStream.min_query_count = 662``); Server needs h + t queries, 662 covers one over-latency
+# query at p99. Fewer queries are INVALID however fast the system is.
+TEST_QUERIES = {Scenario.SINGLE_STREAM: 64, Scenario.MULTI_STREAM: 662, Scenario.SERVER: 662}
+# Offline test runs issue enough samples to last TEST_OFFLINE_SLACK x min_duration at the target
+# QPS (LoadGen's own slack is 1.1, test_settings_internal.cc ``kSlack``; test targets come from a
+# short sizing probe, so we allow the system to be 2x faster than measured).
+TEST_OFFLINE_SLACK = 2.0
 
 
-def test_query_count(scenario: Scenario, qsl_size: int, count: int | None) -> int:
-    """Queries a test-mode run issues (Offline: samples in its one query = the capped QSL)."""
-    if scenario is Scenario.OFFLINE:
+def min_queries_in_test_mode(scenario: Scenario) -> int:
+    """min_query_count of a SingleStream/MultiStream/Server test-mode run (see TEST_QUERIES)."""
+    return TEST_QUERIES[scenario]
+
+
+def offline_test_samples(qsl_size: int, target_qps: float | None) -> int:
+    """Samples in a test-mode Offline query: the capped QSL, or more when the target QPS says the
+    QSL alone would finish before ``TEST_MIN_DURATION_MS``.
+
+    LoadGen rules (mlcommons/inference loadgen/): Offline coalesces the run into one query of
+    ``max(min_query_count, 1.1 x min_duration x target_qps)`` samples
+    (test_settings_internal.cc, ``kSlack``), repeating the loaded performance samples when the
+    query is larger than ``performance_sample_count`` (loadgen.cc ``GenerateQueries``); the result
+    is VALID only when the last sample completes at or after min_duration (results.cc
+    ``MinDurationMet``: ``max_latency >= min_duration``). A fixed sample count on a fast system
+    ends too early, so the count follows the target QPS.
+    """
+    if target_qps is None:
         return qsl_size
-    cap = TEST_QUERIES[scenario]
-    if count:
-        per_query = MULTI_STREAM_SAMPLES_PER_QUERY if scenario is Scenario.MULTI_STREAM else 1
-        cap = min(cap, max(1, count // per_query))
-    return cap
+    needed = math.ceil(target_qps * TEST_MIN_DURATION_MS / 1000 * TEST_OFFLINE_SLACK)
+    return max(qsl_size, needed)
 
 
 def render_user_conf(
@@ -82,7 +112,6 @@ def render_user_conf(
     execution_mode: ExecutionMode,
     targets: ResolvedTargets,
     qsl_size: int,
-    count: int | None,
 ) -> str:
     key = f"{loadgen_model}.{scenario.value}"
     lines = [f"# crowdperf user.conf: {execution_mode.value} mode, {scenario.value}"]
@@ -92,7 +121,11 @@ def render_user_conf(
         # ms, read as a double and scaled to ns (test_settings_internal.cc lookupkv multiplier)
         lines.append(f"{key}.target_latency = {targets.target_latency_ms:.6g}")
     if execution_mode is ExecutionMode.TEST:
-        q = test_query_count(scenario, qsl_size, count)
+        q = (
+            offline_test_samples(qsl_size, targets.target_qps)
+            if scenario is Scenario.OFFLINE
+            else min_queries_in_test_mode(scenario)
+        )
         lines += [
             f"{key}.min_duration = {TEST_MIN_DURATION_MS}",
             f"{key}.max_duration = {TEST_MAX_DURATION_MS}",

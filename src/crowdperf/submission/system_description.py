@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from crowdperf.backends.device_names import cpu_name
 from crowdperf.errors import MissingInputError, UsageError
 
 UNKNOWN = "unknown"
@@ -160,16 +161,6 @@ def host_slug() -> str:
     return harness_host_slug()
 
 
-def _cpu_model_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
-
-
 def _pkg(name: str) -> str | None:
     try:
         return version(name)
@@ -187,7 +178,7 @@ def _cpu() -> dict[str, Any]:
         info = cpuinfo.get_cpu_info()
     except Exception:  # py-cpuinfo shells out; any failure just means "unknown"
         info = {}
-    model = info.get("brand_raw") or platform.processor() or UNKNOWN
+    model = cpu_name()
     sockets = _sockets()
     cores = psutil.cpu_count(logical=False) or 0
     freq = psutil.cpu_freq()

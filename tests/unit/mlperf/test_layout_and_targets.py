@@ -74,4 +74,4 @@ def test_stored_targets_get_margins(ctx: HarnessContext) -> None:
                      100.0, "samples/s", "test", "t")
     )  # fmt: skip
     got = resolve_targets(spec, ctx)
-    assert got.source == "find-performance" and got.target_qps == pytest.approx(101.0)
+    assert got.source == "find-performance" and got.target_qps == pytest.approx(110.0)

@@ -12,12 +12,16 @@ from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_run
-from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.mlperf.spec import Mode, RunSpec, Targets
 from crowdperf.mlperf.workload import register_workload, unregister_workload
 
 
 def _spec(model: str, scenario: Scenario, mode: Mode, tmp_path: Path) -> RunSpec:
-    return RunSpec(model, scenario, mode, count=32, results_dir=tmp_path / "results", round="v6.1")
+    # Server at 5,000 QPS: its 662 test queries take 0.13 s instead of 13 s at the 50 QPS default
+    targets = Targets(target_qps=5000.0) if scenario is Scenario.SERVER else Targets()
+    return RunSpec(
+        model, scenario, mode, count=32, results_dir=tmp_path / "results", round="v6.1", targets=targets
+    )
 
 
 @pytest.mark.parametrize("scenario", list(Scenario))
@@ -37,7 +41,10 @@ def test_every_scenario_runs_both_modes_with_clean_logs(
         assert log["effective_qsl_rng_seed"] == get_round("v6.1").seeds.qsl_rng_seed
         assert log.scenario == scenario.value
     assert perf.metric is not None and perf.metric.value >= 0
-    assert perf.valid is False and not perf.submittable  # test mode: short, never VALID
+    # test mode: short and never submittable, but VALID on a healthy system (this one is a no-op,
+    # faster than any GPU, on a 32-sample QSL)
+    assert perf.valid is True and not perf.submittable, perf.invalid_reason
+    assert not perf.loadgen_errors
     assert acc.accuracy is not None and acc.accuracy.f1 == 100.0  # every response byte-exact
     assert (acc.run_dir / "accuracy.txt").is_file() and (acc.run_dir / ACCURACY_LOG).is_file()
     prov = json.loads((perf.run_dir / "provenance.json").read_text())
@@ -45,6 +52,26 @@ def test_every_scenario_runs_both_modes_with_clean_logs(
     assert prov["submittable"] is False and prov["not_submittable_reason"] == "test-mode run, not submittable"
     assert prov["backend"]["name"] == "synthetic" and prov["loadgen_version"].startswith("6.")
     assert prov["command"] == ["crowdperf", "run"]
+
+
+def test_test_mode_offline_on_a_noop_system_sizes_its_query_to_last_min_duration(
+    ctx: HarnessContext, tmp_path: Path
+) -> None:
+    # The no-op workload does >= 100,000 samples/s: its 16-sample QSL alone would finish in well
+    # under 1 ms (LoadGen: "min duration not met"); the sizing probe makes the query last >= 100 ms.
+    register_workload("noop", "crowdperf.mlperf.synthetic_workload:noop_workload")
+    try:
+        spec = RunSpec("noop", Scenario.OFFLINE, Mode.PERFORMANCE, count=16, results_dir=tmp_path)
+        r = execute_run(spec, ctx)
+    finally:
+        unregister_workload("noop")
+    assert r.valid is True, r.invalid_reason
+    log = parse_detail_log(r.run_dir / DETAIL)
+    assert log["result_min_duration_met"] is True
+    assert log["effective_performance_sample_count"] == 16
+    assert log["generated_samples_per_query"] > 16  # the 16 samples, repeated
+    prov = json.loads((r.run_dir / "provenance.json").read_text())
+    assert prov["targets"]["source"] == "test sizing probe" and prov["targets"]["target_qps"] > 1000
 
 
 def test_compliance_runs_test01_into_its_own_directory(

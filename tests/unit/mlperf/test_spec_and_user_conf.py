@@ -5,7 +5,13 @@ import pytest
 from crowdperf.errors import UsageError
 from crowdperf.mlperf.rounds import Category, Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec, Targets, plan_runs
-from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, apply_margin, render_user_conf
+from crowdperf.mlperf.user_conf import (
+    TEST01_AUDIT_CONFIG,
+    ResolvedTargets,
+    apply_margin,
+    offline_test_samples,
+    render_user_conf,
+)
 
 
 def test_all_all_on_edge_is_accuracy_and_performance_of_the_required_scenarios() -> None:
@@ -47,7 +53,6 @@ def _conf(
         execution_mode=mode,
         targets=targets,
         qsl_size=qsl,
-        count=None,
     )
     return dict(line.split(" = ") for line in text.splitlines() if not line.startswith("#"))
 
@@ -60,6 +65,30 @@ def test_test_mode_user_conf_is_short_and_capped() -> None:
     assert conf["bert.SingleStream.target_latency"] == "12.4"
     offline = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets())
     assert offline["bert.Offline.min_query_count"] == "300"  # Offline: the whole QSL in one query
+
+
+@pytest.mark.parametrize(
+    ("scenario", "queries"),
+    [(Scenario.SINGLE_STREAM, "64"), (Scenario.MULTI_STREAM, "662"), (Scenario.SERVER, "662")],
+)
+def test_test_mode_issues_the_queries_early_stopping_needs_even_on_a_tiny_qsl(
+    scenario: Scenario, queries: str
+) -> None:
+    # --count caps the QSL (8 samples here), not the queries: fewer than LoadGen's early-stopping
+    # minimum is INVALID however fast the system is (results.cc EarlyStopping).
+    conf = _conf(ExecutionMode.TEST, scenario, ResolvedTargets(target_qps=1000.0), qsl=8)
+    assert conf[f"bert.{scenario.value}.min_query_count"] == queries
+    assert conf[f"bert.{scenario.value}.performance_sample_count_override"] == "8"
+
+
+def test_test_mode_offline_samples_follow_the_target_qps() -> None:
+    # 100 ms at 50,000 samples/s with 2x slack = 10,000 samples, more than the 300-sample QSL
+    assert offline_test_samples(300, 50_000.0) == 10_000
+    assert offline_test_samples(300, 100.0) == 300  # a slow system: the QSL already lasts long enough
+    assert offline_test_samples(300, None) == 300
+    fast = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets(target_qps=50_000.0))
+    assert fast["bert.Offline.min_query_count"] == "10000"
+    assert fast["bert.Offline.performance_sample_count_override"] == "300"
 
 
 def test_valid_mode_user_conf_never_touches_duration_counts_or_seeds() -> None:
