@@ -75,15 +75,15 @@ def execute_test(job: TestJob) -> TestOutcome:
     opened = load_workload(job.workload_ref).open(spec)
     try:
         total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
+        warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
+        if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
+            warmup(default_batch_size(spec.scenario, spec.batch_size))
         targets = _test_sized_targets(job, opened)
         settings = _settings(job, opened, total, targets)
         audit = job.out_dir / "audit.config"
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(TEST01_AUDIT_CONFIG)
         try:
-            warmup = getattr(opened, "warmup", None)  # optional: untimed, before LoadGen starts
-            if warmup is not None:
-                warmup(default_batch_size(spec.scenario, spec.batch_size))
             _start(job, opened, settings, total, perf, audit)
         finally:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
