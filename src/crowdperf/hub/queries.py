@@ -370,8 +370,11 @@ def pareto_front(
     *,
     prices: PriceTable | None = None,
     max_points: int = 5000,
+    focus: str | None = None,
 ) -> ParetoFront:
     """Per comparison key: the points (results having every axis) and which lie on the front.
+    ``focus`` (a chart draws one key): only that key's group, or the largest group when no group
+    has that key, gets dominated points; the other groups carry their front only.
 
     Two stages: only (id, key, axes) of every candidate are fetched and the fronts computed on
     arrays; then the label columns of the points handed out (the front, then other points up to
@@ -397,6 +400,12 @@ def pareto_front(
         front_idx = np.flatnonzero(on_front)
         others = np.flatnonzero(~on_front)[: max(max_points - len(front_idx), 0)]
         picked.append((key, ids, coords, front_idx, others))
+    if focus is not None and picked:
+        keys = [key for key, *_ in picked]
+        # the largest group as chart_data picks it: groups sorted by -total, stable in key order
+        chosen = focus if focus in keys else max(picked, key=lambda p: (len(p[1]), -keys.index(p[0])))[0]
+        empty = np.empty(0, dtype=np.int64)
+        picked = [(k, i, c, f, o if k == chosen else empty) for k, i, c, f, o in picked]
     wanted = set()
     for _, ids, _, front_idx, others in picked:
         wanted.add(int(ids[0]))  # the key's lowest id names its model, scenario, round, division

@@ -250,3 +250,10 @@ def test_pareto_points_are_the_whole_front_then_the_lowest_ids_up_to_max_points(
     assert [p.on_front for p in group.points] == sorted((p.on_front for p in group.points), reverse=True)
     by_id = {p.id: p for p in full.points}
     assert all(by_id[p.id] == p for p in group.points)  # same labels and coordinates
+    # a chart draws one key: only that group (or the largest, groups[0]) gets dominated points
+    focused = pareto_front(store, None, ["throughput", "accuracy"], focus=OTHER_KEY)
+    for g, full in zip(focused.groups, whole.groups, strict=True):
+        wanted = full.points if g.comparison_key == OTHER_KEY else [p for p in full.points if p.on_front]
+        assert g.points == tuple(wanted) and g.front_ids == full.front_ids
+    largest = pareto_front(store, None, ["throughput", "accuracy"], focus="").groups
+    assert largest[0].points == whole.groups[0].points and all(p.on_front for p in largest[1].points)
