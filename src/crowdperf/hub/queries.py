@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, Select, and_, any_, bindparam, case, func, literal, or_, select, true
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Select, and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.errors import UsageError
 from crowdperf.hub.models import Result
+from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, point
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     AXES,
@@ -36,7 +36,6 @@ from crowdperf.hub.query_types import (
     MetricDelta,
     ParetoFront,
     ParetoGroup,
-    ParetoPoint,
     ResultFilter,
     ResultPage,
 )
@@ -253,116 +252,6 @@ def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
     return cost if axis.column == _COST else getattr(Result, axis.column)
 
 
-def _front(coords: np.ndarray) -> np.ndarray:
-    """Mask of the non-dominated rows of ``coords`` (n, axes); every coordinate is already 'higher
-    is better'. Sorted by the coordinates (descending), a point is on the front unless a point already
-    on the front is >= in every coordinate; of equal points the first row is kept. 2-D: one sweep
-    keeping the best second coordinate."""
-    mask = np.zeros(len(coords), dtype=bool)
-    if not len(coords):
-        return mask
-    order = np.lexsort(tuple(-coords[:, k] for k in reversed(range(coords.shape[1]))))
-    ordered = coords[order]
-    if coords.shape[1] == 2:
-        best_second = np.maximum.accumulate(ordered[:, 1])
-        previous = np.concatenate(([-np.inf], best_second[:-1]))
-        mask[order[ordered[:, 1] > previous]] = True
-        return mask
-    front = np.empty((0, coords.shape[1]))
-    for i, c in zip(order, ordered, strict=True):
-        if not front.size or not np.any(np.all(front >= c, axis=1)):
-            front = np.vstack([front, c])
-            mask[i] = True
-    return mask
-
-
-# what a ParetoPoint and a ParetoGroup show besides the coordinates (stage 2 of pareto_front)
-_LABEL_COLUMNS = (
-    Result.id,
-    Result.submitter,
-    Result.system_name,
-    Result.accelerator,
-    Result.accelerator_count,
-    Result.model,
-    Result.scenario,
-    Result.round,
-    Result.division,
-)
-_IN_CHUNK = 2000  # ids per IN (...) when hydrating: well under SQLite's bound-parameter limit
-
-
-def _labels(store: Store, ids: Sequence[int]) -> dict[int, Any]:
-    """Label columns of the given results, by id; the ids are bound parameters (PostgreSQL: one
-    array, ``id = ANY(:ids)``; SQLite: ``id IN (...)`` in chunks under its parameter limit)."""
-    if store.dialect == "postgresql":
-        ids_param = bindparam("ids", list(ids), type_=postgresql.ARRAY(Integer))
-        stmts = [select(*_LABEL_COLUMNS).where(Result.id == any_(ids_param))]
-    else:
-        stmts = [
-            select(*_LABEL_COLUMNS).where(Result.id.in_(list(ids[i : i + _IN_CHUNK])))
-            for i in range(0, len(ids), _IN_CHUNK)
-        ]
-    with store.engine.connect() as conn:
-        return {row.id: row for stmt in stmts for row in conn.execute(stmt)}
-
-
-_Candidates = list[tuple[str, np.ndarray, np.ndarray]]  # (key, ids, coords (n, axes)) sorted by id
-
-
-def _candidates(
-    store: Store, where: list[ColumnElement[bool]], cols: list[ColumnElement[Any]]
-) -> _Candidates:
-    """(id, axes) of every candidate, per comparison key in key order, each sorted by id. Up to
-    100,000 rows: only these columns, and no Row object per candidate."""
-    if store.dialect == "postgresql":
-        return _candidates_pg(store, where, cols)
-    stmt = select(Result.id, Result.comparison_key, *cols).where(*where)
-    with store.engine.connect() as conn:
-        result = conn.execute(stmt)
-        rows = result.cursor.fetchall()  # the driver's plain tuples: nothing to process
-        result.close()
-    if not rows:
-        return []
-    ids_col, key_col, *axis_cols = zip(*rows, strict=True)
-    keys = sorted(set(key_col))
-    code_of = {k: i for i, k in enumerate(keys)}
-    codes = np.fromiter((code_of[k] for k in key_col), dtype=np.int64, count=len(key_col))
-    ids = np.array(ids_col, dtype=np.int64)
-    order = np.lexsort((ids, codes))  # by key, then id: of equal points the lowest id is on the front
-    ids, codes = ids[order], codes[order]
-    coords = np.array(axis_cols, dtype=float).T[order]
-    cuts = (np.flatnonzero(np.diff(codes)) + 1).tolist()
-    return [
-        (keys[codes[a]], ids[a:b], coords[a:b]) for a, b in zip([0, *cuts], [*cuts, len(ids)], strict=True)
-    ]
-
-
-def _candidates_pg(
-    store: Store, where: list[ColumnElement[bool]], cols: list[ColumnElement[Any]]
-) -> _Candidates:
-    """PostgreSQL: one row per key with ``array_agg`` of the ids and of each axis (aggregated
-    over the same rows, so aligned), read in psycopg's binary format: ~4x faster than 100,000 rows
-    of text. The statement is compiled by SQLAlchemy; every value stays a bound parameter."""
-    stmt = (
-        select(Result.comparison_key, func.array_agg(Result.id), *(func.array_agg(c) for c in cols))
-        .where(*where)
-        .group_by(Result.comparison_key)
-        .order_by(Result.comparison_key)
-    )
-    with store.engine.connect() as conn:
-        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        with conn.connection.dbapi_connection.cursor(binary=True) as cur:  # type: ignore[union-attr,call-arg]
-            cur.execute(str(compiled), compiled.params)
-            rows = cur.fetchall()
-    out = []
-    for key, ids_list, *axis_lists in rows:
-        ids = np.array(ids_list, dtype=np.int64)
-        order = np.argsort(ids, kind="stable")
-        coords = np.array(axis_lists, dtype=float).T
-        out.append((key, ids[order], coords[order]))
-    return out
-
-
 def pareto_front(
     store: Store,
     flt: ResultFilter | None,
@@ -392,11 +281,11 @@ def pareto_front(
     axis_objs = [AXES[a] for a in axes]
     cols = [_axis_column(a, cost) for a in axis_objs]
     where = [*_where(flt), *(c.is_not(None) for c in cols)]
-    groups = _candidates(store, where, cols)
+    groups = candidates(store, where, cols)
     signs = np.array([1.0 if a.higher_is_better else -1.0 for a in axis_objs])
     picked = []  # per key: (key, ids, coords, indices handed out: the front first, then others by id)
     for key, ids, coords in groups:
-        on_front = _front(coords * signs)
+        on_front = front_mask(coords * signs)
         front_idx = np.flatnonzero(on_front)
         others = np.flatnonzero(~on_front)[: max(max_points - len(front_idx), 0)]
         picked.append((key, ids, coords, front_idx, others))
@@ -411,28 +300,17 @@ def pareto_front(
         wanted.add(int(ids[0]))  # the key's lowest id names its model, scenario, round, division
         wanted.update(ids[front_idx].tolist())
         wanted.update(ids[others].tolist())
-    labels = _labels(store, sorted(wanted))
+    labels = labels_by_id(store, sorted(wanted))
     out = []
     for key, ids, coords, front_idx, others in picked:
         points = [
-            _point(labels[i], xyz, on_front)
+            point(labels[i], xyz, on_front)
             for idx, on_front in ((front_idx, True), (others, False))
             for i, xyz in zip(ids[idx].tolist(), coords[idx].tolist(), strict=True)
         ]
         out.append(ParetoGroup.build(key, labels[int(ids[0])], len(ids), points))
     out.sort(key=lambda g: -g.total)
     return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
-
-
-def _point(label: Any, coords: list[float], on_front: bool) -> ParetoPoint:
-    return ParetoPoint(
-        id=label.id,
-        label=f"{label.submitter} {label.system_name}",
-        accelerator=label.accelerator,
-        accelerator_count=label.accelerator_count,
-        coords=tuple(coords),
-        on_front=on_front,
-    )
 
 
 def _constraint_where(c: Constraints, cost: ColumnElement[Any]) -> list[tuple[str, ColumnElement[bool]]]:
