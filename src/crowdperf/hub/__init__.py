@@ -6,5 +6,6 @@ comparison.py   the comparison key (which numbers may be ranked together)
 prices.py       price table -> cost per million samples
 query_types.py  typed filters and answers (frozen dataclasses), to_jsonable()
 queries.py      list_results, get_result, compare_results, pareto_front, best_configurations
+pareto_arrays.py  pareto_front's candidate fetch (no Row per candidate), front mask, label fetch
 importer.py     import_tree(store, path_or_git_url) -> ImportReport
 """

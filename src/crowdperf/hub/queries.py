@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.errors import UsageError
 from crowdperf.hub.models import Result
+from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, point
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     AXES,
@@ -251,29 +252,6 @@ def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
     return cost if axis.column == _COST else getattr(Result, axis.column)
 
 
-def _front(points: list[tuple[int, tuple[float, ...]]]) -> set[int]:
-    """Ids of the non-dominated points; every coordinate is already 'higher is better'.
-    Sorted by the coordinates (descending), a point is on the front unless a point already on the
-    front is >= in every coordinate. 2-D: one sweep keeping the best second coordinate."""
-    if not points:
-        return set()
-    ids = np.array([p[0] for p in points])
-    coords = np.array([p[1] for p in points], dtype=float)  # (n, axes)
-    order = np.lexsort(tuple(-coords[:, k] for k in reversed(range(coords.shape[1]))))
-    ids, coords = ids[order], coords[order]
-    if coords.shape[1] == 2:
-        best_second = np.maximum.accumulate(coords[:, 1])
-        previous = np.concatenate(([-np.inf], best_second[:-1]))
-        return {int(i) for i in ids[coords[:, 1] > previous]}
-    front = np.empty((0, coords.shape[1]))
-    keep = []
-    for i, c in zip(ids, coords, strict=True):
-        if not front.size or not np.any(np.all(front >= c, axis=1)):
-            front = np.vstack([front, c])
-            keep.append(int(i))
-    return set(keep)
-
-
 def pareto_front(
     store: Store,
     flt: ResultFilter | None,
@@ -281,8 +259,15 @@ def pareto_front(
     *,
     prices: PriceTable | None = None,
     max_points: int = 5000,
+    focus: str | None = None,
 ) -> ParetoFront:
-    """Per comparison key: the points (results having every axis) and which lie on the front."""
+    """Per comparison key: the points (results having every axis) and which lie on the front.
+    ``focus`` (a chart draws one key): only that key's group, or the largest group when no group
+    has that key, gets dominated points; the other groups carry their front only.
+
+    Two stages: only (id, key, axes) of every candidate are fetched and the fronts computed on
+    arrays; then the label columns of the points handed out (the front, then other points up to
+    ``max_points`` per key) are fetched by id."""
     if not 2 <= len(axes) <= 3 or len(set(axes)) != len(axes):
         raise UsageError(
             "a Pareto front needs two or three different axes", hint=f"choose from {', '.join(AXES)}"
@@ -296,41 +281,34 @@ def pareto_front(
     axis_objs = [AXES[a] for a in axes]
     cols = [_axis_column(a, cost) for a in axis_objs]
     where = [*_where(flt), *(c.is_not(None) for c in cols)]
-    stmt = (
-        select(
-            Result.id,
-            Result.comparison_key,
-            Result.model,
-            Result.scenario,
-            Result.round,
-            Result.division,
-            Result.system_name,
-            Result.submitter,
-            Result.accelerator,
-            Result.accelerator_count,
-            *cols,
-        )
-        .where(*where)
-        .order_by(Result.comparison_key, Result.id)
-    )
-    groups: dict[str, list[Any]] = {}
-    with store.session() as s:
-        for row in s.execute(stmt):
-            groups.setdefault(row.comparison_key, []).append(row)
+    groups = candidates(store, where, cols)
+    signs = np.array([1.0 if a.higher_is_better else -1.0 for a in axis_objs])
+    picked = []  # per key: (key, ids, coords, indices handed out: the front first, then others by id)
+    for key, ids, coords in groups:
+        on_front = front_mask(coords * signs)
+        front_idx = np.flatnonzero(on_front)
+        others = np.flatnonzero(~on_front)[: max(max_points - len(front_idx), 0)]
+        picked.append((key, ids, coords, front_idx, others))
+    if focus is not None and picked:
+        keys = [key for key, *_ in picked]
+        # the largest group as chart_data picks it: groups sorted by -total, stable in key order
+        chosen = focus if focus in keys else max(picked, key=lambda p: (len(p[1]), -keys.index(p[0])))[0]
+        empty = np.empty(0, dtype=np.int64)
+        picked = [(k, i, c, f, o if k == chosen else empty) for k, i, c, f, o in picked]
+    wanted = set()
+    for _, ids, _, front_idx, others in picked:
+        wanted.add(int(ids[0]))  # the key's lowest id names its model, scenario, round, division
+        wanted.update(ids[front_idx].tolist())
+        wanted.update(ids[others].tolist())
+    labels = labels_by_id(store, sorted(wanted))
     out = []
-    for key, rows in groups.items():
-        signed = [
-            (
-                row.id,
-                tuple(
-                    float(v) if a.higher_is_better else -float(v)
-                    for a, v in zip(axis_objs, row[10:], strict=True)
-                ),
-            )
-            for row in rows
+    for key, ids, coords, front_idx, others in picked:
+        points = [
+            point(labels[i], xyz, on_front)
+            for idx, on_front in ((front_idx, True), (others, False))
+            for i, xyz in zip(ids[idx].tolist(), coords[idx].tolist(), strict=True)
         ]
-        on_front = _front(signed)
-        out.append(ParetoGroup.build(key, rows, axes, on_front, max_points))
+        out.append(ParetoGroup.build(key, labels[int(ids[0])], len(ids), points))
     out.sort(key=lambda g: -g.total)
     return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
 

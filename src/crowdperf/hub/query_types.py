@@ -214,23 +214,9 @@ class ParetoGroup:
     front_ids: tuple[int, ...]
 
     @classmethod
-    def build(
-        cls, key: str, rows: Sequence[Any], axes: Sequence[str], front: set[int], max_points: int
-    ) -> ParetoGroup:
-        n = len(axes)
-        points = [
-            ParetoPoint(
-                id=r.id,
-                label=f"{r.submitter} {r.system_name}",
-                accelerator=r.accelerator,
-                accelerator_count=r.accelerator_count,
-                coords=tuple(float(v) for v in r[10 : 10 + n]),
-                on_front=r.id in front,
-            )
-            for r in rows
-        ]
-        points.sort(key=lambda p: not p.on_front)
-        first = rows[0]
+    def build(cls, key: str, first: Any, total: int, points: Sequence[ParetoPoint]) -> ParetoGroup:
+        """``first``: the key's lowest-id row (model, scenario, round, division); ``points``: the
+        front first, then the others handed out."""
         front_sorted = sorted((p for p in points if p.on_front), key=lambda p: p.coords)
         return cls(
             comparison_key=key,
@@ -238,8 +224,8 @@ class ParetoGroup:
             scenario=first.scenario,
             round=first.round,
             division=first.division,
-            total=len(rows),
-            points=tuple(points[: max(max_points, len(front))]),
+            total=total,
+            points=tuple(points),
             front_ids=tuple(p.id for p in front_sorted),
         )
 
@@ -343,10 +329,25 @@ class BestAnswer:
     price_table: str
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (cached per class: thousands of Pareto points per answer)."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        return _FIELD_NAMES.setdefault(cls, names)
+
+
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if obj is None or isinstance(obj, str | int | float):
+        return obj
+    names = _field_names(type(obj))
+    if names is not None:
+        out = {name: to_jsonable(getattr(obj, name)) for name in names}
         if isinstance(obj, ResultPage):
             out["comparable"] = obj.comparable
         return out

@@ -45,6 +45,10 @@ def test_compare_pareto_best_and_commands(client: TestClient) -> None:
     assert cmp_["comparable"] is True and cmp_["metrics"][0]["delta_pct"][1] < 0
     pareto = client.get("/api/pareto?x=throughput&y=accuracy&z=energy").json()
     assert pareto["axes"] == ["throughput", "accuracy", "energy"] and pareto["groups"]
+    front_only = client.get("/api/pareto?x=throughput&y=accuracy&max_points=0").json()["groups"][0]
+    assert front_only["points"] and all(p["on_front"] for p in front_only["points"])
+    assert {p["id"] for p in front_only["points"]} == set(front_only["front_ids"])
+    assert client.get("/api/pareto?max_points=5001").status_code == 422
     best = client.get("/api/best?scenario=Offline&min_accuracy_f1=90.2").json()
     assert best["groups"][0]["ranking"][0]["system_name"] == "a100-box"
     cmds = client.get("/api/commands?device=cuda&scenario=Server").json()

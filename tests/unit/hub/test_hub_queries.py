@@ -226,3 +226,34 @@ def test_zero_accelerators_have_no_cost(store: Store) -> None:
     """Some official systems name an accelerator with accelerators_per_node 0: no price, not free."""
     add(store, "zero", "NVIDIA T4", 0, 100.0, 90.0, 70.0)
     assert list_results(store).rows[0].usd_per_million is None
+
+
+def test_pareto_points_are_the_whole_front_then_the_lowest_ids_up_to_max_points(store: Store) -> None:
+    """Two keys; max_points caps the dominated points handed out, never the front."""
+    for i in range(30):
+        tp, f1 = 100.0 + (i * 37) % 29, 89.0 + ((i * 11) % 17) / 10
+        add(store, f"p{i}", "NVIDIA L4", 1, tp, f1, 70.0)
+        add(store, f"q{i}", "NVIDIA T4", 1, tp, f1, 70.0, round="v5.0", comparison_key=OTHER_KEY)
+    whole = pareto_front(store, None, ["throughput", "accuracy"])
+    assert [g.total for g in whole.groups] == [30, 30] and all(len(g.points) == 30 for g in whole.groups)
+    capped = pareto_front(store, None, ["throughput", "accuracy"], max_points=0)
+    for full, cut in zip(whole.groups, capped.groups, strict=True):
+        assert cut.comparison_key == full.comparison_key and cut.total == 30
+        assert cut.front_ids == full.front_ids and {p.id for p in cut.points} == set(full.front_ids)
+        assert all(p.on_front for p in cut.points)
+    some = pareto_front(
+        store, None, ["throughput", "accuracy"], max_points=len(whole.groups[0].front_ids) + 3
+    )
+    group, full = some.groups[0], whole.groups[0]
+    dominated = sorted(p.id for p in full.points if not p.on_front)
+    assert [p.id for p in group.points if not p.on_front] == dominated[:3]
+    assert [p.on_front for p in group.points] == sorted((p.on_front for p in group.points), reverse=True)
+    by_id = {p.id: p for p in full.points}
+    assert all(by_id[p.id] == p for p in group.points)  # same labels and coordinates
+    # a chart draws one key: only that group (or the largest, groups[0]) gets dominated points
+    focused = pareto_front(store, None, ["throughput", "accuracy"], focus=OTHER_KEY)
+    for g, full in zip(focused.groups, whole.groups, strict=True):
+        wanted = full.points if g.comparison_key == OTHER_KEY else [p for p in full.points if p.on_front]
+        assert g.points == tuple(wanted) and g.front_ids == full.front_ids
+    largest = pareto_front(store, None, ["throughput", "accuracy"], focus="").groups
+    assert largest[0].points == whole.groups[0].points and all(p.on_front for p in largest[1].points)

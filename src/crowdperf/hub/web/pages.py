@@ -123,7 +123,7 @@ def chart_page(
     cfg = _config(request)
     if x == y:
         return render_error(request, 400, "pick two different axes")
-    front = queries.pareto_front(cfg.store, flt, [x, y], prices=cfg.prices)
+    front = queries.pareto_front(cfg.store, flt, [x, y], prices=cfg.prices, focus=key or "")
     data = chart_data(front, key)
     return render_page(
         request, "chart.html", page="chart", data=data, chart_json=data.to_json(ServerUrls().result),

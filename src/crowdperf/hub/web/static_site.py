@@ -85,7 +85,7 @@ def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResu
         ))  # fmt: skip
         pages += 1
     for x, y in itertools.permutations(AXES, 2):
-        data = chart_data(queries.pareto_front(store, ResultFilter(), [x, y], prices=prices), None)
+        data = chart_data(queries.pareto_front(store, ResultFilter(), [x, y], prices=prices, focus=""), None)
         html = env.get_template("chart.html").render(
             urls=StaticUrls(), page="chart", data=data, chart_json=data.to_json(StaticUrls().result),
             axes=AXIS_LABELS, colors=COLOR_FIELDS, color="accelerator", filters={},
