@@ -107,6 +107,7 @@ def hide_result(store: Store, owner: str, result_id: int, *, hidden: bool = True
     _owned(store, owner, result_id)
     with store.session() as s:
         s.execute(update(Result).where(Result.id == result_id).values(hidden=hidden))
+    store.invalidate()  # filter values list visible results only
 
 
 def delete_result(store: Store, owner: str, result_id: int) -> None:
@@ -114,3 +115,4 @@ def delete_result(store: Store, owner: str, result_id: int) -> None:
     _owned(store, owner, result_id)
     with store.session() as s:
         s.execute(delete(Result).where(Result.id == result_id))
+    store.invalidate()

@@ -8,10 +8,11 @@ with store.session() as s: ...
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crowdperf.errors import HubError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-ACCELERATOR_CACHE_S = 30.0
+FACT_CACHE_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,7 +32,7 @@ class Store:
     url: str
     engine: Engine
     _sessions: sessionmaker[Session]
-    _accelerators: tuple[float, tuple[str, ...]] | None = None  # (monotonic time, names)
+    _facts: dict[str, tuple[float, Any]] = field(default_factory=dict)  # name -> (monotonic time, value)
 
     @property
     def dialect(self) -> str:
@@ -46,21 +48,30 @@ class Store:
                 session.rollback()
                 raise
 
-    def accelerator_names(self) -> tuple[str, ...]:
-        """Distinct accelerator names (for pricing); cached for ACCELERATOR_CACHE_S, dropped by
-        ``invalidate()`` (the importer calls it) so that new hardware is priced promptly."""
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """A fact about the whole data set (distinct accelerators, filter values): computed at most
+        every ``FACT_CACHE_S`` seconds, and afresh after ``invalidate()``, which every writer calls
+        (import, upload, hide, delete), so new hardware is priced and listed promptly."""
         now = time.monotonic()
-        if self._accelerators is None or now - self._accelerators[0] > ACCELERATOR_CACHE_S:
+        hit = self._facts.get(name)
+        if hit is None or now - hit[0] > FACT_CACHE_S:
+            hit = self._facts[name] = (now, compute())
+        return hit[1]
+
+    def accelerator_names(self) -> tuple[str, ...]:
+        """Distinct accelerator names (for pricing)."""
+
+        def compute() -> tuple[str, ...]:
             from crowdperf.hub.models import Result
 
             with self.session() as s:
-                names = tuple(n for (n,) in s.execute(select(Result.accelerator).distinct()) if n)
-            self._accelerators = (now, names)
-        return self._accelerators[1]
+                return tuple(n for (n,) in s.execute(select(Result.accelerator).distinct()) if n)
+
+        return self.cached("accelerators", compute)
 
     def invalidate(self) -> None:
         """Forget cached facts about the data (call after writing results)."""
-        self._accelerators = None
+        self._facts.clear()
 
     def close(self) -> None:
         self.engine.dispose()

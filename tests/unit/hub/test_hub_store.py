@@ -62,3 +62,25 @@ def test_unreachable_server_is_a_hub_error() -> None:
     with pytest.raises(HubError, match="cannot open hub database") as info:
         open_store("postgresql://user:secret@127.0.0.1:1/none")
     assert "secret" not in str(info.value)
+
+
+def test_cached_facts_refresh_when_results_change(store: Store) -> None:
+    """Filter values are cached (a full scan each); writers invalidate them, including hiding."""
+    from test_hub_queries import row
+
+    from crowdperf.hub.auth import hide_result
+    from crowdperf.hub.models import Result
+    from crowdperf.hub.web.lookups import facet_values
+
+    with store.session() as s:
+        s.add(Result(**row("a", "NVIDIA L4", 1, 100.0, 90.0, 70.0, uploader="ann")))
+    assert facet_values(store)["model"] == ["bert-99"]
+    with store.session() as s:
+        s.add(Result(**row("b", "NVIDIA L4", 1, 100.0, 90.0, 70.0, model="bert-99.9")))
+    assert facet_values(store)["model"] == ["bert-99"]  # cached: no writer said otherwise
+    store.invalidate()  # what the importer does after every import
+    assert facet_values(store)["model"] == ["bert-99", "bert-99.9"]
+    with store.session() as s:
+        a_id = s.query(Result.id).filter(Result.system_name == "sys-a").scalar()
+    hide_result(store, "ann", a_id)
+    assert facet_values(store)["model"] == ["bert-99.9"]  # hidden rows leave the drop-downs

@@ -14,14 +14,20 @@ from crowdperf.hub.web.views import CHOICE_FILTERS
 
 
 def facet_values(store: Store) -> dict[str, list[str]]:
-    """Distinct non-empty values of each drop-down filter among visible results."""
-    out: dict[str, list[str]] = {}
-    with store.session() as s:
-        for name in CHOICE_FILTERS:
-            column = getattr(Result, name)
-            stmt = select(column).where(Result.hidden.is_(False), column != "").distinct().order_by(column)
-            out[name] = [v for (v,) in s.execute(stmt)]
-    return out
+    """Distinct non-empty values of each drop-down filter among visible results (a full scan per
+    filter: cached in the store, which every writer invalidates)."""
+
+    def compute() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        with store.session() as s:
+            for name in CHOICE_FILTERS:
+                column = getattr(Result, name)
+                visible = (Result.hidden.is_(False), column != "")
+                stmt = select(column).where(*visible).distinct().order_by(column)
+                out[name] = [v for (v,) in s.execute(stmt)]
+        return out
+
+    return store.cached("facets", compute)
 
 
 def result_logs(store: Store, result_id: int) -> dict[str, str]:
