@@ -4,7 +4,8 @@ attention; every other layer is token-wise, so no padded token is ever computed)
 
 A padded batch costs rows x its longest sequence; a packed one costs its real tokens. That
 matters most where batches mix lengths: Server's dynamic batches, which arrive in random order.
-Small batches replay a CUDA graph captured per token bucket (multiples of ``TOKEN_STEP`` up to
+Small batches replay a CUDA graph captured per token bucket (``token_buckets``: steps of 32
+tokens up to 512, so one SingleStream sample pads little, then 64 up to 2,048, then 256 up to
 ``GRAPH_MAX_TOKENS``); its sequence table has room for ``max_batch`` sequences, the unused ones
 empty, and the bucket's spare tokens belong to no sequence (their rows are computed and dropped).
 Larger batches run eagerly: there the GPU, not Python's kernel launches, is the bottleneck.
@@ -12,6 +13,7 @@ Larger batches run eagerly: there the GPU, not Python's kernel launches, is the 
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,8 +23,21 @@ import numpy as np
 
 from crowdperf.backends.base import FeatureBatch
 
-TOKEN_STEP = 256
 GRAPH_MAX_TOKENS = 16_384
+_BUCKET_STEPS = ((512, 32), (2048, 64), (GRAPH_MAX_TOKENS, 256))  # (up to, step)
+
+
+def token_buckets(limit: int) -> tuple[int, ...]:
+    """Graph sizes in tokens up to ``limit`` (capped at GRAPH_MAX_TOKENS): fine steps where one
+    sequence's padding would matter, coarse ones where a batch is large."""
+    out: list[int] = []
+    low = 0
+    for top, step in _BUCKET_STEPS:
+        out += range(low + step, min(top, limit + step - 1) + 1, step)
+        low = top
+        if top >= limit:
+            break
+    return tuple(b for b in out if b <= GRAPH_MAX_TOKENS)
 
 
 def varlen_available(torch: Any) -> bool:
@@ -81,6 +96,7 @@ class PackedRunner:
         self._torch, self._model, self._device, self._max_len = torch, model, device, max_len
         self._max_seqs = 0  # graphs are captured by prepare(); before it every batch runs eagerly
         self._graphs: dict[int, _Graph] = {}
+        self._buckets: tuple[int, ...] = ()
         self._pool = torch.cuda.graph_pool_handle()
         self.lock = threading.Lock()
 
@@ -93,15 +109,16 @@ class PackedRunner:
         widest = max(widths, default=self._max_len)
         self._max_len = min(self._max_len, widest)
         self._max_seqs, self._graphs = max_batch, {}
-        limit = min(GRAPH_MAX_TOKENS, max_batch * self._max_len)
+        self._buckets = token_buckets(min(GRAPH_MAX_TOKENS, max_batch * self._max_len))
         with self.lock:
-            for bucket in range(TOKEN_STEP, limit + TOKEN_STEP, TOKEN_STEP):
+            for bucket in self._buckets:
                 self._graph(bucket)
 
     def run(self, batch: FeatureBatch) -> np.ndarray:
         packed = PackedBatch.of(batch)
         rows = len(packed.cu_seqlens) - 1
-        bucket = -(-packed.tokens // TOKEN_STEP) * TOKEN_STEP
+        k = bisect.bisect_left(self._buckets, packed.tokens)
+        bucket = self._buckets[k] if k < len(self._buckets) else 0
         with self.lock:
             if bucket in self._graphs and rows <= self._max_seqs:
                 logits = self._replay(self._graphs[bucket], packed)

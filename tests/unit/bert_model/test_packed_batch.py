@@ -28,3 +28,12 @@ def test_unpack_puts_each_token_back_and_zeros_the_padding() -> None:
     assert out.shape == (2, 3, 2) and out.dtype == np.float32
     assert out[0, :2].tolist() == [[0, 1], [2, 3]] and out[0, 2].tolist() == [0, 0]
     assert out[1].tolist() == [[4, 5], [6, 7], [8, 9]]
+
+
+def test_token_buckets_are_fine_for_one_sequence_and_cover_the_limit() -> None:
+    from crowdperf.backends.packed_runner import GRAPH_MAX_TOKENS, token_buckets
+
+    assert token_buckets(384) == tuple(range(32, 385, 32))  # a SingleStream sample pads < 32 tokens
+    assert token_buckets(600)[-2:] == (576, 640)  # the last bucket holds the limit
+    full = token_buckets(10**6)
+    assert full[-1] == GRAPH_MAX_TOKENS and list(full) == sorted(set(full))
