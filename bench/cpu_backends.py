@@ -108,6 +108,7 @@ def bench_size(
     t0 = time.perf_counter()
     settings = load_settings()
     onnx_path = generated_model_file("onnxruntime", cfg, settings)
+    int8_path = generated_model_file("onnxruntime", cfg, settings, int8=True)  # quantize_dynamic
     weights_path = generated_model_file("pytorch", cfg, settings)
     print(f"[{size}] model ready in {time.perf_counter() - t0:.1f}s at {onnx_path.parent}", flush=True)
     lengths = np.random.default_rng(1).choice(all_lengths, samples, replace=False)
@@ -116,6 +117,7 @@ def bench_size(
     results = []
     runs = [
         ("onnxruntime", onnx_path, Precision.FP32),
+        ("onnxruntime", int8_path, Precision.INT8),
         ("pytorch", weights_path, Precision.FP32),
         ("pytorch", weights_path, Precision.BF16),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,12 @@ class OnnxRuntimeBackend(Backend):
             )
         if not config.model_path.is_file():
             raise MissingInputError(f"model file not found: {config.model_path}", hint="pass --model-path")
+        if config.precision is Precision.INT8 and not _is_quantized(config.model_path):
+            raise UsageError(
+                f"{config.model_path.name} has no quantized operators: it would run in fp32, not int8",
+                hint="pass an int8 ONNX (MLPerf's bert_large_v1_1_fake_quant.onnx, or one made with "
+                "onnxruntime.quantization), or use --precision fp32",
+            )
         providers: list[str | tuple[str, dict[str, str]]] = [CPU_EP]
         if config.device is Device.CUDA:
             available = ort.get_available_providers()
@@ -88,6 +95,20 @@ class OnnxRuntimeBackend(Backend):
 
     def close(self) -> None:
         self._session = None
+
+
+# operators that only a quantized graph has (QDQ, dynamic and fused quantized forms)
+_QUANTIZED_OPS = {
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul",
+    "DynamicQuantizeMatMul", "QAttention", "QGemm", "MatMulIntegerToFloat",
+}  # fmt: skip
+
+
+def _is_quantized(path: Path) -> bool:
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return any(node.op_type in _QUANTIZED_OPS for node in graph.node)
 
 
 def _preload_cuda_libraries(ort: Any) -> None:

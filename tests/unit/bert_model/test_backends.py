@@ -79,3 +79,27 @@ def test_unknown_backend_and_unsupported_precision_are_usage_errors() -> None:
         get_backend("tensorflow")
     with pytest.raises(UsageError, match="fp16"):
         _loaded("onnxruntime", precision=Precision.FP16)
+
+
+def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
+    settings = load_settings()
+    fp32_path = generated_model_file("onnxruntime", CFG, settings)
+    int8_path = generated_model_file("onnxruntime", CFG, settings, int8=True)
+    assert int8_path != fp32_path and int8_path.name.endswith(".int8.onnx")
+    assert generated_model_file("onnxruntime", CFG, settings, int8=True) == int8_path  # made once
+    fp32 = get_backend("onnxruntime")
+    fp32.load(BackendConfig(fp32_path))
+    int8 = get_backend("onnxruntime")
+    int8.load(BackendConfig(int8_path, precision=Precision.INT8))
+    batch = _batch()
+    a, b = fp32.run(batch), int8.run(batch)
+    assert a.shape == b.shape and not np.array_equal(a, b)  # really different arithmetic
+    np.testing.assert_allclose(b[:, :70], a[:, :70], atol=0.05 * float(np.abs(a).max()))
+
+
+def test_an_fp32_graph_is_never_run_as_int8() -> None:
+    path = generated_model_file("onnxruntime", CFG, load_settings())
+    with pytest.raises(UsageError, match="no quantized operators"):
+        get_backend("onnxruntime").load(BackendConfig(path, precision=Precision.INT8))
+    with pytest.raises(UsageError, match="int8 runs on onnxruntime"):
+        generated_model_file("pytorch", CFG, load_settings(), int8=True)

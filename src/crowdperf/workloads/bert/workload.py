@@ -163,7 +163,8 @@ class BertWorkload:
         self, spec: RunSpec, settings: Settings, features: SquadFeatures, download: bool
     ) -> ResolvedAsset:
         if self.model == "tiny" and spec.paths.model is None:
-            return tiny_model_file(spec.backend, features.vocab_size, settings)
+            int8 = spec.precision.value == "int8"
+            return tiny_model_file(spec.backend, features.vocab_size, settings, int8=int8)
         if self.model != "tiny" and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
             raise UsageError(
                 f"vocab has {features.vocab_size} tokens; {self.model} (BERT-large) needs the "
