@@ -58,10 +58,6 @@ class CudaGraphRunner:
         self._pool = torch.cuda.graph_pool_handle()
         self.lock = threading.Lock()
 
-    @property
-    def captured(self) -> int:
-        return len(self._graphs)
-
     def prepare(self, max_batch: int, widths: Iterable[int]) -> None:
         """Capture every (bucket, width) a batch of up to ``max_batch`` rows can need (untimed)."""
         self._buckets = batch_buckets(max_batch)

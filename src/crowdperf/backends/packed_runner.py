@@ -100,10 +100,6 @@ class PackedRunner:
         self._pool = torch.cuda.graph_pool_handle()
         self.lock = threading.Lock()
 
-    @property
-    def captured(self) -> int:
-        return len(self._graphs)
-
     def prepare(self, max_batch: int, widths: Iterable[int]) -> None:
         """Capture a graph per token bucket a batch of up to ``max_batch`` rows can fill."""
         widest = max(widths, default=self._max_len)
