@@ -8,7 +8,7 @@ skips mlperf.conf, zeroing the round's seeds. One test per process keeps every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -18,18 +18,13 @@ from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, ResultsError
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
 from crowdperf.mlperf.rounds import Scenario, get_round
-from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
+from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
+from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
 from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
-
-_SCENARIO = {
-    Scenario.SINGLE_STREAM: lg.TestScenario.SingleStream,
-    Scenario.MULTI_STREAM: lg.TestScenario.MultiStream,
-    Scenario.SERVER: lg.TestScenario.Server,
-    Scenario.OFFLINE: lg.TestScenario.Offline,
-}
 
 # The checker's result field per scenario (tools/submission/submission_checker/constants.py
 # RESULT_FIELD_NEW, v5.0+): key in the detail log, display name, unit, scale from the log's unit.
@@ -64,11 +59,6 @@ class TestOutcome:
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
 
 
-def qsl_sizes(source_total: int, source_perf: int, count: int | None) -> tuple[int, int]:
-    total = min(source_total, count) if count else source_total
-    return total, min(source_perf, total)
-
-
 def execute_test(job: TestJob) -> TestOutcome:
     """Open the workload, write user.conf, FromConfig once, run LoadGen, score accuracy."""
     spec = job.spec
@@ -78,7 +68,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
         if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
             warmup(default_batch_size(spec.scenario, spec.batch_size))
-        targets = _test_sized_targets(job, opened)
+        targets = size_test_targets(opened, spec, get_round(spec.round).seeds, job.targets)
         settings = _settings(job, opened, total, targets)
         audit = job.out_dir / "audit.config"
         if spec.mode is Mode.COMPLIANCE:
@@ -102,26 +92,6 @@ def execute_test(job: TestJob) -> TestOutcome:
         opened.close()
 
 
-def _test_sized_targets(job: TestJob, opened: OpenWorkload) -> ResolvedTargets:
-    """A test-mode Offline performance run measures the system first (a few short LoadGen probes)
-    and targets at least that QPS, so its one query lasts the test min_duration however fast the
-    system is (user_conf.offline_test_samples). Other runs keep the parent's targets."""
-    spec = job.spec
-    if not (
-        spec.execution_mode is ExecutionMode.TEST
-        and spec.scenario is Scenario.OFFLINE
-        and spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE)
-    ):
-        return job.targets
-    from crowdperf.mlperf.find_performance import offline_sizing_qps  # it imports this module
-
-    measured = offline_sizing_qps(opened, spec, get_round(spec.round).seeds)
-    given = job.targets.target_qps
-    if given is not None and given >= measured:
-        return job.targets
-    return replace(job.targets, target_qps=measured, source="test sizing probe")
-
-
 def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets) -> lg.TestSettings:
     spec = job.spec
     conf = job.out_dir / USER_CONF
@@ -135,7 +105,7 @@ def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: Resolv
         )
     )
     settings = lg.TestSettings()
-    settings.scenario = _SCENARIO[spec.scenario]
+    settings.scenario = LOADGEN_SCENARIO[spec.scenario]
     # Exactly once per process: see the module docstring.
     if settings.FromConfig(str(conf), opened.loadgen_model, spec.scenario.value) != 0:
         raise ResultsError(f"LoadGen rejected {conf}", hint="see mlperf_log_detail.txt")

@@ -28,13 +28,6 @@ from crowdperf.mlperf.workload import check_available, workload_ref
 from crowdperf.settings import Settings
 
 TEST_DEFAULT_SERVER_QPS = 50.0
-# Test-mode SingleStream/MultiStream expected latency. It only sizes the query list: LoadGen
-# pre-generates queries spaced by it over 2 x min_duration (loadgen.cc GenerateQueries,
-# duration_multiplier) and stops issuing once min_duration and min_query_count are met
-# (issue_query_controller.cc); a system more than 2x faster than the expectation runs out of
-# queries ("Ran out of generated queries", min duration not met: INVALID). 0.01 ms generates 20,000
-# queries for the 100 ms test duration, enough for any system; a slow one just issues fewer.
-TEST_DEFAULT_LATENCY_MS = 0.01
 Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
 
 
@@ -60,8 +53,9 @@ def resolve_targets(spec: RunSpec, ctx: HarnessContext) -> ResolvedTargets:
     if override is not None:
         return _targets(qps_scenario, override, "override")
     if spec.execution_mode is ExecutionMode.TEST and not qps_scenario:
-        # a stored latency (measured on a loaded machine, say) could generate too few queries
-        return ResolvedTargets(target_latency_ms=TEST_DEFAULT_LATENCY_MS, source="test default")
+        # The test's child sizes the expected latency with a probe (sizing.py): a stored one
+        # (measured on a loaded machine, say) could generate too few queries.
+        return ResolvedTargets(source="test default")
     stored = ctx.store.lookup(spec, system_name(spec, ctx.host))
     if stored is not None:
         return _targets(qps_scenario, apply_margin(spec.scenario, stored.value), "find-performance")
@@ -75,7 +69,7 @@ def resolve_targets(spec: RunSpec, ctx: HarnessContext) -> ResolvedTargets:
         offline = ctx.store.lookup(spec, system_name(spec, ctx.host), Scenario.OFFLINE)
         qps = offline.value * 0.5 if offline else TEST_DEFAULT_SERVER_QPS
         return ResolvedTargets(target_qps=qps, source="test default")
-    # Offline: the test run's child sizes the query with a probe (loadgen_runner._test_sized_targets)
+    # Offline: the test run's child sizes the query with a probe (sizing.size_test_targets)
     return ResolvedTargets(source="test default")
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.mlperf.find_performance import FindJob, _Prober
 from crowdperf.mlperf.layout import system_name
+from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_run, resolve_targets
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
@@ -58,7 +58,9 @@ def test_offline_target_from_a_loaded_machine_still_gives_a_valid_run_when_the_l
     assert target is not None
     idle = paced_workload.open(run)
     try:
-        prober = _Prober(FindJob(run, "", tmp_path, get_round("v6.1").seeds), idle)
+        prober = Prober(
+            idle, seeds=get_round("v6.1").seeds, work_dir=tmp_path, count=None, batch_size=None, probe_ms=0
+        )
         # the valid-mode rule, scaled from 600 s to 0.4 s
         log = prober.probe(
             Scenario.OFFLINE, offline_expected_qps=target, min_query_count=1, min_duration_ms=400

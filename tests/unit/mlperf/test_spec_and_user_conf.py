@@ -82,12 +82,13 @@ def test_test_mode_issues_the_queries_early_stopping_needs_even_on_a_tiny_qsl(
 
 
 def test_test_mode_offline_samples_follow_the_target_qps() -> None:
-    # 100 ms at 50,000 samples/s with 2x slack = 10,000 samples, more than the 300-sample QSL
-    assert offline_test_samples(300, 50_000.0) == 10_000
+    # 100 ms at 50,000 samples/s with 20x headroom = 100,000 samples, more than the 300-sample QSL
+    assert offline_test_samples(300, 50_000.0) == 100_000
+    assert offline_test_samples(300, 1e12) == 1_000_000  # capped: LoadGen holds every sample
     assert offline_test_samples(300, 100.0) == 300  # a slow system: the QSL already lasts long enough
     assert offline_test_samples(300, None) == 300
     fast = _conf(ExecutionMode.TEST, Scenario.OFFLINE, ResolvedTargets(target_qps=50_000.0))
-    assert fast["bert.Offline.min_query_count"] == "10000"
+    assert fast["bert.Offline.min_query_count"] == "100000"
     assert fast["bert.Offline.performance_sample_count_override"] == "300"
 
 
