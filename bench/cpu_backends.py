@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crowdperf.backends.base import BackendConfig, FeatureBatch, Precision
+from crowdperf.backends.base import BackendConfig, FeatureBatch
 from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.model_files import generated_model_file

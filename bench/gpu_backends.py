@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from crowdperf.backends.base import BackendConfig, Device, Precision
+from crowdperf.backends.base import BackendConfig
 from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.dataset import load_features
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
@@ -83,7 +85,7 @@ LATENCY_VARIANTS = {  # name: (CUDA graphs, packed sequences)
 }
 
 
-def latency_table(weights: Path, feats, device: Device, precision: Precision, max_batch: int) -> None:
+def latency_table(weights: Path, feats, device: DeviceKind, precision: Precision, max_batch: int) -> None:
     sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= max_batch]
     runs = {}
     for name, (graphs, packed) in LATENCY_VARIANTS.items():
@@ -117,7 +119,7 @@ def main() -> None:
     feats = load_features(args.dataset_path, args.vocab_path, settings)
     cfg = getattr(BertModelConfig, args.model)(feats.vocab_size)
     weights = ensure_weights(settings.models_dir, cfg, seed=0)
-    device = Device(args.device)
+    device = DeviceKind(args.device)
     n = args.samples or feats.count
 
     ref = get_backend("pytorch")

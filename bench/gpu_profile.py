@@ -18,9 +18,11 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
+from crowdperf.backends.base import BackendConfig, FeatureBatch
 from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 
@@ -74,7 +76,7 @@ def main() -> None:
     flops = bert_flops(cfg, args.batch, args.width)
     for graphs in (False, True):
         backend = get_backend("pytorch")
-        backend.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=graphs))
+        backend.load(BackendConfig(weights, DeviceKind.CUDA, precision, cuda_graphs=graphs))
         backend.prepare(args.batch, [args.width])
         for _ in range(3):
             backend.run(batch)

@@ -15,10 +15,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from crowdperf.backends.base import BackendConfig, Device, Precision
+from crowdperf.backends.base import BackendConfig
 from crowdperf.backends.registry import get_backend
 from crowdperf.mlperf.rounds import BERT_SERVER_LATENCY_NS, Scenario
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.dataset import load_features
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
@@ -56,7 +58,9 @@ def main() -> None:
         if packed and args.precision not in ("fp16", "bf16"):
             continue
         backend = get_backend("pytorch")
-        config = BackendConfig(weights, Device(args.device), Precision(args.precision), pack_sequences=packed)
+        config = BackendConfig(
+            weights, DeviceKind(args.device), Precision(args.precision), pack_sequences=packed
+        )
         info = backend.load(config)
         opened = OpenBertWorkload("bench", feats, backend, info, {})
         opened.warmup(args.batch_size)

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
+from crowdperf.backends.base import BackendConfig, FeatureBatch
 from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 
@@ -35,8 +37,8 @@ def test_graphs_match_eager_on_every_bucket_and_width(tmp_path: Path, precision:
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
     eager, graphs = get_backend("pytorch"), get_backend("pytorch")
-    eager.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False))
-    info = graphs.load(BackendConfig(weights, Device.CUDA, precision, pack_sequences=False))
+    eager.load(BackendConfig(weights, DeviceKind.CUDA, precision, cuda_graphs=False))
+    info = graphs.load(BackendConfig(weights, DeviceKind.CUDA, precision, pack_sequences=False))
     assert info.execution_provider.endswith("(CUDA graphs)")
     graphs.prepare(16, [64, 96])
     # n not a bucket (5 -> 8), width not aligned (70 -> 96), n = max bucket, n above it (eager path)
@@ -58,8 +60,8 @@ def test_packed_sequences_match_the_padded_model(
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
     padded, packed = get_backend("pytorch"), get_backend("pytorch")
-    padded.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False, pack_sequences=False))
-    info = packed.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=cuda_graphs))
+    padded.load(BackendConfig(weights, DeviceKind.CUDA, precision, cuda_graphs=False, pack_sequences=False))
+    info = packed.load(BackendConfig(weights, DeviceKind.CUDA, precision, cuda_graphs=cuda_graphs))
     assert "packed sequences" in info.execution_provider and not packed.pads_batches
     packed.prepare(16, [64, 96, 384])
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap

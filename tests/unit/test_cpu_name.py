@@ -1,5 +1,5 @@
 """One CPU model name for provenance, the results' system name and the submission's system
-description (backends.device_names.cpu_name)."""
+description (system.cpu.cpu_name)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.backends import device_names
 from crowdperf.mlperf import layout
 from crowdperf.mlperf.provenance import system_summary
 from crowdperf.submission.system_description import detect
+from crowdperf.system import cpu as device_names
 
 XEON = "Intel(R) Xeon(R) Platinum 8480+"
 

@@ -10,22 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
-
-class Device(StrEnum):
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
-class Precision(StrEnum):
-    FP32 = "fp32"
-    FP16 = "fp16"
-    BF16 = "bf16"
-    INT8 = "int8"
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind
 
 
 @dataclass(frozen=True)
@@ -33,7 +23,7 @@ class BackendConfig:
     """What to load and where. Validated by the backend's ``load``; no side effects here."""
 
     model_path: Path
-    device: Device = Device.CPU
+    device: DeviceKind = DeviceKind.CPU
     precision: Precision = Precision.FP32
     threads: int | None = None  # intra-op threads; None = the backend's tuned default
     cuda_graphs: bool = True  # replay captured CUDA graphs where the backend can (pytorch on cuda)
@@ -46,7 +36,7 @@ class BackendInfo:
 
     name: str  # "onnxruntime"
     version: str  # framework version
-    device: Device
+    device: DeviceKind
     precision: Precision
     execution_provider: str  # e.g. "CPUExecutionProvider", "CUDAExecutionProvider", "torch:cuda:0"
     device_name: str  # e.g. "NVIDIA H200" or the CPU model

@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
-from crowdperf.backends.device_names import cpu_name, physical_cores
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, FeatureBatch
 from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
+from crowdperf.precision import Precision
+from crowdperf.system.cpu import cpu_name, physical_cores
+from crowdperf.system.devices import DeviceKind
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
@@ -41,7 +43,7 @@ class OnnxRuntimeBackend(Backend):
                 "onnxruntime.quantization), or use --precision fp32",
             )
         providers: list[str | tuple[str, dict[str, str]]] = [CPU_EP]
-        if config.device is Device.CUDA:
+        if config.device is DeviceKind.CUDA:
             available = ort.get_available_providers()
             if CUDA_EP not in available:
                 raise DeviceError(
@@ -64,7 +66,7 @@ class OnnxRuntimeBackend(Backend):
         except Exception as exc:  # onnxruntime raises its own exception zoo
             raise BackendError(f"onnxruntime could not load {config.model_path}: {exc}") from exc
         used = session.get_providers()[0]
-        if config.device is Device.CUDA and used != CUDA_EP:
+        if config.device is DeviceKind.CUDA and used != CUDA_EP:
             raise DeviceError(
                 f"onnxruntime fell back to {used}: the CUDA provider failed to initialise",
                 hint="install the CUDA/cuDNN libraries onnxruntime-gpu needs (crowdperf get cuda-stack)",

@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, FeatureBatch
 from crowdperf.backends.cuda_graphs import CudaGraphRunner
-from crowdperf.backends.device_names import cpu_name, physical_cores
 from crowdperf.backends.packed_runner import PackedRunner, varlen_available
 from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
+from crowdperf.precision import Precision
+from crowdperf.system.cpu import cpu_name, physical_cores
+from crowdperf.system.devices import DeviceKind
 
 # The official model.pytorch must carry these (the reference loads it with strict=False).
 REQUIRED_KEYS = ("bert.embeddings.word_embeddings.weight", "qa_outputs.weight", "qa_outputs.bias")
@@ -44,7 +46,7 @@ class PyTorchBackend(Backend):
         from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering, config_from_state_dict
 
         dtype = _dtype(torch, config.precision, config.device)
-        if config.device is Device.CUDA:
+        if config.device is DeviceKind.CUDA:
             if not torch.cuda.is_available():
                 raise DeviceError(
                     f"torch {torch.__version__} cannot use CUDA here (no GPU, no driver, or a CPU build)",
@@ -70,7 +72,7 @@ class PyTorchBackend(Backend):
         self._device = device
         provider = f"torch:{device}"
         self._cuda_graphs = config.cuda_graphs
-        if config.device is Device.CUDA:
+        if config.device is DeviceKind.CUDA:
             half = config.precision in (Precision.FP16, Precision.BF16)  # flash attention's dtypes
             if config.pack_sequences and half and varlen_available(torch):
                 self._packed = PackedRunner(torch, self._model, device, max_len=model.max_positions)
@@ -120,14 +122,14 @@ class PyTorchBackend(Backend):
         self._graphs = self._packed = None
 
 
-def _dtype(torch: Any, precision: Precision, device: Device) -> Any:
+def _dtype(torch: Any, precision: Precision, device: DeviceKind) -> Any:
     if precision is Precision.FP32:
         return torch.float32
     if precision is Precision.BF16:
         return torch.bfloat16
-    if precision is Precision.FP16 and device is Device.CUDA:
+    if precision is Precision.FP16 and device is DeviceKind.CUDA:
         return torch.float16
-    supported = "fp32, bf16, fp16 (cuda)" if device is Device.CUDA else "fp32, bf16"
+    supported = "fp32, bf16, fp16 (cuda)" if device is DeviceKind.CUDA else "fp32, bf16"
     raise UsageError(
         f"the pytorch backend does not run {precision.value} on {device.value}",
         hint=f"use --precision one of: {supported}",

@@ -14,15 +14,16 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crowdperf.backends.base import Device, Precision
 from crowdperf.cli.console import console, err_console, state
 from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunSpec, Targets, plan_runs
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.submission.post_run import after_run
+from crowdperf.system.devices import DeviceSelection
 
 RUN_JSON_SCHEMA = "crowdperf.run/1"
 MODELS = ("tiny", "bert-99", "bert-99.9")
@@ -53,7 +54,10 @@ def _enum(value: str, enum: type[E], option: str, extra: tuple[str, ...] = ()) -
 def run(
     model: str = typer.Option("tiny", help=f"One of: {', '.join(MODELS)}."),
     backend: str = typer.Option("onnxruntime", help=f"One of: {', '.join(BACKENDS)}."),
-    device: str = typer.Option("cpu", help="cpu or cuda (never silently falls back to CPU)."),
+    device: str = typer.Option(
+        "cpu", help="cpu, cuda (every visible GPU), or cuda:N[,M] (never silently falls back to CPU)."
+    ),
+    devices: str | None = typer.Option(None, help="Accelerator indices to use, e.g. 0,2 (default: all)."),
     precision: str = typer.Option("fp32", help="fp32, fp16, bf16 or int8 (what the backend supports)."),
     scenario: str = typer.Option("all", help="SingleStream, MultiStream, Server, Offline or all."),
     category: str = typer.Option("edge", help="edge or datacenter (datacenter adds Server to 'all')."),
@@ -104,7 +108,7 @@ def _build_spec(**o: Any) -> tuple[RunSpec, Scenario | None, Mode | None]:
         scenario=scen or Scenario.OFFLINE,
         mode=md or Mode.PERFORMANCE,
         backend=_choice(o["backend"], BACKENDS, "--backend"),
-        device=_enum(o["device"], Device, "--device"),  # type: ignore[arg-type]
+        devices=DeviceSelection.parse(o["device"], o["devices"]),
         precision=_enum(o["precision"], Precision, "--precision"),  # type: ignore[arg-type]
         execution_mode=_enum(o["execution_mode"], ExecutionMode, "--execution-mode"),  # type: ignore[arg-type]
         round=o["round_name"] or default_round().name,

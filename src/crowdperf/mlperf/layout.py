@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from crowdperf.backends.device_names import cpu_name
 from crowdperf.errors import InterruptedRun, ResultsError
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.system.cpu import cpu_name
 
 USER_CONF = "user.conf"
 PROVENANCE = "provenance.json"
@@ -71,7 +71,7 @@ def host_slug() -> str:
 
 
 def system_name(spec: RunSpec, host: str | None = None) -> str:
-    return f"{host or host_slug()}-{spec.backend}-{spec.device.value}-{spec.precision.value}"
+    return f"{host or host_slug()}-{spec.backend}-{spec.devices.kind.value}-{spec.precision.value}"
 
 
 @dataclass(frozen=True)

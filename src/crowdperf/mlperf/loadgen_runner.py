@@ -20,9 +20,9 @@ from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
 from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
-from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
 from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
 

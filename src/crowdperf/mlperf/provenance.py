@@ -16,10 +16,10 @@ from typing import Any
 
 from crowdperf import __version__
 from crowdperf.backends.base import BackendInfo
-from crowdperf.backends.device_names import cpu_name
 from crowdperf.mlperf.layout import gpu_names
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.user_conf import ResolvedTargets
+from crowdperf.system.cpu import cpu_name
 
 PROVENANCE_SCHEMA = "crowdperf.provenance/1"
 NOT_SUBMITTABLE = "test-mode run, not submittable"

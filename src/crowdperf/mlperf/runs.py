@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
 from crowdperf.mlperf.workload import check_available, workload_ref
 from crowdperf.settings import Settings
+from crowdperf.system import accelerators
+from crowdperf.system.devices import DeviceKind, DeviceSelection
 
 TEST_DEFAULT_SERVER_QPS = 50.0
 Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
@@ -81,7 +83,18 @@ def _targets(qps: bool, value: float, source: str) -> ResolvedTargets:
     )
 
 
+def with_resolved_devices(spec: RunSpec) -> RunSpec:
+    """``spec`` with concrete device indices (``--device cuda`` = every visible GPU), or a
+    DeviceError before anything is written or downloaded when the devices are not here."""
+    used = accelerators.resolve(spec.devices)
+    if spec.devices.kind is DeviceKind.CPU:
+        return spec
+    indices = tuple(d.index for d in used if d.index is not None)
+    return replace(spec, devices=DeviceSelection(spec.devices.kind, indices))
+
+
 def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
+    spec = with_resolved_devices(spec)
     if spec.mode is Mode.FIND_PERFORMANCE:
         return find_performance(spec, ctx, poll)
     get_round(spec.round)
@@ -154,7 +167,7 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
             system,
             spec.model,
             spec.backend,
-            spec.device.value,
+            spec.devices.kind.value,
             spec.precision.value,
             spec.scenario.value,
             m.value,

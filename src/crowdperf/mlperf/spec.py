@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from crowdperf.backends.base import Device, Precision
 from crowdperf.errors import UsageError
 from crowdperf.mlperf.rounds import Category, Round, Scenario
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceSelection
 
 
 class Mode(StrEnum):
@@ -63,7 +64,7 @@ class RunSpec:
     scenario: Scenario
     mode: Mode
     backend: str = "onnxruntime"
-    device: Device = Device.CPU
+    devices: DeviceSelection = field(default_factory=DeviceSelection)  # --device / --devices
     precision: Precision = Precision.FP32
     execution_mode: ExecutionMode = ExecutionMode.TEST
     round: str = "v6.1"

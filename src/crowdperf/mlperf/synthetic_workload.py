@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf import __version__
-from crowdperf.backends.base import BackendInfo, Device, Precision
+from crowdperf.backends.base import BackendInfo
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.workload import AccuracyResult
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind
 
 
 @dataclass
@@ -107,7 +109,7 @@ class SyntheticWorkload:
         info = BackendInfo(
             name="synthetic",
             version=__version__,
-            device=Device.CPU,
+            device=DeviceKind.CPU,
             precision=Precision.FP32,
             execution_provider="numpy",
             device_name="cpu",

@@ -61,10 +61,10 @@ class TargetStore:
             return None
         entry = StoredTarget(**raw)
         stack = (entry.backend, entry.device, entry.precision)
-        if stack != (spec.backend, spec.device.value, spec.precision.value):
+        if stack != (spec.backend, spec.devices.kind.value, spec.precision.value):
             raise ResultsError(
                 f"stored target for {system} was measured with {'/'.join(stack)}, not "
-                f"{spec.backend}/{spec.device.value}/{spec.precision.value}",
+                f"{spec.backend}/{spec.devices.kind.value}/{spec.precision.value}",
                 hint=f"delete {self.path} and rerun --mode find-performance",
             )
         return entry

@@ -68,7 +68,10 @@ class ResolvedTargets:
 
     target_qps: float | None = None
     target_latency_ms: float | None = None
-    source: str = "default"  # "override", "find-performance", "test default"
+    source: str = "default"  # "override", "find-performance", "test default", "test sizing probe"
+    # what the test sizing probe measured: Offline samples/s, SingleStream/MultiStream the fastest
+    # query in ms (provenance records it beside the targets it gave)
+    probed: float | None = None
 
 
 # Test-mode query counts: what LoadGen's validity checks need, whatever ``--count`` is (it caps the

@@ -19,8 +19,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from crowdperf.backends.device_names import cpu_name
 from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.system.cpu import cpu_name
 
 UNKNOWN = "unknown"
 

@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
+from crowdperf.backends.base import BackendConfig, FeatureBatch
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import DeviceError, UsageError
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.model_files import generated_model_file
 from crowdperf.workloads.bert.weights import ensure_weights, load_weights
@@ -71,7 +73,7 @@ def test_cuda_without_a_gpu_is_a_device_error_not_a_cpu_fallback(name: str) -> N
         if "CUDAExecutionProvider" in ort.get_available_providers():
             pytest.skip("onnxruntime has CUDA here")
     with pytest.raises(DeviceError):
-        _loaded(name, device=Device.CUDA)
+        _loaded(name, device=DeviceKind.CUDA)
 
 
 def test_unknown_backend_and_unsupported_precision_are_usage_errors() -> None:

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch
+from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, FeatureBatch
 from crowdperf.backends.cuda_graphs import WIDTH_ALIGN
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
 from crowdperf.settings import Settings, load_settings
+from crowdperf.system.devices import DeviceKind
 from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
 from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
 from crowdperf.workloads.bert.dataset import SquadFeatures, load_features
@@ -75,7 +76,7 @@ class OpenBertWorkload:
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
 
     def __post_init__(self) -> None:
-        align = GPU_WIDTH_ALIGN if self.backend_info.device is Device.CUDA else CPU_WIDTH_ALIGN
+        align = GPU_WIDTH_ALIGN if self.backend_info.device is DeviceKind.CUDA else CPU_WIDTH_ALIGN
         self.source = SquadSampleSource(self.features, self.backend.run, align=align)
 
     def warmup(self, batch_size: int) -> None:
@@ -85,7 +86,7 @@ class OpenBertWorkload:
         allocator growth lands inside a measured query. Timing (1, 384) against (batch_size, 384)
         gives the fixed cost of a call, which decides how the SUT splits Server batches."""
         align, seq = self.source.align, self.features.params.max_seq_length
-        widths = range(align, seq + 1, align) if self.backend_info.device is Device.CUDA else (seq,)
+        widths = range(align, seq + 1, align) if self.backend_info.device is DeviceKind.CUDA else (seq,)
         self.backend.prepare(batch_size, widths)
         rng = np.random.default_rng(0)
 
@@ -151,7 +152,7 @@ class BertWorkload:
         info = backend.load(
             BackendConfig(
                 model_path=model_file.path,
-                device=spec.device,
+                device=spec.devices.kind,
                 precision=spec.precision,
                 threads=spec.threads,
             )

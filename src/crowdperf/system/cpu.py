@@ -1,5 +1,4 @@
-"""Human names of the devices a run uses (provenance, the results' system name, the submission's
-system description). The one place the CPU model name is read."""
+"""The CPU of this host: its model name (the one place it is read) and its core counts."""
 
 from __future__ import annotations
 
