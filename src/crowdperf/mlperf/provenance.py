@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from crowdperf import __version__
-from crowdperf.backends.base import BackendInfo
 from crowdperf.mlperf.layout import gpu_names
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.user_conf import ResolvedTargets
+from crowdperf.mlperf.workload import RuntimeInfo
 from crowdperf.system.cpu import cpu_name
 
 PROVENANCE_SCHEMA = "crowdperf.provenance/1"
@@ -99,6 +99,21 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def runtime_fields(runtime: RuntimeInfo) -> dict[str, str]:
+    """provenance.json's ``backend``: what ran, and on what (device kind and the devices' names)."""
+    names = [d.name for d in runtime.devices]
+    kind = runtime.devices[0].kind.value if runtime.devices else "cpu"
+    return {
+        "name": runtime.name,
+        "version": runtime.version,
+        "precision": runtime.precision.value,
+        "execution_provider": runtime.execution_provider,
+        "device": kind,
+        "device_name": names[0] if len(set(names)) == 1 else ", ".join(names),
+        "device_count": str(len(names)),
+    }
+
+
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -106,7 +121,7 @@ def now_utc() -> str:
 def build_provenance(
     spec: RunSpec,
     *,
-    backend: BackendInfo,
+    backend: RuntimeInfo,
     asset_checksums: dict[str, str],
     loadgen_version: str,
     targets: ResolvedTargets,
@@ -120,7 +135,7 @@ def build_provenance(
         model=spec.model,
         scenario=spec.scenario.value,
         mode=spec.mode.value,
-        backend={k: str(v) for k, v in asdict(backend).items()},
+        backend=runtime_fields(backend),
         precision=spec.precision.value,
         loadgen_version=loadgen_version,
         round=spec.round,

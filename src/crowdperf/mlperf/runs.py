@@ -116,7 +116,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
         build_provenance(
             spec,
-            backend=outcome.backend,
+            backend=outcome.runtime,
             asset_checksums=outcome.asset_checksums,
             loadgen_version=outcome.loadgen_version,
             targets=outcome.targets or targets,

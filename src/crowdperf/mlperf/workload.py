@@ -4,8 +4,9 @@ A ``Workload`` is registered under a model name (``tiny``, ``bert-99``, ``bert-9
 calls ``open(spec)`` once per LoadGen test, inside the child process that runs that test (LoadGen
 allows one ``FromConfig`` per process, see ``loadgen_runner``), and gets an ``OpenWorkload``:
 
-    source            SampleSource: QSL size, real lengths, load/unload, infer(indices) -> rows
-    backend_info      what really runs (recorded in provenance.json)
+    source            SampleSource: QSL size, real lengths, load/unload, replicas (one per device),
+                      infer(indices, replica) -> rows
+    runtime           RuntimeInfo: what really runs, on which devices (provenance.json)
     asset_checksums   {"model.onnx": "<md5>", ...} of the files actually used
     loadgen_model     LoadGen's model key for mlperf.conf lookups ("bert")
     response_dtype    numpy dtype of the response rows (accuracy log decoding)
@@ -28,9 +29,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, UsageError
 from crowdperf.mlperf.sample_source import SampleSource
+from crowdperf.precision import Precision
+from crowdperf.system.devices import UsedDevice
 
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
@@ -44,6 +46,18 @@ BUILTIN_WORKLOADS: dict[str, str] = {
     "bert-99.9": "crowdperf.workloads.bert.workload:bert_999_workload",
 }
 _overrides: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What really ran a test, as provenance.json records it: the framework and its version, the
+    precision, the path it took (execution provider, graphs, packing) and every device it ran on."""
+
+    name: str  # "onnxruntime", "pytorch", "synthetic"
+    version: str
+    precision: Precision
+    execution_provider: str
+    devices: tuple[UsedDevice, ...]
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ class OpenWorkload(Protocol):
     def source(self) -> SampleSource: ...
 
     @property
-    def backend_info(self) -> BackendInfo: ...
+    def runtime(self) -> RuntimeInfo: ...
 
     @property
     def asset_checksums(self) -> dict[str, str]: ...
