@@ -68,7 +68,8 @@ class GraphCache:
                 self._call(**static)
             self._stream.wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool, stream=side):
+            # thread_local: another device's worker may allocate while this one captures
+            with torch.cuda.graph(graph, pool=self._pool, stream=side, capture_error_mode="thread_local"):
                 outputs = self._call(**static)
             self._stream.wait_stream(side)
         self._graphs[key] = _Graph(graph, static, outputs)

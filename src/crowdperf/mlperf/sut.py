@@ -2,9 +2,11 @@
 
     SingleStream  one sample per query, run inline in LoadGen's issue thread (lowest latency)
     MultiStream   the query's samples (8) as one batch, inline
-    Offline       the single query's samples sorted by real length (``SampleSource.lengths``) and
-                  cut into batches of ``batch_size``, so each batch pads to a similar length;
-                  batches go to the worker queue
+    Offline       the single query's samples sorted by real length (``SampleSource.lengths``),
+                  longest first, and cut into batches of ``batch_size``, so each batch pads to a
+                  similar length; batches go to the worker queue. Longest first is the classic
+                  longest-processing-time order: with several devices the last batches are the
+                  shortest, so no device idles long while another finishes a long one
     Server        dynamic batching with a deadline: a worker takes the first waiting query, then
                   keeps collecting until ``batch_size`` samples or ``max_wait_ms`` have passed;
                   the collected samples arrive in random lengths, so the batch is split into
@@ -113,8 +115,9 @@ class BatchingSut:
         self._queue.put((ids, indices))
 
     def _issue_offline(self, ids: list[int], indices: list[int]) -> None:
-        # Sort by real length so each batch pads to a similar length (ids follow their samples).
-        order = np.argsort(self._lengths[indices], kind="stable")
+        # Sort by real length, longest first, so each batch pads to a similar length and the run
+        # ends on short batches (ids follow their samples).
+        order = np.argsort(-self._lengths[indices], kind="stable")
         ids_sorted = np.asarray(ids, dtype=np.uint64)[order].tolist()
         idx_sorted = np.asarray(indices, dtype=np.int64)[order].tolist()
         b = self.batch_size

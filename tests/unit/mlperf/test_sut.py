@@ -49,7 +49,7 @@ def test_offline_batches_are_length_sorted_and_full(tmp_path: Path) -> None:
     sizes = [len(b) for b in src.batches]
     assert sum(sizes) == 100 and sizes[:-1] == [16] * 6
     lengths = np.concatenate([src.lengths[b] for b in src.batches])
-    assert (np.diff(lengths) >= 0).all()  # ascending real length across the batches
+    assert (np.diff(lengths) <= 0).all()  # longest first across the batches
 
 
 @pytest.mark.parametrize("scenario", [Scenario.OFFLINE, Scenario.SERVER])
