@@ -99,12 +99,37 @@ def layout_for(spec: RunSpec, host: str | None = None) -> RunLayout:
     return RunLayout(spec.results_dir, system_name(spec, host), spec.model, spec.scenario)
 
 
+def remove_abandoned(final: Path) -> list[Path]:
+    """Remove the hidden ``.<leaf>.partial-<pid>`` / ``.old-<pid>`` siblings of ``final`` whose
+    writer is gone (killed with -9, a machine that lost power): nothing else ever removes them,
+    and only a live writer's are kept. Returns what was removed."""
+    removed = []
+    for p in final.parent.glob(f".{final.name}.*-*"):
+        kind, _, pid = p.name.rpartition("-")
+        if not kind.endswith((".partial", ".old")) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_run_dir(final: Path) -> Iterator[Path]:
     """Yield an empty hidden sibling of ``final``; on success it replaces ``final``. On any failure
     or Ctrl-C it is removed and ``final`` (a previous complete result) is left untouched."""
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(final)
         tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()

@@ -15,6 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, UsageError
+from crowdperf.locks import dir_lock, exclusive
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
 from crowdperf.mlperf.layout import atomic_run_dir, host_slug, layout_for, system_name
@@ -189,6 +190,16 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
 
 
 def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
+    """Every run of ``plan`` in order. The results directory is locked for the whole plan: a
+    second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
+    writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
+    if not writes:
+        return _execute_runs(plan, ctx, on_event)
+    with exclusive(dir_lock(writes[0]), f"results directory {writes[0]}"):
+        return _execute_runs(plan, ctx, on_event)
+
+
+def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: Event | None) -> list[RunResult]:
     results = []
     for spec in plan.runs:
         if on_event:
