@@ -105,11 +105,15 @@ def devices() -> list[NvmlDevice]:
         count = nv.nvmlDeviceGetCount()
         if count == 0:
             raise DeviceError("the NVIDIA driver is loaded but reports no GPU", hint=NO_DRIVER_HINT)
-        return [_device(nv, i) for i in range(count)]
+        try:
+            return [_device(nv, i) for i in range(count)]
+        except nv.NVMLError as exc:  # e.g. a GPU fallen off the bus: NVML_ERROR_GPU_IS_LOST
+            raise DeviceError(f"NVML could not read the GPUs: {exc}", hint=NO_DRIVER_HINT) from exc
 
 
 def host_gpus() -> tuple[NvmlDevice, ...]:
-    """Every GPU of the host, or () when there is no NVML library, driver or GPU."""
+    """Every GPU of the host, or () when there is no NVML library, driver or readable GPU (then
+    ``--device cuda`` fails with DeviceError, and ``crowdperf get cuda-devices`` says why)."""
     try:
         return tuple(devices())
     except DeviceError:
