@@ -15,6 +15,9 @@ from pathlib import Path
 import mlperf_loadgen as lg
 
 from crowdperf.errors import BackendError, ResultsError
+from crowdperf.meters.readings import PowerSummary
+from crowdperf.meters.registry import open_meters
+from crowdperf.meters.sampler import MeterTrace, PowerSampler
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
@@ -56,6 +59,7 @@ class TestOutcome:
     qsl_size: int
     accuracy: AccuracyResult | None = None
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
+    power: tuple[MeterTrace, ...] = ()  # the meters' raw samples (performance and TEST01 runs)
 
 
 def execute_test(job: TestJob) -> TestOutcome:
@@ -73,7 +77,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(TEST01_AUDIT_CONFIG)
         try:
-            _start(job, opened, settings, total, perf, audit)
+            power = _start(job, opened, settings, total, perf, audit)
         finally:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
         accuracy = None
@@ -86,6 +90,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             total,
             accuracy,
             targets,
+            power,
         )
     finally:
         opened.close()
@@ -114,7 +119,11 @@ def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: Resolv
 
 def _start(
     job: TestJob, opened: OpenWorkload, settings: lg.TestSettings, total: int, perf: int, audit: Path
-) -> None:
+) -> tuple[MeterTrace, ...]:
+    """Run the LoadGen test; a performance or TEST01 test is sampled by the power meters that
+    apply to its devices, from right before ``StartTestWithLogSettings`` to right after it (not
+    the model load, the warm-up or the sizing probes: those ran before)."""
+    measured = job.spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE)
     log = lg.LogSettings()
     log.log_output.outdir = str(job.out_dir)
     log.log_output.copy_summary_to_stdout = False
@@ -124,7 +133,11 @@ def _start(
     qsl = lg.ConstructQSL(total, perf, source.load, source.unload)
     batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
     try:
-        with BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut:
+        meters = open_meters(opened.runtime.devices) if measured else []  # untimed: NVML init, sysfs
+        with (
+            BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut,
+            PowerSampler(meters) as power,
+        ):
             # audit.config exists only in compliance mode; otherwise LoadGen finds no file there
             # (never the default "audit.config" in the current directory).
             lg.StartTestWithLogSettings(sut.handle, qsl, settings, log, str(audit))
@@ -133,6 +146,7 @@ def _start(
     if sut.errors:
         exc = sut.errors[0]
         raise BackendError(f"inference failed during the {job.spec.scenario} run: {exc}") from exc
+    return power.traces()
 
 
 def _as_result(acc: object) -> AccuracyResult:
@@ -168,6 +182,7 @@ class RunResult:
     invalid_reason: str | None = None
     accuracy: AccuracyResult | None = None
     loadgen_errors: tuple[str, ...] = field(default_factory=tuple)
+    power: PowerSummary | None = None  # performance and TEST01 runs: watts, J/sample or why not
 
 
 def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool, str | None, tuple[str, ...]]:

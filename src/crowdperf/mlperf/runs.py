@@ -20,6 +20,7 @@ from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
 from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
+from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
@@ -123,6 +124,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
             what=f"{spec.scenario} {spec.mode}",
         )
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
+        power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
         build_provenance(
             spec,
             backend=outcome.runtime,
@@ -147,6 +149,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         invalid_reason=None if is_acc or valid else reason,
         accuracy=outcome.accuracy,
         loadgen_errors=errors,
+        power=power,
     )
 
 
