@@ -30,6 +30,11 @@ MODELS = ("tiny", "bert-99", "bert-99.9")
 BACKENDS = ("onnxruntime", "pytorch")
 E = TypeVar("E", bound=Enum)
 
+POWER_NOTE = (
+    "\n\nPerformance and TEST01 runs also record power.json: mean watts and joules per sample over "
+    "LoadGen's timed window, from the meters that can read the devices used (nvml for GPUs, rapl "
+    "for the CPU), or why none can (docs/power.md)."
+)
 EXAMPLE = """
 Examples:
 
@@ -229,4 +234,4 @@ def results_json(results: list[RunResult]) -> dict[str, Any]:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    app.command(name="run", help=run.__doc__ + EXAMPLE)(run)
+    app.command(name="run", help=str(run.__doc__) + POWER_NOTE + EXAMPLE)(run)
