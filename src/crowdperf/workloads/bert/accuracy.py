@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf.errors import MissingInputError, ResultsError, UsageError
-from crowdperf.mlperf.rounds import ACCURACY_TARGET_F1
 from crowdperf.workloads.bert.answer_spans import SpanParams, best_span_in_feature, span_text
 from crowdperf.workloads.bert.dataset import PAD_LOGIT, SquadFeatures
+from crowdperf.workloads.bert.rules import f1_target
 from crowdperf.workloads.bert.squad_metrics import score_question
 
 LOG_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64")
@@ -125,7 +125,7 @@ def score_accuracy_log(
         em, f1 = em + q_em, f1 + q_f1
     n = len(complete)
     em, f1 = (100.0 * em / n, 100.0 * f1 / n) if n else (0.0, 0.0)
-    target = ACCURACY_TARGET_F1.get(model)
+    target = f1_target(model)
     subset = n < len(features.examples)
     notes = []
     if subset:
