@@ -303,6 +303,10 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
     nodes = _int(system.get("number_of_nodes")) or 1
     accel = str(system.get("accelerator_model_name") or "").strip()
     accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
+    # The count is of the accelerators the run used (crowdperf's systems JSON follows the run's
+    # devices): none means a CPU result, whatever model name the file also carries.
+    accel_count = (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0
+    accel = accel if accel_count else ""
     cpus = _int(system.get("host_processors_per_node"))
     software = str(system.get("framework") or "")
     return {
@@ -313,7 +317,7 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
         "host_cpu": str(system.get("host_processor_model_name") or ""),
         "host_cpu_count": cpus * nodes if cpus else None,
         "accelerator": accel,
-        "accelerator_count": (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0,
+        "accelerator_count": accel_count,
         "software": software,
         "backend": normalize_backend(software, str(system.get("other_software_stack") or ""), where.system),
         "precision": _precision(measurements, system),

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import mlperf_loadgen as lg
 
-from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, ResultsError
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
@@ -25,7 +24,7 @@ from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
 from crowdperf.mlperf.user_conf import ResolvedTargets, render_test01_audit_config, render_user_conf
-from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
+from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, RuntimeInfo, load_workload
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class TestJob:
 class TestOutcome:
     """What the child reports back (besides the files it wrote)."""
 
-    backend: BackendInfo
+    runtime: RuntimeInfo
     asset_checksums: dict[str, str]
     loadgen_version: str
     qsl_size: int
@@ -74,7 +73,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.ACCURACY:
             accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
-            opened.backend_info,
+            opened.runtime,
             dict(opened.asset_checksums),
             version("mlcommons-loadgen"),
             total,

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from crowdperf.errors import UsageError
 from crowdperf.mlperf.rounds import Category, Scenario
 from crowdperf.mlperf.workload_rules import WorkloadRules
+from crowdperf.numbers import checked_float, checked_int
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceSelection
 
@@ -31,6 +31,12 @@ class ExecutionMode(StrEnum):
     VALID = "valid"  # MLPerf's rules untouched (600 s minimum), targets from find-performance
 
 
+MAX_TARGET_QPS = 1e9
+MAX_TARGET_LATENCY_MS = 1e7
+MAX_COUNT = 100_000_000  # distinct samples: far above any MLPerf data set
+MAX_THREADS = 4096
+MAX_BATCH_SIZE = 65_536
+
 # What ``--mode all`` means: the two runs MLPerf requires per scenario.
 ALL_MODES: tuple[Mode, ...] = (Mode.ACCURACY, Mode.PERFORMANCE)
 
@@ -43,10 +49,10 @@ class Targets:
     target_latency_ms: float | None = None  # SingleStream / MultiStream
 
     def __post_init__(self) -> None:
-        if self.target_qps is not None and self.target_qps <= 0:
-            raise UsageError(f"--target-qps must be > 0, got {self.target_qps}")
-        if self.target_latency_ms is not None and self.target_latency_ms <= 0:
-            raise UsageError(f"--target-latency-ms must be > 0, got {self.target_latency_ms}")
+        if self.target_qps is not None:  # 1e9 samples/s is beyond any system for decades
+            checked_float(self.target_qps, "--target-qps", low=0, high=MAX_TARGET_QPS)
+        if self.target_latency_ms is not None:  # one query of up to 10^7 ms (2.8 h)
+            checked_float(self.target_latency_ms, "--target-latency-ms", low=0, high=MAX_TARGET_LATENCY_MS)
 
 
 @dataclass(frozen=True)
@@ -80,12 +86,12 @@ class RunSpec:
     allow_download: bool = False
 
     def __post_init__(self) -> None:
-        if self.count is not None and self.count < 1:
-            raise UsageError(f"--count must be >= 1, got {self.count}")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {self.threads}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.count is not None:
+            checked_int(self.count, "--count", low=1, high=MAX_COUNT)
+        if self.threads is not None:
+            checked_int(self.threads, "--threads", low=1, high=MAX_THREADS)
+        if self.batch_size is not None:
+            checked_int(self.batch_size, "--batch-size", low=1, high=MAX_BATCH_SIZE)
 
     @property
     def submittable(self) -> bool:

@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf import __version__
-from crowdperf.backends.base import BackendInfo
 from crowdperf.mlperf.rounds import ROUNDS, Category, Scenario
 from crowdperf.mlperf.spec import RunSpec
-from crowdperf.mlperf.workload import AccuracyResult
+from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
 from crowdperf.mlperf.workload_rules import AccuracyTarget, BenchmarkRules, RoundRules, WorkloadRules
 from crowdperf.precision import Precision
-from crowdperf.system.devices import DeviceKind
+from crowdperf.system.devices import DeviceKind, UsedDevice
 
 
 @dataclass
@@ -34,7 +33,12 @@ class SyntheticSource:
     fail: bool = False  # raise in infer (error-path tests)
     align: int = 1
     call_overhead_tokens: float = float("inf")  # rows cost nothing: never split a batch
+    replicas: int = 1  # simulated devices: each counts the samples it answered
     loaded: set[int] = field(default_factory=set)
+    answered: list[int] = field(default_factory=list)  # samples per replica
+
+    def __post_init__(self) -> None:
+        self.answered = [0] * self.replicas
 
     @property
     def total_count(self) -> int:
@@ -55,7 +59,8 @@ class SyntheticSource:
     def unload(self, indices: Sequence[int]) -> None:
         self.loaded.difference_update(indices)
 
-    def infer(self, indices: Sequence[int]) -> np.ndarray:
+    def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
+        self.answered[replica] += len(indices)  # IndexError for a replica that does not exist
         if self.fail:
             raise RuntimeError("synthetic inference failure")
         if self.seconds_per_batch:
@@ -70,7 +75,7 @@ def expected_rows(total: int, response_len: int) -> np.ndarray:
 @dataclass
 class OpenSyntheticWorkload:
     source: SyntheticSource
-    backend_info: BackendInfo
+    runtime: RuntimeInfo
     asset_checksums: dict[str, str]
     loadgen_model: str = "bert"
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
@@ -126,6 +131,7 @@ class SyntheticWorkload:
     response_len: int = 8
     seconds_per_batch: float = 0.0
     fail: bool = False
+    replicas: int = 1
 
     @property
     def rules(self) -> WorkloadRules:
@@ -133,16 +139,13 @@ class SyntheticWorkload:
 
     def open(self, spec: RunSpec) -> OpenSyntheticWorkload:
         source = SyntheticSource(
-            expected_rows(self.total, self.response_len), self.seconds_per_batch, self.fail
+            expected_rows(self.total, self.response_len),
+            self.seconds_per_batch,
+            self.fail,
+            replicas=self.replicas,
         )
-        info = BackendInfo(
-            name="synthetic",
-            version=__version__,
-            device=DeviceKind.CPU,
-            precision=Precision.FP32,
-            execution_provider="numpy",
-            device_name="cpu",
-        )
+        cpu = UsedDevice(DeviceKind.CPU, None, "cpu")
+        info = RuntimeInfo("synthetic", __version__, Precision.FP32, "numpy", (cpu,) * self.replicas)
         return OpenSyntheticWorkload(source, info, {"synthetic-table": f"{self.total}x{self.response_len}"})
 
 

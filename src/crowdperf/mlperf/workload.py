@@ -4,8 +4,9 @@ A ``Workload`` is registered under a model name (``tiny``, ``bert-large``, ``ber
 calls ``open(spec)`` once per LoadGen test, inside the child process that runs that test (LoadGen
 allows one ``FromConfig`` per process, see ``loadgen_runner``), and gets an ``OpenWorkload``:
 
-    source            SampleSource: QSL size, real lengths, load/unload, infer(indices) -> rows
-    backend_info      what really runs (recorded in provenance.json)
+    source            SampleSource: QSL size, real lengths, load/unload, replicas (one per device),
+                      infer(indices, replica) -> rows
+    runtime           RuntimeInfo: what really runs, on which devices (provenance.json)
     asset_checksums   {"model.onnx": "<md5>", ...} of the files actually used
     loadgen_model     LoadGen's model key for mlperf.conf lookups ("bert")
     response_dtype    numpy dtype of the response rows (accuracy log decoding)
@@ -31,13 +32,26 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from crowdperf import plugins
-from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, UsageError
 from crowdperf.mlperf.sample_source import SampleSource
 from crowdperf.mlperf.workload_rules import BenchmarkRules, WorkloadRules
+from crowdperf.precision import Precision
+from crowdperf.system.devices import UsedDevice
 
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What really ran a test, as provenance.json records it: the framework and its version, the
+    precision, the path it took (execution provider, graphs, packing) and every device it ran on."""
+
+    name: str  # "onnxruntime", "pytorch", "synthetic"
+    version: str
+    precision: Precision
+    execution_provider: str
+    devices: tuple[UsedDevice, ...]
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,7 @@ class OpenWorkload(Protocol):
     def source(self) -> SampleSource: ...
 
     @property
-    def backend_info(self) -> BackendInfo: ...
+    def runtime(self) -> RuntimeInfo: ...
 
     @property
     def asset_checksums(self) -> dict[str, str]: ...

@@ -86,15 +86,21 @@ def _division_for(result: ScenarioResult, requested: str, rnd: Round) -> tuple[s
 
 
 def _system_description(result: ScenarioResult, opts: GenerateOptions) -> SystemDescription:
-    """What the run recorded wins over what this host detects now; the overrides file wins over both."""
-    live = describe_system(opts.overrides)
-    recorded = result.performance.get("system")
-    desc = live
-    if isinstance(recorded, dict) and recorded:
-        desc = description_from_dict(recorded, base=asdict(live))
-        if opts.overrides is not None:
-            desc = replace(desc, **load_overrides(opts.overrides))
-    backend = result.performance.backend
+    """The host the run recorded and the devices it used win over what this host detects now; the
+    overrides file wins over both. Accelerators are always the run's devices, never the host's."""
+    prov = result.performance
+    devices = prov.devices  # None: not recorded (not a crowdperf run): this host's default
+    inventory = prov.inventory
+    if inventory is not None:
+        desc = describe_system(opts.overrides, inventory=inventory, devices=devices)
+    else:  # schema 1 or a foreign record: this host's inventory, what the record says on top
+        desc = describe_system(opts.overrides, devices=devices)
+        recorded = prov.get("system")
+        if isinstance(recorded, dict) and recorded:
+            desc = description_from_dict(recorded, base=asdict(desc))
+            if opts.overrides is not None:
+                desc = replace(desc, **load_overrides(opts.overrides))
+    backend = prov.backend
     if backend:
         name = (
             f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, "

@@ -13,6 +13,7 @@ from pathlib import Path
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.submission.results import Provenance, read_accuracy_metrics, read_provenance
+from crowdperf.system.devices import describe_used
 
 _METRIC = {
     "Offline": ("result_samples_per_second", "samples/s"),
@@ -46,7 +47,15 @@ def _system_lines(prov: Provenance) -> list[str]:
         f"precision {backend.get('precision', 'unknown')}, "
         f"execution provider {backend.get('execution_provider', 'n/a')}",
     ]
-    if isinstance(system, dict):
+    if (devices := prov.devices) is not None:
+        lines.append(f"- devices used: {describe_used(devices)}")
+    if (host := prov.inventory) is not None:
+        lines.append(
+            f"- host: {host.cpu_sockets} x {host.cpu_model} ({host.cpu_physical_cores} cores, "
+            f"{host.cpu_logical_cores} threads), {host.memory_mib / 1024:.0f} GB memory, "
+            f"{len(host.gpus)} GPU(s), {host.operating_system}"
+        )
+    elif isinstance(system, dict):
         for key in (
             "host_processor_model_name",
             "host_memory_capacity",

@@ -2,7 +2,8 @@
 
 Layout: ``<results>/<system>/<model>/<scenario>/{performance/run_1/, accuracy/, TEST01/performance/run_1/}``
 each with LoadGen's files, ``user.conf`` and ``provenance.json``; ``accuracy/`` also has
-``accuracy.txt`` and ``predictions.json``. ``<system>`` = ``<host-slug>-<backend>-<device>-<precision>``.
+``accuracy.txt`` and ``predictions.json``. ``<system>`` =
+``<host-slug>[-<accelerators used>]-<backend>-<device>-<precision>`` (``mlperf/layout.py``).
 Provenance fields may be missing (older or partial runs): they come back as ``None`` and are listed
 in ``Provenance.missing`` so callers can say so.
 """
@@ -16,7 +17,10 @@ from typing import Any
 
 from crowdperf.errors import MissingInputError, ResultsError
 from crowdperf.mlperf.layout import ScenarioDir
+from crowdperf.mlperf.provenance import recorded_devices, recorded_inventory
 from crowdperf.mlperf.rounds import Scenario
+from crowdperf.system.devices import UsedDevice
+from crowdperf.system.inventory import HostInventory
 
 PROVENANCE_FIELDS = (
     "command",
@@ -52,6 +56,16 @@ class Provenance:
     @property
     def is_test_mode(self) -> bool:
         return self.raw.get("execution_mode") == "test"
+
+    @property
+    def inventory(self) -> HostInventory | None:
+        """The run's host, when the record has its inventory (schema 2)."""
+        return recorded_inventory(self.raw)
+
+    @property
+    def devices(self) -> tuple[UsedDevice, ...] | None:
+        """The devices the run used (schema 1: inferred from its backend); None when unknown."""
+        return recorded_devices(self.raw)
 
 
 def read_provenance(run_dir: Path) -> Provenance:

@@ -1,5 +1,5 @@
-"""NVIDIA GPUs of this host through NVML, as the CUDA runtime numbers them, and the resolution of
-a ``DeviceSelection`` into the devices a run will use.
+"""NVIDIA GPUs of a host (its ``HostInventory``, read through NVML), as the CUDA runtime numbers
+them, and the resolution of a ``DeviceSelection`` into the devices a run will use.
 
 NVML numbers every GPU of the host and ignores ``CUDA_VISIBLE_DEVICES``; CUDA (torch,
 onnxruntime) numbers only the visible ones, in the order that variable lists them. A run records
@@ -9,11 +9,12 @@ CUDA's ordinals with NVML's names and UUIDs, so ``visible_gpus`` maps one onto t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crowdperf.errors import DeviceError
-from crowdperf.system.cpu import cpu_name
 from crowdperf.system.devices import DeviceKind, DeviceSelection, UsedDevice
+from crowdperf.system.inventory import HostInventory, host_inventory
 
 NO_GPU_HINT = "run on a machine with an NVIDIA GPU and its driver (nvidia-smi must work), or use --device cpu"
 
@@ -27,37 +28,20 @@ class Gpu:
     memory_mib: int
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def host_gpus() -> list[Gpu]:
+def host_gpus(inventory: HostInventory | None = None) -> list[Gpu]:
     """Every NVIDIA GPU of the host in NVML's order (ordinal = NVML index); [] without a driver."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:  # no NVML library or no driver: no GPU
-        return []
-    try:
-        gpus = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            h = pynvml.nvmlDeviceGetHandleByIndex(i)
-            memory = int(pynvml.nvmlDeviceGetMemoryInfo(h).total) // (1 << 20)
-            gpus.append(
-                Gpu(i, i, _text(pynvml.nvmlDeviceGetName(h)), _text(pynvml.nvmlDeviceGetUUID(h)), memory)
-            )
-        return gpus
-    finally:
-        pynvml.nvmlShutdown()
+    inv = inventory or host_inventory()
+    return [Gpu(g.index, g.index, g.name, g.uuid, g.memory_total_mib) for g in inv.gpus]
 
 
-def visible_gpus(environ: dict[str, str] | None = None) -> list[Gpu]:
+def visible_gpus(
+    environ: Mapping[str, str] | None = None, inventory: HostInventory | None = None
+) -> list[Gpu]:
     """The GPUs CUDA will see, numbered as CUDA numbers them (``CUDA_VISIBLE_DEVICES`` applied:
     NVML indices or UUID prefixes, the list ending at the first entry that matches none, as the
     CUDA runtime does)."""
     env = os.environ if environ is None else environ
-    gpus = host_gpus()
+    gpus = host_gpus(inventory)
     spec = env.get("CUDA_VISIBLE_DEVICES")
     if spec is None:
         return gpus
@@ -79,12 +63,18 @@ def _match(entry: str, gpus: list[Gpu]) -> Gpu | None:
     return None
 
 
-def resolve(selection: DeviceSelection) -> tuple[UsedDevice, ...]:
-    """The devices a run with ``selection`` will use, or a DeviceError naming what is missing.
-    Cheap (NVML only): callers check it before any download or model load."""
+def resolve(
+    selection: DeviceSelection,
+    inventory: HostInventory | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[UsedDevice, ...]:
+    """The devices a run with ``selection`` will use on the host ``inventory`` describes (this
+    one by default), or a DeviceError naming what is missing. Cheap (the inventory is read once
+    per process): callers check it before any download or model load."""
+    inv = inventory or host_inventory()
     if selection.kind is DeviceKind.CPU:
-        return (UsedDevice(DeviceKind.CPU, None, cpu_name()),)
-    gpus = visible_gpus()
+        return (UsedDevice(DeviceKind.CPU, None, inv.cpu_model),)
+    gpus = visible_gpus(environ, inv)
     if not gpus:
         raise DeviceError("--device cuda: this machine has no NVIDIA GPU that CUDA can see", hint=NO_GPU_HINT)
     wanted = selection.indices if selection.indices is not None else tuple(g.ordinal for g in gpus)

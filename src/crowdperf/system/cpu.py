@@ -1,12 +1,20 @@
-"""The CPU of this host: its model name (the one place it is read) and its core counts."""
+"""The CPU of this host: its model name (the one place it is read), sockets, core counts, clock.
+
+Core counts are named for what they hold: ``physical_cores`` (all sockets), ``logical_cores``
+(hardware threads, what ``os.cpu_count`` says).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import platform
+import re
 from pathlib import Path
 
 PROC_CPUINFO = Path("/proc/cpuinfo")
+SYS_CPU0_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+_CACHE_NAMES = {"Data": "d", "Instruction": "i", "Unified": ""}
 
 
 @functools.cache
@@ -49,6 +57,49 @@ def _cpuinfo_brand() -> str | None:
 
 
 def physical_cores() -> int:
+    """Physical cores of every socket together."""
     import psutil
 
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
+def logical_cores() -> int:
+    """Hardware threads of every socket together (``os.cpu_count``)."""
+    return os.cpu_count() or 1
+
+
+def sockets() -> int:
+    """Distinct ``physical id`` values in /proc/cpuinfo; 1 where the file has none (ARM, macOS)."""
+    try:
+        text = PROC_CPUINFO.read_text()
+    except OSError:
+        return 1
+    return len(set(re.findall(r"^physical id\s*:\s*(\d+)", text, re.M))) or 1
+
+
+def max_frequency_mhz() -> int | None:
+    """The CPU's maximum clock as the kernel reports it (cpufreq); None when it reports none
+    (many VMs and containers)."""
+    import psutil
+
+    try:
+        freq = psutil.cpu_freq()
+    except (OSError, NotImplementedError):  # psutil raises these where cpufreq is absent
+        return None
+    mhz = (freq.max or freq.current) if freq else 0.0
+    return round(mhz) if mhz else None
+
+
+def caches(root: Path | None = None) -> str | None:
+    """The caches of one core as Linux lists them, e.g. "L1d 48 KiB, L1i 32 KiB, L2 2048 KiB,
+    L3 107520 KiB" (sizes per cache instance); None where sysfs has no cache entries."""
+    found = []
+    for index in sorted((root or SYS_CPU0_CACHE).glob("index*")):
+        try:
+            level, kind, size = ((index / n).read_text().strip() for n in ("level", "type", "size"))
+        except OSError:
+            continue
+        kib = int(size[:-1]) * (1024 if size.endswith("M") else 1) if size[:-1].isdigit() else None
+        if kib:
+            found.append(f"L{level}{_CACHE_NAMES.get(kind, '')} {kib} KiB")
+    return ", ".join(found) or None

@@ -84,6 +84,32 @@ class UsedDevice:
     def is_accelerator(self) -> bool:
         return self.kind is not DeviceKind.CPU
 
+    @classmethod
+    def from_dict(cls, data: object) -> UsedDevice:
+        """The inverse of ``dataclasses.asdict`` (e.g. from provenance.json); ValueError otherwise."""
+        if not isinstance(data, dict):
+            raise ValueError(f"not a device record: {data!r}")
+        try:
+            index, uuid, memory = data.get("index"), data.get("uuid"), data.get("memory_mib")
+            return cls(
+                kind=DeviceKind(data["kind"]),
+                index=None if index is None else int(index),
+                name=str(data["name"]),
+                uuid=None if uuid is None else str(uuid),
+                memory_mib=None if memory is None else int(memory),
+            )
+        except (KeyError, TypeError) as exc:  # DeviceKind's and int's ValueError pass through
+            raise ValueError(f"not a device record: {exc}") from None
+
 
 def accelerators(used: tuple[UsedDevice, ...]) -> tuple[UsedDevice, ...]:
     return tuple(d for d in used if d.is_accelerator)
+
+
+def describe_used(used: tuple[UsedDevice, ...]) -> str:
+    """One line for people: "2 x NVIDIA H200 (cuda:0, cuda:1)", or "CPU (AMD EPYC 9654)"."""
+    gpus = accelerators(used)
+    if not gpus:
+        return "CPU" + "".join(f" ({d.name})" for d in used[:1])
+    names = " + ".join(dict.fromkeys(d.name for d in gpus))
+    return f"{len(gpus)} x {names} ({', '.join(f'{d.kind}:{d.index}' for d in gpus)})"

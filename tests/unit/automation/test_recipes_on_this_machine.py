@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from crowdperf.automation.cache_ops import show_entries
-from crowdperf.automation.nvml import driver_info
 from crowdperf.automation.recipes.sys_utils import TOOLS, install_hint, os_family
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, get_artifact
 from crowdperf.automation.versions import VersionConstraint
 from crowdperf.errors import BackendError, ChecksumError, DeviceError, RecipeError
 from crowdperf.settings import load_settings
+from crowdperf.system.nvml import driver_info
 
 
 def _get(name: str, *variations: str, **kwargs):

@@ -50,7 +50,9 @@ def test_every_scenario_runs_both_modes_with_clean_logs(
     assert acc.accuracy is not None and acc.accuracy.f1 == 100.0  # every response byte-exact
     assert (acc.run_dir / "accuracy.txt").is_file() and (acc.run_dir / ACCURACY_LOG).is_file()
     prov = json.loads((perf.run_dir / "provenance.json").read_text())
-    assert prov["schema"] == "crowdperf.provenance/1"
+    assert prov["schema"] == "crowdperf.provenance/2"
+    assert prov["accelerator_count"] == 0 and [d["kind"] for d in prov["devices"]] == ["cpu"]
+    assert prov["system"]["cpu_logical_cores"] >= prov["system"]["cpu_physical_cores"] >= 1
     assert prov["submittable"] is False and prov["not_submittable_reason"] == "test-mode run, not submittable"
     assert prov["backend"]["name"] == "synthetic" and prov["loadgen_version"].startswith("6.")
     assert prov["command"] == ["crowdperf", "run"]

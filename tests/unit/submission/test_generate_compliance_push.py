@@ -171,12 +171,22 @@ def test_push_refuses_failing_tree_and_pushes_with_force(results_dir: Path, tmp_
     assert f"closed/ORG/results/{SYSTEM}/bert-99/Offline/accuracy/accuracy.txt" in files
 
 
-def test_harness_shaped_provenance_fills_the_system_json(results_dir: Path, tmp_path: Path) -> None:
-    # The harness records ``command`` as argv, ``precision`` at top level and a short system summary.
+@pytest.mark.parametrize(
+    ("device", "accelerators", "model"), [("cpu", "0", "N/A"), ("cuda", 1, "NVIDIA H200")]
+)
+def test_schema1_provenance_fills_the_system_json_with_the_devices_the_run_used(
+    device: str, accelerators: int | str, model: str, results_dir: Path, tmp_path: Path
+) -> None:
+    # Schema 1 recorded ``command`` as argv, ``precision`` at top level and a host summary whose
+    # ``gpus`` were every GPU of the host, whatever the run used: a CPU run on a 2-GPU host has 0
+    # accelerators, a CUDA run (then always cuda:0) has 1.
     for path in results_dir.glob(f"{SYSTEM}/bert-99/*/*/**/provenance.json"):
         prov = json.loads(path.read_text())
+        prov["schema"] = "crowdperf.provenance/1"
         prov["command"] = ["crowdperf", "run", "--model", "bert-99"]
         prov["precision"] = "int8"
+        prov["backend"]["device"] = device
+        prov["backend"]["device_name"] = model if device == "cuda" else "Intel Xeon Gold 6430"
         del prov["backend"]["precision"]
         prov["system"] = {"cpu": "Intel Xeon Gold 6430", "cores": 64, "memory_gib": 503.6, "os": "Linux 6.8",
                           "python": "3.11.7", "gpus": ["NVIDIA H200", "NVIDIA H200"]}  # fmt: skip
@@ -186,7 +196,7 @@ def test_harness_shaped_provenance_fills_the_system_json(results_dir: Path, tmp_
     org = sub / "closed" / "ORG"
     system = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
     assert system["host_processor_model_name"] == "Intel Xeon Gold 6430"
-    assert system["accelerators_per_node"] == 2 and system["accelerator_model_name"] == "NVIDIA H200"
+    assert system["accelerators_per_node"] == accelerators and system["accelerator_model_name"] == model
     assert system["host_memory_capacity"] == "504 GB" and "int8" in system["system_name"]
     meas = json.loads((org / "results" / SYSTEM / "bert-99" / "Offline" / "measurements.json").read_text())
     assert meas["weight_data_types"] == "int8"
