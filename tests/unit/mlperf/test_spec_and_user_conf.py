@@ -42,8 +42,11 @@ def test_datacenter_adds_server_and_single_values_pass_through() -> None:
 def test_bad_spec_values_are_usage_errors(kwargs: dict) -> None:
     with pytest.raises(UsageError):
         RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE, **kwargs)
-    with pytest.raises(UsageError, match="--target-qps must be > 0"):
-        Targets(target_qps=-1.0)
+    for bad in (-1.0, 0.0, float("nan"), float("inf"), 1e300):
+        with pytest.raises(UsageError, match=r"--target-qps must be a finite number in \(0, "):
+            Targets(target_qps=bad)
+        with pytest.raises(UsageError, match=r"--target-latency-ms must be a finite number"):
+            Targets(target_latency_ms=bad)
 
 
 def _conf(
