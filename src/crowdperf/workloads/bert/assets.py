@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from crowdperf.atomic import atomic_write_json
 from crowdperf.download import download as fetch
 from crowdperf.errors import ChecksumError, MissingInputError, UsageError
 from crowdperf.hashing import file_md5
@@ -196,11 +196,8 @@ def _record_path(path: Path, settings: Settings) -> Path:
 def _record_md5(path: Path, md5: str, settings: Settings) -> None:
     stat, record = path.stat(), _record_path(path, settings)
     try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"path": str(path.resolve()), "size": stat.st_size,
-                                   "mtime_ns": stat.st_mtime_ns, "md5": md5}))  # fmt: skip
-        os.replace(tmp, record)
+        info = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "md5": md5}
+        atomic_write_json(record, info, indent=None)
     except OSError:  # an unwritable cache only costs recomputing the sum next time
         pass
 
