@@ -10,8 +10,8 @@ and prints each against the baseline. Each selection gets its own crowdperf cach
 stored per system), sharing the generated weights and the feature cache.
 
     python bench/multi_gpu.py --dataset-path dev-v1.1.json --vocab-path vocab.txt \\
-        [--model-path large.npz] [--precision fp16] [--offline-batch 512] [--server-batch 64] \\
-        [--scenarios Offline,Server,SingleStream] [--devices cuda:0,cuda]
+        [--model bert-large] [--model-path FILE] [--precision fp16] [--offline-batch 512] \\
+        [--server-batch 64] [--scenarios Offline,Server,SingleStream] [--devices cuda:0,cuda]
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from pathlib import Path
 
 from crowdperf.settings import load_settings
 from crowdperf.workloads.bert.dataset import load_features
-from crowdperf.workloads.bert.model_config import BertModelConfig
-from crowdperf.workloads.bert.weights import ensure_weights
 
 
 def crowdperf_run(args: list[str], cache: Path, results: Path) -> dict:
@@ -88,9 +86,11 @@ def main() -> None:
     ap.add_argument(
         "--model-path",
         type=Path,
-        help="weights (.npz or model.pytorch); default: BERT-Large-shaped generated",
+        help="weights (.npz or model.pytorch); default: the model's own",
     )
-    ap.add_argument("--model", default="tiny", help="the workload the weights run under")
+    ap.add_argument(
+        "--model", default="bert-large", help="the workload (bert-large: BERT-Large-shaped generated weights)"
+    )
     ap.add_argument("--precision", default="fp16")
     ap.add_argument("--offline-batch", type=int, default=512)
     ap.add_argument("--server-batch", type=int, default=64)
@@ -101,11 +101,13 @@ def main() -> None:
     a = ap.parse_args()
     settings = load_settings()
     load_features(a.dataset_path, a.vocab_path, settings)  # fills the feature cache once
-    weights = a.model_path or ensure_weights(settings.models_dir, BertModelConfig.large(30522), seed=0)
+    settings.models_dir.mkdir(parents=True, exist_ok=True)  # shared: the first run generates weights
     common = [
-        "--model", a.model, "--backend", "pytorch", "--precision", a.precision, "--model-path", str(weights),
+        "--model", a.model, "--backend", "pytorch", "--precision", a.precision,
         "--dataset-path", str(a.dataset_path), "--vocab-path", str(a.vocab_path),
     ]  # fmt: skip
+    if a.model_path:
+        common += ["--model-path", str(a.model_path)]
     scenarios = a.scenarios.split(",")
     root = Path(tempfile.mkdtemp(prefix="crowdperf-multigpu-"))
     table: dict[str, dict] = {}

@@ -15,13 +15,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from crowdperf.mlperf.rounds import BERT_SERVER_LATENCY_NS, Scenario
+from crowdperf.mlperf.rounds import Scenario
 from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.system import accelerators
 from crowdperf.system.devices import DeviceSelection
 from crowdperf.workloads.bert.dataset import load_features
 from crowdperf.workloads.bert.model_config import BertModelConfig
+from crowdperf.workloads.bert.rules import SERVER_LATENCY_NS
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import OpenBertWorkload, bert_runner
 from lg_bench import run_test
@@ -71,11 +72,11 @@ def main() -> None:
             log = run_test(
                 Scenario.SERVER, opened.source, work / f"{name}-{qps:.0f}".replace(" ", "_").replace(",", ""),
                 batch=args.batch_size, seconds=args.seconds, workers=workers,
-                server_target_qps=qps, server_target_latency_ns=BERT_SERVER_LATENCY_NS,
+                server_target_qps=qps, server_target_latency_ns=SERVER_LATENCY_NS,
             )  # fmt: skip
             p99 = float(log["result_99.00_percentile_latency_ns"]) / 1e6
             done = float(log["result_completed_samples_per_sec"])
-            ok = p99 <= BERT_SERVER_LATENCY_NS / 1e6 and done >= 0.95 * qps
+            ok = p99 <= SERVER_LATENCY_NS / 1e6 and done >= 0.95 * qps
             print(f"  {name:<18} target {qps:>7,.0f}: completed {done:>7,.0f}/s  p99 {p99:8.1f} ms  "
                   f"{'ok' if ok else 'FAIL'}")  # fmt: skip
             if not ok:

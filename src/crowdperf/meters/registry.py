@@ -1,45 +1,50 @@
 """The meters by name, and the choice of those a run gets.
 
-``meter_refs`` is the one table (``name -> "module:attr"``, a ``Meter`` class or factory), resolved
-lazily so a meter's dependencies load only when a run uses it. ``open_meters(devices)`` opens,
-in table order, every meter that applies to the devices (``Meter.role_for``): what it can read
-becomes an ``OpenMeter``, what it cannot an ``Unavailable`` with the reason.
+Meters are plugins like workloads and backends: the ``crowdperf.meters`` entry-point group
+(``crowdperf.plugins``; crowdperf's own ``nvml`` and ``rapl`` are declared in its pyproject.toml),
+each a ``Meter`` class or instance. Nobody names a meter on the command line: ``open_meters``
+opens, in name order, every installed meter that applies to a run's devices
+(``Meter.role_for``); what it can read becomes an ``OpenMeter``, what it cannot an
+``Unavailable`` with the reason.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
-from crowdperf.errors import UsageError
+from crowdperf import plugins
+from crowdperf.errors import BackendError
 from crowdperf.meters.base import Meter, OpenMeter, Unavailable
 from crowdperf.system.devices import UsedDevice
 
-BUILTIN_METERS: dict[str, str] = {
-    "nvml": "crowdperf.meters.nvml_meter:NvmlMeter",
-    "rapl": "crowdperf.meters.rapl:RaplMeter",
-}
+
+def meter_names() -> tuple[str, ...]:
+    """Every installed (or in-process registered) meter's name."""
+    return plugins.names(plugins.METERS)
 
 
-def meter_refs() -> dict[str, str]:
-    """Every meter's name -> ``module:attr``."""
-    return dict(BUILTIN_METERS)
+def meter_refs() -> tuple[str, ...]:
+    """Every meter's ``module:attr``, in name order: what the harness hands to the child process
+    that runs a LoadGen test (so an in-process registration reaches it, as for workloads)."""
+    return tuple(plugins.entries(plugins.METERS).values())
 
 
-def load_meter(name: str) -> Meter:
-    refs = meter_refs()
-    if name not in refs:
-        raise UsageError(f"meter {name!r} is not a known meter", hint=f"use one of: {', '.join(refs)}")
-    module_name, _, attr = refs[name].partition(":")
-    obj = getattr(importlib.import_module(module_name), attr)
-    return obj() if isinstance(obj, type) or not isinstance(obj, Meter) else obj
+def load_meter(ref: str) -> Meter:
+    """The meter at ``module:attr`` (a class is instantiated); BackendError when it does not
+    import or is not a ``Meter``."""
+    obj = plugins.resolve(ref, plugins.METERS)
+    meter = obj() if isinstance(obj, type) else obj
+    if not isinstance(meter, Meter):
+        raise BackendError(f"crowdperf.meters entry {ref!r} is not a Meter: {meter!r}")
+    return meter
 
 
 def open_meters(
-    devices: tuple[UsedDevice, ...], meters: Iterable[Meter] | None = None
+    devices: tuple[UsedDevice, ...], refs: Iterable[str] | None = None
 ) -> list[OpenMeter | Unavailable]:
-    """Each meter that applies to ``devices``, opened or with the reason it could not be."""
-    chosen = list(meters) if meters is not None else [load_meter(n) for n in meter_refs()]
+    """Each meter (``refs``, default ``meter_refs()``) that applies to ``devices``, opened or with
+    the reason it could not be."""
+    chosen = [load_meter(ref) for ref in (meter_refs() if refs is None else refs)]
     devices = tuple(dict.fromkeys(devices))  # a workload lists a device once per replica on it
     opened: list[OpenMeter | Unavailable] = []
     for meter in chosen:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, ResultsError
 
 Poll = Callable[[float], None]  # called with elapsed seconds while the child runs
@@ -135,9 +136,7 @@ def _child_main(job_path: str, out_path: str, parent: int) -> int:
         outcome = ("error", type(exc).__module__, type(exc).__name__, exc.message, exc.hint)
     except BaseException:
         outcome = ("crash", traceback.format_exc()[-4000:])
-    tmp = Path(out_path + ".tmp")
-    tmp.write_bytes(pickle.dumps(outcome))
-    tmp.rename(out_path)
+    atomic_write_bytes(Path(out_path), pickle.dumps(outcome))
     return 0
 
 

@@ -5,6 +5,8 @@
     <results-dir>/<system>/<model>/<scenario>/accuracy/            the same + accuracy.txt + predictions.json
     <results-dir>/<system>/<model>/<scenario>/TEST01/performance/run_1/   compliance (TEST01) run
 
+Every reader builds these paths here (``RunLayout``, ``ScenarioDir``), never by hand.
+
 ``<system>`` = ``<host-slug>[-<accelerators>]-<backend>-<device>-<precision>``: the host slug comes
 from the hardware (CPU model, logical CPU count), never the container hostname, so it is stable
 across runs on one machine; ``<accelerators>`` are the ones the run used (model and count, e.g.
@@ -71,6 +73,45 @@ def system_name(spec: RunSpec, host: str | None = None, inventory: HostInventory
 
 
 @dataclass(frozen=True)
+class ScenarioDir:
+    """The run directories under one ``<model>/<scenario>`` directory. The same leaves appear in a
+    results directory and in a submission tree's ``results/<system>/<benchmark>/<scenario>/`` (and
+    v5's ``compliance/.../<scenario>/`` for TEST01): tools/submission/submission_structure.md."""
+
+    path: Path
+
+    @property
+    def performance(self) -> Path:
+        return self.path / "performance" / "run_1"
+
+    @property
+    def accuracy(self) -> Path:
+        return self.path / "accuracy"
+
+    @property
+    def test01(self) -> Path:
+        """TEST01's directory: its run, verify_*.txt and the accuracy/ the verification writes."""
+        return self.path / "TEST01"
+
+    @property
+    def test01_performance(self) -> Path:
+        return self.test01 / "performance" / "run_1"
+
+    @property
+    def test01_accuracy(self) -> Path:
+        return self.test01 / "accuracy"
+
+    def run_dir(self, mode: Mode) -> Path:
+        if mode is Mode.ACCURACY:
+            return self.accuracy
+        if mode is Mode.PERFORMANCE:
+            return self.performance
+        if mode is Mode.COMPLIANCE:
+            return self.test01_performance
+        raise ValueError(f"{mode} has no run directory")  # find-performance stores targets only
+
+
+@dataclass(frozen=True)
 class RunLayout:
     results_dir: Path
     system: str
@@ -81,14 +122,12 @@ class RunLayout:
     def scenario_dir(self) -> Path:
         return self.results_dir / self.system / self.model / self.scenario.value
 
+    @property
+    def dirs(self) -> ScenarioDir:
+        return ScenarioDir(self.scenario_dir)
+
     def run_dir(self, mode: Mode) -> Path:
-        if mode is Mode.ACCURACY:
-            return self.scenario_dir / "accuracy"
-        if mode is Mode.PERFORMANCE:
-            return self.scenario_dir / "performance" / "run_1"
-        if mode is Mode.COMPLIANCE:
-            return self.scenario_dir / "TEST01" / "performance" / "run_1"
-        raise ValueError(f"{mode} has no run directory")  # find-performance stores targets only
+        return self.dirs.run_dir(mode)
 
 
 def layout_for(spec: RunSpec, host: str | None = None, inventory: HostInventory | None = None) -> RunLayout:

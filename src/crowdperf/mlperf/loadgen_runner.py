@@ -20,22 +20,14 @@ from crowdperf.meters.registry import open_meters
 from crowdperf.meters.sampler import MeterTrace, PowerSampler
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
-from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
+from crowdperf.mlperf.user_conf import ResolvedTargets, render_test01_audit_config, render_user_conf
 from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, RuntimeInfo, load_workload
-
-# The checker's result field per scenario (tools/submission/submission_checker/constants.py
-# RESULT_FIELD_NEW, v5.0+): key in the detail log, display name, unit, scale from the log's unit.
-METRICS: dict[Scenario, tuple[str, str, str, float]] = {
-    Scenario.OFFLINE: ("result_samples_per_second", "throughput", "samples/s", 1.0),
-    Scenario.SINGLE_STREAM: ("early_stopping_latency_ss", "p90 latency (early stopping)", "ms", 1e-6),
-    Scenario.MULTI_STREAM: ("early_stopping_latency_ms", "p99 latency (early stopping)", "ms", 1e-6),
-    Scenario.SERVER: ("result_completed_samples_per_sec", "completed QPS", "samples/s", 1.0),
-}
 
 
 @dataclass(frozen=True)
@@ -47,6 +39,7 @@ class TestJob:
     out_dir: Path
     targets: ResolvedTargets
     workers: int = 1
+    meters: tuple[str, ...] | None = None  # "module:attr" of each power meter; None: the installed ones
 
 
 @dataclass(frozen=True)
@@ -65,17 +58,18 @@ class TestOutcome:
 def execute_test(job: TestJob) -> TestOutcome:
     """Open the workload, write user.conf, FromConfig once, run LoadGen, score accuracy."""
     spec = job.spec
-    opened = load_workload(job.workload_ref).open(spec)
+    workload = load_workload(job.workload_ref)
+    opened = workload.open(spec)
     try:
         total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
         warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
         if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
             warmup(default_batch_size(spec.scenario, spec.batch_size))
         targets = size_test_targets(opened, spec, get_round(spec.round).seeds, job.targets)
-        settings = _settings(job, opened, total, targets)
+        settings = _settings(job, opened, total, targets, workload.rules.benchmark.performance_sample_count)
         audit = job.out_dir / "audit.config"
         if spec.mode is Mode.COMPLIANCE:
-            audit.write_text(TEST01_AUDIT_CONFIG)
+            audit.write_text(render_test01_audit_config(workload.rules.benchmark.test01_sampling_target))
         try:
             power = _start(job, opened, settings, total, perf, audit)
         finally:
@@ -96,7 +90,9 @@ def execute_test(job: TestJob) -> TestOutcome:
         opened.close()
 
 
-def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets) -> lg.TestSettings:
+def _settings(
+    job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets, performance_sample_count: int
+) -> lg.TestSettings:
     spec = job.spec
     conf = job.out_dir / USER_CONF
     conf.write_text(
@@ -106,6 +102,7 @@ def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: Resolv
             execution_mode=spec.execution_mode,
             targets=targets,
             qsl_size=qsl_size,
+            performance_sample_count=performance_sample_count,
         )
     )
     settings = lg.TestSettings()
@@ -133,7 +130,7 @@ def _start(
     qsl = lg.ConstructQSL(total, perf, source.load, source.unload)
     batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
     try:
-        meters = open_meters(opened.runtime.devices) if measured else []  # untimed: NVML init, sysfs
+        meters = open_meters(opened.runtime.devices, job.meters) if measured else []  # untimed: NVML, sysfs
         with (
             BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut,
             PowerSampler(meters) as power,
@@ -191,7 +188,9 @@ def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool,
     if not (run_dir / SUMMARY).is_file():
         raise ResultsError(f"LoadGen wrote no summary in {run_dir}")
     errors = tuple(f"{e.key}: {e.value}" for e in log.errors)
-    key, name, unit, scale = METRICS[scenario]
-    metric = Metric(name, unit, float(log[key]) * scale) if key in log else None
+    field_ = result_field(scenario)
+    metric = (
+        Metric(field_.name, field_.unit, float(log[field_.key]) * field_.scale) if field_.key in log else None
+    )
     reason = log.get("result_invalid_reason") or None
     return metric, log.valid and not errors, reason, errors

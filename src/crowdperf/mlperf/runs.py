@@ -16,6 +16,7 @@ from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.locks import dir_lock, exclusive
+from crowdperf.meters.registry import meter_refs
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
 from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
@@ -26,7 +27,7 @@ from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
-from crowdperf.mlperf.workload import check_available, workload_ref
+from crowdperf.mlperf.workload import load_workload, workload_ref
 from crowdperf.settings import Settings
 from crowdperf.system import accelerators
 from crowdperf.system.devices import DeviceKind, DeviceSelection
@@ -109,13 +110,13 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         return find_performance(spec, ctx, poll)
     get_round(spec.round)
     ref = workload_ref(spec.model)
-    check_available(ref)
+    load_workload(ref)  # fails here, before any directory is made, when the module is missing
     layout = layout_for(spec, ctx.host, ctx.inventory)
     final = layout.run_dir(spec.mode)
     targets = resolve_targets(spec, ctx)
     started = now_utc()
     with atomic_run_dir(final) as tmp:
-        job = TestJob(spec, ref, tmp, targets, ctx.workers)
+        job = TestJob(spec, ref, tmp, targets, ctx.workers, meter_refs())
         outcome: TestOutcome = run_isolated(
             "crowdperf.mlperf.loadgen_runner:execute_test",
             job,
@@ -157,13 +158,15 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
     system = ctx.system_name(spec)
     offline = ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
     work = Path(tempfile.mkdtemp(prefix="crowdperf-findperf-"))
+    ref = workload_ref(spec.model)
     try:
         job = FindJob(
             spec,
-            workload_ref(spec.model),
+            ref,
             work,
             get_round(spec.round).seeds,
-            offline.value if offline else None,
+            latency_bound_ns=load_workload(ref).rules.benchmark.server_latency_ns,
+            offline_qps=offline.value if offline else None,
         )
         m: Measurement = run_isolated(
             "crowdperf.mlperf.find_performance:search",

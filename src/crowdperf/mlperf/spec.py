@@ -1,8 +1,9 @@
 """What to run: one frozen ``RunSpec`` per LoadGen test, and the plan that expands ``all``.
 
-``--scenario all --mode all`` becomes a ``RunPlan``: the round's scenarios for the category
-(``Round.scenarios_to_run``) times the modes (all = accuracy + performance, MLPerf's two required
-runs per scenario; compliance and find-performance are asked for by name).
+``--scenario all --mode all`` becomes a ``RunPlan``: the scenarios the workload's rules name for the
+round and category (``BenchmarkRules.scenarios_to_run``) times the modes (all = accuracy +
+performance, MLPerf's two required runs per scenario; compliance and find-performance are asked for
+by name).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from crowdperf.mlperf.rounds import Category, Round, Scenario
+from crowdperf.mlperf.rounds import Category, Scenario
+from crowdperf.mlperf.workload_rules import WorkloadRules
 from crowdperf.numbers import checked_float, checked_int
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceSelection
@@ -66,7 +68,7 @@ class AssetPaths:
 class RunSpec:
     """One LoadGen test (or one find-performance search) exactly as requested."""
 
-    model: str  # "bert-99", "bert-99.9", "tiny" (the workload registry key)
+    model: str  # the workload registry key: "tiny", "bert-large", "bert-99", "bert-99.9", ...
     scenario: Scenario
     mode: Mode
     backend: str = "onnxruntime"
@@ -107,9 +109,12 @@ class RunPlan:
     runs: tuple[RunSpec, ...]
 
 
-def plan_runs(base: RunSpec, rnd: Round, scenario: Scenario | None, mode: Mode | None) -> RunPlan:
-    """Expand ``None`` (= ``all``) for scenario and mode. ``base``'s own scenario/mode are ignored."""
-    scenarios = (scenario,) if scenario is not None else rnd.scenarios_to_run(base.category, base.model)
+def plan_runs(base: RunSpec, rules: WorkloadRules, scenario: Scenario | None, mode: Mode | None) -> RunPlan:
+    """Expand ``None`` (= ``all``) for scenario and mode with the workload's ``rules`` for
+    ``base.round`` and ``base.category``. ``base``'s own scenario/mode are ignored."""
+    scenarios = (
+        (scenario,) if scenario is not None else rules.benchmark.scenarios_to_run(base.round, base.category)
+    )
     modes = (mode,) if mode is not None else ALL_MODES
     runs = [base.with_run(s, m) for s in scenarios for m in _ordered(modes)]
     return RunPlan(runs=tuple(runs))

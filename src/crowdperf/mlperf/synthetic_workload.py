@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf import __version__
+from crowdperf.mlperf.rounds import ROUNDS, Category, Scenario
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
+from crowdperf.mlperf.workload_rules import AccuracyTarget, BenchmarkRules, RoundRules, WorkloadRules
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceKind, UsedDevice
 
@@ -100,6 +102,29 @@ class OpenSyntheticWorkload:
         self.source.loaded.clear()
 
 
+def synthetic_rules(total: int) -> WorkloadRules:
+    """Rules of a stand-in benchmark "synthetic": BERT's scenarios, LoadGen key and Server bound
+    (the synthetic runs use mlperf.conf's ``bert`` settings, hence its 10,833 performance samples),
+    a data set of ``total`` rows and a 99 % target on its exact-match score. Not an MLPerf model."""
+    required = {
+        Category.EDGE: (Scenario.SINGLE_STREAM, Scenario.OFFLINE),
+        Category.DATACENTER: (Scenario.SERVER, Scenario.OFFLINE),
+    }
+    target = AccuracyTarget(100.0, 0.99)
+    benchmark = BenchmarkRules(
+        name="synthetic",
+        loadgen_model="bert",
+        accuracy_metric="f1",
+        dataset_size=total,
+        performance_sample_count=10833,
+        server_latency_ns=130_000_000,
+        test01_delta_percent=1.0,
+        test01_sampling_target=4096,
+        rounds={name: RoundRules(target, required) for name in ROUNDS},
+    )
+    return WorkloadRules(benchmark, mlperf_model=False)
+
+
 @dataclass(frozen=True)
 class SyntheticWorkload:
     total: int = 512
@@ -107,6 +132,10 @@ class SyntheticWorkload:
     seconds_per_batch: float = 0.0
     fail: bool = False
     replicas: int = 1
+
+    @property
+    def rules(self) -> WorkloadRules:
+        return synthetic_rules(self.total)
 
     def open(self, spec: RunSpec) -> OpenSyntheticWorkload:
         source = SyntheticSource(

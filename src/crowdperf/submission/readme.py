@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.submission.results import Provenance, read_accuracy_metrics, read_provenance
 from crowdperf.system.devices import describe_used
@@ -68,7 +69,8 @@ def _system_lines(prov: Provenance) -> list[str]:
 
 
 def render_readme(scenario_dir: Path) -> str:
-    perf_dir, acc_dir = scenario_dir / "performance" / "run_1", scenario_dir / "accuracy"
+    dirs = ScenarioDir(scenario_dir)
+    perf_dir, acc_dir = dirs.performance, dirs.accuracy
     prov = read_provenance(perf_dir)
     acc_prov = read_provenance(acc_dir)
     model = prov.get("model", scenario_dir.parent.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdperf.errors import MissingInputError, ResultsError
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.provenance import recorded_devices, recorded_inventory
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.system.devices import UsedDevice
@@ -36,7 +37,6 @@ PROVENANCE_FIELDS = (
     "asset_checksums",
     "system",
 )
-MLPERF_MODELS = ("bert-99", "bert-99.9")
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,20 @@ class ScenarioResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def dirs(self) -> ScenarioDir:
+        return ScenarioDir(self.path)
+
+    @property
     def perf_dir(self) -> Path:
-        return self.path / "performance" / "run_1"
+        return self.dirs.performance
 
     @property
     def acc_dir(self) -> Path:
-        return self.path / "accuracy"
+        return self.dirs.accuracy
 
     @property
     def test01_dir(self) -> Path:
-        return self.path / "TEST01"
+        return self.dirs.test01
 
     @property
     def has_accuracy(self) -> bool:
@@ -115,7 +119,7 @@ class ScenarioResult:
 
     @property
     def has_test01(self) -> bool:
-        return (self.test01_dir / "performance" / "run_1" / "mlperf_log_detail.txt").is_file()
+        return (self.dirs.test01_performance / "mlperf_log_detail.txt").is_file()
 
     @property
     def is_test_mode(self) -> bool:
@@ -138,8 +142,9 @@ def scan_results(results_dir: Path) -> list[ScenarioResult]:
         scenario = _scenario(scen_dir.name)
         if not scen_dir.is_dir() or scenario is None:
             continue
-        perf = read_provenance(scen_dir / "performance" / "run_1")
-        acc = read_provenance(scen_dir / "accuracy")
+        dirs = ScenarioDir(scen_dir)
+        perf = read_provenance(dirs.performance)
+        acc = read_provenance(dirs.accuracy)
         notes = []
         if perf.missing:
             notes.append(f"performance provenance lacks: {', '.join(perf.missing)}")

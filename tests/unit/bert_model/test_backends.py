@@ -127,7 +127,7 @@ def test_cuda_without_a_gpu_is_a_device_error_not_a_cpu_fallback(name: str) -> N
 
 
 def test_unknown_backend_and_unsupported_precision_are_usage_errors() -> None:
-    with pytest.raises(UsageError, match="unknown backend"):
+    with pytest.raises(UsageError, match="not a known backend"):
         get_backend("tensorflow")
     with pytest.raises(UsageError, match="fp16"):
         _runner("onnxruntime", precision=Precision.FP16)

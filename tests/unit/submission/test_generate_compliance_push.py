@@ -14,6 +14,7 @@ from crowdperf.submission.compliance import verify_performance, verify_test01
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.push import push_submission
 from crowdperf.submission.results import scan_results
+from crowdperf.workloads.bert.rules import BERT_99
 
 SYSTEM = "testhost-onnxruntime-cpu-fp32"
 
@@ -87,7 +88,7 @@ def ss_scenario(_ss_built: Path, tmp_path: Path) -> Path:
 
 def test_test01_passes_for_a_deterministic_sut(ss_scenario: Path) -> None:
     scen = ss_scenario
-    verdict = verify_test01(scen)
+    verdict = verify_test01(scen, BERT_99)
     # Timing on a shared CI host is not ours to assert here; the performance rule has its own tests.
     assert verdict.accuracy_pass and verdict.matches > 0 and verdict.mismatches == 0
     assert verdict.passed == verdict.performance_pass
@@ -102,15 +103,15 @@ def test_test01_mismatch_uses_the_baseline_accuracy_path(ss_scenario: Path) -> N
     entries = json.loads(acc_log.read_text())
     flipped = [{**e, "data": ("00" * 4) + e["data"][8:]} for e in entries]  # a non-deterministic backend
     acc_log.write_text(json.dumps(flipped))
-    assert not verify_test01(scen).passed  # no evaluator: cannot fall back
+    assert not verify_test01(scen, BERT_99).passed  # no evaluator: cannot fall back
     scores = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 80.0, "f1": 89.5}])
-    verdict = verify_test01(scen, evaluate=lambda path: next(scores))
+    verdict = verify_test01(scen, BERT_99, evaluate=lambda path: next(scores))
     assert not verdict.accuracy_pass and verdict.baseline_pass
     assert verdict.passed == verdict.performance_pass
     assert (scen / "TEST01" / "accuracy" / "baseline_accuracy.txt").is_file()
     assert (scen / "TEST01" / "verify_accuracy.txt").read_text().splitlines()[-1] == "TEST FAIL"
     far = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 70.0, "f1": 80.0}])
-    assert verify_test01(scen, evaluate=lambda path: next(far)).baseline_pass is False
+    assert verify_test01(scen, BERT_99, evaluate=lambda path: next(far)).baseline_pass is False
 
 
 def test_performance_rule_passes_identical_runs(ss_scenario: Path) -> None:
@@ -127,7 +128,7 @@ def test_test01_performance_must_be_within_10_percent(tmp_path: Path) -> None:
         scen / "TEST01" / "performance" / "run_1",
         RunSpec(scenario="SingleStream", user_conf=SS_CONF, audit=AUDIT_TEST01, latency_s=0.03),
     )
-    verdict = verify_test01(scen)
+    verdict = verify_test01(scen, BERT_99)
     assert verdict.accuracy_pass and not verdict.performance_pass
     assert "TEST FAIL: Test score invalid" in (scen / "TEST01" / "verify_performance.txt").read_text()
 

@@ -9,7 +9,7 @@ from crowdperf.errors import UsageError
 from crowdperf.hub.models import Result
 from crowdperf.hub.query_types import HubResult
 from crowdperf.hub.store import Store
-from crowdperf.hub.web.command_builder import MODELS, RunChoice, build_commands
+from crowdperf.hub.web.command_builder import PRECISIONS, RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.views import CHOICE_FILTERS
 
 
@@ -38,15 +38,20 @@ def result_logs(store: Store, result_id: int) -> dict[str, str]:
 
 def reproduce_command(r: HubResult) -> tuple[str, bool]:
     """(command, exact): the recorded command when the result has one, else the command-builder
-    line for its model, backend, device, precision and scenario."""
+    line for its model, backend, device, precision and scenario; ("", False) for a model no
+    installed workload runs (an official result of another benchmark has no crowdperf command).
+    Another stack's backend or precision becomes the closest one crowdperf has (not exact)."""
     if r.command:
         return r.command, True
+    allowed = allowed_values()
+    if r.model not in allowed["model"]:
+        return "", False
     try:
         choice = RunChoice(
-            model=r.model if r.model in MODELS else "bert-99",
-            backend=r.backend if r.backend in ("onnxruntime", "pytorch") else "onnxruntime",
+            model=r.model,
+            backend=r.backend if r.backend in allowed["backend"] else RunChoice.backend,
             device="cuda" if r.accelerator else "cpu",
-            precision=r.precision if r.precision in ("fp32", "fp16") else "fp32",
+            precision=r.precision if r.precision in PRECISIONS else "fp32",
             scenario=r.scenario,
             mode="performance",
             execution_mode="valid",

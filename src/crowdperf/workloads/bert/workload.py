@@ -1,11 +1,14 @@
-"""The BERT workload: what the MLPerf harness opens for ``--model tiny|bert-99|bert-99.9``.
+"""The BERT workload: what the MLPerf harness opens for ``--model tiny|bert-large|bert-99|bert-99.9``
+(the registered definitions, with their rules, are in definitions.py).
 
 ``open(spec)`` runs inside the child process of one LoadGen test (see ``mlperf/isolated.py``):
 
-    dataset + vocab   tiny: generated set (or --dataset-path/--vocab-path); bert-*: official files
+    dataset + vocab   generated weights (tiny, bert-large): the generated tiny set (or
+                      --dataset-path/--vocab-path); bert-99*: official files
     features          SQuAD -> features (cached on disk), the QSL rows
-    model             tiny: generated for the vocab in use (ONNX or npz weights for PyTorch);
-                      bert-*: the official model.onnx / model.pytorch (--model-path, cache, download)
+    model             generated weights: made once for their shapes (tiny: sized to the vocab in
+                      use), ONNX or npz for PyTorch; bert-99*: the official model.onnx /
+                      model.pytorch (--model-path, cache, download)
     backend           loaded on the requested device; it raises DeviceError rather than fall back
     accuracy          decode LoadGen's accuracy log, n-best spans, SQuAD EM/F1, accuracy.txt
 """
@@ -32,7 +35,8 @@ from crowdperf.system.devices import DeviceKind, UsedDevice
 from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
 from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
-from crowdperf.workloads.bert.model_files import tiny_model_file
+from crowdperf.workloads.bert.model_config import GeneratedWeights
+from crowdperf.workloads.bert.model_files import generated_model_asset
 from crowdperf.workloads.bert.runners import BertRunner, OnnxBertRunner, PaddedTorchRunner, warmup_widths
 from crowdperf.workloads.bert.sample_source import SquadSampleSource
 
@@ -172,9 +176,11 @@ class OpenBertWorkload:
 
 @dataclass(frozen=True)
 class BertWorkload:
-    """``model`` is the registry key: ``tiny`` (embedded, not an MLPerf model) or ``bert-99[.9]``."""
+    """``model`` is the registry key; ``weights`` says it runs generated weights (tiny, bert-large:
+    not MLPerf models) rather than the official trained files (bert-99, bert-99.9)."""
 
     model: str
+    weights: GeneratedWeights | None = None
 
     def _features(self, spec: RunSpec, settings: Settings) -> tuple[SquadFiles, SquadFeatures]:
         # Choosing the official model is the user asking for its real assets.
@@ -184,12 +190,13 @@ class BertWorkload:
             spec.paths.vocab,
             settings,
             self._download(spec),
+            embedded=self.weights is not None,
             show_progress=False,
         )
         return files, load_features(files.dataset.path, files.vocab.path, settings)
 
     def _download(self, spec: RunSpec) -> bool:
-        return self.model != "tiny" or spec.allow_download
+        return self.weights is None or spec.allow_download
 
     def score_log(self, spec: RunSpec, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         """Score any LoadGen accuracy log of this workload's dataset (TEST01's baseline check)."""
@@ -215,10 +222,12 @@ class BertWorkload:
     def _model_file(
         self, spec: RunSpec, settings: Settings, features: SquadFeatures, download: bool
     ) -> ResolvedAsset:
-        if self.model == "tiny" and spec.paths.model is None:
+        if self.weights is not None and spec.paths.model is None:
             int8 = spec.precision.value == "int8"
-            return tiny_model_file(spec.backend, features.vocab_size, settings, int8=int8)
-        if self.model != "tiny" and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
+            return generated_model_asset(
+                self.model, spec.backend, self.weights, features.vocab_size, settings, int8=int8
+            )
+        if self.weights is None and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
             raise UsageError(
                 f"vocab has {features.vocab_size} tokens; {self.model} (BERT-large) needs the "
                 f"{BERT_LARGE_VOCAB_SIZE}-token uncased vocab",
@@ -233,8 +242,3 @@ class BertWorkload:
                 hint=f"use --backend {' or '.join(table)}",
             )
         return resolve_asset(name, spec.paths.model, settings, download, show_progress=False)
-
-
-tiny_workload = BertWorkload("tiny")
-bert_99_workload = BertWorkload("bert-99")
-bert_999_workload = BertWorkload("bert-99.9")
