@@ -132,14 +132,9 @@ def _start(
 
 
 def _as_result(acc: object) -> AccuracyResult:
-    return AccuracyResult(
-        exact_match=float(acc.exact_match),  # type: ignore[attr-defined]
-        f1=float(acc.f1),  # type: ignore[attr-defined]
-        n_questions=int(getattr(acc, "n_questions", 0)),
-        target_f1=getattr(acc, "target_f1", None),
-        passed=getattr(acc, "passed", None),
-        note=str(getattr(acc, "note", "")),
-    )
+    if not isinstance(acc, AccuracyResult):
+        raise ResultsError(f"the workload scored accuracy as {type(acc).__name__}, not an AccuracyResult")
+    return acc
 
 
 @dataclass(frozen=True)
