@@ -179,7 +179,8 @@ def _accuracy_text(r: RunResult) -> str:
     if a is None:
         return "-"
     verdict = "" if a.passed is None else (" PASS" if a.passed else " FAIL")
-    text = f"F1 {a.f1:.2f} EM {a.exact_match:.2f}{verdict}"
+    others = " ".join(f"{k} {v:.2f}" for k, v in a.scores.items() if k != a.metric)
+    text = f"{a.metric} {a.value:.2f}" + (f" ({others})" if others else "") + verdict
     return f"{text} ({a.note})" if a.note else text
 
 

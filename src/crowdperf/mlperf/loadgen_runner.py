@@ -8,7 +8,7 @@ skips mlperf.conf, zeroing the round's seeds. One test per process keeps every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -147,13 +147,17 @@ def _start(
 
 
 def _as_result(acc: object) -> AccuracyResult:
-    return AccuracyResult(
-        exact_match=float(acc.exact_match),  # type: ignore[attr-defined]
-        f1=float(acc.f1),  # type: ignore[attr-defined]
-        n_questions=int(getattr(acc, "n_questions", 0)),
-        target_f1=getattr(acc, "target_f1", None),
-        passed=getattr(acc, "passed", None),
-        note=str(getattr(acc, "note", "")),
+    """The workload's score with plain Python numbers (a plugin may hand over numpy scalars, which
+    neither JSON nor the hub take)."""
+    if not isinstance(acc, AccuracyResult):
+        raise ResultsError(f"the workload scored accuracy as {type(acc).__name__}, not an AccuracyResult")
+    return replace(
+        acc,
+        value=float(acc.value),
+        scores={str(k): float(v) for k, v in acc.scores.items()},
+        n_samples=int(acc.n_samples),
+        target=None if acc.target is None else float(acc.target),
+        passed=None if acc.passed is None else bool(acc.passed),
     )
 
 
