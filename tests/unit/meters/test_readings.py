@@ -84,6 +84,8 @@ def test_the_window_is_clipped_to_what_was_sampled() -> None:
     trace = _trace("nvml", MeterRole.DEVICES, [0, 1], [[100], [100]], [[0], [100]])
     r = read_meter(trace, Window(T0 - 5, T0 + 5, "test"), None)
     assert r.seconds == pytest.approx(1.0) and r.joules == pytest.approx(100.0)
+    assert r.notes == ("window clipped by 9.000 s to the sampled span",)
+    assert read_meter(trace, Window(T0 - 0.001, T0 + 1, "test"), None).notes == ()  # LoadGen's ms
     outside = read_meter(trace, Window(T0 + 7, T0 + 9, "test"), None)
     assert outside.joules is None and outside.unavailable is not None
 
