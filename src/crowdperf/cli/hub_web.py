@@ -125,21 +125,26 @@ token_app = typer.Typer(help="Upload tokens (stored hashed; the secret is shown 
 
 
 @token_app.command("create")
-def token_create(name: str, db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Create an upload token for NAME and print it once.
+def token_create(
+    name: str,
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    admin: bool = typer.Option(False, "--admin", help="May see every hidden result and hide or delete any."),
+) -> None:
+    """Create an upload token for NAME and print it once (a revoked NAME gets a new token and
+    keeps its results).
 
     Example: crowdperf hub token create alice --db hub.sqlite
     """
     from crowdperf.hub.auth import create_token
 
-    created = create_token(_open(db), name)
+    created = create_token(_open(db), name, admin=admin)
     err_console.print(f"token for {created.name} (shown once, store it now):")
     typer.echo(created.secret)
 
 
 @token_app.command("revoke")
 def token_revoke(name: str, db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Revoke NAME's token; its uploads stay."""
+    """Revoke NAME's token; its uploads stay (`token create NAME` gives it a new one)."""
     from crowdperf.hub.auth import revoke_token
 
     revoke_token(_open(db), name)

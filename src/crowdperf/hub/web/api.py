@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from crowdperf.errors import UsageError
 from crowdperf.hub import queries
-from crowdperf.hub.auth import AuthError, authenticate, delete_result, hide_result
+from crowdperf.hub.auth import AuthError, TokenOwner, delete_result, hide_result
 from crowdperf.hub.query_types import Constraints, HubResult, ResultFilter, to_jsonable
 from crowdperf.hub.web.command_builder import (
     BACKENDS,
@@ -29,8 +29,8 @@ from crowdperf.hub.web.command_builder import (
     RunChoice,
     build_commands,
 )
-from crowdperf.hub.web.params import constraints, result_filter
-from crowdperf.hub.web.uploads import ACCEPTED_TYPES, UploadReport, handle_upload, read_body
+from crowdperf.hub.web.params import constraints, result_filter, viewer, visible
+from crowdperf.hub.web.uploads import ACCEPTED_TYPES, BadContent, UploadReport, handle_upload, read_body
 
 router = APIRouter(prefix="/api", tags=["results"])
 
@@ -49,11 +49,12 @@ class ErrorBody(BaseModel):
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Invalid request",
-        401: "Missing or unknown token",
+        401: "Missing, unknown or revoked token (a token is optional on reads: it shows your hidden results)",
         403: "Not your result",
         404: "No such result",
         413: "Upload too large",
         415: "Upload is not application/gzip",
+        429: "Too many uploads being unpacked; retry later",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
@@ -87,7 +88,7 @@ _OBJECT = dict[str, Any]
     "/results",
     summary="List results (filter, sort, paginate)",
     response_model=_OBJECT,
-    responses=_errors(400),
+    responses=_errors(400, 401),
 )
 def list_results(
     request: Request,
@@ -106,7 +107,7 @@ CSV_FIELDS = tuple(f for f in HubResult.__dataclass_fields__ if f != "settings")
 
 
 @router.get("/results.csv", summary="Export matching results as CSV", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}, **_errors(400)})  # fmt: skip
+            responses={200: {"content": {"text/csv": {}}}, **_errors(400, 401)})  # fmt: skip
 def export_csv(
     request: Request, flt: Annotated[ResultFilter, Depends(result_filter)], sort: Sort = "-throughput"
 ) -> Response:
@@ -134,11 +135,13 @@ def _csv_cell(value: Any) -> Any:
     "/results/{result_id}",
     summary="One result with provenance",
     response_model=_OBJECT,
-    responses=_errors(404),
+    responses=_errors(401, 404),
 )
-def get_result(request: Request, result_id: ResultId) -> JSONResponse:
+def get_result(
+    request: Request, result_id: ResultId, seen: Annotated[ResultFilter, Depends(visible)]
+) -> JSONResponse:
     cfg = _config(request)
-    r = queries.get_result(cfg.store, result_id, prices=cfg.prices)
+    r = queries.get_result(cfg.store, result_id, prices=cfg.prices, visible=seen)
     if r is None:
         raise UsageError(f"no result with id {result_id}")
     return _json(r)
@@ -148,21 +151,22 @@ def get_result(request: Request, result_id: ResultId) -> JSONResponse:
     "/compare",
     summary="Results side by side with deltas against the first",
     response_model=_OBJECT,
-    responses=_errors(400, 404),
+    responses=_errors(400, 401, 404),
 )
 def compare(
     request: Request,
     ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)],
+    seen: Annotated[ResultFilter, Depends(visible)],
 ) -> JSONResponse:
     cfg = _config(request)
-    return _json(queries.compare_results(cfg.store, ids, prices=cfg.prices))
+    return _json(queries.compare_results(cfg.store, ids, prices=cfg.prices, visible=seen))
 
 
 @router.get(
     "/pareto",
     summary="Pareto front per comparison key over two or three axes",
     response_model=_OBJECT,
-    responses=_errors(400),
+    responses=_errors(400, 401),
 )
 def pareto(
     request: Request,
@@ -211,11 +215,11 @@ def commands(
     return {"run": built.run, "cm": built.cm}
 
 
-def _owner(request: Request, authorization: str | None) -> str:
-    scheme, _, secret = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer":
+def _owner(request: Request, authorization: str | None) -> TokenOwner:
+    owner = viewer(request, authorization)
+    if owner is None:
         raise AuthError("missing bearer token", hint="send 'Authorization: Bearer cph_...'")
-    return authenticate(_config(request).store, secret.strip())
+    return owner
 
 
 AuthHeader = Annotated[str | None, Header(description="Bearer cph_... (crowdperf hub token create)")]
@@ -228,7 +232,7 @@ _BINARY = {"type": "string", "format": "binary"}
     "/uploads",
     summary="Upload a submission tree (tar.gz) with a bearer token",
     status_code=201,
-    responses=_errors(400, 401, 413, 415),
+    responses=_errors(400, 401, 413, 415, 429),
     openapi_extra={
         "requestBody": {"required": True, "content": {t: {"schema": _BINARY} for t in ACCEPTED_TYPES}}
     },
@@ -237,9 +241,13 @@ async def upload(
     request: Request, authorization: AuthHeader = None, content_type: Annotated[str | None, Header()] = None
 ) -> UploadReport:
     cfg = _config(request)
-    owner = _owner(request, authorization)
+    owner = _owner(request, authorization).name
     data = await read_body(request, content_type, cfg.limits)
-    return await handle_upload(cfg, owner, data)
+    try:
+        return await handle_upload(cfg, owner, data, request.app.state.staging)
+    except BadContent as exc:  # the good results are stored: say which, and what was wrong
+        body = {"error": exc.message, "hint": exc.hint, "report": exc.report.model_dump()}
+        return JSONResponse(body, status_code=400)  # type: ignore[return-value]
 
 
 @router.post(

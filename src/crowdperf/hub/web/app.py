@@ -16,16 +16,19 @@ from pathlib import Path
 
 import plotly
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crowdperf import __version__
-from crowdperf.errors import CrowdperfError, MissingInputError, SubmissionError, UsageError
+from crowdperf.errors import CrowdperfError, MissingInputError, ResultsError, SubmissionError, UsageError
 from crowdperf.hub.auth import AuthError
 from crowdperf.hub.prices import PriceTable
 from crowdperf.hub.store import Store
+from crowdperf.hub.web.staging import StagingBudget, StagingFull, StagingLimits
 from crowdperf.hub.web.submission_checks import Checker, structure_check
 from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError
 
@@ -47,6 +50,7 @@ class WebConfig:
     checker: Checker = structure_check
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     staging_dir: Path | None = None  # where uploads are unpacked; None: a temp dir per upload
+    staging: StagingLimits = field(default_factory=StagingLimits)  # bytes unpacked at once
 
 
 def template_environment() -> Environment:
@@ -76,8 +80,12 @@ def significant(value: float) -> str:
 
 
 def _status(exc: CrowdperfError) -> int:
-    from crowdperf.hub.web.uploads import PayloadTooLarge, UnsupportedType
+    from crowdperf.hub.web.uploads import BadContent, PayloadTooLarge, UnsupportedType
 
+    if isinstance(exc, StagingFull):
+        return 429
+    if isinstance(exc, BadContent | ResultsError):
+        return 400
     if isinstance(exc, PayloadTooLarge):
         return 413
     if isinstance(exc, UnsupportedType):
@@ -93,26 +101,43 @@ def _status(exc: CrowdperfError) -> int:
     return 500
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/openapi"))
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """Which parameters were refused and why (never their values: they are the client's input)."""
+    parts = []
+    for error in exc.errors()[:5]:
+        name = ".".join(str(p) for p in error.get("loc", ())[1:]) or "request"
+        parts.append(f"{name}: {error.get('msg', 'invalid')}")
+    return "bad parameter " + "; ".join(parts)
+
+
 def create_app(config: WebConfig) -> FastAPI:
-    from crowdperf.hub.web import api, pages  # the routers need the app's state
+    from crowdperf.hub.web import api, api_docs, pages  # the routers need the app's state
 
     app = FastAPI(
         title="crowdperf hub",
         version=__version__,
         description="MLPerf Inference results: list, compare, Pareto fronts, best stack under "
         "constraints, CSV/JSON export, authenticated upload of submission trees.",
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: ours are served from here
+        redoc_url=None,
     )
     app.state.config = config
     app.state.templates = template_environment()
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.staging = StagingBudget(config.staging)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
-    app.router.routes.insert(0, app.router.routes.pop())  # before the /static mount
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    for router in (api_docs.router, api.router, pages.router):
+        app.include_router(router)
+    # last: routes match in order, and files served from packages (plotly, Swagger UI) live
+    # under /static/ too
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(CrowdperfError)
     def crowdperf_error(request: Request, exc: CrowdperfError) -> Response:
@@ -120,6 +145,13 @@ def create_app(config: WebConfig) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=status)
         return pages.render_error(request, status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # the API keeps FastAPI's documented 422; a page answers with the site's error page
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        return pages.render_error(request, 400, _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
