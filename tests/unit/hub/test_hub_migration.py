@@ -32,10 +32,11 @@ def _old_database(path: Path) -> str:
 
 def _row(path: str, content_hash: str, **over: object) -> dict[str, object]:
     return {
-        "content_hash": content_hash, "comparison_key": "k", "benchmark": "mlperf-inference", "round": "v3.0",
-        "division": "closed", "category": "edge", "submitter": "nvidia", "availability": "", "system_name": "s",
-        "host_cpu": "", "accelerator": "", "accelerator_count": 0, "software": "", "backend": "", "precision": "",
-        "model": "bert-99", "scenario": "Offline", "metric": "m", "unit": "samples/s", "value": 1.0,
+        "content_hash": content_hash, "comparison_key": "k", "benchmark": "mlperf-inference",
+        "round": "v3.0", "division": "closed", "category": "edge", "submitter": "nvidia", "availability": "",
+        "system_name": "s", "host_cpu": "", "accelerator": "", "accelerator_count": 0, "software": "",
+        "backend": "", "precision": "", "model": "bert-99", "scenario": "Offline", "metric": "m",
+        "unit": "samples/s", "value": 1.0,
         "valid": True, "loadgen_version": "", "settings_json": "{}", "system_json": "{}", "summary_text": "",
         "source": "t", "path": path, "checker_verdict": "unchecked", "checker_notes": "", "hidden": False,
         **over,
