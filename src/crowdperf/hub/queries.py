@@ -201,7 +201,7 @@ def list_results(
     rows = _rows(store, stmt, prices)
     return ResultPage(
         rows=tuple(rows),
-        total=total,
+        total=int(total),  # PostgreSQL: SUM(bigint) is NUMERIC, a Decimal
         offset=offset,
         limit=limit,
         sort=sort,

@@ -1,5 +1,5 @@
 """The JSON API (documented at /docs, spec at /openapi.json). Same query layer as the pages and
-the CLI; JSON bodies are ``query_types.to_jsonable`` of the query layer's answers."""
+the CLI; JSON bodies are the query layer's answers (``json_body.encode``: the JSON of ``to_jsonable``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from crowdperf.errors import UsageError
 from crowdperf.hub import queries
 from crowdperf.hub.auth import AuthError, TokenOwner, delete_result, hide_result
-from crowdperf.hub.query_types import Constraints, HubResult, ResultFilter, to_jsonable
+from crowdperf.hub.query_types import Constraints, HubResult, ResultFilter
 from crowdperf.hub.web.command_builder import (
     BACKENDS,
     CATEGORIES,
@@ -29,6 +29,7 @@ from crowdperf.hub.web.command_builder import (
     RunChoice,
     build_commands,
 )
+from crowdperf.hub.web.json_body import json_response
 from crowdperf.hub.web.params import constraints, result_filter, viewer, visible
 from crowdperf.hub.web.uploads import ACCEPTED_TYPES, BadContent, UploadReport, handle_upload, read_body
 
@@ -73,12 +74,12 @@ def _config(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.config
 
 
-def _json(answer: Any) -> JSONResponse:
-    """A query-layer answer as a JSON response. ``to_jsonable`` already makes plain JSON data, so
-    FastAPI's ``jsonable_encoder`` (which walks every value again, ~3x slower than the encoding
-    itself on a Pareto answer of thousands of points) is skipped; the endpoints still declare
-    ``response_model=dict`` for the OpenAPI spec."""
-    return JSONResponse(to_jsonable(answer))
+def _json(answer: Any) -> Response:
+    """A query-layer answer as a JSON response, encoded from the dataclasses by orjson
+    (``json_body``: ~10x faster than ``to_jsonable`` + ``json.dumps``, and FastAPI's own
+    ``jsonable_encoder`` pass is skipped); the endpoints still declare ``response_model=dict``
+    for the OpenAPI spec."""
+    return json_response(answer)
 
 
 _OBJECT = dict[str, Any]
@@ -96,7 +97,7 @@ def list_results(
     sort: Sort = "-throughput",
     limit: Limit = 50,
     offset: Offset = 0,
-) -> JSONResponse:
+) -> Response:
     cfg = _config(request)
     page = queries.list_results(cfg.store, flt, sort=sort, limit=limit, offset=offset, prices=cfg.prices)
     # PostgreSQL's SUM(bigint) is NUMERIC: the query layer hands back a Decimal total there
@@ -139,7 +140,7 @@ def _csv_cell(value: Any) -> Any:
 )
 def get_result(
     request: Request, result_id: ResultId, seen: Annotated[ResultFilter, Depends(visible)]
-) -> JSONResponse:
+) -> Response:
     cfg = _config(request)
     r = queries.get_result(cfg.store, result_id, prices=cfg.prices, visible=seen)
     if r is None:
@@ -157,7 +158,7 @@ def compare(
     request: Request,
     ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=2, max_length=20)],
     seen: Annotated[ResultFilter, Depends(visible)],
-) -> JSONResponse:
+) -> Response:
     cfg = _config(request)
     return _json(queries.compare_results(cfg.store, ids, prices=cfg.prices, visible=seen))
 
@@ -179,7 +180,7 @@ def pareto(
         description="points per comparison key: the whole front always, then dominated points (lowest ids "
         "first) up to this many; a group's 'total' counts every result having the axes",
     )] = MAX_POINTS,
-) -> JSONResponse:  # fmt: skip
+) -> Response:  # fmt: skip
     cfg = _config(request)
     axes = [x, y] + ([z] if z else [])
     return _json(queries.pareto_front(cfg.store, flt, axes, prices=cfg.prices, max_points=max_points))
@@ -191,7 +192,7 @@ def pareto(
     response_model=_OBJECT,
     responses=_errors(400),
 )
-def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> JSONResponse:
+def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> Response:
     cfg = _config(request)
     return _json(queries.best_configurations(cfg.store, c, prices=cfg.prices))
 

@@ -10,7 +10,6 @@ Pages are Jinja2 templates with autoescape on (every user string is escaped); th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from crowdperf.errors import CrowdperfError, MissingInputError, ResultsError, Su
 from crowdperf.hub.auth import AuthError
 from crowdperf.hub.prices import PriceTable
 from crowdperf.hub.store import Store
+from crowdperf.hub.web.response_cache import CacheLimits, ResponseCache, SecurityHeaders
 from crowdperf.hub.web.staging import StagingBudget, StagingFull, StagingLimits
 from crowdperf.hub.web.submission_checks import Checker, structure_check
 from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError
@@ -42,6 +42,12 @@ CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 @dataclass(frozen=True)
 class WebConfig:
@@ -51,6 +57,7 @@ class WebConfig:
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     staging_dir: Path | None = None  # where uploads are unpacked; None: a temp dir per upload
     staging: StagingLimits = field(default_factory=StagingLimits)  # bytes unpacked at once
+    cache: CacheLimits | None = field(default_factory=CacheLimits)  # None: no response cache
 
 
 def template_environment() -> Environment:
@@ -170,14 +177,14 @@ def create_app(config: WebConfig) -> FastAPI:
             return JSONResponse({"error": message, "hint": None}, status_code=500)
         return pages.render_error(request, 500, message)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
+    security = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    app.add_middleware(SecurityHeaders, headers=security)
+    if config.cache is not None:  # outermost: kept answers carry the headers already
+        app.add_middleware(ResponseCache, store=config.store, limits=config.cache)
     return app
 
 
