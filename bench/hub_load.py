@@ -262,20 +262,13 @@ def main() -> None:
     met = True
     try:
         for urls in families.values():  # one warm-up pass: first requests pay imports and page-ins
-            run_phase(port, urls, 1, 60, len(urls))
+            run_phase(port, Phase(urls, 1, 60, len(urls)))
         for name in args.phases.split(","):
             if name == "writes":
-                upload, importer = writers(db, port, work)
-                mixed = [u for family in families.values() for u in family]
-                stats, elapsed = run_phase(port, mixed, args.clients, seconds, args.max_requests)
-                met &= report("mixed, upload + import", stats, elapsed, None)
-                upload.join(timeout=300)
-                print(
-                    f"      import exit {importer.wait(timeout=300)}, upload finished {not upload.is_alive()}"
-                )
+                met &= writes_phase(db, port, work, families, args)
                 continue
-            stats, elapsed = run_phase(port, families[name], args.clients, seconds, args.max_requests)
-            met &= report(name, stats, elapsed, GOALS[name])
+            phase = Phase(families[name], args.clients, seconds, args.max_requests)
+            met &= report(name, *run_phase(port, phase), GOALS[name])
     finally:
         server.terminate()
         server.wait(timeout=30)
