@@ -26,19 +26,21 @@ from crowdperf.hub.store import Store
 LEGACY_PREFIX = "legacy:"  # content hashes from before paths were canonical (migration 0003)
 
 
-def _insert(store: Store, table: type[Result] | type[ImportFailure]) -> Insert:
+def _insert(store: Store, table: Any) -> Insert:
     dialect = postgresql if store.dialect == "postgresql" else sqlite
     return dialect.insert(table)  # type: ignore[no-any-return]
 
 
 def _insert_rows(store: Store, rows: Sequence[dict[str, Any]]) -> set[str]:
     stmt = (
-        _insert(store, Result)
+        _insert(store, Result.__table__)
         .on_conflict_do_nothing(index_elements=["content_hash"])
-        .returning(Result.content_hash)
+        .returning(Result.__table__.c.content_hash)
     )
-    with store.session() as s:
-        return set(s.scalars(stmt, list(rows)))
+    # Core, not the ORM session: the session's bulk path runs one statement per few rows and
+    # splices the RETURNING rows back together (2.4x slower); Core sends multi-row VALUES batches
+    with store.engine.begin() as conn:
+        return set(conn.execute(stmt, list(rows)).scalars())
 
 
 # SQLite's driver raises OverflowError itself (an integer past 64 bits), not through the DBAPI
@@ -71,11 +73,11 @@ def insert_results(store: Store, rows: Sequence[dict[str, Any]]) -> tuple[set[st
 def insert_failures(store: Store, failures: Sequence[dict[str, Any]]) -> None:
     if not failures:
         return
-    stmt = _insert(store, ImportFailure).on_conflict_do_nothing(
+    stmt = _insert(store, ImportFailure.__table__).on_conflict_do_nothing(
         index_elements=["source", "path", "content_hash"]
     )
-    with store.session() as s:
-        s.execute(stmt, list(failures))
+    with store.engine.begin() as conn:
+        conn.execute(stmt, list(failures))
 
 
 # what a legacy row must share with a freshly parsed one to be the same result

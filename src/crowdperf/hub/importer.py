@@ -123,9 +123,6 @@ def _read_files(where: ResultDir) -> tuple[str, Path | None]:
         h.update(data)
         if nul is None and b"\0" in data:
             nul = f
-    readme = where.readme()
-    if nul is None and readme is not None and b"\0" in readme.read_bytes():
-        nul = readme
     return h.hexdigest(), nul
 
 
@@ -168,6 +165,9 @@ class ImportOptions:
 
 def _row(where: ResultDir, digest: str, nul: Path | None, opts: ImportOptions) -> dict[str, Any]:
     """The checked row of one result; ResultsError (or a parse error) when it cannot be stored."""
+    readme = where.readme()  # not hashed, but its first crowdperf line is stored as the command
+    if nul is None and readme is not None and b"\0" in readme.read_bytes():
+        nul = readme
     if nul is not None:
         raise ResultsError(f"{where.shown(nul)}: contains a NUL byte")
     row = {
@@ -180,7 +180,7 @@ def _row(where: ResultDir, digest: str, nul: Path | None, opts: ImportOptions) -
         "benchmark": "mlperf-inference",
         "hidden": False,
     }
-    check_row(row, _files(where))
+    check_row(row, lambda: _files(where))
     return row
 
 

@@ -14,7 +14,7 @@ too: cost divides by throughput, hence its lower bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +100,12 @@ def text_problem(name: str, value: str) -> str | None:
     return None
 
 
-def check_row(row: Mapping[str, Any], files: Mapping[str, str]) -> None:
+def check_row(row: Mapping[str, Any], files: Callable[[], Mapping[str, str]]) -> None:
     """Raise ResultsError naming the file and the first value that may not be stored.
 
-    ``files``: file role ("system", "accuracy", "power", "measurements", "readme", "summary",
-    "detail") -> the file's path as the uploader knows it (inside the tree)."""
+    ``files()``: file role ("system", "accuracy", "power", "measurements", "readme", "summary",
+    "detail") -> the file's path as the uploader knows it (inside the tree); called only when a
+    value is refused (finding the names costs more than checking a good row)."""
     for name, value in row.items():
         if isinstance(value, str):
             problem = text_problem(name, value)
@@ -113,5 +114,6 @@ def check_row(row: Mapping[str, Any], files: Mapping[str, str]) -> None:
         else:
             problem = None
         if problem:
-            where = files.get(SOURCE_FILE.get(name, "detail")) or files.get("detail", "")
+            names = files()
+            where = names.get(SOURCE_FILE.get(name, "detail")) or names.get("detail", "")
             raise ResultsError(f"{where}: {problem}")
