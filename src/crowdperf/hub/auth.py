@@ -116,7 +116,7 @@ def authenticate(store: Store, secret: str | None) -> str:
 
 def revoke_token(store: Store, name: str) -> None:
     with store.session() as s:
-        done = s.execute(update(ApiToken).where(ApiToken.name == name).values(revoked=True)).rowcount
+        done = s.execute(update(ApiToken).where(ApiToken.name == name).values(revoked=True)).rowcount  # type: ignore[attr-defined]
     if not done:
         raise UsageError(f"no token named {name!r}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -26,9 +26,9 @@ from crowdperf.hub.store import Store
 LEGACY_PREFIX = "legacy:"  # content hashes from before paths were canonical (migration 0003)
 
 
-def _insert(store: Store, table: Any) -> Insert:
-    dialect = postgresql if store.dialect == "postgresql" else sqlite
-    return dialect.insert(table)  # type: ignore[no-any-return]
+def _insert(store: Store, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which has ON CONFLICT (both dialects spell it the same)."""
+    return postgresql.insert(table) if store.dialect == "postgresql" else sqlite.insert(table)
 
 
 def _insert_rows(store: Store, rows: Sequence[dict[str, Any]]) -> set[str]:

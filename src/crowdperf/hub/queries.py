@@ -130,7 +130,7 @@ def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
     if flt.valid_only:
         conds.append(Result.valid.is_(True))
     if not flt.include_hidden:
-        visible = Result.hidden.is_(False)
+        visible: ColumnElement[bool] = Result.hidden.is_(False)
         if flt.hidden_owner:
             visible = or_(visible, Result.uploader == flt.hidden_owner)
         conds.append(visible)

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from crowdperf.errors import HubError
 
@@ -78,7 +79,7 @@ def _no_charge(_nbytes: int) -> None:
     return None
 
 
-def _copy_bounded(src: io.BufferedIOBase, dst: io.BufferedIOBase, budget: int, charge: Charge) -> int:
+def _copy_bounded(src: IO[bytes], dst: IO[bytes], budget: int, charge: Charge) -> int:
     """Copy at most ``budget`` bytes; raise when the source holds more."""
     written = 0
     while chunk := src.read(1 << 16):

@@ -19,6 +19,8 @@ Revises: 0002
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -81,7 +83,7 @@ def _rewrite_paths(bind: sa.Connection) -> None:
     rows = bind.execute(sa.select(results.c.id, results.c.path, results.c.division)).all()
     for rid, path, division in rows:
         new_path, hash_current = canonical_path(path, division)
-        values: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if new_path != path:
             values["path"] = new_path
         if not hash_current:
