@@ -19,6 +19,7 @@ import contextlib
 import os
 import random
 import shlex
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -272,6 +273,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("every goal met" if met else "some goal missed")
 
