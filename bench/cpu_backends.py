@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from crowdperf.backends.base import BackendConfig, FeatureBatch, Precision
-from crowdperf.backends.registry import get_backend
+from crowdperf.backends.base import cpu_device
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.model_files import generated_model_file
+from crowdperf.workloads.bert.workload import bert_runner
 
 # dev-v1.1.json + vocab.txt beside the checkout; override with --squad
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
@@ -122,8 +124,7 @@ def bench_size(
         ("pytorch", weights_path, Precision.BF16),
     ]
     for name, path, precision in runs:
-        backend = get_backend(name)
-        backend.load(BackendConfig(path, precision=precision, threads=threads))
+        backend, _ = bert_runner(name, path, cpu_device(), precision, threads, max_len=384)
         styles = ["reference", "offline"] if precision == Precision.FP32 else ["offline"]
         for style in styles:
             secs = run_style(backend, feats, lengths, style, batch)

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from crowdperf.backends.base import BackendConfig, Device, Precision
-from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system import accelerators
+from crowdperf.system.devices import DeviceSelection, UsedDevice
 from crowdperf.workloads.bert.dataset import load_features
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
+from crowdperf.workloads.bert.workload import bert_runner
 
 
 def _sync() -> None:
@@ -83,13 +85,20 @@ LATENCY_VARIANTS = {  # name: (CUDA graphs, packed sequences)
 }
 
 
-def latency_table(weights: Path, feats, device: Device, precision: Precision, max_batch: int) -> None:
+def latency_table(weights: Path, feats, device: UsedDevice, precision: Precision, max_batch: int) -> None:
     sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= max_batch]
     runs = {}
     for name, (graphs, packed) in LATENCY_VARIANTS.items():
-        backend = get_backend("pytorch")
-        config = BackendConfig(weights, device, precision, cuda_graphs=graphs, pack_sequences=packed)
-        backend.load(config)
+        backend, _ = bert_runner(
+            "pytorch",
+            weights,
+            device,
+            precision,
+            None,
+            max_len=384,
+            pack_sequences=packed,
+            cuda_graphs=graphs,
+        )
         backend.prepare(max(sizes), range(32, 385, 32))
         runs[name] = [batch_latency_ms(backend, feats, n) for n in sizes]
         backend.close()
@@ -106,7 +115,7 @@ def main() -> None:
     ap.add_argument("--dataset-path", type=Path, required=True)
     ap.add_argument("--vocab-path", type=Path, required=True)
     ap.add_argument("--model", choices=["tiny", "base", "large"], default="large")
-    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ap.add_argument("--device", default="cuda:0", help="cpu or cuda:N (one device)")
     ap.add_argument("--reference-samples", type=int, default=300)
     ap.add_argument("--samples", type=int, default=0, help="0 = all 10,833 features")
     ap.add_argument("--batch-size", type=int, default=256)
@@ -117,26 +126,25 @@ def main() -> None:
     feats = load_features(args.dataset_path, args.vocab_path, settings)
     cfg = getattr(BertModelConfig, args.model)(feats.vocab_size)
     weights = ensure_weights(settings.models_dir, cfg, seed=0)
-    device = Device(args.device)
+    device = accelerators.resolve(DeviceSelection.parse(args.device))[0]
     n = args.samples or feats.count
 
-    ref = get_backend("pytorch")
     # the reference runs eagerly (no CUDA graphs), as MLPerf's pytorch_SUT does
-    ref.load(BackendConfig(weights, device=device, precision=Precision.FP32, cuda_graphs=False))
+    ref, _ = bert_runner("pytorch", weights, device, Precision.FP32, None, max_len=384, cuda_graphs=False)
     ref_sps = reference_style(ref, feats, args.reference_samples)
     ref.close()
-    print(f"model {args.model} ({cfg.key}) on {device.value}, {n} real SQuAD features")
+    print(f"model {args.model} ({cfg.key}) on {device.name}, {n} real SQuAD features")
     print(f"{'reference fp32 batch 1 padded 384':<44} {ref_sps:10.1f} samples/s   1.00x")
     for prec in args.precisions.split(","):
         half = prec in ("fp16", "bf16")  # packed sequences need flash attention's dtypes
         for packed in (False, True) if half else (False,):
-            backend = get_backend("pytorch")
-            config = BackendConfig(weights, device=device, precision=Precision(prec), pack_sequences=packed)
-            info = backend.load(config)
+            backend, info = bert_runner(
+                "pytorch", weights, device, Precision(prec), None, max_len=384, pack_sequences=packed
+            )
             backend.prepare(args.batch_size, range(32, 385, 32))
             sps = offline_style(backend, feats, args.batch_size, n)
             label = f"ours {prec} batch {args.batch_size} " + ("packed" if packed else "length-grouped")
-            print(f"{label:<44} {sps:10.1f} samples/s {sps / ref_sps:6.2f}x   ({info.device_name})")
+            print(f"{label:<44} {sps:10.1f} samples/s {sps / ref_sps:6.2f}x   ({info.device.name})")
             backend.close()
     if args.latency_precision:
         latency_table(weights, feats, device, Precision(args.latency_precision), args.batch_size)

@@ -18,11 +18,14 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
-from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system import accelerators
+from crowdperf.system.devices import DeviceKind, DeviceSelection
+from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
+from crowdperf.workloads.bert.workload import bert_runner
 
 GROUPS = [  # first match wins, on the lower-cased kernel name
     ("attention", re.compile(r"fmha|attention|flash|efficient|softmax")),
@@ -73,8 +76,10 @@ def main() -> None:
     batch = FeatureBatch(ids, np.ones_like(ids), np.zeros_like(ids))
     flops = bert_flops(cfg, args.batch, args.width)
     for graphs in (False, True):
-        backend = get_backend("pytorch")
-        backend.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=graphs))
+        gpu = accelerators.resolve(DeviceSelection(DeviceKind.CUDA, (0,)))[0]
+        backend, _ = bert_runner(
+            "pytorch", weights, gpu, precision, None, max_len=384, pack_sequences=False, cuda_graphs=graphs
+        )
         backend.prepare(args.batch, [args.width])
         for _ in range(3):
             backend.run(batch)

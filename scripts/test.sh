@@ -5,4 +5,6 @@ source "$(dirname "$0")/_venv.sh"
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[dev,torch]"
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/lint-imports  # the layer contract: pyproject.toml [tool.importlinter]
 exec .venv/bin/python -m pytest "$@"

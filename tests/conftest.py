@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from crowdperf.system.inventory import HostInventory
+from crowdperf.system.nvml import NvmlDevice
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>.
 SHARED_SQUAD = next(
@@ -30,3 +33,45 @@ def real_squad() -> tuple[Path, Path]:
     if not (dev.is_file() and vocab.is_file()):
         pytest.skip("real SQuAD files not present at ../shared/data/squad")
     return dev, vocab
+
+
+def _h200(index: int) -> NvmlDevice:
+    # What NVML reports for an H200 SXM (driver 580, the lead's nvidia-h200-x2 machine)
+    return NvmlDevice(
+        index=index,
+        name="NVIDIA H200",
+        uuid=f"GPU-7f3c1a52-0000-4000-8000-00000000000{index}",
+        pci_bus_id=f"00000000:{0x1B + index * 0x20:02X}:00.0",
+        compute_capability="9.0",
+        memory_total_mib=143771,
+        sm_count=132,
+        max_sm_clock_mhz=1980,
+        max_mem_clock_mhz=3201,
+        pcie_generation=5,
+        pcie_width=16,
+        nvlinks_active=18,
+    )
+
+
+TWO_H200_HOST = HostInventory(
+    cpu_model="Intel(R) Xeon(R) Platinum 8480+",
+    cpu_sockets=2,
+    cpu_physical_cores=112,
+    cpu_logical_cores=224,
+    cpu_max_frequency_mhz=3800,
+    cpu_caches="L1d 48 KiB, L1i 32 KiB, L2 2048 KiB, L3 107520 KiB",
+    memory_mib=2_063_937,
+    os_name="Ubuntu 24.04.1 LTS",
+    kernel="6.8.0-51-generic",
+    python_version="3.11.7",
+    gpus=(_h200(0), _h200(1)),
+    gpu_driver_version="580.159.03",
+    gpu_driver_cuda_version="13.0",
+)
+
+
+@pytest.fixture
+def two_h200_host(monkeypatch: pytest.MonkeyPatch) -> HostInventory:
+    """A real inventory of a 2 x H200 host (no NVML needed), with both GPUs visible to CUDA."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    return TWO_H200_HOST

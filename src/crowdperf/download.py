@@ -3,27 +3,24 @@
 Bytes go to ``<dest>.part``; an interrupted transfer leaves the ``.part`` file and the next call
 asks the server for the rest (HTTP ``Range``). The finished file's MD5 is compared with the
 expected one before it is renamed to ``dest``: a mismatch removes it and raises ChecksumError
-naming the file and both sums. HTTP and connection failures become DownloadError.
+naming the file and both sums. HTTP and connection failures become DownloadError. The transfer is
+httpx's (streamed, redirects followed, one timeout for connect and each read).
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from crowdperf import __version__
 from crowdperf.errors import ChecksumError, DownloadError
 from crowdperf.hashing import file_md5
-
-CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,63 +55,61 @@ def download(
     return DownloadResult(dest, md5, dest.stat().st_size, resumed_from)
 
 
-def _open(url: str, offset: int, timeout_s: float) -> http.client.HTTPResponse | None:
-    """The response for bytes ``offset..``; None when the .part file is already complete."""
-    request = urllib.request.Request(url, headers={"User-Agent": f"crowdperf/{__version__}"})
-    if offset:
-        request.add_header("Range", f"bytes={offset}-")
-    try:
-        return urllib.request.urlopen(request, timeout=timeout_s)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # nothing left to send: the .part file is whole
-            return None
-        raise DownloadError(
-            f"download of {url} failed: HTTP {exc.code} {exc.reason}",
-            hint="check the URL, or fetch the file by hand and pass its local path",
-        ) from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ssl.SSLCertVerificationError):
-            hint = "the TLS certificate could not be verified: update the system CA certificates"
-        else:
-            hint = "check the network connection and run the command again (it resumes)"
-        raise DownloadError(f"cannot reach {url}: {exc.reason}", hint=hint) from exc
-    except (TimeoutError, OSError) as exc:
-        raise DownloadError(f"cannot reach {url}: {exc}", hint="run the command again (it resumes)") from exc
-
-
 def _fetch_into(url: str, part: Path, offset: int, show_progress: bool, timeout_s: float) -> None:
-    response = _open(url, offset, timeout_s)
-    if response is None:
-        return
-    with response:
-        if offset and response.status != 206:  # server ignored Range: start over
-            offset = 0
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length is not None else None
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=Console(stderr=True),
-            disable=not show_progress,
-            transient=True,
-        )
-        with progress, part.open("ab" if offset else "wb") as out:
-            task = progress.add_task(f"downloading {part.name[:-5]}", total=total, completed=offset)
-            received = offset
-            try:
-                while block := response.read(CHUNK_BYTES):
+    headers = {"User-Agent": f"crowdperf/{__version__}"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    received = offset
+    try:
+        with httpx.stream("GET", url, headers=headers, timeout=timeout_s, follow_redirects=True) as response:
+            if response.status_code == 416 and offset:  # nothing left to send: the .part file is whole
+                return
+            _raise_for_status(url, response)
+            if offset and response.status_code != 206:  # server ignored Range: start over
+                offset = received = 0
+            length = response.headers.get("Content-Length")
+            total = offset + int(length) if length is not None else None
+            with _progress(show_progress) as progress, part.open("ab" if offset else "wb") as out:
+                task = progress.add_task(f"downloading {part.name[:-5]}", total=total, completed=offset)
+                for block in response.iter_bytes():  # as received: an interruption keeps every byte
                     out.write(block)
                     received += len(block)
                     progress.update(task, completed=received)
-            except (http.client.IncompleteRead, TimeoutError, OSError) as exc:
-                raise DownloadError(
-                    f"download of {url} was interrupted after {received} bytes: {exc!r}",
-                    hint="run the command again: it resumes from the partial file",
-                ) from exc
+    except httpx.ConnectError as exc:
+        if isinstance(exc.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            exc
+        ):
+            hint = "the TLS certificate could not be verified: update the system CA certificates"
+        else:
+            hint = "check the network connection and run the command again (it resumes)"
+        raise DownloadError(f"cannot reach {url}: {exc}", hint=hint) from exc
+    except (httpx.TransportError, OSError) as exc:  # timeouts, resets, a server that hung up mid-body
+        raise DownloadError(
+            f"download of {url} was interrupted after {received} bytes: {exc!r}",
+            hint="run the command again: it resumes from the partial file",
+        ) from exc
     if total is not None and received < total:
         raise DownloadError(
             f"download of {url} stopped at {received} of {total} bytes",
             hint="run the command again: it resumes from the partial file",
         )
+
+
+def _raise_for_status(url: str, response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise DownloadError(
+            f"download of {url} failed: HTTP {response.status_code} {response.reason_phrase}",
+            hint="check the URL, or fetch the file by hand and pass its local path",
+        )
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=True,
+    )

@@ -12,6 +12,7 @@
     ├── ResultsError               exit 9   a results directory or LoadGen log is unusable
     ├── SubmissionError            exit 10  a submission tree could not be generated or pushed
     ├── HubError                   exit 11  the results hub (database, import, server) failed
+    ├── BusyError                  exit 12  another crowdperf process is writing the same place
     └── InterruptedRun             exit 130 Ctrl-C; partial output was removed
 
 Foreign exceptions (onnxruntime, torch, subprocess, HTTP) are mapped to one of these at the
@@ -74,6 +75,10 @@ class SubmissionError(CrowdperfError):
 
 class HubError(CrowdperfError):
     exit_code = 11
+
+
+class BusyError(CrowdperfError):
+    exit_code = 12
 
 
 class InterruptedRun(CrowdperfError):

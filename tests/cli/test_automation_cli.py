@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.automation.nvml import driver_info
 from crowdperf.errors import DeviceError
+from crowdperf.system.nvml import driver_info
 
 # The tiny entry-point plugin fixture lives with the automation unit tests; reuse it here.
 _spec = importlib.util.spec_from_file_location(

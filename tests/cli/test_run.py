@@ -52,8 +52,10 @@ def test_table_marks_test_runs(synthetic_tiny: None, tmp_path: Path) -> None:
         (["--scenario", "Foo"], "--scenario 'Foo' is not one of: SingleStream"),
         (["--mode", "fast"], "--mode 'fast' is not one of"),
         (["--device", "tpu"], "--device 'tpu' is not one of: cpu, cuda"),
-        (["--model", "gpt"], "--model 'gpt' is not one of: tiny, bert-99, bert-99.9"),
-        (["--count", "0"], "--count must be >= 1"),
+        (["--model", "gpt"], "--model 'gpt' is not a known model"),
+        (["--model", "gpt"], "use one of: bert-99, bert-99.9, bert-large, tiny"),
+        (["--backend", "tf"], "use one of: onnxruntime, pytorch"),
+        (["--count", "0"], "--count must be a whole number from 1"),
         (["--round", "v1.0"], "unknown MLPerf round"),
     ],
 )
@@ -82,5 +84,42 @@ def test_ctrl_c_mid_run_exits_130_and_leaves_no_complete_looking_dir(tmp_path: P
         unregister_workload("tiny")
     assert out.exit_code == 130, out.output
     assert "interrupted" in out.output
-    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    # readers ignore hidden names (mlperf/layout.py); the results directory's lock file is one
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".crowdperf.lock"]
     assert leftovers == []
+
+
+def test_model_choices_are_the_registry_read_at_run_time(tmp_path: Path) -> None:
+    # A workload registered after start-up (as a test, or a plugin) is a valid --model at once.
+    register_workload("toy", "crowdperf.mlperf.synthetic_workload:default_workload")
+    try:
+        args = ["run", "--model", "toy", "--scenario", "Offline", "--mode", "accuracy", "--count", "8"]
+        out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
+    finally:
+        unregister_workload("toy")
+    assert out.exit_code == 0, out.output
+    assert list(tmp_path.glob("*/toy/Offline/accuracy/accuracy.txt"))
+    help_text = runner.invoke(app, ["run", "--help"], terminal_width=400).output
+    assert all(name in help_text for name in ("tiny", "bert-large", "bert-99.9", "onnxruntime", "pytorch"))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        (option, value)
+        for option in ("--target-latency-ms", "--target-qps")
+        for value in ("nan", "inf", "-inf", "0", "-1", "1e300")
+    ]
+    + [
+        (option, value)
+        for option in ("--count", "--threads", "--batch-size")
+        for value in ("0", "-3", "10000000000")
+    ],
+)
+def test_every_numeric_run_option_rejects_numbers_that_are_not_numbers(
+    option: str, value: str, tmp_path: Path
+) -> None:
+    out = runner.invoke(app, ["run", option, value, "--results-dir", str(tmp_path)])
+    assert out.exit_code == 2, out.output
+    assert option in out.output and "Traceback" not in out.output
+    assert not list(tmp_path.iterdir())  # refused before anything was written

@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from crowdperf.cli.main import app
+from crowdperf.errors import DeviceError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "submission"))
 from lgtrees import build_results
@@ -14,11 +15,32 @@ from lgtrees import build_results
 runner = CliRunner()
 
 
-def test_system_describe_json() -> None:
+def test_system_describe_json_shows_the_inventory_and_the_devices_described(tmp_path: Path) -> None:
     res = runner.invoke(app, ["system", "describe", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["schema"] == "crowdperf.system/1" and data["host_slug"]
+    assert data["schema"] == "crowdperf.system/2" and data["host_slug"]
+    inventory = data["inventory"]
+    assert inventory["cpu_model"] == data["host_processor_model_name"]
+    assert inventory["cpu_logical_cores"] >= inventory["cpu_physical_cores"] >= 1
+    used = [d for d in data["devices"] if d["kind"] == "cuda"]  # default: every GPU of the host
+    assert data["accelerators_per_node"] == len(used) == len(inventory["gpus"])
+    assert "follows the devices it uses" in data["attribution"]
+    # a CPU run on any host, GPUs or not, has none; the overrides file still wins
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("cooling: air\n")
+    cpu = json.loads(
+        runner.invoke(
+            app, ["system", "describe", "--json", "--device", "cpu", "--overrides", str(overrides)]
+        ).output
+    )
+    assert cpu["accelerators_per_node"] == 0 and cpu["accelerator_model_name"] == "N/A"
+    assert cpu["cooling"] == "air" and [d["kind"] for d in cpu["devices"]] == ["cpu"]
+    table = runner.invoke(app, ["system", "describe", "--device", "cpu"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "devices: CPU (" in table.output and "follows the devices" in table.output
+    if not inventory["gpus"]:
+        missing = runner.invoke(app, ["system", "describe", "--device", "cuda:0"])
+        assert isinstance(missing.exception, DeviceError)  # main() maps it to its exit code
 
 
 def test_generate_then_check_reports_test_mode_and_exits_1(tmp_path: Path) -> None:

@@ -7,16 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
-from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind, UsedDevice
+from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
+from crowdperf.workloads.bert.workload import bert_runner
 
 torch = pytest.importorskip("torch")
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
 ]
+GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
 
 
 def _batch(n: int, width: int, lengths: list[int], vocab: int) -> FeatureBatch:
@@ -34,9 +37,9 @@ def _batch(n: int, width: int, lengths: list[int], vocab: int) -> FeatureBatch:
 def test_graphs_match_eager_on_every_bucket_and_width(tmp_path: Path, precision: Precision) -> None:
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
-    eager, graphs = get_backend("pytorch"), get_backend("pytorch")
-    eager.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False))
-    info = graphs.load(BackendConfig(weights, Device.CUDA, precision, pack_sequences=False))
+    kw = {"max_len": 384, "pack_sequences": False}
+    eager, _ = bert_runner("pytorch", weights, GPU0, precision, None, cuda_graphs=False, **kw)  # type: ignore[arg-type]
+    graphs, info = bert_runner("pytorch", weights, GPU0, precision, None, **kw)  # type: ignore[arg-type]
     assert info.execution_provider.endswith("(CUDA graphs)")
     graphs.prepare(16, [64, 96])
     # n not a bucket (5 -> 8), width not aligned (70 -> 96), n = max bucket, n above it (eager path)
@@ -57,10 +60,11 @@ def test_packed_sequences_match_the_padded_model(
 ) -> None:
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
-    padded, packed = get_backend("pytorch"), get_backend("pytorch")
-    padded.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=False, pack_sequences=False))
-    info = packed.load(BackendConfig(weights, Device.CUDA, precision, cuda_graphs=cuda_graphs))
-    assert "packed sequences" in info.execution_provider and not packed.pads_batches
+    padded, _ = bert_runner(
+        "pytorch", weights, GPU0, precision, None, max_len=384, cuda_graphs=False, pack_sequences=False
+    )
+    packed, _ = bert_runner("pytorch", weights, GPU0, precision, None, max_len=384, cuda_graphs=cuda_graphs)
+    assert packed.description == "packed sequences" and not packed.pads_batches
     packed.prepare(16, [64, 96, 384])
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
     for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:

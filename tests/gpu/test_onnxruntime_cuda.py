@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
-from crowdperf.backends.registry import get_backend
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind, UsedDevice
+from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.onnx_export import export_onnx
 from crowdperf.workloads.bert.weights import ensure_weights, load_weights
+from crowdperf.workloads.bert.workload import bert_runner
 
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
@@ -30,10 +32,10 @@ def test_cuda_ep_runs_on_the_gpu_and_matches_pytorch(tmp_path: Path) -> None:
     npz = ensure_weights(tmp_path, cfg, seed=5)
     onnx_path = tmp_path / "base.onnx"
     export_onnx(cfg, load_weights(npz), onnx_path)
-    ort_backend, torch_backend = get_backend("onnxruntime"), get_backend("pytorch")
-    info = ort_backend.load(BackendConfig(onnx_path, Device.CUDA, Precision.FP32))
-    assert info.execution_provider == "CUDAExecutionProvider"
-    torch_backend.load(BackendConfig(npz, Device.CUDA, Precision.FP32))
+    gpu = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
+    ort_backend, info = bert_runner("onnxruntime", onnx_path, gpu, Precision.FP32, None, max_len=384)
+    assert info.execution_provider == "CUDAExecutionProvider:0"
+    torch_backend, _ = bert_runner("pytorch", npz, gpu, Precision.FP32, None, max_len=384)
     rng = np.random.default_rng(0)
     ids = rng.integers(1, cfg.vocab_size, (6, 96), dtype=np.int64)
     mask = np.ones_like(ids)

@@ -15,7 +15,7 @@ def test_default_run_writes_mlperf_layout_and_scores_accuracy(tmp_path: Path) ->
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    systems = list((tmp_path / "r").iterdir())
+    systems = [p for p in (tmp_path / "r").iterdir() if not p.name.startswith(".")]  # readers skip dot-names
     assert len(systems) == 1 and systems[0].name.endswith("-onnxruntime-cpu-fp32")
     for scenario in ("SingleStream", "Offline"):
         base = systems[0] / "tiny" / scenario

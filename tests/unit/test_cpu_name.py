@@ -1,5 +1,5 @@
 """One CPU model name for provenance, the results' system name and the submission's system
-description (backends.device_names.cpu_name)."""
+description: system.cpu.cpu_name, read into the one HostInventory that every consumer takes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.backends import device_names
 from crowdperf.mlperf import layout
-from crowdperf.mlperf.provenance import system_summary
 from crowdperf.submission.system_description import detect
+from crowdperf.system import cpu as device_names
+from crowdperf.system.inventory import host_inventory
 
 XEON = "Intel(R) Xeon(R) Platinum 8480+"
 
@@ -20,7 +20,7 @@ XEON = "Intel(R) Xeon(R) Platinum 8480+"
 def cpuinfo_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "cpuinfo"
     monkeypatch.setattr(device_names, "PROC_CPUINFO", path)
-    caches = (device_names.cpu_name, layout.host_slug, system_summary)
+    caches = (device_names.cpu_name, host_inventory)
     for cached in caches:
         cached.cache_clear()
     yield path
@@ -33,8 +33,8 @@ def test_every_consumer_reports_the_same_cpu_model(cpuinfo_file: Path) -> None:
         f"processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: {XEON}\n\nprocessor\t: 1\n"
     )
     assert device_names.cpu_name() == XEON
+    assert host_inventory().cpu_model == XEON  # what provenance.json records
     assert layout.host_slug().startswith("intel-xeon-platinum-8480-")
-    assert system_summary().cpu == XEON
     assert detect()["host_processor_model_name"] == XEON
 
 

@@ -6,23 +6,13 @@ import pytest
 
 from crowdperf.errors import ResultsError, UsageError
 from crowdperf.mlperf.logs import parse_detail_log
-from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
+from crowdperf.mlperf.rounds import default_round, get_round
 
 
 def test_default_round_matches_installed_loadgen_seeds() -> None:
     r = default_round()
     assert r.name == "v6.1"
     assert r.seeds.qsl_rng_seed == 2085463073848966840
-
-
-def test_edge_requires_singlestream_and_offline_datacenter_adds_server() -> None:
-    r = get_round("v6.1")
-    assert r.scenarios_to_run(Category.EDGE, "bert-99") == (Scenario.SINGLE_STREAM, Scenario.OFFLINE)
-    assert Scenario.SERVER in r.scenarios_to_run(Category.DATACENTER, "bert-99")
-    assert get_round("v4.1").required_scenarios(Category.DATACENTER, "bert-99.9") == (
-        Scenario.SERVER,
-        Scenario.OFFLINE,
-    )
 
 
 def test_unknown_round_is_a_usage_error() -> None:

@@ -8,6 +8,7 @@ mappings (../shared/reference/mlperf-bert-and-cm.md 4.3, 4.5). One deliberate di
 
 from __future__ import annotations
 
+from crowdperf import plugins
 from crowdperf.automation.cm_syntax import CmCommand
 from crowdperf.automation.cm_translate import IGNORED, Translation, _common_notes, _verbose, unknown_flag
 from crowdperf.errors import UsageError
@@ -36,10 +37,17 @@ NOTE_VARIATIONS = {
     "reference": "",
 }
 SCENARIOS = {s.lower(): s for s in ("SingleStream", "MultiStream", "Server", "Offline")}
-MODELS = {"bert-99", "bert-99.9", "tiny"}
 DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
-BACKENDS = {"onnxruntime": "onnxruntime", "pytorch": "pytorch", "torch": "pytorch"}
-PRECISIONS = {"fp32": "fp32", "float32": "fp32", "fp16": "fp16", "float16": "fp16", "int8": "int8"}
+BACKEND_ALIASES = {"torch": "pytorch"}  # CM's other spellings of crowdperf backends
+PRECISIONS = {
+    "fp32": "fp32",
+    "float32": "fp32",
+    "fp16": "fp16",
+    "float16": "fp16",
+    "bf16": "bf16",
+    "bfloat16": "bf16",
+    "int8": "int8",
+}
 IMPLEMENTATIONS = {"reference", "mlcommons-python", "python"}
 SUBMISSION_KEYS = (
     "submitter",
@@ -64,6 +72,17 @@ def is_push(tags: frozenset[str]) -> bool:
 
 def is_generate_submission(tags: frozenset[str]) -> bool:
     return {"generate", "submission"} <= tags
+
+
+def _models() -> set[str]:
+    """Models and backends: whatever the installed plugins register (crowdperf.plugins)."""
+    return set(plugins.names(plugins.WORKLOADS))
+
+
+def _backends() -> dict[str, str]:
+    installed = plugins.names(plugins.BACKENDS)
+    aliases = {alias: name for alias, name in BACKEND_ALIASES.items() if name in installed}
+    return {**{name: name for name in installed}, **aliases}
 
 
 def _choice(value: str, table: dict[str, str] | set[str], what: str) -> str:
@@ -96,11 +115,12 @@ def _run_mode(cm: CmCommand) -> str:
 
 
 def _run_flags(cm: CmCommand, argv: list[str], notes: list[str]) -> None:
-    simple = {
-        "model": ("--model", MODELS),
+    backends = _backends()
+    simple: dict[str, tuple[str, dict[str, str] | set[str]]] = {
+        "model": ("--model", _models()),
         "device": ("--device", DEVICES),
-        "backend": ("--backend", BACKENDS),
-        "framework": ("--backend", BACKENDS),
+        "backend": ("--backend", backends),
+        "framework": ("--backend", backends),
         "precision": ("--precision", PRECISIONS),
         "category": ("--category", {"edge": "edge", "datacenter": "datacenter"}),
         "execution_mode": ("--execution-mode", {"test": "test", "valid": "valid", "fast": "test"}),

@@ -1,18 +1,16 @@
 """Finds recipes by name or tags. Built-ins register exactly like plugins: an entry point in the group
-``crowdperf.recipes`` names a ``register(registry)`` function (see pyproject's ``builtin`` entry)."""
+``crowdperf.recipes`` names a ``register(registry)`` function (see pyproject's ``builtin`` entry;
+the one plugin mechanism is ``crowdperf.plugins``)."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
+from crowdperf import plugins
 from crowdperf.automation.recipe import Recipe
 from crowdperf.errors import RecipeError, UsageError
-
-ENTRY_POINT_GROUP = "crowdperf.recipes"
-BUILTIN_ENTRY = "crowdperf.automation.builtin_recipes:register"
 
 
 @dataclass(frozen=True)
@@ -93,29 +91,24 @@ class RecipeRegistry:
 
 
 def load_registry() -> RecipeRegistry:
-    """Built-ins first, then every ``crowdperf.recipes`` entry point (plugins).
-
-    The built-ins are also reached when crowdperf runs from a source tree without installed
-    metadata (``PYTHONPATH=src``), where its own entry point is invisible.
-    """
-    from crowdperf.automation import builtin_recipes
-
+    """Every ``crowdperf.recipes`` entry point's recipes, crowdperf's own (``builtin``) included:
+    built-ins and plugins are found the same way (a new one appears after ``pip install -e .``)."""
     registry = RecipeRegistry()
-    builtin_recipes.register(registry)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.value.replace(" ", "") == BUILTIN_ENTRY:
-            continue
+    for name, ref in plugins.entries(plugins.RECIPES).items():
+        before = set(registry.names())
         try:
-            register = ep.load()
-            before = set(registry.names())
-            register(registry)
+            register = plugins.resolve(ref, plugins.RECIPES)
+            register(registry)  # type: ignore[operator]
         except RecipeError:
             raise
         except Exception as exc:
             raise RecipeError(
-                f"recipe plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
+                f"recipe plugin {name!r} ({ref}) failed to load: {exc}",
                 hint="fix or uninstall that plugin",
             ) from exc
-        for name in set(registry.names()) - before:
-            registry.sources[name] = f"plugin {ep.name} ({ep.value})"
+        if name != "builtin":
+            for recipe in set(registry.names()) - before:
+                registry.sources[recipe] = f"plugin {name} ({ref})"
+    if not registry.names():
+        raise RecipeError("no recipes are installed", hint=plugins.REINSTALL_HINT)
     return registry

@@ -1,43 +1,72 @@
-"""The one small interface every inference backend implements.
+"""The one small interface every inference backend implements, and nothing of any model.
 
-A backend turns a batch of features into logits, nothing more: batching, scheduling and LoadGen
-live in ``crowdperf.mlperf.sut``. One module per backend (``onnxruntime_backend.py``,
-``pytorch_backend.py``, ...), registered in ``crowdperf.backends.registry``.
+A backend loads a model artifact on one device and turns named input arrays into named output
+arrays. What the arrays mean (BERT's token ids, an image's pixels), how samples become them, how
+batches are padded and what the outputs are is the workload's business (``workloads/<w>/``);
+batching, scheduling and LoadGen are the harness's (``mlperf/``). One instance serves one device:
+a run on several GPUs loads one instance per GPU, each with its own stream, graphs and memory.
+
+    artifact      OnnxGraph (a .onnx file) | TorchProgram (a builder of an ``nn.Module``)
+    load(config)  -> BackendInfo: what really runs (framework, provider, the device)
+    run(inputs)   {name: ndarray} -> {name: ndarray}; floating outputs come back as float32
+    prepare(examples)   untimed, before a test: get ready for inputs shaped like each example
+                        (CUDA graphs captured per input shape where the backend can)
+
+Backends register through the ``crowdperf.backends`` entry-point group (``registry.py``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind, UsedDevice
 
-class Device(StrEnum):
-    CPU = "cpu"
-    CUDA = "cuda"
+Arrays = Mapping[str, np.ndarray]
 
 
-class Precision(StrEnum):
-    FP32 = "fp32"
-    FP16 = "fp16"
-    BF16 = "bf16"
-    INT8 = "int8"
+@dataclass(frozen=True)
+class OnnxGraph:
+    """An ONNX file; its graph names the inputs and outputs."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class TorchProgram:
+    """A PyTorch model as the workload builds it: ``build()`` returns the ``nn.Module`` on the CPU
+    in fp32 with its weights loaded; the backend places it on the device in the run's precision
+    and calls ``module(**inputs)``. A module returning a tuple names its outputs ``output_names``."""
+
+    build: Callable[[], Any]
+    label: str  # what it is, for messages and provenance: "model.pytorch", "bert-large (generated)"
+    output_names: tuple[str, ...]
+
+
+ModelArtifact = OnnxGraph | TorchProgram
+
+
+def cpu_device() -> UsedDevice:
+    from crowdperf.system.cpu import cpu_name
+
+    return UsedDevice(DeviceKind.CPU, None, cpu_name())
 
 
 @dataclass(frozen=True)
 class BackendConfig:
     """What to load and where. Validated by the backend's ``load``; no side effects here."""
 
-    model_path: Path
-    device: Device = Device.CPU
+    model: ModelArtifact
+    device: UsedDevice = field(default_factory=cpu_device)
     precision: Precision = Precision.FP32
-    threads: int | None = None  # intra-op threads; None = the backend's tuned default
+    threads: int | None = None  # intra-op threads on the CPU; None = the backend's tuned default
     cuda_graphs: bool = True  # replay captured CUDA graphs where the backend can (pytorch on cuda)
-    pack_sequences: bool = True  # padding-free batches where the backend can (pytorch cuda fp16/bf16)
 
 
 @dataclass(frozen=True)
@@ -46,43 +75,37 @@ class BackendInfo:
 
     name: str  # "onnxruntime"
     version: str  # framework version
-    device: Device
+    device: UsedDevice
     precision: Precision
     execution_provider: str  # e.g. "CPUExecutionProvider", "CUDAExecutionProvider", "torch:cuda:0"
-    device_name: str  # e.g. "NVIDIA H200" or the CPU model
-
-
-@dataclass(frozen=True)
-class FeatureBatch:
-    """A batch of BERT features, already trimmed to the longest real length in the batch."""
-
-    input_ids: np.ndarray  # (batch, seq) int64
-    input_mask: np.ndarray  # (batch, seq) int64, 1 = real token
-    segment_ids: np.ndarray  # (batch, seq) int64
 
 
 class Backend(ABC):
-    """Load once, then ``run`` many batches. Implementations are not thread-safe unless they say so."""
+    """Load once, then ``run`` many times. One instance per device; ``run`` is thread-safe (calls
+    on one instance are serialised), but the harness gives each instance its own worker."""
 
-    name: str
+    name: ClassVar[str]
+    artifact: ClassVar[type]  # the ModelArtifact kind ``load`` takes
 
     @abstractmethod
     def load(self, config: BackendConfig) -> BackendInfo:
         """Load the model on the device; raise DeviceError if the device cannot really be used."""
 
     @abstractmethod
-    def run(self, batch: FeatureBatch) -> np.ndarray:
-        """Return logits ``(batch, seq, 2)`` float32: [..., 0] start, [..., 1] end."""
+    def run(self, inputs: Arrays) -> dict[str, np.ndarray]:
+        """One batch: the model's inputs by name -> its outputs by name."""
 
     @property
-    def pads_batches(self) -> bool:
-        """True when a batch costs rows x its longest sample (so grouping by length pays); a
-        backend that packs sequences without padding says False."""
-        return True
+    @abstractmethod
+    def input_names(self) -> tuple[str, ...]:
+        """The loaded model's input names (an ONNX graph says them; a torch module takes what its
+        workload passes)."""
 
-    def prepare(self, max_batch: int, widths: Sequence[int]) -> None:  # noqa: B027 - optional hook
-        """Untimed, before a test: get ready for batches of up to ``max_batch`` rows at these
-        padded widths (capture graphs, select kernels). Default does nothing."""
+    def prepare(self, examples: Sequence[Arrays]) -> None:
+        """Untimed: get ready for inputs shaped like each example (capture graphs, select
+        kernels). The default runs each once."""
+        for example in examples:
+            self.run(example)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free device memory; default does nothing."""

@@ -1,4 +1,5 @@
-"""onnxruntime: CPU execution provider, or CUDA when asked and really available."""
+"""onnxruntime: any ONNX graph on the CPU execution provider, or on one GPU through the CUDA
+execution provider when asked and really available (never a silent CPU fallback)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
-from crowdperf.backends.device_names import cpu_name, physical_cores
+from crowdperf.backends.base import Arrays, Backend, BackendConfig, BackendInfo, OnnxGraph
 from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
+from crowdperf.precision import Precision
+from crowdperf.system.cpu import physical_cores
+from crowdperf.system.devices import DeviceKind
 
 CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
@@ -19,40 +22,33 @@ CPU_EP = "CPUExecutionProvider"
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
+    artifact = OnnxGraph
 
     def __init__(self) -> None:
-        self._session = None
-        self._feeds: tuple[str, str, str] = ("input_ids", "input_mask", "segment_ids")
+        self._session: Any = None
+        self._inputs: tuple[str, ...] = ()
+        self._outputs: tuple[str, ...] = ()
 
     def load(self, config: BackendConfig) -> BackendInfo:
         import onnxruntime as ort
 
+        model = config.model
+        if not isinstance(model, OnnxGraph):
+            raise UsageError(f"onnxruntime runs ONNX graphs, not {model.label}", hint="use --backend pytorch")
         if config.precision not in (Precision.FP32, Precision.INT8):
             raise UsageError(
                 f"onnxruntime runs the fp32 (or int8) ONNX model, not {config.precision.value}",
                 hint="use --precision fp32, or --backend pytorch for fp16/bf16",
             )
-        if not config.model_path.is_file():
-            raise MissingInputError(f"model file not found: {config.model_path}", hint="pass --model-path")
-        if config.precision is Precision.INT8 and not _is_quantized(config.model_path):
+        if not model.path.is_file():
+            raise MissingInputError(f"model file not found: {model.path}", hint="pass --model-path")
+        if config.precision is Precision.INT8 and not _is_quantized(model.path):
             raise UsageError(
-                f"{config.model_path.name} has no quantized operators: it would run in fp32, not int8",
+                f"{model.path.name} has no quantized operators: it would run in fp32, not int8",
                 hint="pass an int8 ONNX (MLPerf's bert_large_v1_1_fake_quant.onnx, or one made with "
                 "onnxruntime.quantization), or use --precision fp32",
             )
-        providers: list[str | tuple[str, dict[str, str]]] = [CPU_EP]
-        if config.device is Device.CUDA:
-            available = ort.get_available_providers()
-            if CUDA_EP not in available:
-                raise DeviceError(
-                    f"onnxruntime {ort.__version__} has no CUDA execution provider "
-                    f"(has {', '.join(available)}); it would run on the CPU",
-                    hint="pip install onnxruntime-gpu matching your CUDA (crowdperf get cuda-stack), "
-                    "or use --backend pytorch --device cuda",
-                )
-            # fp32 means fp32 (accuracy is measured): the CUDA EP would use TF32 by default
-            providers = [(CUDA_EP, {"use_tf32": "0"})]
-            _preload_cuda_libraries(ort)
+        providers = _providers(ort, config)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -60,41 +56,52 @@ class OnnxRuntimeBackend(Backend):
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(config.model_path), sess_options=opts, providers=providers)
+            session = ort.InferenceSession(str(model.path), sess_options=opts, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception zoo
-            raise BackendError(f"onnxruntime could not load {config.model_path}: {exc}") from exc
+            raise BackendError(f"onnxruntime could not load {model.path}: {exc}") from exc
         used = session.get_providers()[0]
-        if config.device is Device.CUDA and used != CUDA_EP:
+        if config.device.kind is DeviceKind.CUDA and used != CUDA_EP:
             raise DeviceError(
                 f"onnxruntime fell back to {used}: the CUDA provider failed to initialise",
                 hint="install the CUDA/cuDNN libraries onnxruntime-gpu needs (crowdperf get cuda-stack)",
             )
-        names = {i.name for i in session.get_inputs()}
-        # the int8 fake-quant model names its inputs as HuggingFace does (reference notes §1.3)
-        if {"attention_mask", "token_type_ids"} <= names:
-            self._feeds = ("input_ids", "attention_mask", "token_type_ids")
         self._session = session
-        device_name = cpu_name() if used == CPU_EP else _cuda_device_name()
-        return BackendInfo(
-            name=self.name,
-            version=ort.__version__,
-            device=config.device,
-            precision=config.precision,
-            execution_provider=used,
-            device_name=device_name,
-        )
+        self._inputs = tuple(i.name for i in session.get_inputs())
+        self._outputs = tuple(o.name for o in session.get_outputs())
+        provider = used if config.device.index is None else f"{used}:{config.device.index}"
+        return BackendInfo(self.name, ort.__version__, config.device, config.precision, provider)
 
-    def run(self, batch: FeatureBatch) -> np.ndarray:
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._inputs
+
+    def run(self, inputs: Arrays) -> dict[str, np.ndarray]:
         if self._session is None:
             raise BackendError("onnxruntime backend used before load()")
-        ids, mask, seg = self._feeds
-        start, end = self._session.run(
-            None, {ids: batch.input_ids, mask: batch.input_mask, seg: batch.segment_ids}
-        )
-        return np.stack([start, end], axis=-1).astype(np.float32, copy=False)  # (batch, seq, 2)
+        outputs = self._session.run(None, dict(inputs))
+        return {
+            name: out.astype(np.float32, copy=False) if np.issubdtype(out.dtype, np.floating) else out
+            for name, out in zip(self._outputs, outputs, strict=True)
+        }
 
     def close(self) -> None:
         self._session = None
+
+
+def _providers(ort: Any, config: BackendConfig) -> list[str | tuple[str, dict[str, str]]]:
+    if config.device.kind is not DeviceKind.CUDA:
+        return [CPU_EP]
+    available = ort.get_available_providers()
+    if CUDA_EP not in available:
+        raise DeviceError(
+            f"onnxruntime {ort.__version__} has no CUDA execution provider "
+            f"(has {', '.join(available)}); it would run on the CPU",
+            hint="pip install onnxruntime-gpu matching your CUDA (crowdperf get cuda-stack), "
+            "or use --backend pytorch --device cuda",
+        )
+    _preload_cuda_libraries(ort)
+    # fp32 means fp32 (accuracy is measured): the CUDA EP would use TF32 by default
+    return [(CUDA_EP, {"use_tf32": "0", "device_id": str(config.device.index or 0)})]
 
 
 # operators that only a quantized graph has (QDQ, dynamic and fused quantized forms)
@@ -121,13 +128,3 @@ def _preload_cuda_libraries(ort: Any) -> None:
         return
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(OSError):
         preload()
-
-
-def _cuda_device_name() -> str:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        return str(pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0)))
-    except Exception:  # NVML missing: the provider still ran on CUDA
-        return "cuda:0"

@@ -1,24 +1,27 @@
-"""PyTorch: CPU or CUDA, fp32 / bf16 / fp16. torch is the optional extra ``crowdperf[torch]``."""
+"""PyTorch: any ``nn.Module`` a workload builds, on the CPU or one GPU, in fp32 / bf16 / fp16.
+
+torch is the optional extra ``crowdperf[torch]``. On CUDA every instance owns its device's stream
+and a ``GraphCache``: ``prepare`` captures a CUDA graph per example's input shapes and ``run``
+replays the graph whose shapes match, or runs eagerly.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch, Precision
-from crowdperf.backends.cuda_graphs import CudaGraphRunner
-from crowdperf.backends.device_names import cpu_name, physical_cores
-from crowdperf.backends.packed_runner import PackedRunner, varlen_available
-from crowdperf.errors import BackendError, DeviceError, MissingInputError, UsageError
-
-# The official model.pytorch must carry these (the reference loads it with strict=False).
-REQUIRED_KEYS = ("bert.embeddings.word_embeddings.weight", "qa_outputs.weight", "qa_outputs.bias")
+from crowdperf.backends.base import Arrays, Backend, BackendConfig, BackendInfo, TorchProgram
+from crowdperf.backends.cuda_graphs import GraphCache
+from crowdperf.errors import BackendError, DeviceError, UsageError
+from crowdperf.precision import Precision
+from crowdperf.system.cpu import physical_cores
+from crowdperf.system.devices import DeviceKind
 
 
-def _import_torch() -> Any:
+def import_torch() -> Any:
     try:
         import torch
     except ImportError as exc:
@@ -31,124 +34,124 @@ def _import_torch() -> Any:
 
 class PyTorchBackend(Backend):
     name = "pytorch"
+    artifact = TorchProgram
 
     def __init__(self) -> None:
-        self._model: Any = None
+        self._module: Any = None
         self._device: Any = None
-        self._graphs: CudaGraphRunner | None = None
-        self._packed: PackedRunner | None = None
-        self._cuda_graphs = False
+        self._stream: Any = None
+        self._graphs: GraphCache | None = None
+        self._dtype: Any = None
+        self._outputs: tuple[str, ...] = ()
+        self._lock = threading.Lock()
 
     def load(self, config: BackendConfig) -> BackendInfo:
-        torch = _import_torch()
-        from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering, config_from_state_dict
-
-        dtype = _dtype(torch, config.precision, config.device)
-        if config.device is Device.CUDA:
-            if not torch.cuda.is_available():
-                raise DeviceError(
-                    f"torch {torch.__version__} cannot use CUDA here (no GPU, no driver, or a CPU build)",
-                    hint="install a CUDA build of torch on a machine with an NVIDIA GPU, or use --device cpu",
-                )
-            device = torch.device("cuda:0")
-            device_name = torch.cuda.get_device_name(0)
-            torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 (accuracy is measured)
-        else:
-            device = torch.device("cpu")
-            device_name = cpu_name()
-            torch.set_num_threads(config.threads or physical_cores())
-        state, cfg = _read_state(torch, config.model_path)
-        model = BertForQuestionAnswering(cfg or config_from_state_dict(state))
-        missing, _unexpected = model.load_state_dict(state, strict=False)
-        needed = [k for k in missing if k.startswith(("bert.", "qa_outputs."))]
-        if needed:
-            raise BackendError(
-                f"{config.model_path} lacks {len(needed)} BERT weights (first: {needed[0]})",
-                hint="pass a BertForQuestionAnswering state dict (e.g. MLPerf's model.pytorch)",
+        torch = import_torch()
+        program = config.model
+        if not isinstance(program, TorchProgram):
+            raise UsageError(
+                f"the pytorch backend runs PyTorch modules, not {program.path.name}",
+                hint="use --backend onnxruntime for ONNX graphs",
             )
-        self._model = model.to(device=device, dtype=dtype).eval()
-        self._device = device
-        provider = f"torch:{device}"
-        self._cuda_graphs = config.cuda_graphs
-        if config.device is Device.CUDA:
-            half = config.precision in (Precision.FP16, Precision.BF16)  # flash attention's dtypes
-            if config.pack_sequences and half and varlen_available(torch):
-                self._packed = PackedRunner(torch, self._model, device, max_len=model.max_positions)
-                provider += " (packed sequences" + (", CUDA graphs)" if config.cuda_graphs else ")")
-            elif config.cuda_graphs:
-                self._graphs = CudaGraphRunner(torch, self._model, device, max_width=model.max_positions)
+        self._dtype = _dtype(torch, config.precision, config.device.kind)
+        if config.device.kind is DeviceKind.CUDA:
+            self._device = _cuda_device(torch, config.device.index or 0)
+            torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 (accuracy is measured)
+            torch.backends.cudnn.allow_tf32 = False
+        else:
+            self._device = torch.device("cpu")
+            torch.set_num_threads(config.threads or physical_cores())
+        module = program.build()
+        self._module = module.to(device=self._device, dtype=self._dtype).eval()
+        self._outputs = program.output_names
+        provider = f"torch:{self._device}"
+        if self._device.type == "cuda":
+            self._stream = torch.cuda.Stream(self._device)
+            if config.cuda_graphs:
+                self._graphs = GraphCache(
+                    torch, self._call, self._tensors, device=self._device, stream=self._stream
+                )
                 provider += " (CUDA graphs)"
-        return BackendInfo(
-            name=self.name,
-            version=torch.__version__,
-            device=config.device,
-            precision=config.precision,
-            execution_provider=provider,
-            device_name=device_name,
-        )
+        return BackendInfo(self.name, torch.__version__, config.device, config.precision, provider)
 
     @property
-    def pads_batches(self) -> bool:
-        return self._packed is None
+    def input_names(self) -> tuple[str, ...]:
+        return ()  # a module takes the keyword arguments its workload passes
 
-    def prepare(self, max_batch: int, widths: Sequence[int]) -> None:
-        if self._packed is not None and self._cuda_graphs:
-            self._packed.prepare(max_batch, widths)
-        elif self._graphs is not None:
-            self._graphs.prepare(max_batch, widths)
-
-    def run(self, batch: FeatureBatch) -> np.ndarray:
-        if self._model is None:
-            raise BackendError("pytorch backend used before load()")
-        if self._packed is not None:
-            return self._packed.run(batch)
-        if self._graphs is not None:
-            logits = self._graphs.run(batch)
-            if logits is not None:
-                return logits
+    def prepare(self, examples: Sequence[Arrays]) -> None:
+        if self._graphs is None:
+            super().prepare(examples)
+            return
         import torch
 
-        with torch.inference_mode():
-            ids = torch.from_numpy(batch.input_ids).to(self._device, non_blocking=True)
-            mask = torch.from_numpy(batch.input_mask).to(self._device, non_blocking=True)
-            seg = torch.from_numpy(batch.segment_ids).to(self._device, non_blocking=True)
-            logits = self._model(ids, mask, seg)  # (batch, seq, 2)
-            return logits.float().cpu().numpy()
+        with self._lock, torch.cuda.device(self._device):
+            for example in examples:
+                self._graphs.capture(example)
+
+    def run(self, inputs: Arrays) -> dict[str, np.ndarray]:
+        if self._module is None:
+            raise BackendError("pytorch backend used before load()")
+        import torch
+
+        with self._lock, torch.inference_mode():
+            if self._stream is None:
+                return self._to_numpy(self._call(**self._tensors(inputs)))
+            with torch.cuda.device(self._device), torch.cuda.stream(self._stream):
+                outputs = self._graphs.replay(inputs) if self._graphs is not None else None
+                if outputs is None:
+                    outputs = self._call(**self._tensors(inputs))
+                return self._to_numpy(outputs)  # the copy to the host waits for the stream
+
+    def _call(self, **tensors: Any) -> tuple[Any, ...]:
+        out = self._module(**tensors)
+        if isinstance(out, dict):
+            return tuple(out[name] for name in self._outputs)
+        return tuple(out) if isinstance(out, tuple | list) else (out,)
+
+    def _tensors(self, inputs: Arrays) -> dict[str, Any]:
+        import torch
+
+        out = {}
+        for name, array in inputs.items():
+            t = torch.from_numpy(np.ascontiguousarray(array)).to(self._device)
+            out[name] = t.to(self._dtype) if t.is_floating_point() else t  # float inputs in the run's dtype
+        return out
+
+    def _to_numpy(self, outputs: tuple[Any, ...]) -> dict[str, np.ndarray]:
+        if len(outputs) != len(self._outputs):
+            raise BackendError(f"the module returned {len(outputs)} outputs, expected {self._outputs}")
+        return {
+            name: (t.float() if t.is_floating_point() else t).cpu().numpy()
+            for name, t in zip(self._outputs, outputs, strict=True)
+        }
 
     def close(self) -> None:
-        self._model = None
-        self._graphs = self._packed = None
+        self._module = self._graphs = self._stream = None
 
 
-def _dtype(torch: Any, precision: Precision, device: Device) -> Any:
+def _cuda_device(torch: Any, index: int) -> Any:
+    if not torch.cuda.is_available():
+        raise DeviceError(
+            f"torch {torch.__version__} cannot use CUDA here (no GPU, no driver, or a CPU build)",
+            hint="install a CUDA build of torch on a machine with an NVIDIA GPU, or use --device cpu",
+        )
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise DeviceError(
+            f"torch sees {count} GPU(s); there is no cuda:{index}", hint=f"use cuda:0..{count - 1}"
+        )
+    return torch.device(f"cuda:{index}")
+
+
+def _dtype(torch: Any, precision: Precision, device: DeviceKind) -> Any:
     if precision is Precision.FP32:
         return torch.float32
     if precision is Precision.BF16:
         return torch.bfloat16
-    if precision is Precision.FP16 and device is Device.CUDA:
+    if precision is Precision.FP16 and device is DeviceKind.CUDA:
         return torch.float16
-    supported = "fp32, bf16, fp16 (cuda)" if device is Device.CUDA else "fp32, bf16"
+    supported = "fp32, bf16, fp16 (cuda)" if device is DeviceKind.CUDA else "fp32, bf16"
     raise UsageError(
         f"the pytorch backend does not run {precision.value} on {device.value}",
         hint=f"use --precision one of: {supported}",
     )
-
-
-def _read_state(torch: Any, path: Path) -> tuple[dict[str, Any], Any]:
-    if not path.is_file():
-        raise MissingInputError(f"model file not found: {path}", hint="pass --model-path")
-    if path.suffix == ".npz":
-        from crowdperf.workloads.bert.weights import load_config, load_weights
-
-        return {k: torch.from_numpy(v) for k, v in load_weights(path).items()}, load_config(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle / zip errors of a corrupt or foreign file
-        raise BackendError(
-            f"torch could not read {path}: {exc}", hint="pass a PyTorch state dict file"
-        ) from exc
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    if not isinstance(state, dict) or not all(k in state for k in REQUIRED_KEYS):
-        raise BackendError(f"{path} is not a BertForQuestionAnswering state dict", hint="pass model.pytorch")
-    return state, None

@@ -14,19 +14,21 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crowdperf.backends.base import Device, Precision
+from crowdperf import plugins
+from crowdperf.backends.registry import backend_names
 from crowdperf.cli.console import console, err_console, state
 from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunSpec, Targets, plan_runs
+from crowdperf.mlperf.workload import workload_names, workload_rules
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.submission.post_run import after_run
+from crowdperf.system.devices import DeviceSelection
 
 RUN_JSON_SCHEMA = "crowdperf.run/1"
-MODELS = ("tiny", "bert-99", "bert-99.9")
-BACKENDS = ("onnxruntime", "pytorch")
 E = TypeVar("E", bound=Enum)
 
 EXAMPLE = """
@@ -44,6 +46,12 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
     return value
 
 
+def _registered(value: str, group: plugins.PluginGroup) -> str:
+    """``value`` when the registry holds it (read now: a plugin registered after start-up counts)."""
+    plugins.ref_of(group, value)  # a UsageError naming the known names otherwise
+    return value
+
+
 def _enum(value: str, enum: type[E], option: str, extra: tuple[str, ...] = ()) -> E | None:
     names = tuple(str(m.value) for m in enum) + extra
     _choice(value, names, option)
@@ -51,9 +59,12 @@ def _enum(value: str, enum: type[E], option: str, extra: tuple[str, ...] = ()) -
 
 
 def run(
-    model: str = typer.Option("tiny", help=f"One of: {', '.join(MODELS)}."),
-    backend: str = typer.Option("onnxruntime", help=f"One of: {', '.join(BACKENDS)}."),
-    device: str = typer.Option("cpu", help="cpu or cuda (never silently falls back to CPU)."),
+    model: str = typer.Option("tiny", help=f"One of: {', '.join(workload_names())} (installed workloads)."),
+    backend: str = typer.Option("onnxruntime", help=f"One of: {', '.join(backend_names())} (installed)."),
+    device: str = typer.Option(
+        "cpu", help="cpu, cuda (every visible GPU), or cuda:N[,M] (never silently falls back to CPU)."
+    ),
+    devices: str | None = typer.Option(None, help="Accelerator indices to use, e.g. 0,2 (default: all)."),
     precision: str = typer.Option("fp32", help="fp32, fp16, bf16 or int8 (what the backend supports)."),
     scenario: str = typer.Option("all", help="SingleStream, MultiStream, Server, Offline or all."),
     category: str = typer.Option("edge", help="edge or datacenter (datacenter adds Server to 'all')."),
@@ -78,8 +89,8 @@ def run(
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""
     try:
         spec, scen, md = _build_spec(**locals())
-        rnd = get_round(spec.round)
-        plan = plan_runs(spec, rnd, scen, md)
+        get_round(spec.round)
+        plan = plan_runs(spec, workload_rules(spec.model), scen, md)
         ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run)
         try:
             results = _execute(plan, ctx, quiet=as_json)
@@ -100,11 +111,11 @@ def _build_spec(**o: Any) -> tuple[RunSpec, Scenario | None, Mode | None]:
     scen = _enum(o["scenario"], Scenario, "--scenario", ("all",))
     md = _enum(o["mode"], Mode, "--mode", ("all",))
     spec = RunSpec(
-        model=_choice(o["model"], MODELS, "--model"),
+        model=_registered(o["model"], plugins.WORKLOADS),
         scenario=scen or Scenario.OFFLINE,
         mode=md or Mode.PERFORMANCE,
-        backend=_choice(o["backend"], BACKENDS, "--backend"),
-        device=_enum(o["device"], Device, "--device"),  # type: ignore[arg-type]
+        backend=_registered(o["backend"], plugins.BACKENDS),
+        devices=DeviceSelection.parse(o["device"], o["devices"]),
         precision=_enum(o["precision"], Precision, "--precision"),  # type: ignore[arg-type]
         execution_mode=_enum(o["execution_mode"], ExecutionMode, "--execution-mode"),  # type: ignore[arg-type]
         round=o["round_name"] or default_round().name,
@@ -163,7 +174,8 @@ def _accuracy_text(r: RunResult) -> str:
     if a is None:
         return "-"
     verdict = "" if a.passed is None else (" PASS" if a.passed else " FAIL")
-    text = f"F1 {a.f1:.2f} EM {a.exact_match:.2f}{verdict}"
+    others = " ".join(f"{k} {v:.2f}" for k, v in a.scores.items() if k != a.metric)
+    text = f"{a.metric} {a.value:.2f}" + (f" ({others})" if others else "") + verdict
     return f"{text} ({a.note})" if a.note else text
 
 

@@ -6,7 +6,8 @@ A result is ``<division>/<submitter>/results/<system>/<model>/<scenario>/`` with
 the measurement JSON is ``measurements/<system>/<model>/<scenario>/*.json`` (v5.x and the official
 repositories) or ``measurements.json`` inside the result directory (v6.x).
 Rules followed: mlcommons/inference ``tools/submission/submission_checker/constants.py``
-(``RESULT_FIELD_NEW``: the metric per scenario) and ``checks/power_check.py`` (power window).
+(``RESULT_FIELD_NEW``: the metric per scenario, one table in ``mlperf/metrics.py``) and
+``checks/power_check.py`` (power window).
 """
 
 from __future__ import annotations
@@ -21,18 +22,12 @@ from typing import Any
 
 from crowdperf.errors import ResultsError
 from crowdperf.hub.comparison import comparison_key, key_settings
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
+from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.rounds import MIN_DURATION_MS, ROUNDS
 
 NS_PER_MS = 1e6
-# metric per scenario, newest first (RESULT_FIELD_NEW v4.0+; older logs fall back to the next ones)
-METRICS: dict[str, tuple[str, ...]] = {
-    "Offline": ("result_samples_per_second",),
-    "Server": ("result_completed_samples_per_sec", "result_scheduled_samples_per_sec"),
-    "Interactive": ("result_completed_samples_per_sec",),
-    "SingleStream": ("early_stopping_latency_ss", "result_90.00_percentile_latency_ns"),
-    "MultiStream": ("early_stopping_latency_ms", "result_99.00_percentile_per_query_latency_ns"),
-}
 SAMPLES_PER_QUERY = {"SingleStream": 1, "MultiStream": 8}  # checker power_check.py
 BACKENDS = (
     "tensorrt",
@@ -96,7 +91,7 @@ class ResultDir:
 
     @cached_property
     def perf_dir(self) -> Path:
-        return self.path / "performance" / "run_1"
+        return ScenarioDir(self.path).performance
 
     @cached_property
     def system_json(self) -> Path:
@@ -104,7 +99,7 @@ class ResultDir:
 
     @cached_property
     def accuracy_txt(self) -> Path:
-        return self.path / "accuracy" / "accuracy.txt"
+        return ScenarioDir(self.path).accuracy / "accuracy.txt"
 
     @cached_property
     def measurement_files(self) -> list[Path]:
@@ -143,12 +138,13 @@ def _int(value: Any) -> int | None:
 def _metric(log: DetailLog, scenario: str) -> tuple[str, float]:
     """The scenario's metric. A run too short for early stopping logs an early-stopping latency of
     0 (test-mode runs); then the plain percentile latency it also logs is used instead."""
-    for key in METRICS.get(scenario, ("result_samples_per_second",)):
+    keys = result_field(scenario).keys  # a ResultsError naming the known scenarios for another
+    for key in keys:
         value = log.get(key)
         if value is None or (key.startswith("early_stopping") and not float(value)):
             continue
         return key, float(value)
-    raise ResultsError(f"{log.path}: no {' or '.join(METRICS.get(scenario, ()))} record for {scenario}")
+    raise ResultsError(f"{log.path}: no {' or '.join(keys)} record for {scenario}")
 
 
 _Q = r"[\"']?"  # values are sometimes quoted: {'rouge1': '38.73'}
@@ -320,6 +316,10 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
     nodes = _int(system.get("number_of_nodes")) or 1
     accel = str(system.get("accelerator_model_name") or "").strip()
     accel = "" if accel.lower() in {"n/a", "na", "none", "-", ""} else accel
+    # The count is of the accelerators the run used (crowdperf's systems JSON follows the run's
+    # devices): none means a CPU result, whatever model name the file also carries.
+    accel_count = (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0
+    accel = accel if accel_count else ""
     cpus = _int(system.get("host_processors_per_node"))
     software = str(system.get("framework") or "")
     return {
@@ -332,7 +332,7 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
         "host_cpu": str(system.get("host_processor_model_name") or ""),
         "host_cpu_count": cpus * nodes if cpus else None,
         "accelerator": accel,
-        "accelerator_count": (_int(system.get("accelerators_per_node")) or 0) * nodes if accel else 0,
+        "accelerator_count": accel_count,
         "software": software,
         "backend": normalize_backend(software, str(system.get("other_software_stack") or ""), where.system),
         "precision": _precision(measurements, system),

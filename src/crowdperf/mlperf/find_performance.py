@@ -3,8 +3,8 @@
     Offline       the best samples/s of two probes of ~``probe_ms`` (sized by short probes first)
     SingleStream  90th-percentile latency (ms) over >= 64 queries (early stopping's minimum)
     MultiStream   99th-percentile per-query latency (ms)
-    Server        the highest target QPS whose probe meets the latency bound (BERT: p99 <= 130 ms,
-                  mlperf.conf bert.Server.target_latency): start at 0.9 x Offline, double or halve
+    Server        the highest target QPS whose probe meets the workload's latency bound (BERT: p99
+                  <= 130 ms, mlperf.conf bert.Server.target_latency): start at 0.9 x Offline, double or halve
                   until bracketed, then bisect to 5 % (at most ``MAX_SERVER_PROBES`` probes)
 
 All probes of one search run in one child process (``probes.Prober``).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from crowdperf.errors import ResultsError
 from crowdperf.mlperf.probes import Prober
-from crowdperf.mlperf.rounds import BERT_SERVER_LATENCY_NS, SINGLE_STREAM_MIN_QUERIES, Scenario, Seeds
+from crowdperf.mlperf.rounds import SINGLE_STREAM_MIN_QUERIES, Scenario, Seeds
 from crowdperf.mlperf.spec import ExecutionMode, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
 from crowdperf.mlperf.workload import OpenWorkload, load_workload
@@ -33,8 +33,8 @@ class FindJob:
     workload_ref: str
     work_dir: Path
     seeds: Seeds
+    latency_bound_ns: int  # the workload's Server p99 bound (BenchmarkRules.server_latency_ns)
     offline_qps: float | None = None  # a stored Offline result seeds the Server search
-    latency_bound_ns: int = BERT_SERVER_LATENCY_NS
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,30 @@ Why: LoadGen accepts one user.conf per process (see ``loadgen_runner``), and a c
 native code must not take the CLI with it. The job and the outcome travel as pickles in the run's
 temporary directory; the child's stdout/stderr go to a log file that is quoted on failure.
 The child runs in its own session so a terminal Ctrl-C reaches only the parent, which then stops
-the child and removes the partial output.
+the child and removes the partial output. A child never outlives its parent: on Linux the kernel
+kills it when the parent dies (``PR_SET_PDEATHSIG``), even by ``kill -9``; elsewhere a watchdog
+thread notices the parent is gone within a second. A child that dies says how (signal, likely
+out of memory) and quotes the end of its log.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
+import os
 import pickle
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, ResultsError
 
 Poll = Callable[[float], None]  # called with elapsed seconds while the child runs
@@ -38,7 +46,14 @@ def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = Non
     start = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "crowdperf.mlperf.isolated", str(job_path), str(out_path)],
+            [
+                sys.executable,
+                "-m",
+                "crowdperf.mlperf.isolated",
+                str(job_path),
+                str(out_path),
+                str(os.getpid()),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -62,8 +77,12 @@ def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = Non
 
 def _read_outcome(out_path: Path, log_path: Path, returncode: int, what: str) -> Any:
     if not out_path.is_file():
-        tail = log_path.read_text(errors="replace")[-1500:].strip()
-        raise ResultsError(f"the {what} process died (exit {returncode}) before finishing:\n{tail}")
+        tail = log_path.read_text(errors="replace")[-1500:].strip() if log_path.is_file() else ""
+        raise ResultsError(
+            f"the {what} process {death_reason(returncode)} before finishing"
+            + (f"; the end of its log:\n{tail}" if tail else " (it printed nothing)"),
+            hint="see above; a run that was killed for memory needs a smaller --batch-size or --count",
+        )
     kind, *payload = pickle.loads(out_path.read_bytes())
     if kind == "ok":
         return payload[0]
@@ -73,7 +92,42 @@ def _read_outcome(out_path: Path, log_path: Path, returncode: int, what: str) ->
     raise ResultsError(f"the {what} process failed unexpectedly:\n{payload[0]}")
 
 
-def _child_main(job_path: str, out_path: str) -> int:
+def death_reason(returncode: int) -> str:
+    """How a child ended, in words: "was killed by SIGKILL (likely out of memory)", "exited with 3"."""
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    oom = " (likely out of memory: the kernel's OOM killer sends it)" if -returncode == signal.SIGKILL else ""
+    return f"was killed by {name}{oom}"
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make sure this child ends when ``parent`` does (the parent may be killed with -9)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):  # not Linux: no prctl
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _child_main(job_path: str, out_path: str, parent: int) -> int:
+    _die_with_parent(parent)
     func_ref, job = pickle.loads(Path(job_path).read_bytes())
     module, _, name = func_ref.partition(":")
     try:
@@ -82,11 +136,9 @@ def _child_main(job_path: str, out_path: str) -> int:
         outcome = ("error", type(exc).__module__, type(exc).__name__, exc.message, exc.hint)
     except BaseException:
         outcome = ("crash", traceback.format_exc()[-4000:])
-    tmp = Path(out_path + ".tmp")
-    tmp.write_bytes(pickle.dumps(outcome))
-    tmp.rename(out_path)
+    atomic_write_bytes(Path(out_path), pickle.dumps(outcome))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1], sys.argv[2]))
+    sys.exit(_child_main(sys.argv[1], sys.argv[2], int(sys.argv[3])))

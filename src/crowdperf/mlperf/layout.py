@@ -5,11 +5,15 @@
     <results-dir>/<system>/<model>/<scenario>/accuracy/            the same + accuracy.txt + predictions.json
     <results-dir>/<system>/<model>/<scenario>/TEST01/performance/run_1/   compliance (TEST01) run
 
-``<system>`` = ``<host-slug>-<backend>-<device>-<precision>``: the host slug comes from the hardware
-(CPU model, core count, GPU model and count), never the container hostname, so it is stable across
-runs on one machine, and backend/device/precision in the name mean a result can never be filed under
-another software stack. Each run is written into a hidden sibling ``.<leaf>.partial-<pid>`` and
-renamed into place only when complete; readers must ignore names starting with ``.``.
+Every reader builds these paths here (``RunLayout``, ``ScenarioDir``), never by hand.
+
+``<system>`` = ``<host-slug>[-<accelerators>]-<backend>-<device>-<precision>``: the host slug comes
+from the hardware (CPU model, logical CPU count), never the container hostname, so it is stable
+across runs on one machine; ``<accelerators>`` are the ones the run used (model and count, e.g.
+``nvidia-h200x1`` for 1 of 2 GPUs, nothing for a CPU run on a GPU host), and backend/device/precision
+in the name mean a result can never be filed under another software stack or other hardware. Each
+run is written into a hidden sibling ``.<leaf>.partial-<pid>`` and renamed into place only when
+complete; readers must ignore names starting with ``.``.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-from crowdperf.backends.device_names import cpu_name
 from crowdperf.errors import InterruptedRun, ResultsError
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.system.accelerators import resolve
+from crowdperf.system.devices import UsedDevice, accelerators
+from crowdperf.system.inventory import HostInventory, host_inventory
 
 USER_CONF = "user.conf"
 PROVENANCE = "provenance.json"
@@ -42,36 +48,67 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
-def gpu_names() -> list[str]:
-    """NVIDIA GPU names through NVML; empty when there is no driver/GPU."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:  # no NVML library or no driver: no GPU
-        return []
-    try:
-        names = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))
-            names.append(name.decode() if isinstance(name, bytes) else str(name))
-        return names
-    finally:
-        pynvml.nvmlShutdown()
+def host_slug(inventory: HostInventory | None = None) -> str:
+    """The machine part of system names: CPU model and logical CPU count (hardware threads), e.g.
+    ``intel-xeon-platinum-8480-224c``. Accelerators are not the host's: ``devices_slug`` names
+    those a run used."""
+    inv = inventory or host_inventory()
+    return f"{slugify(inv.cpu_model)}-{inv.cpu_logical_cores}c"[:80]
 
 
-@cache
-def host_slug() -> str:
-    """e.g. ``intel-xeon-platinum-8480-2c`` or ``amd-epyc-9654-64c-nvidia-h200x8``."""
-    slug = f"{slugify(cpu_name())}-{os.cpu_count() or 1}c"
-    gpus = gpu_names()
-    if gpus:
-        slug += f"-{slugify(gpus[0])}x{len(gpus)}"
-    return slug[:80]
+def devices_slug(used: Sequence[UsedDevice]) -> str:
+    """The accelerators a run used, counted per model in order, e.g. ``nvidia-h200x2``; "" for a
+    CPU run (the CPU is already in the host slug)."""
+    counts = Counter(d.name for d in accelerators(tuple(used)))
+    return "-".join(f"{slugify(name)}x{n}" for name, n in counts.items())
 
 
-def system_name(spec: RunSpec, host: str | None = None) -> str:
-    return f"{host or host_slug()}-{spec.backend}-{spec.device.value}-{spec.precision.value}"
+def system_name(spec: RunSpec, host: str | None = None, inventory: HostInventory | None = None) -> str:
+    """``<host>[-<accelerators used>]-<backend>-<device>-<precision>``: a CPU run on a GPU host has
+    no GPU in its name and a run on 1 of 2 GPUs says x1. ``host`` replaces the machine part
+    (tests); DeviceError when ``spec.devices`` are not on the host."""
+    used = resolve(spec.devices, inventory)
+    parts = (host or host_slug(inventory), devices_slug(used), spec.backend)
+    return "-".join(p for p in parts if p) + f"-{spec.devices.kind.value}-{spec.precision.value}"
+
+
+@dataclass(frozen=True)
+class ScenarioDir:
+    """The run directories under one ``<model>/<scenario>`` directory. The same leaves appear in a
+    results directory and in a submission tree's ``results/<system>/<benchmark>/<scenario>/`` (and
+    v5's ``compliance/.../<scenario>/`` for TEST01): tools/submission/submission_structure.md."""
+
+    path: Path
+
+    @property
+    def performance(self) -> Path:
+        return self.path / "performance" / "run_1"
+
+    @property
+    def accuracy(self) -> Path:
+        return self.path / "accuracy"
+
+    @property
+    def test01(self) -> Path:
+        """TEST01's directory: its run, verify_*.txt and the accuracy/ the verification writes."""
+        return self.path / "TEST01"
+
+    @property
+    def test01_performance(self) -> Path:
+        return self.test01 / "performance" / "run_1"
+
+    @property
+    def test01_accuracy(self) -> Path:
+        return self.test01 / "accuracy"
+
+    def run_dir(self, mode: Mode) -> Path:
+        if mode is Mode.ACCURACY:
+            return self.accuracy
+        if mode is Mode.PERFORMANCE:
+            return self.performance
+        if mode is Mode.COMPLIANCE:
+            return self.test01_performance
+        raise ValueError(f"{mode} has no run directory")  # find-performance stores targets only
 
 
 @dataclass(frozen=True)
@@ -85,18 +122,40 @@ class RunLayout:
     def scenario_dir(self) -> Path:
         return self.results_dir / self.system / self.model / self.scenario.value
 
+    @property
+    def dirs(self) -> ScenarioDir:
+        return ScenarioDir(self.scenario_dir)
+
     def run_dir(self, mode: Mode) -> Path:
-        if mode is Mode.ACCURACY:
-            return self.scenario_dir / "accuracy"
-        if mode is Mode.PERFORMANCE:
-            return self.scenario_dir / "performance" / "run_1"
-        if mode is Mode.COMPLIANCE:
-            return self.scenario_dir / "TEST01" / "performance" / "run_1"
-        raise ValueError(f"{mode} has no run directory")  # find-performance stores targets only
+        return self.dirs.run_dir(mode)
 
 
-def layout_for(spec: RunSpec, host: str | None = None) -> RunLayout:
-    return RunLayout(spec.results_dir, system_name(spec, host), spec.model, spec.scenario)
+def layout_for(spec: RunSpec, host: str | None = None, inventory: HostInventory | None = None) -> RunLayout:
+    return RunLayout(spec.results_dir, system_name(spec, host, inventory), spec.model, spec.scenario)
+
+
+def remove_abandoned(final: Path) -> list[Path]:
+    """Remove the hidden ``.<leaf>.partial-<pid>`` / ``.old-<pid>`` siblings of ``final`` whose
+    writer is gone (killed with -9, a machine that lost power): nothing else ever removes them,
+    and only a live writer's are kept. Returns what was removed."""
+    removed = []
+    for p in final.parent.glob(f".{final.name}.*-*"):
+        kind, _, pid = p.name.rpartition("-")
+        if not kind.endswith((".partial", ".old")) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 @contextmanager
@@ -105,6 +164,7 @@ def atomic_run_dir(final: Path) -> Iterator[Path]:
     or Ctrl-C it is removed and ``final`` (a previous complete result) is left untouched."""
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(final)
         tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()

@@ -8,32 +8,23 @@ skips mlperf.conf, zeroing the round's seeds. One test per process keeps every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
 import mlperf_loadgen as lg
 
-from crowdperf.backends.base import BackendInfo
 from crowdperf.errors import BackendError, ResultsError
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
 from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
-from crowdperf.mlperf.sizing import size_test_targets
-from crowdperf.mlperf.user_conf import TEST01_AUDIT_CONFIG, ResolvedTargets, render_user_conf
-from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, load_workload
-
-# The checker's result field per scenario (tools/submission/submission_checker/constants.py
-# RESULT_FIELD_NEW, v5.0+): key in the detail log, display name, unit, scale from the log's unit.
-METRICS: dict[Scenario, tuple[str, str, str, float]] = {
-    Scenario.OFFLINE: ("result_samples_per_second", "throughput", "samples/s", 1.0),
-    Scenario.SINGLE_STREAM: ("early_stopping_latency_ss", "p90 latency (early stopping)", "ms", 1e-6),
-    Scenario.MULTI_STREAM: ("early_stopping_latency_ms", "p99 latency (early stopping)", "ms", 1e-6),
-    Scenario.SERVER: ("result_completed_samples_per_sec", "completed QPS", "samples/s", 1.0),
-}
+from crowdperf.mlperf.user_conf import ResolvedTargets, render_test01_audit_config, render_user_conf
+from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, RuntimeInfo, load_workload
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ class TestJob:
 class TestOutcome:
     """What the child reports back (besides the files it wrote)."""
 
-    backend: BackendInfo
+    runtime: RuntimeInfo
     asset_checksums: dict[str, str]
     loadgen_version: str
     qsl_size: int
@@ -62,17 +53,18 @@ class TestOutcome:
 def execute_test(job: TestJob) -> TestOutcome:
     """Open the workload, write user.conf, FromConfig once, run LoadGen, score accuracy."""
     spec = job.spec
-    opened = load_workload(job.workload_ref).open(spec)
+    workload = load_workload(job.workload_ref)
+    opened = workload.open(spec)
     try:
         total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
         warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
         if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
             warmup(default_batch_size(spec.scenario, spec.batch_size))
         targets = size_test_targets(opened, spec, get_round(spec.round).seeds, job.targets)
-        settings = _settings(job, opened, total, targets)
+        settings = _settings(job, opened, total, targets, workload.rules.benchmark.performance_sample_count)
         audit = job.out_dir / "audit.config"
         if spec.mode is Mode.COMPLIANCE:
-            audit.write_text(TEST01_AUDIT_CONFIG)
+            audit.write_text(render_test01_audit_config(workload.rules.benchmark.test01_sampling_target))
         try:
             _start(job, opened, settings, total, perf, audit)
         finally:
@@ -81,7 +73,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.ACCURACY:
             accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
-            opened.backend_info,
+            opened.runtime,
             dict(opened.asset_checksums),
             version("mlcommons-loadgen"),
             total,
@@ -92,7 +84,9 @@ def execute_test(job: TestJob) -> TestOutcome:
         opened.close()
 
 
-def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets) -> lg.TestSettings:
+def _settings(
+    job: TestJob, opened: OpenWorkload, qsl_size: int, targets: ResolvedTargets, performance_sample_count: int
+) -> lg.TestSettings:
     spec = job.spec
     conf = job.out_dir / USER_CONF
     conf.write_text(
@@ -102,6 +96,7 @@ def _settings(job: TestJob, opened: OpenWorkload, qsl_size: int, targets: Resolv
             execution_mode=spec.execution_mode,
             targets=targets,
             qsl_size=qsl_size,
+            performance_sample_count=performance_sample_count,
         )
     )
     settings = lg.TestSettings()
@@ -137,13 +132,17 @@ def _start(
 
 
 def _as_result(acc: object) -> AccuracyResult:
-    return AccuracyResult(
-        exact_match=float(acc.exact_match),  # type: ignore[attr-defined]
-        f1=float(acc.f1),  # type: ignore[attr-defined]
-        n_questions=int(getattr(acc, "n_questions", 0)),
-        target_f1=getattr(acc, "target_f1", None),
-        passed=getattr(acc, "passed", None),
-        note=str(getattr(acc, "note", "")),
+    """The workload's score with plain Python numbers (a plugin may hand over numpy scalars, which
+    neither JSON nor the hub take)."""
+    if not isinstance(acc, AccuracyResult):
+        raise ResultsError(f"the workload scored accuracy as {type(acc).__name__}, not an AccuracyResult")
+    return replace(
+        acc,
+        value=float(acc.value),
+        scores={str(k): float(v) for k, v in acc.scores.items()},
+        n_samples=int(acc.n_samples),
+        target=None if acc.target is None else float(acc.target),
+        passed=None if acc.passed is None else bool(acc.passed),
     )
 
 
@@ -177,7 +176,9 @@ def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool,
     if not (run_dir / SUMMARY).is_file():
         raise ResultsError(f"LoadGen wrote no summary in {run_dir}")
     errors = tuple(f"{e.key}: {e.value}" for e in log.errors)
-    key, name, unit, scale = METRICS[scenario]
-    metric = Metric(name, unit, float(log[key]) * scale) if key in log else None
+    field_ = result_field(scenario)
+    metric = (
+        Metric(field_.name, field_.unit, float(log[field_.key]) * field_.scale) if field_.key in log else None
+    )
     reason = log.get("result_invalid_reason") or None
     return metric, log.valid and not errors, reason, errors

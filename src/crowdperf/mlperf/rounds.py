@@ -1,8 +1,11 @@
-"""MLPerf Inference rounds as named objects: seeds, required scenarios, accuracy targets, layout.
+"""MLPerf Inference rounds as named objects: seeds, submission layout, LoadGen version.
 
-Sources (read, not copied): mlcommons/inference ``loadgen/mlperf.conf`` at each tag (seeds, BERT
-settings) and ``tools/submission/submission_checker/constants.py`` on master (``MODEL_CONFIG``:
-required scenarios per category, accuracy targets, seeds per round, path layout per round).
+Only what belongs to a round itself lives here; what a round asks of one benchmark (required
+scenarios, accuracy targets, dataset size, latency bound) is the workload's (workload_rules.py,
+values in workloads/<name>/rules.py). Sources (read, not copied): mlcommons/inference
+``loadgen/mlperf.conf`` at each tag (seeds, durations) and
+``tools/submission/submission_checker/constants.py`` on master (``MODEL_CONFIG[<round>]["seeds"]``,
+path layout per round).
 """
 
 from __future__ import annotations
@@ -41,14 +44,6 @@ class Seeds:
     schedule_rng_seed: int
 
 
-# Accuracy targets: 99% and 99.9% of the FP32 reference F1 90.874 (checker MODEL_CONFIG
-# "accuracy-target", identical v3.0 .. v6.1).
-BERT_FP32_REFERENCE_F1 = 90.874
-ACCURACY_TARGET_F1 = {"bert-99": BERT_FP32_REFERENCE_F1 * 0.99, "bert-99.9": BERT_FP32_REFERENCE_F1 * 0.999}
-# mlperf.conf: bert.*.performance_sample_count_override = 10833; checker "dataset-size" = 10833.
-BERT_DATASET_SIZE = 10833
-# mlperf.conf: bert.Server.target_latency = 130 (ms); checker "latency-constraint" bert Server 130e6 ns.
-BERT_SERVER_LATENCY_NS = 130_000_000
 # mlperf.conf: *.*.min_duration = 600000 for every scenario.
 MIN_DURATION_MS = 600_000
 # Early stopping at the 90th percentile needs at least 64 queries (inference_rules.adoc appendix).
@@ -61,37 +56,8 @@ class Round:
     seeds: Seeds
     layout: Layout
     loadgen_version_prefix: str
-    # required scenarios per category for bert-99 / bert-99.9 (checker "required-scenarios-<cat>")
-    required: dict[Category, dict[str, tuple[Scenario, ...]]]
     compliance_tests: tuple[str, ...] = ("TEST01",)
 
-    def required_scenarios(self, category: Category, model: str) -> tuple[Scenario, ...]:
-        """Scenarios the round requires for ``model`` (a non-MLPerf model maps to bert-99)."""
-        table = self.required[category]
-        key = model if model in table else "bert-99"
-        if key in table:
-            return table[key]
-        # BERT left the datacenter suite in v5.0; people still run Server + Offline for comparison.
-        return (Scenario.SERVER, Scenario.OFFLINE) if category is Category.DATACENTER else ()
-
-    def scenarios_to_run(self, category: Category, model: str) -> tuple[Scenario, ...]:
-        """What ``--scenario all`` runs: the round's required set; datacenter adds Server."""
-        scenarios = list(self.required_scenarios(Category.EDGE, model))
-        if category is Category.DATACENTER:
-            for s in (Scenario.SERVER, *self.required_scenarios(Category.DATACENTER, model)):
-                if s not in scenarios:
-                    scenarios.append(s)
-        return tuple(scenarios)
-
-
-_EDGE_BERT = {
-    "bert-99": (Scenario.SINGLE_STREAM, Scenario.OFFLINE),
-    "bert-99.9": (Scenario.SINGLE_STREAM, Scenario.OFFLINE),
-}
-_DC_BERT_V4 = {
-    "bert-99": (Scenario.SERVER, Scenario.OFFLINE),
-    "bert-99.9": (Scenario.SERVER, Scenario.OFFLINE),
-}
 
 ROUNDS: dict[str, Round] = {
     r.name: r
@@ -101,7 +67,6 @@ ROUNDS: dict[str, Round] = {
             Seeds(3066443479025735752, 10688027786191513374, 14962580496156340209),
             Layout.V5,
             "4.1.",
-            {Category.EDGE: {"bert-99": _EDGE_BERT["bert-99"]}, Category.DATACENTER: _DC_BERT_V4},
             ("TEST01", "TEST05"),
         ),
         Round(
@@ -109,28 +74,24 @@ ROUNDS: dict[str, Round] = {
             Seeds(6023615788873153749, 15036839855038426416, 9933818062894767841),
             Layout.V5,
             "5.0.",
-            {Category.EDGE: _EDGE_BERT, Category.DATACENTER: {}},
         ),
         Round(
             "v5.1",
             Seeds(1780908523862526354, 14771362308971278857, 18209322760996052031),
             Layout.V5,
             "5.1.",
-            {Category.EDGE: _EDGE_BERT, Category.DATACENTER: {}},
         ),
         Round(
             "v6.0",
             Seeds(2465351861681999779, 14276810075590677512, 3936089224930324775),
             Layout.V6,
             "6.0.",
-            {Category.EDGE: _EDGE_BERT, Category.DATACENTER: {}},
         ),
         Round(
             "v6.1",
             Seeds(2085463073848966840, 2747215439041700203, 16159082839903944936),
             Layout.V6,
             "6.0.",
-            {Category.EDGE: _EDGE_BERT, Category.DATACENTER: {}},
         ),
     )
 }

@@ -10,22 +10,26 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, UsageError
+from crowdperf.locks import dir_lock, exclusive
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
-from crowdperf.mlperf.layout import atomic_run_dir, host_slug, layout_for, system_name
+from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
-from crowdperf.mlperf.workload import check_available, workload_ref
+from crowdperf.mlperf.workload import load_workload, workload_ref
 from crowdperf.settings import Settings
+from crowdperf.system import accelerators
+from crowdperf.system.devices import DeviceKind, DeviceSelection
+from crowdperf.system.inventory import HostInventory, host_inventory
 
 TEST_DEFAULT_SERVER_QPS = 50.0
 Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
@@ -34,12 +38,19 @@ Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "star
 @dataclass(frozen=True)
 class HarnessContext:
     settings: Settings
-    host: str = field(default_factory=host_slug)
+    host: str | None = None  # the machine part of system names; None: layout.host_slug(inventory)
+    # The host the run is on, read once; a test passes another (a 2-GPU host, say): the devices
+    # a run uses are resolved against it, and provenance and the system name follow them.
+    inventory: HostInventory = field(default_factory=host_inventory)
     argv: list[str] | None = None
     workers: int = 1
     # Called after every LoadGen run has landed in its final directory (README population, TEST01
     # verification); the harness itself knows nothing of submissions.
     after_run: Callable[[RunSpec, RunResult], None] | None = None
+
+    def system_name(self, spec: RunSpec) -> str:
+        """The results' ``<system>`` of ``spec`` on this host (it follows the devices it uses)."""
+        return system_name(spec, self.host, self.inventory)
 
     @property
     def store(self) -> TargetStore:
@@ -56,17 +67,17 @@ def resolve_targets(spec: RunSpec, ctx: HarnessContext) -> ResolvedTargets:
         # The test's child sizes the expected latency with a probe (sizing.py): a stored one
         # (measured on a loaded machine, say) could generate too few queries.
         return ResolvedTargets(source="test default")
-    stored = ctx.store.lookup(spec, system_name(spec, ctx.host))
+    stored = ctx.store.lookup(spec, ctx.system_name(spec))
     if stored is not None:
         return _targets(qps_scenario, apply_margin(spec.scenario, stored.value), "find-performance")
     if spec.execution_mode is ExecutionMode.VALID:
         flag = "--target-qps" if qps_scenario else "--target-latency-ms"
         raise UsageError(
-            f"no {spec.scenario} target stored for {system_name(spec, ctx.host)} / {spec.model}",
+            f"no {spec.scenario} target stored for {ctx.system_name(spec)} / {spec.model}",
             hint=f"run --mode find-performance first or pass {flag}",
         )
     if spec.scenario is Scenario.SERVER:
-        offline = ctx.store.lookup(spec, system_name(spec, ctx.host), Scenario.OFFLINE)
+        offline = ctx.store.lookup(spec, ctx.system_name(spec), Scenario.OFFLINE)
         qps = offline.value * 0.5 if offline else TEST_DEFAULT_SERVER_QPS
         return ResolvedTargets(target_qps=qps, source="test default")
     # Offline: the test run's child sizes the query with a probe (sizing.size_test_targets)
@@ -81,13 +92,24 @@ def _targets(qps: bool, value: float, source: str) -> ResolvedTargets:
     )
 
 
+def with_resolved_devices(spec: RunSpec, inventory: HostInventory | None = None) -> RunSpec:
+    """``spec`` with concrete device indices (``--device cuda`` = every visible GPU), or a
+    DeviceError before anything is written or downloaded when the devices are not here."""
+    used = accelerators.resolve(spec.devices, inventory)
+    if spec.devices.kind is DeviceKind.CPU:
+        return spec
+    indices = tuple(d.index for d in used if d.index is not None)
+    return replace(spec, devices=DeviceSelection(spec.devices.kind, indices))
+
+
 def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
+    spec = with_resolved_devices(spec, ctx.inventory)
     if spec.mode is Mode.FIND_PERFORMANCE:
         return find_performance(spec, ctx, poll)
     get_round(spec.round)
     ref = workload_ref(spec.model)
-    check_available(ref)
-    layout = layout_for(spec, ctx.host)
+    load_workload(ref)  # fails here, before any directory is made, when the module is missing
+    layout = layout_for(spec, ctx.host, ctx.inventory)
     final = layout.run_dir(spec.mode)
     targets = resolve_targets(spec, ctx)
     started = now_utc()
@@ -103,11 +125,13 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
         build_provenance(
             spec,
-            backend=outcome.backend,
+            backend=outcome.runtime,
             asset_checksums=outcome.asset_checksums,
             loadgen_version=outcome.loadgen_version,
             targets=outcome.targets or targets,
             started_utc=started,
+            devices=accelerators.resolve(spec.devices, ctx.inventory),
+            inventory=ctx.inventory,
             argv=ctx.argv,
         ).write(tmp)
     is_acc = spec.mode is Mode.ACCURACY
@@ -127,16 +151,18 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
 
 
 def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
-    system = system_name(spec, ctx.host)
+    system = ctx.system_name(spec)
     offline = ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
     work = Path(tempfile.mkdtemp(prefix="crowdperf-findperf-"))
+    ref = workload_ref(spec.model)
     try:
         job = FindJob(
             spec,
-            workload_ref(spec.model),
+            ref,
             work,
             get_round(spec.round).seeds,
-            offline.value if offline else None,
+            latency_bound_ns=load_workload(ref).rules.benchmark.server_latency_ns,
+            offline_qps=offline.value if offline else None,
         )
         m: Measurement = run_isolated(
             "crowdperf.mlperf.find_performance:search",
@@ -154,7 +180,7 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
             system,
             spec.model,
             spec.backend,
-            spec.device.value,
+            spec.devices.kind.value,
             spec.precision.value,
             spec.scenario.value,
             m.value,
@@ -176,6 +202,16 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
 
 
 def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
+    """Every run of ``plan`` in order. The results directory is locked for the whole plan: a
+    second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
+    writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
+    if not writes:
+        return _execute_runs(plan, ctx, on_event)
+    with exclusive(dir_lock(writes[0]), f"results directory {writes[0]}"):
+        return _execute_runs(plan, ctx, on_event)
+
+
+def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: Event | None) -> list[RunResult]:
     results = []
     for spec in plan.runs:
         if on_event:

@@ -2,7 +2,9 @@
 
 The harness (QSL + SUT + LoadGen runner) knows nothing of BERT: a workload hands it a
 ``SampleSource``. The SUT layer groups sample indices into batches (by ``lengths``) and calls
-``infer``; the result rows are sent to LoadGen as the sample responses.
+``infer``; the result rows are sent to LoadGen as the sample responses. A source has one
+*replica* per device the run uses (one loaded model each); the SUT feeds each replica from its
+own worker thread, and calls on different replicas may run at the same time.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ class SampleSource(Protocol):
     def unload(self, indices: Sequence[int]) -> None:
         """LoadGen's unload_samples_from_ram callback."""
 
-    def infer(self, indices: Sequence[int]) -> np.ndarray:
-        """Run the model on these samples. Returns (len(indices), response_len) C-contiguous array;
-        row i is the response payload for indices[i] (BERT: float32 logits (384, 2) flattened)."""
+    @property
+    def replicas(self) -> int:
+        """How many independent executors (one per device) ``infer`` can be spread over."""
+
+    def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
+        """Run the model on these samples on one replica. Returns a (len(indices), response_len)
+        C-contiguous array; row i is the response payload for indices[i] (BERT: float32 logits
+        (384, 2) flattened). Thread-safe across replicas."""

@@ -1,8 +1,9 @@
 """What to run: one frozen ``RunSpec`` per LoadGen test, and the plan that expands ``all``.
 
-``--scenario all --mode all`` becomes a ``RunPlan``: the round's scenarios for the category
-(``Round.scenarios_to_run``) times the modes (all = accuracy + performance, MLPerf's two required
-runs per scenario; compliance and find-performance are asked for by name).
+``--scenario all --mode all`` becomes a ``RunPlan``: the scenarios the workload's rules name for the
+round and category (``BenchmarkRules.scenarios_to_run``) times the modes (all = accuracy +
+performance, MLPerf's two required runs per scenario; compliance and find-performance are asked for
+by name).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from crowdperf.backends.base import Device, Precision
-from crowdperf.errors import UsageError
-from crowdperf.mlperf.rounds import Category, Round, Scenario
+from crowdperf.mlperf.rounds import Category, Scenario
+from crowdperf.mlperf.workload_rules import WorkloadRules
+from crowdperf.numbers import checked_float, checked_int
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceSelection
 
 
 class Mode(StrEnum):
@@ -28,6 +31,12 @@ class ExecutionMode(StrEnum):
     VALID = "valid"  # MLPerf's rules untouched (600 s minimum), targets from find-performance
 
 
+MAX_TARGET_QPS = 1e9
+MAX_TARGET_LATENCY_MS = 1e7
+MAX_COUNT = 100_000_000  # distinct samples: far above any MLPerf data set
+MAX_THREADS = 4096
+MAX_BATCH_SIZE = 65_536
+
 # What ``--mode all`` means: the two runs MLPerf requires per scenario.
 ALL_MODES: tuple[Mode, ...] = (Mode.ACCURACY, Mode.PERFORMANCE)
 
@@ -40,10 +49,10 @@ class Targets:
     target_latency_ms: float | None = None  # SingleStream / MultiStream
 
     def __post_init__(self) -> None:
-        if self.target_qps is not None and self.target_qps <= 0:
-            raise UsageError(f"--target-qps must be > 0, got {self.target_qps}")
-        if self.target_latency_ms is not None and self.target_latency_ms <= 0:
-            raise UsageError(f"--target-latency-ms must be > 0, got {self.target_latency_ms}")
+        if self.target_qps is not None:  # 1e9 samples/s is beyond any system for decades
+            checked_float(self.target_qps, "--target-qps", low=0, high=MAX_TARGET_QPS)
+        if self.target_latency_ms is not None:  # one query of up to 10^7 ms (2.8 h)
+            checked_float(self.target_latency_ms, "--target-latency-ms", low=0, high=MAX_TARGET_LATENCY_MS)
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,11 @@ class AssetPaths:
 class RunSpec:
     """One LoadGen test (or one find-performance search) exactly as requested."""
 
-    model: str  # "bert-99", "bert-99.9", "tiny" (the workload registry key)
+    model: str  # the workload registry key: "tiny", "bert-large", "bert-99", "bert-99.9", ...
     scenario: Scenario
     mode: Mode
     backend: str = "onnxruntime"
-    device: Device = Device.CPU
+    devices: DeviceSelection = field(default_factory=DeviceSelection)  # --device / --devices
     precision: Precision = Precision.FP32
     execution_mode: ExecutionMode = ExecutionMode.TEST
     round: str = "v6.1"
@@ -77,12 +86,12 @@ class RunSpec:
     allow_download: bool = False
 
     def __post_init__(self) -> None:
-        if self.count is not None and self.count < 1:
-            raise UsageError(f"--count must be >= 1, got {self.count}")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {self.threads}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.count is not None:
+            checked_int(self.count, "--count", low=1, high=MAX_COUNT)
+        if self.threads is not None:
+            checked_int(self.threads, "--threads", low=1, high=MAX_THREADS)
+        if self.batch_size is not None:
+            checked_int(self.batch_size, "--batch-size", low=1, high=MAX_BATCH_SIZE)
 
     @property
     def submittable(self) -> bool:
@@ -100,9 +109,12 @@ class RunPlan:
     runs: tuple[RunSpec, ...]
 
 
-def plan_runs(base: RunSpec, rnd: Round, scenario: Scenario | None, mode: Mode | None) -> RunPlan:
-    """Expand ``None`` (= ``all``) for scenario and mode. ``base``'s own scenario/mode are ignored."""
-    scenarios = (scenario,) if scenario is not None else rnd.scenarios_to_run(base.category, base.model)
+def plan_runs(base: RunSpec, rules: WorkloadRules, scenario: Scenario | None, mode: Mode | None) -> RunPlan:
+    """Expand ``None`` (= ``all``) for scenario and mode with the workload's ``rules`` for
+    ``base.round`` and ``base.category``. ``base``'s own scenario/mode are ignored."""
+    scenarios = (
+        (scenario,) if scenario is not None else rules.benchmark.scenarios_to_run(base.round, base.category)
+    )
     modes = (mode,) if mode is not None else ALL_MODES
     runs = [base.with_run(s, m) for s in scenarios for m in _ordered(modes)]
     return RunPlan(runs=tuple(runs))

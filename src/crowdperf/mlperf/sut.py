@@ -2,18 +2,25 @@
 
     SingleStream  one sample per query, run inline in LoadGen's issue thread (lowest latency)
     MultiStream   the query's samples (8) as one batch, inline
-    Offline       the single query's samples sorted by real length (``SampleSource.lengths``) and
-                  cut into batches of ``batch_size``, so each batch pads to a similar length;
-                  batches go to the worker queue
+    Offline       the single query's samples sorted by real length (``SampleSource.lengths``),
+                  longest first, and cut into batches of ``batch_size``, so each batch pads to a
+                  similar length; batches go to the worker queue. Longest first is the classic
+                  longest-processing-time order: with several devices the last batches are the
+                  shortest, so no device idles long while another finishes a long one
     Server        dynamic batching with a deadline: a worker takes the first waiting query, then
                   keeps collecting until ``batch_size`` samples or ``max_wait_ms`` have passed;
                   the collected samples arrive in random lengths, so the batch is split into
                   length groups where padding to the longest would cost more than another call
                   (``split_by_length``); short groups run and complete first
 
-Workers are threads (``workers``, one per device is the intent) that call ``source.infer`` and
-complete from their own thread, so ``issue_queries`` never blocks in Server. Completion builds the
-``QuerySampleResponse`` list straight from the (n, row_bytes) result array: pointers are
+Devices: the source has one replica per device the run uses. Batches go to one shared queue and
+each replica has its own worker threads (``workers`` per replica, default 1) that take the next
+batch, call ``source.infer(indices, replica)`` and complete from their own thread, so
+``issue_queries`` never blocks in Server and a faster device simply takes more batches (Offline's
+length-sorted batches and Server's dynamic batches balance themselves). SingleStream and
+MultiStream keep one query in flight: they run inline, each query on the next replica in turn.
+
+Completion builds the ``QuerySampleResponse`` list straight from the (n, row_bytes) result array: pointers are
 ``base + k * stride`` into that array, which stays referenced until ``QuerySamplesComplete``
 returns (LoadGen copies the bytes it logs during the call).
 
@@ -62,7 +69,7 @@ class BatchingSut:
         scenario: Scenario,
         *,
         batch_size: int,
-        workers: int = 1,
+        workers: int = 1,  # threads per replica
         max_wait_ms: float = DEFAULT_SERVER_MAX_WAIT_MS,
     ) -> None:
         self.source = source
@@ -72,16 +79,21 @@ class BatchingSut:
         self.errors: list[BaseException] = []
         self._lengths = np.asarray(source.lengths)
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._replicas = max(1, source.replicas)
+        self._next_replica = 0
         inline = scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM)
-        issue: Callable[[list[int], list[int]], None] = self._run_batch if inline else self._enqueue
+        issue: Callable[[list[int], list[int]], None] = self._run_inline if inline else self._enqueue
         if scenario is Scenario.OFFLINE:
             issue = self._issue_offline
         self._threads = (
             []
             if inline
             else [
-                threading.Thread(target=self._worker, name=f"sut-worker-{i}", daemon=True)
-                for i in range(workers)
+                threading.Thread(
+                    target=self._worker, args=(r,), name=f"sut-replica{r}-worker{w}", daemon=True
+                )
+                for w in range(max(1, workers))
+                for r in range(self._replicas)
             ]
         )
         self.handle = lg.ConstructFastSUT(issue, self._flush)
@@ -103,19 +115,25 @@ class BatchingSut:
         self._queue.put((ids, indices))
 
     def _issue_offline(self, ids: list[int], indices: list[int]) -> None:
-        # Sort by real length so each batch pads to a similar length (ids follow their samples).
-        order = np.argsort(self._lengths[indices], kind="stable")
+        # Sort by real length, longest first, so each batch pads to a similar length and the run
+        # ends on short batches (ids follow their samples).
+        order = np.argsort(-self._lengths[indices], kind="stable")
         ids_sorted = np.asarray(ids, dtype=np.uint64)[order].tolist()
         idx_sorted = np.asarray(indices, dtype=np.int64)[order].tolist()
         b = self.batch_size
         for start in range(0, len(order), b):
             self._queue.put((ids_sorted[start : start + b], idx_sorted[start : start + b]))
 
+    def _run_inline(self, ids: list[int], indices: list[int]) -> None:
+        replica = self._next_replica
+        self._next_replica = (replica + 1) % self._replicas
+        self._run_batch(ids, indices, replica)
+
     def _flush(self) -> None:
         """LoadGen's flush_queries: Server queries are never held back beyond max_wait."""
 
     # --- worker side ----------------------------------------------------------------------------
-    def _worker(self) -> None:
+    def _worker(self, replica: int) -> None:
         get, b, wait = self._queue.get, self.batch_size, self.max_wait_s
         while True:
             ids, indices = get()
@@ -126,9 +144,9 @@ class BatchingSut:
                 ids, indices = list(ids), list(indices)
                 stop = self._collect(ids, indices, time.monotonic() + wait)
             if self.scenario is Scenario.SERVER and len(ids) > 1:
-                self._run_split(ids, indices)
+                self._run_split(ids, indices, replica)
             else:
-                self._run_batch(ids, indices)
+                self._run_batch(ids, indices, replica)
             if stop:
                 return
 
@@ -149,14 +167,14 @@ class BatchingSut:
             indices.extend(more_idx)
         return False
 
-    def _run_split(self, ids: list[int], indices: list[int]) -> None:
+    def _run_split(self, ids: list[int], indices: list[int], replica: int) -> None:
         lengths = self._lengths[indices]
         for chunk in split_by_length(lengths, self.source.align, self.source.call_overhead_tokens):
-            self._run_batch([ids[k] for k in chunk], [indices[k] for k in chunk])
+            self._run_batch([ids[k] for k in chunk], [indices[k] for k in chunk], replica)
 
-    def _run_batch(self, ids: Sequence[int], indices: Sequence[int]) -> None:
+    def _run_batch(self, ids: Sequence[int], indices: Sequence[int], replica: int) -> None:
         try:
-            rows = np.ascontiguousarray(self.source.infer(indices))  # (n, row) any dtype
+            rows = np.ascontiguousarray(self.source.infer(indices, replica))  # (n, row) any dtype
         except BaseException as exc:  # never leave LoadGen waiting: complete empty, report later
             self.errors.append(exc)
             lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])

@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf import __version__
-from crowdperf.backends.base import BackendInfo, Device, Precision
+from crowdperf.mlperf.rounds import ROUNDS, Category, Scenario
 from crowdperf.mlperf.spec import RunSpec
-from crowdperf.mlperf.workload import AccuracyResult
+from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
+from crowdperf.mlperf.workload_rules import AccuracyTarget, BenchmarkRules, RoundRules, WorkloadRules
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind, UsedDevice
 
 
 @dataclass
@@ -30,7 +33,12 @@ class SyntheticSource:
     fail: bool = False  # raise in infer (error-path tests)
     align: int = 1
     call_overhead_tokens: float = float("inf")  # rows cost nothing: never split a batch
+    replicas: int = 1  # simulated devices: each counts the samples it answered
     loaded: set[int] = field(default_factory=set)
+    answered: list[int] = field(default_factory=list)  # samples per replica
+
+    def __post_init__(self) -> None:
+        self.answered = [0] * self.replicas
 
     @property
     def total_count(self) -> int:
@@ -51,7 +59,8 @@ class SyntheticSource:
     def unload(self, indices: Sequence[int]) -> None:
         self.loaded.difference_update(indices)
 
-    def infer(self, indices: Sequence[int]) -> np.ndarray:
+    def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
+        self.answered[replica] += len(indices)  # IndexError for a replica that does not exist
         if self.fail:
             raise RuntimeError("synthetic inference failure")
         if self.seconds_per_batch:
@@ -66,7 +75,7 @@ def expected_rows(total: int, response_len: int) -> np.ndarray:
 @dataclass
 class OpenSyntheticWorkload:
     source: SyntheticSource
-    backend_info: BackendInfo
+    runtime: RuntimeInfo
     asset_checksums: dict[str, str]
     loadgen_model: str = "bert"
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
@@ -85,12 +94,34 @@ class OpenSyntheticWorkload:
         score = 100.0 * correct / n if n else 0.0
         (out_dir / "predictions.json").write_text(json.dumps(predictions, sort_keys=True))
         (out_dir / "accuracy.txt").write_text(json.dumps({"exact_match": score, "f1": score}) + "\n")
-        return AccuracyResult(
-            score, score, n, None, None, "synthetic workload: accuracy target not applicable"
-        )
+        scores = {"f1": score, "exact_match": score}
+        return AccuracyResult("f1", score, scores, n, None, None, "synthetic workload: no accuracy target")
 
     def close(self) -> None:
         self.source.loaded.clear()
+
+
+def synthetic_rules(total: int) -> WorkloadRules:
+    """Rules of a stand-in benchmark "synthetic": BERT's scenarios, LoadGen key and Server bound
+    (the synthetic runs use mlperf.conf's ``bert`` settings, hence its 10,833 performance samples),
+    a data set of ``total`` rows and a 99 % target on its exact-match score. Not an MLPerf model."""
+    required = {
+        Category.EDGE: (Scenario.SINGLE_STREAM, Scenario.OFFLINE),
+        Category.DATACENTER: (Scenario.SERVER, Scenario.OFFLINE),
+    }
+    target = AccuracyTarget(100.0, 0.99)
+    benchmark = BenchmarkRules(
+        name="synthetic",
+        loadgen_model="bert",
+        accuracy_metric="f1",
+        dataset_size=total,
+        performance_sample_count=10833,
+        server_latency_ns=130_000_000,
+        test01_delta_percent=1.0,
+        test01_sampling_target=4096,
+        rounds={name: RoundRules(target, required) for name in ROUNDS},
+    )
+    return WorkloadRules(benchmark, mlperf_model=False)
 
 
 @dataclass(frozen=True)
@@ -99,19 +130,21 @@ class SyntheticWorkload:
     response_len: int = 8
     seconds_per_batch: float = 0.0
     fail: bool = False
+    replicas: int = 1
+
+    @property
+    def rules(self) -> WorkloadRules:
+        return synthetic_rules(self.total)
 
     def open(self, spec: RunSpec) -> OpenSyntheticWorkload:
         source = SyntheticSource(
-            expected_rows(self.total, self.response_len), self.seconds_per_batch, self.fail
+            expected_rows(self.total, self.response_len),
+            self.seconds_per_batch,
+            self.fail,
+            replicas=self.replicas,
         )
-        info = BackendInfo(
-            name="synthetic",
-            version=__version__,
-            device=Device.CPU,
-            precision=Precision.FP32,
-            execution_provider="numpy",
-            device_name="cpu",
-        )
+        cpu = UsedDevice(DeviceKind.CPU, None, "cpu")
+        info = RuntimeInfo("synthetic", __version__, Precision.FP32, "numpy", (cpu,) * self.replicas)
         return OpenSyntheticWorkload(source, info, {"synthetic-table": f"{self.total}x{self.response_len}"})
 
 

@@ -6,12 +6,12 @@ never reused for another software stack."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
+from crowdperf.atomic import atomic_write_json
 from crowdperf.errors import ResultsError
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import RunSpec
@@ -61,10 +61,10 @@ class TargetStore:
             return None
         entry = StoredTarget(**raw)
         stack = (entry.backend, entry.device, entry.precision)
-        if stack != (spec.backend, spec.device.value, spec.precision.value):
+        if stack != (spec.backend, spec.devices.kind.value, spec.precision.value):
             raise ResultsError(
                 f"stored target for {system} was measured with {'/'.join(stack)}, not "
-                f"{spec.backend}/{spec.device.value}/{spec.precision.value}",
+                f"{spec.backend}/{spec.devices.kind.value}/{spec.precision.value}",
                 hint=f"delete {self.path} and rerun --mode find-performance",
             )
         return entry
@@ -74,8 +74,4 @@ class TargetStore:
         with self._lock:
             entries = self._read()
             entries[target_key(entry.system, entry.model, entry.scenario)] = asdict(entry)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(
-                json.dumps({"schema": TARGETS_SCHEMA, "entries": entries}, indent=2, sort_keys=True)
-            )
-            tmp.replace(self.path)
+            atomic_write_json(self.path, {"schema": TARGETS_SCHEMA, "entries": entries})

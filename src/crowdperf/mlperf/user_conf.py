@@ -13,8 +13,9 @@ speed (targets sized by a probe in the test's child, mlperf/sizing.py):
     ``offline_test_samples`` below). (No max_query_count: reaching it logs an ``error_runtime``
     record; the run ends naturally once min_duration and the count are met.)
 valid mode: only the targets (and performance_sample_count_override when the QSL is smaller than
-    BERT's 10,833, which can never be submitted anyway). min_duration, query counts and seeds stay
-    as mlperf.conf sets them, so LoadGen enforces MLPerf's rules.
+    the benchmark's performance sample count, BERT's 10,833: such a run can never be submitted).
+    min_duration, query counts and seeds stay as mlperf.conf sets them, so LoadGen enforces
+    MLPerf's rules.
 
 Targets from find-performance, with margins (docs/harness.md "Margins"). Each margin leans the way
 in which a wrong target costs only time, not validity:
@@ -40,7 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from crowdperf.mlperf.rounds import BERT_DATASET_SIZE, Scenario
+from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import ExecutionMode
 
 TEST_MIN_DURATION_MS = 100
@@ -53,13 +54,16 @@ LATENCY_MARGIN = 0.4
 VALID_MAX_DURATION_MS = 660_000
 MULTI_STREAM_SAMPLES_PER_QUERY = 8  # mlperf.conf: *.MultiStream.samples_per_query = 8
 
-# TEST01 for BERT: compliance/TEST01/bert/audit.config in mlcommons/inference.
-TEST01_AUDIT_CONFIG = (
-    "# TEST01 (compliance/TEST01/bert/audit.config): accuracy logging in performance mode\n"
-    "*.*.mode = 2\n"
-    "*.*.accuracy_log_rng_seed = 720381539243781796\n"
-    "*.*.accuracy_log_sampling_target = 4096\n"
-)
+
+def render_test01_audit_config(sampling_target: int) -> str:
+    """TEST01's audit.config (compliance/TEST01/<model>/audit.config in mlcommons/inference): accuracy
+    logging in performance mode; only the sampling target differs between models (BERT: 4096)."""
+    return (
+        "# TEST01 (compliance/TEST01/<model>/audit.config): accuracy logging in performance mode\n"
+        "*.*.mode = 2\n"
+        "*.*.accuracy_log_rng_seed = 720381539243781796\n"
+        f"*.*.accuracy_log_sampling_target = {sampling_target}\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,10 @@ class ResolvedTargets:
 
     target_qps: float | None = None
     target_latency_ms: float | None = None
-    source: str = "default"  # "override", "find-performance", "test default"
+    source: str = "default"  # "override", "find-performance", "test default", "test sizing probe"
+    # what the test sizing probe measured: Offline samples/s, SingleStream/MultiStream the fastest
+    # query in ms (provenance records it beside the targets it gave)
+    probed: float | None = None
 
 
 # Test-mode query counts: what LoadGen's validity checks need, whatever ``--count`` is (it caps the
@@ -118,7 +125,9 @@ def render_user_conf(
     execution_mode: ExecutionMode,
     targets: ResolvedTargets,
     qsl_size: int,
+    performance_sample_count: int,
 ) -> str:
+    """``performance_sample_count``: the workload's (mlperf.conf's value for ``loadgen_model``)."""
     key = f"{loadgen_model}.{scenario.value}"
     lines = [f"# crowdperf user.conf: {execution_mode.value} mode, {scenario.value}"]
     if targets.target_qps is not None and scenario in (Scenario.OFFLINE, Scenario.SERVER):
@@ -141,7 +150,7 @@ def render_user_conf(
     else:
         if scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM):
             lines.append(f"{key}.max_duration = {VALID_MAX_DURATION_MS}")
-        if qsl_size < BERT_DATASET_SIZE:
+        if qsl_size < performance_sample_count:
             lines.append(f"{key}.performance_sample_count_override = {qsl_size}")
     return "\n".join(lines) + "\n"
 

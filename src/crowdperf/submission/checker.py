@@ -1,8 +1,12 @@
-"""``crowdperf submission check``: MLPerf's submission rules for BERT, one round at a time.
+"""``crowdperf submission check``: MLPerf's submission rules, one round at a time.
 
-The rules follow mlcommons/inference ``tools/submission/submission_checker/`` (master, v6.x) and the
-v5.1 single-file checker; each rule cites the check it mirrors. Findings are grouped by result
-(``<division>/<submitter>/results/<system>/<model>/<scenario>``) and each says what to do.
+The checks follow mlcommons/inference ``tools/submission/submission_checker/`` (master, v6.x) and the
+v5.1 single-file checker; each rule cites the check it mirrors. What a rule requires of one
+benchmark (required scenarios, accuracy target, dataset size, latency bound, TEST01 delta) comes
+from the rules of the installed workload that runs it (``mlperf/workload_rules.py``; BERT's in
+``workloads/bert/rules.py``), as the checker's ``MODEL_CONFIG`` holds them per benchmark. Findings
+are grouped by result (``<division>/<submitter>/results/<system>/<model>/<scenario>``) and each says
+what to do.
 A run made with test-mode settings (min_duration below 600 s) gets one finding,
 "test-mode run, not submittable", instead of the duration/query-count errors it implies.
 """
@@ -13,19 +17,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crowdperf.errors import MissingInputError
+from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
-from crowdperf.mlperf.rounds import (
-    ACCURACY_TARGET_F1,
-    BERT_DATASET_SIZE,
-    MIN_DURATION_MS,
-    Category,
-    Layout,
-    Round,
-    Scenario,
-)
+from crowdperf.mlperf.rounds import MIN_DURATION_MS, Category, Layout, Round, Scenario
+from crowdperf.mlperf.workload import benchmarks
+from crowdperf.mlperf.workload_rules import BenchmarkRules
 from crowdperf.submission.layout import ResultPaths
-from crowdperf.submission.results import MLPERF_MODELS, read_accuracy_metrics
+from crowdperf.submission.results import read_accuracy_metrics
 from crowdperf.submission.system_description import (
     MEANINGFUL_FIELDS,
     REQUIRED_FIELDS,
@@ -107,16 +106,13 @@ def _load_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _mlperf_model(model: str, mapping: dict) -> str | None:
-    """config.get_mlperf_model: exact name, model_mapping.json, or a name containing the benchmark."""
-    if model in MLPERF_MODELS:
-        return model
-    if model in mapping:
-        return mapping[model]
-    for known in ("bert-99.9", "bert-99"):
-        if known in model:
-            return known
-    return None
+def _benchmark(model: str, mapping: dict, known: dict[str, BenchmarkRules]) -> BenchmarkRules | None:
+    """configuration.py get_mlperf_model: the benchmark's own name, model_mapping.json, or a name
+    containing a benchmark's (the longest: bert-99.9 before bert-99); None when none applies."""
+    name = model if model in known else mapping.get(model)
+    if name is None:
+        name = next((b for b in sorted(known, key=len, reverse=True) if b in model), None)
+    return known.get(name) if isinstance(name, str) else None
 
 
 def check_submission(root: Path, rnd: Round, *, skip_compliance: bool = False) -> CheckReport:
@@ -144,26 +140,31 @@ def check_submission(root: Path, rnd: Round, *, skip_compliance: bool = False) -
 def _check_org(root: Path, org: Path, division: str, rnd: Round, skip_compliance: bool) -> list[ResultCheck]:
     out = []
     mapping = (_load_json(org / "model_mapping.json") or {}) if division == "open" else {}
+    known = benchmarks()
     for system_dir in _dirs(org / "results"):
         system_json = _load_json(org / "systems" / f"{system_dir.name}.json")
         sys_check = ResultCheck(str(system_dir.relative_to(root)))
         system_type = _check_system(sys_check, system_json, org, division, system_dir.name)
         out.append(sys_check)
         for model_dir in _dirs(system_dir):
-            model = _mlperf_model(model_dir.name, mapping)
+            benchmark = _benchmark(model_dir.name, mapping, known)
             scenarios = [d.name for d in _dirs(model_dir)]
             for scen_dir in _dirs(model_dir):
                 check = ResultCheck(str(scen_dir.relative_to(root)))
                 paths = ResultPaths(org, system_dir.name, model_dir.name, scen_dir.name, rnd.layout)
-                if model is None:
+                if benchmark is None:
                     check.add(
                         "model",
-                        f"{model_dir.name!r} is not an MLPerf benchmark",
-                        "closed: use bert-99 or bert-99.9; open: map it in model_mapping.json",
+                        f"{model_dir.name!r} is not an MLPerf benchmark of an installed workload",
+                        f"closed: use {' or '.join(sorted(known))}; open: map it in model_mapping.json",
                     )
-                else:
-                    _check_scenarios(check, rnd, model, division, system_type, scenarios, scen_dir.name)
-                    _check_result(check, paths, model, division, rnd, skip_compliance)
+                    out.append(check)
+                    continue
+                try:
+                    _check_scenarios(check, rnd, benchmark, division, system_type, scenarios, scen_dir.name)
+                    _check_result(check, paths, benchmark, division, rnd, skip_compliance)
+                except UsageError as exc:  # the benchmark has no rules for this round
+                    check.add("rules", exc.message, exc.hint or "check with the round the run used")
                 out.append(check)
     return out
 
@@ -206,7 +207,7 @@ def _check_system(check: ResultCheck, data: dict | None, org: Path, division: st
 def _check_scenarios(
     check: ResultCheck,
     rnd: Round,
-    model: str,
+    benchmark: BenchmarkRules,
     division: str,
     system_type: str,
     present: list[str],
@@ -225,26 +226,30 @@ def _check_scenarios(
     required: set[str] = set()
     for cat in system_type.split(","):
         if cat in (Category.EDGE.value, Category.DATACENTER.value):
-            required |= {s.value for s in rnd.required_scenarios(Category(cat), model)}
+            required |= {s.value for s in benchmark.required_scenarios(rnd.name, Category(cat))}
     missing = sorted(required - set(present))
     if missing:
         check.add(
             "scenarios",
-            f"{model} on this system lacks required scenarios {missing}",
+            f"{benchmark.name} on this system lacks required scenarios {missing}",
             f"run `crowdperf run --scenario {missing[0]}` and regenerate",
         )
 
 
 def _check_result(
-    check: ResultCheck, paths: ResultPaths, model: str, division: str, rnd: Round, skip_compliance: bool
+    check: ResultCheck,
+    paths: ResultPaths,
+    benchmark: BenchmarkRules,
+    division: str,
+    rnd: Round,
+    skip_compliance: bool,
 ) -> None:
     _check_measurements(check, paths)
-    _check_accuracy(check, paths.results / "accuracy", model, division)
-    perf = _check_performance(
-        check, paths.results / "performance" / "run_1", model, division, rnd, "performance"
-    )
+    tree = ScenarioDir(paths.results)
+    _check_accuracy(check, tree.accuracy, benchmark, division, rnd)
+    perf = _check_performance(check, tree.performance, benchmark, division, rnd, "performance")
     if perf is not None and division != "open" and not skip_compliance:
-        _check_test01(check, paths.compliance_dir / "TEST01", model, division, rnd)
+        _check_test01(check, ScenarioDir(paths.compliance_dir), benchmark, division, rnd)
     if any(f.message == TEST_MODE for f in check.findings):
         # One plain message for a test-mode run: drop what follows from its short settings (a
         # capped accuracy run, the TEST01 run's own test-mode finding).
@@ -278,8 +283,11 @@ def _check_measurements(check: ResultCheck, paths: ResultPaths) -> None:
         check.add("code", f"{paths.code_dir.parent.parent.name}/ is missing", "regenerate the tree")
 
 
-def _check_accuracy(check: ResultCheck, acc: Path, model: str, division: str) -> None:
-    """accuracy_check.py: exact file list, F1 target (closed), hash line, truncated log, errors, dataset."""
+def _check_accuracy(
+    check: ResultCheck, acc: Path, benchmark: BenchmarkRules, division: str, rnd: Round
+) -> None:
+    """accuracy_check.py: exact file list, accuracy target (closed), hash line, truncated log, errors,
+    dataset size."""
     if not acc.is_dir():
         check.add("accuracy", "accuracy/ is missing", "run `crowdperf run --mode accuracy` and regenerate")
         return
@@ -289,14 +297,14 @@ def _check_accuracy(check: ResultCheck, acc: Path, model: str, division: str) ->
         check.add("accuracy", f"accuracy/ lacks {missing}", "re-run the accuracy run and regenerate")
         return
     metrics = read_accuracy_metrics(acc)
-    target = ACCURACY_TARGET_F1[model]
+    target, metric = benchmark.accuracy_target(rnd.name).value, benchmark.accuracy_metric
     if division != "open":
-        if metrics is None or "f1" not in metrics:
-            check.add("accuracy", 'accuracy.txt has no {"exact_match": .., "f1": ..} line', "re-run accuracy")
-        elif metrics["f1"] < target:
+        if metrics is None or metric not in metrics:
+            check.add("accuracy", f'accuracy.txt has no {{"{metric}": ..}} line', "re-run accuracy")
+        elif metrics[metric] < target:
             check.add(
                 "accuracy",
-                f"F1 {metrics['f1']:.3f} is below the {model} target {target:.3f}",
+                f"{metric.upper()} {metrics[metric]:.3f} is below the {benchmark.name} target {target:.3f}",
                 "fix the accuracy, or submit to --division open",
             )
         if existing_hash(acc / "accuracy.txt") is None:
@@ -306,11 +314,11 @@ def _check_accuracy(check: ResultCheck, acc: Path, model: str, division: str) ->
     log = parse_detail_log(acc / "mlperf_log_detail.txt")
     _loadgen_errors(check, log, "accuracy")
     count = log.get("effective_accuracy_sample_count", log.get("qsl_reported_total_count"))
-    if count != BERT_DATASET_SIZE:
+    if count != benchmark.dataset_size:
         check.add(
             "accuracy-coverage",
-            f"accuracy run covered {count} samples, not the dataset's {BERT_DATASET_SIZE}",
-            "run accuracy mode over the full SQuAD dev set",
+            f"accuracy run covered {count} samples, not {benchmark.name}'s {benchmark.dataset_size}",
+            "run accuracy mode over the full data set (no --count)",
         )
 
 
@@ -325,7 +333,7 @@ def _loadgen_errors(check: ResultCheck, log: DetailLog, where: str) -> None:
 
 
 def _check_performance(
-    check: ResultCheck, run: Path, model: str, division: str, rnd: Round, where: str
+    check: ResultCheck, run: Path, benchmark: BenchmarkRules, division: str, rnd: Round, where: str
 ) -> DetailLog | None:
     """performance_check.py: files, errors, sample count, seeds, early stopping, queries, duration."""
     missing = [f for f in REQUIRED_PERF_FILES if not (run / f).is_file()]
@@ -348,37 +356,48 @@ def _check_performance(
             where, TEST_MODE, "re-run with `crowdperf run --execution-mode valid` (600 s LoadGen minimum)"
         )
         return log
-    if int(log.get("effective_performance_sample_count", 0)) < BERT_DATASET_SIZE:
-        check.add(where, "performance_sample_count below 10833", "do not override performance_sample_count")
+    # performance_check.py: the benchmark's performance-sample-count; Offline's one query at least
+    # its min-queries ("bert-99": {"Offline": 1} x samples); Server within the latency constraint
+    samples = benchmark.performance_sample_count
+    if int(log.get("effective_performance_sample_count", 0)) < samples:
+        check.add(
+            where, f"performance_sample_count below {samples}", "do not override performance_sample_count"
+        )
     if scenario in EARLY_STOPPING and not log.get("early_stopping_met", False):
         check.add(where, f"early stopping not met: {log.get('early_stopping_result')}", "run longer")
     if (
         scenario == "Offline"
         and division != "open"
-        and int(log.get("effective_samples_per_query", 0)) < BERT_DATASET_SIZE
+        and int(log.get("effective_samples_per_query", 0)) < samples
     ):
-        check.add(where, "Offline query has fewer than 10833 samples", "raise target_qps in user.conf")
-    if scenario == "Server" and int(log.get("effective_target_latency_ns", 0)) > 130_000_000:
-        check.add(where, "Server target latency above 130 ms", "use the mlperf.conf latency bound")
+        check.add(where, f"Offline query has fewer than {samples} samples", "raise target_qps in user.conf")
+    bound = benchmark.server_latency_ns
+    if scenario == "Server" and int(log.get("effective_target_latency_ns", 0)) > bound:
+        check.add(
+            where, f"Server target latency above {bound / 1e6:g} ms", "use the mlperf.conf latency bound"
+        )
     if log.get("result_validity") != "VALID":
         check.add(where, f"LoadGen result is {log.get('result_validity')}", "see mlperf_log_summary.txt")
     return log
 
 
-def _check_test01(check: ResultCheck, t01: Path, model: str, division: str, rnd: Round) -> None:
+def _check_test01(
+    check: ResultCheck, dirs: ScenarioDir, benchmark: BenchmarkRules, division: str, rnd: Round
+) -> None:
     """compliance_check.py: TEST01 dir, verify files, its performance run, TEST PASS or baseline."""
+    t01 = dirs.test01
     if not t01.is_dir():
         check.add("compliance", "TEST01 is missing", "run `crowdperf run --mode compliance` and regenerate")
         return
     for name in ("verify_accuracy.txt", "verify_performance.txt"):
         if not (t01 / name).is_file():
             check.add("compliance", f"TEST01/{name} is missing", "run the TEST01 verification and regenerate")
-    _check_performance(check, t01 / "performance" / "run_1", model, division, rnd, "compliance")
+    _check_performance(check, dirs.test01_performance, benchmark, division, rnd, "compliance")
     acc = t01 / "verify_accuracy.txt"
     passed = acc.is_file() and "TEST PASS" in [ln.strip() for ln in acc.read_text().splitlines()]
     if passed and rnd.layout is Layout.V5:
         # v5.1 submission_checker.py: TEST01/accuracy holds exactly these files after TEST PASS.
-        have = {p.name for p in (t01 / "accuracy").glob("*") if p.is_file()}
+        have = {p.name for p in dirs.test01_accuracy.glob("*") if p.is_file()}
         if have != {"mlperf_log_accuracy.json", "accuracy.txt"}:
             check.add(
                 "compliance",
@@ -386,7 +405,10 @@ def _check_test01(check: ResultCheck, t01: Path, model: str, division: str, rnd:
                 "regenerate the tree (truncation writes accuracy.txt)",
             )
     if acc.is_file() and not passed:
-        base, comp = t01 / "accuracy" / "baseline_accuracy.txt", t01 / "accuracy" / "compliance_accuracy.txt"
+        base, comp = (
+            dirs.test01_accuracy / "baseline_accuracy.txt",
+            dirs.test01_accuracy / "compliance_accuracy.txt",
+        )
         if not (base.is_file() and comp.is_file()):
             check.add(
                 "compliance",
@@ -394,23 +416,23 @@ def _check_test01(check: ResultCheck, t01: Path, model: str, division: str, rnd:
                 "make the backend deterministic or run the baseline-accuracy check",
             )
         else:
-            b = _first_f1(base)
-            c = _first_f1(comp)
-            limit = 1.0 if model == "bert-99" else 0.1
+            metric = benchmark.accuracy_metric
+            b, c = _first_score(base, metric), _first_score(comp, metric)
+            limit = benchmark.test01_delta_percent  # configuration.py get_delta_perc
             if not b or not c or abs(1 - b / c) * 100 > limit:
                 check.add(
                     "compliance",
-                    f"TEST01 baseline F1 {b} vs compliance F1 {c} differ by more than {limit}%",
+                    f"TEST01 baseline {metric} {b} vs compliance {c} differ by more than {limit}%",
                     "the backend's outputs depend on batching; fix it",
                 )
 
 
-def _first_f1(path: Path) -> float | None:
+def _first_score(path: Path, metric: str) -> float | None:
     for line in path.read_text().splitlines():
         try:
             data = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(data, dict) and "f1" in data:
-            return float(data["f1"])
+        if isinstance(data, dict) and metric in data:
+            return float(data[metric])
     return None

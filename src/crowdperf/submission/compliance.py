@@ -1,4 +1,4 @@
-"""Compliance TEST01 ("accuracy in performance mode") verification for BERT.
+"""Compliance TEST01 ("accuracy in performance mode") verification.
 
 Follows mlcommons/inference ``compliance/TEST01/`` (read, not copied):
 - ``verify_accuracy.py``: every response sampled in the TEST01 performance run
@@ -9,8 +9,9 @@ Follows mlcommons/inference ``compliance/TEST01/`` (read, not copied):
   submitted one (20% for SingleStream at <= 200 us).
 - ``create_accuracy_baseline.sh`` + the checker's non-deterministic path: when bytes differ, the
   accuracy-run responses for the sampled ``qsl_idx`` (the baseline) and the TEST01 responses are both
-  scored; ``baseline_accuracy.txt`` and ``compliance_accuracy.txt`` must agree within 1% (bert-99)
-  or 0.1% (bert-99.9) (constants.py ``get_delta_perc``, ``REQUIRED_TEST01_ACC_FILES``).
+  scored with the workload's own metric; ``baseline_accuracy.txt`` and ``compliance_accuracy.txt``
+  must agree within the benchmark's TEST01 delta (BERT: 1% for bert-99, 0.1% for bert-99.9;
+  configuration.py ``get_delta_perc``, constants.py ``REQUIRED_TEST01_ACC_FILES``).
 Outputs land where ``run_verification.py`` puts them: ``TEST01/verify_accuracy.txt``,
 ``TEST01/verify_performance.txt`` and ``TEST01/accuracy/``.
 """
@@ -26,17 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.metrics import RESULT_FIELDS
+from crowdperf.mlperf.workload_rules import BenchmarkRules
 
-# Scores an accuracy log (a JSON list of {"qsl_idx", "data"}) -> {"exact_match": EM, "f1": F1}.
+# Scores an accuracy log (a JSON list of {"qsl_idx", "data"}) -> {metric: score}, e.g.
+# {"exact_match": EM, "f1": F1}; the benchmark's accuracy_metric is compared.
 AccuracyEvaluator = Callable[[Path], dict[str, float]]
-RESULT_FIELD = {
-    "Offline": "result_samples_per_second",
-    "SingleStream": "early_stopping_latency_ss",
-    "MultiStream": "early_stopping_latency_ms",
-    "Server": "result_completed_samples_per_sec",
-}
-DELTA_PERCENT = {"bert-99": 1.0, "bert-99.9": 0.1}
 DTYPES = {"byte": np.byte, "float32": np.float32, "int32": np.int32, "int64": np.int64}
 
 
@@ -88,7 +86,8 @@ def _compare(ref: list[dict], test: list[dict], dtype: str) -> tuple[int, int, i
 def _perf(detail: Path) -> tuple[str, float | None, bool]:
     log = parse_detail_log(detail)
     scenario = str(log.get("effective_scenario"))
-    value = log.get(RESULT_FIELD.get(scenario, ""))
+    field_ = RESULT_FIELDS.get(scenario)  # an unknown scenario scores None: TEST FAIL below
+    value = log.get(field_.key) if field_ else None
     return scenario, (float(value) if value is not None else None), log.valid
 
 
@@ -108,7 +107,7 @@ def verify_performance(
 
 
 def _baseline(
-    ref: list[dict], test: list[dict], acc_out: Path, evaluate: AccuracyEvaluator, model: str
+    ref: list[dict], test: list[dict], acc_out: Path, evaluate: AccuracyEvaluator, benchmark: BenchmarkRules
 ) -> tuple[bool, str]:
     sampled = {s["qsl_idx"] for s in test}
     baseline = acc_out / "mlperf_log_accuracy_baseline.json"
@@ -119,37 +118,42 @@ def _baseline(
     (acc_out / "baseline_accuracy.txt").write_text(json.dumps(base) + "\n")
     (acc_out / "compliance_accuracy.txt").write_text(json.dumps(comp) + "\n")
     (acc_out / "accuracy.txt").write_text(json.dumps(comp) + "\n")
-    b, c = float(base.get("f1", 0.0)), float(comp.get("f1", 0.0))
+    metric = benchmark.accuracy_metric
+    b, c = float(base.get(metric, 0.0)), float(comp.get(metric, 0.0))
     if b == 0 or c == 0:
-        return False, "baseline or compliance F1 is 0"
+        return False, f"baseline or compliance {metric} is 0"
     delta = abs(1 - b / c) * 100
-    limit = DELTA_PERCENT.get(model, 1.0)
-    return delta <= limit, f"F1 baseline {b:.4f} vs compliance {c:.4f}: delta {delta:.3f}% (limit {limit}%)"
+    limit = benchmark.test01_delta_percent
+    return (
+        delta <= limit,
+        f"{metric} baseline {b:.4f} vs compliance {c:.4f}: delta {delta:.3f}% (limit {limit}%)",
+    )
 
 
 def verify_test01(
     scenario_dir: Path,
+    benchmark: BenchmarkRules,
     dtype: str = "float32",
-    model: str = "bert-99",
     evaluate: AccuracyEvaluator | None = None,
 ) -> Test01Verdict:
-    """Verify ``<scenario_dir>/TEST01`` against the accuracy and performance runs; write the reports."""
+    """Verify ``<scenario_dir>/TEST01`` against the accuracy and performance runs; write the reports.
+    ``benchmark``: the rules of the benchmark the model runs (or stands in for): its TEST01 delta."""
     if dtype not in DTYPES:
         raise UsageError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
-    t01 = scenario_dir / "TEST01"
-    run = t01 / "performance" / "run_1"
+    dirs = ScenarioDir(scenario_dir)
+    t01, run = dirs.test01, dirs.test01_performance
     ref, test = (
-        _load(scenario_dir / "accuracy" / "mlperf_log_accuracy.json"),
+        _load(dirs.accuracy / "mlperf_log_accuracy.json"),
         _load(run / "mlperf_log_accuracy.json"),
     )
     match, mismatch, _missing, lines = _compare(ref, test, dtype)
     acc_pass = mismatch == 0 and match > 0
     _write(t01 / "verify_accuracy.txt", [*lines, "TEST PASS" if acc_pass else "TEST FAIL"])
     perf_pass, perf_lines, ref_score, test_score = verify_performance(
-        scenario_dir / "performance" / "run_1" / "mlperf_log_detail.txt", run / "mlperf_log_detail.txt"
+        dirs.performance / "mlperf_log_detail.txt", run / "mlperf_log_detail.txt"
     )
     _write(t01 / "verify_performance.txt", perf_lines)
-    acc_out = t01 / "accuracy"
+    acc_out = dirs.test01_accuracy
     acc_out.mkdir(exist_ok=True)
     shutil.copy2(run / "mlperf_log_accuracy.json", acc_out / "mlperf_log_accuracy.json")
     baseline_pass, detail = None, "sampled responses match the accuracy run byte for byte" if acc_pass else ""
@@ -157,7 +161,7 @@ def verify_test01(
         if evaluate is None:
             detail = f"{mismatch} sampled responses differ; pass an accuracy evaluator for the baseline check"
         else:
-            baseline_pass, detail = _baseline(ref, test, acc_out, evaluate, model)
+            baseline_pass, detail = _baseline(ref, test, acc_out, evaluate, benchmark)
     return Test01Verdict(acc_pass, perf_pass, baseline_pass, mismatch, match, ref_score, test_score, detail)
 
 

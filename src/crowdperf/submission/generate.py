@@ -2,10 +2,10 @@
 
 What goes where follows ``tools/submission/submission_structure.md`` (v6) and the v5.1 checker
 (see layout.py); accuracy logs are truncated as ``truncate_accuracy_log.py`` does (truncate.py).
-Results of a non-MLPerf model (the tiny default) or below the closed accuracy target go to
-``open/`` with ``model_mapping.json`` (checker option ``--extra-model-benchmark-map``: maps a
-custom model name to the benchmark it stands in for). The tree is built in a temporary directory
-next to the destination and renamed into place at the end.
+Results of a non-MLPerf model (tiny, bert-large: generated weights) or below the closed accuracy
+target go to ``open/``; a non-MLPerf model is listed in ``model_mapping.json`` with the benchmark its
+workload's rules say it stands in for (checker option ``--extra-model-benchmark-map``). The tree is
+built in a temporary directory next to the destination and renamed into place at the end.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from pathlib import Path
 
 from crowdperf import __version__
 from crowdperf.errors import SubmissionError, UsageError
-from crowdperf.mlperf.rounds import ACCURACY_TARGET_F1, Category, Round
+from crowdperf.mlperf.layout import ScenarioDir
+from crowdperf.mlperf.rounds import Category, Round
+from crowdperf.mlperf.workload import workload_rules
 from crowdperf.submission.compliance import verify_test01
 from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
 from crowdperf.submission.readme import write_measurement_readme
-from crowdperf.submission.results import MLPERF_MODELS, ScenarioResult, read_accuracy_metrics, scan_results
+from crowdperf.submission.results import ScenarioResult, read_accuracy_metrics, scan_results
 from crowdperf.submission.system_description import (
     SystemDescription,
     describe_system,
@@ -67,30 +69,38 @@ class GenerateReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _division_for(result: ScenarioResult, requested: str) -> tuple[str, str]:
+def _division_for(result: ScenarioResult, requested: str, rnd: Round) -> tuple[str, str]:
     if requested == "open":
         return "open", "requested"
-    if result.model not in MLPERF_MODELS:
+    rules = workload_rules(result.model)
+    target = rules.closed_accuracy_target(rnd.name)
+    if target is None:
         return "open", f"model {result.model!r} is not an MLPerf reference model"
     metrics = read_accuracy_metrics(result.acc_dir)
-    target = ACCURACY_TARGET_F1[result.model]
     if metrics is None:
         return "closed", "no accuracy.txt (check will fail)"
-    if metrics.get("f1", 0.0) < target:
-        return "open", f"F1 {metrics.get('f1')} is below the {result.model} target {target:.3f}"
+    metric = rules.benchmark.accuracy_metric
+    if metrics.get(metric, 0.0) < target.value:
+        return "open", f"{metric} {metrics.get(metric)} is below the {result.model} target {target.value:.3f}"
     return "closed", "meets the closed accuracy target"
 
 
 def _system_description(result: ScenarioResult, opts: GenerateOptions) -> SystemDescription:
-    """What the run recorded wins over what this host detects now; the overrides file wins over both."""
-    live = describe_system(opts.overrides)
-    recorded = result.performance.get("system")
-    desc = live
-    if isinstance(recorded, dict) and recorded:
-        desc = description_from_dict(recorded, base=asdict(live))
-        if opts.overrides is not None:
-            desc = replace(desc, **load_overrides(opts.overrides))
-    backend = result.performance.backend
+    """The host the run recorded and the devices it used win over what this host detects now; the
+    overrides file wins over both. Accelerators are always the run's devices, never the host's."""
+    prov = result.performance
+    devices = prov.devices  # None: not recorded (not a crowdperf run): this host's default
+    inventory = prov.inventory
+    if inventory is not None:
+        desc = describe_system(opts.overrides, inventory=inventory, devices=devices)
+    else:  # schema 1 or a foreign record: this host's inventory, what the record says on top
+        desc = describe_system(opts.overrides, devices=devices)
+        recorded = prov.get("system")
+        if isinstance(recorded, dict) and recorded:
+            desc = description_from_dict(recorded, base=asdict(desc))
+            if opts.overrides is not None:
+                desc = replace(desc, **load_overrides(opts.overrides))
+    backend = prov.backend
     if backend:
         name = (
             f"{desc.system_name} ({backend.get('name', '?')} {backend.get('version', '')}, "
@@ -127,10 +137,9 @@ def _measurements(result: ScenarioResult) -> dict[str, str]:
 
 
 def _place(result: ScenarioResult, paths: ResultPaths, division: str) -> None:
-    _copy_logs(
-        result.perf_dir, paths.results / "performance" / "run_1", (*LOG_FILES, "mlperf_log_accuracy.json")
-    )
-    acc = paths.results / "accuracy"
+    tree = ScenarioDir(paths.results)
+    _copy_logs(result.perf_dir, tree.performance, (*LOG_FILES, "mlperf_log_accuracy.json"))
+    acc = tree.accuracy
     _copy_logs(result.acc_dir, acc, (*LOG_FILES, "mlperf_log_accuracy.json"))
     metrics_line = (
         (result.acc_dir / "accuracy.txt").read_text().splitlines()[:1]
@@ -150,18 +159,16 @@ def _place(result: ScenarioResult, paths: ResultPaths, division: str) -> None:
 
 
 def _place_test01(result: ScenarioResult, paths: ResultPaths) -> None:
-    out = paths.compliance_dir / "TEST01"
-    src = result.test01_dir
-    if not (src / "verify_accuracy.txt").is_file():
-        verify_test01(
-            result.path, model=result.model
-        )  # writes into the results dir, as run_verification does
-    _copy_logs(src / "performance" / "run_1", out / "performance" / "run_1", LOG_FILES)
-    _copy_logs(src, out, ("verify_accuracy.txt", "verify_performance.txt"))
-    acc_src = src / "accuracy" if (src / "accuracy").is_dir() else src / "performance" / "run_1"
+    out, src = ScenarioDir(paths.compliance_dir), result.dirs
+    if not (src.test01 / "verify_accuracy.txt").is_file():
+        # writes into the results dir, as run_verification does
+        verify_test01(result.path, workload_rules(result.model).benchmark)
+    _copy_logs(src.test01_performance, out.test01_performance, LOG_FILES)
+    _copy_logs(src.test01, out.test01, ("verify_accuracy.txt", "verify_performance.txt"))
+    acc_src = src.test01_accuracy if src.test01_accuracy.is_dir() else src.test01_performance
     names = ("mlperf_log_accuracy.json", "accuracy.txt", "baseline_accuracy.txt", "compliance_accuracy.txt")
-    _copy_logs(acc_src, out / "accuracy", names)
-    truncate_accuracy_dir(out / "accuracy", require_accuracy_txt=False)
+    _copy_logs(acc_src, out.test01_accuracy, names)
+    truncate_accuracy_dir(out.test01_accuracy, require_accuracy_txt=False)
 
 
 def _write_code_readme(code_dir: Path, model: str) -> None:
@@ -219,9 +226,10 @@ def generate_submission(opts: GenerateOptions) -> GenerateReport:
 
 
 def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) -> list[PlacedResult]:
-    placed, mappings = [], {}
+    placed: list[PlacedResult] = []
+    mappings: dict[Path, dict[str, str]] = {}
     for result in results:
-        division, reason = _division_for(result, opts.division)
+        division, reason = _division_for(result, opts.division, opts.round)
         org = stage / division / opts.submitter
         paths = ResultPaths(org, result.system, result.model, result.scenario.value, opts.round.layout)
         desc = _system_description(result, opts)
@@ -239,8 +247,8 @@ def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) ->
         if division == "closed":
             (org / "documentation").mkdir(exist_ok=True)
             (org / "documentation" / "calibration.md").write_text(CALIBRATION)
-        elif result.model not in MLPERF_MODELS:
-            mappings.setdefault(org, {})[result.model] = "bert-99"
+        elif not (rules := workload_rules(result.model)).mlperf_model:
+            mappings.setdefault(org, {})[result.model] = rules.benchmark.name
         placed.append(
             PlacedResult(result.system, result.model, result.scenario.value, division, reason, paths.results)
         )

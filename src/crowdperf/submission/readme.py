@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.submission.results import Provenance, read_accuracy_metrics, read_provenance
+from crowdperf.system.devices import describe_used
 
 _METRIC = {
     "Offline": ("result_samples_per_second", "samples/s"),
@@ -45,7 +47,15 @@ def _system_lines(prov: Provenance) -> list[str]:
         f"precision {backend.get('precision', 'unknown')}, "
         f"execution provider {backend.get('execution_provider', 'n/a')}",
     ]
-    if isinstance(system, dict):
+    if (devices := prov.devices) is not None:
+        lines.append(f"- devices used: {describe_used(devices)}")
+    if (host := prov.inventory) is not None:
+        lines.append(
+            f"- host: {host.cpu_sockets} x {host.cpu_model} ({host.cpu_physical_cores} cores, "
+            f"{host.cpu_logical_cores} threads), {host.memory_mib / 1024:.0f} GB memory, "
+            f"{len(host.gpus)} GPU(s), {host.operating_system}"
+        )
+    elif isinstance(system, dict):
         for key in (
             "host_processor_model_name",
             "host_memory_capacity",
@@ -59,7 +69,8 @@ def _system_lines(prov: Provenance) -> list[str]:
 
 
 def render_readme(scenario_dir: Path) -> str:
-    perf_dir, acc_dir = scenario_dir / "performance" / "run_1", scenario_dir / "accuracy"
+    dirs = ScenarioDir(scenario_dir)
+    perf_dir, acc_dir = dirs.performance, dirs.accuracy
     prov = read_provenance(perf_dir)
     acc_prov = read_provenance(acc_dir)
     model = prov.get("model", scenario_dir.parent.name)

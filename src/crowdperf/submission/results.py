@@ -2,7 +2,8 @@
 
 Layout: ``<results>/<system>/<model>/<scenario>/{performance/run_1/, accuracy/, TEST01/performance/run_1/}``
 each with LoadGen's files, ``user.conf`` and ``provenance.json``; ``accuracy/`` also has
-``accuracy.txt`` and ``predictions.json``. ``<system>`` = ``<host-slug>-<backend>-<device>-<precision>``.
+``accuracy.txt`` and ``predictions.json``. ``<system>`` =
+``<host-slug>[-<accelerators used>]-<backend>-<device>-<precision>`` (``mlperf/layout.py``).
 Provenance fields may be missing (older or partial runs): they come back as ``None`` and are listed
 in ``Provenance.missing`` so callers can say so.
 """
@@ -15,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from crowdperf.errors import MissingInputError, ResultsError
+from crowdperf.mlperf.layout import ScenarioDir
+from crowdperf.mlperf.provenance import recorded_devices, recorded_inventory
 from crowdperf.mlperf.rounds import Scenario
+from crowdperf.system.devices import UsedDevice
+from crowdperf.system.inventory import HostInventory
 
 PROVENANCE_FIELDS = (
     "command",
@@ -32,7 +37,6 @@ PROVENANCE_FIELDS = (
     "asset_checksums",
     "system",
 )
-MLPERF_MODELS = ("bert-99", "bert-99.9")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,16 @@ class Provenance:
     @property
     def is_test_mode(self) -> bool:
         return self.raw.get("execution_mode") == "test"
+
+    @property
+    def inventory(self) -> HostInventory | None:
+        """The run's host, when the record has its inventory (schema 2)."""
+        return recorded_inventory(self.raw)
+
+    @property
+    def devices(self) -> tuple[UsedDevice, ...] | None:
+        """The devices the run used (schema 1: inferred from its backend); None when unknown."""
+        return recorded_devices(self.raw)
 
 
 def read_provenance(run_dir: Path) -> Provenance:
@@ -80,16 +94,20 @@ class ScenarioResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def dirs(self) -> ScenarioDir:
+        return ScenarioDir(self.path)
+
+    @property
     def perf_dir(self) -> Path:
-        return self.path / "performance" / "run_1"
+        return self.dirs.performance
 
     @property
     def acc_dir(self) -> Path:
-        return self.path / "accuracy"
+        return self.dirs.accuracy
 
     @property
     def test01_dir(self) -> Path:
-        return self.path / "TEST01"
+        return self.dirs.test01
 
     @property
     def has_accuracy(self) -> bool:
@@ -101,7 +119,7 @@ class ScenarioResult:
 
     @property
     def has_test01(self) -> bool:
-        return (self.test01_dir / "performance" / "run_1" / "mlperf_log_detail.txt").is_file()
+        return (self.dirs.test01_performance / "mlperf_log_detail.txt").is_file()
 
     @property
     def is_test_mode(self) -> bool:
@@ -124,8 +142,9 @@ def scan_results(results_dir: Path) -> list[ScenarioResult]:
         scenario = _scenario(scen_dir.name)
         if not scen_dir.is_dir() or scenario is None:
             continue
-        perf = read_provenance(scen_dir / "performance" / "run_1")
-        acc = read_provenance(scen_dir / "accuracy")
+        dirs = ScenarioDir(scen_dir)
+        perf = read_provenance(dirs.performance)
+        acc = read_provenance(dirs.accuracy)
         notes = []
         if perf.missing:
             notes.append(f"performance provenance lacks: {', '.join(perf.missing)}")

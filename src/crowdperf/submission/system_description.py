@@ -5,22 +5,30 @@ Required keys: ``SYSTEM_DESC_REQUIRED_FIELDS`` in mlcommons/inference
 checker). The checker also requires a non-empty value for the keys in
 ``SYSTEM_DESC_MEANINGFUL_RESPONSE_REQUIRED_FIELDS``; what we cannot detect gets ``"unknown"`` (a
 non-empty, honest value) unless the YAML overrides file supplies it.
+
+Built from a ``HostInventory`` (``system/inventory.py``: this host by default, or the one a run's
+provenance recorded) and the devices a run used: ``accelerators_per_node`` and every
+``accelerator_*`` field describe those devices, never every GPU of the host (a CPU run on a GPU
+host has 0 accelerators, a run on 1 of 2 GPUs has 1). Storage, network and the software stack are
+read from the host generating the description (a run does not record them).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from crowdperf.backends.device_names import cpu_name
-from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.errors import DeviceError, MissingInputError, UsageError
+from crowdperf.mlperf.layout import devices_slug, host_slug
+from crowdperf.system.accelerators import resolve
+from crowdperf.system.devices import DeviceKind, DeviceSelection, UsedDevice, accelerators
+from crowdperf.system.inventory import HostInventory, host_inventory
 
 UNKNOWN = "unknown"
 
@@ -100,7 +108,7 @@ class SystemDescription:
     """One host as MLPerf describes it. Attribute names are the JSON keys ('-' spelled '_')."""
 
     system_name: str
-    host_slug: str
+    host_slug: str  # the results' <system> prefix: the machine and the accelerators used (not in the JSON)
     number_of_nodes: int
     host_processor_model_name: str
     host_processors_per_node: int
@@ -148,19 +156,6 @@ class SystemDescription:
         return [f.name for f in fields(self) if getattr(self, f.name) == UNKNOWN]
 
 
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or UNKNOWN
-
-
-def host_slug() -> str:
-    """Stable hardware-derived name for ``<system>`` directory names, e.g. ``amd-epyc-9654-64c`` or
-    ``amd-epyc-9654-64c-nvidia-h200x8``: the harness's own (``mlperf.layout.host_slug``), so the
-    system description and the results directory always agree."""
-    from crowdperf.mlperf.layout import host_slug as harness_host_slug
-
-    return harness_host_slug()
-
-
 def _pkg(name: str) -> str | None:
     try:
         return version(name)
@@ -168,42 +163,16 @@ def _pkg(name: str) -> str | None:
         return None
 
 
-def _cpu() -> dict[str, Any]:
-    import psutil
-
-    info: dict[str, Any] = {}
-    try:
-        import cpuinfo
-
-        info = cpuinfo.get_cpu_info()
-    except Exception:  # py-cpuinfo shells out; any failure just means "unknown"
-        info = {}
-    model = cpu_name()
-    sockets = _sockets()
-    cores = psutil.cpu_count(logical=False) or 0
-    freq = psutil.cpu_freq()
-    mhz = (freq.max or freq.current) if freq else 0
-    caches = ", ".join(
-        f"{k.split('_')[0].upper()}: {info[k] // 1024} KiB"
-        for k in ("l1_data_cache_size", "l2_cache_size", "l3_cache_size")
-        if isinstance(info.get(k), int) and info[k]
-    )
+def _cpu(inv: HostInventory) -> dict[str, Any]:
     return {
-        "host_processor_model_name": model,
-        "host_processors_per_node": sockets or 1,
-        "host_processor_core_count": cores or (os.cpu_count() or 1),
-        "host_processor_frequency": f"{mhz:.0f} MHz" if mhz else UNKNOWN,
-        "host_processor_caches": caches or UNKNOWN,
+        "host_processor_model_name": inv.cpu_model,
+        "host_processors_per_node": inv.cpu_sockets,
+        # cores of one processor, as MLPerf's systems JSONs count them (e.g. 64 for each of the
+        # two EPYC 9575F of tools/submission/directory_structure_samples/.../8xMI300X_2xEPYC_9575F.json)
+        "host_processor_core_count": inv.cpu_physical_cores_per_socket,
+        "host_processor_frequency": f"{mhz} MHz" if (mhz := inv.cpu_max_frequency_mhz) else UNKNOWN,
+        "host_processor_caches": inv.cpu_caches or UNKNOWN,
     }
-
-
-def _sockets() -> int:
-    """Distinct ``physical id`` values in /proc/cpuinfo (0 when unreadable)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return 0
-    return len(set(re.findall(r"^physical id\s*:\s*(\d+)", text, re.M)))
 
 
 def _storage() -> tuple[str, str]:
@@ -235,72 +204,58 @@ def _network() -> tuple[str, str]:
     return (", ".join(speeds) or "Ethernet (speed unknown)") if nics else "none", str(len(nics))
 
 
-def _gpus() -> dict[str, Any]:
-    """NVML: count, model, memory, clocks, PCIe link and NVLink when an NVIDIA driver is loaded."""
-    none = {
-        "accelerators_per_node": 0,
-        "accelerator_model_name": "N/A",
-        "accelerator_memory_capacity": "N/A",
-        "accelerator_memory_configuration": "N/A",
-        "accelerator_frequency": "N/A",
-        "accelerator_host_interconnect": "N/A",
-        "accelerator_interconnect": "N/A",
-        "accelerator_interconnect_topology": "N/A",
-        "accelerator_on_chip_memories": "N/A",
-    }
-    try:
-        import pynvml
+NO_ACCELERATOR: dict[str, Any] = {
+    "accelerators_per_node": 0,
+    "accelerator_model_name": "N/A",
+    "accelerator_memory_capacity": "N/A",
+    "accelerator_memory_configuration": "N/A",
+    "accelerator_frequency": "N/A",
+    "accelerator_host_interconnect": "N/A",
+    "accelerator_interconnect": "N/A",
+    "accelerator_interconnect_topology": "N/A",
+    "accelerator_on_chip_memories": "N/A",
+}
 
-        pynvml.nvmlInit()
-    except Exception:  # no driver / no library: a CPU-only host
-        return none
+
+def _accelerators(used: Sequence[UsedDevice], inv: HostInventory) -> dict[str, Any]:
+    """The accelerator fields for the accelerators a run used; their details (clock, PCIe link,
+    NVLink) from the inventory's record of the same GPU (by UUID), "unknown" without one."""
+    gpus = accelerators(tuple(used))
+    if not gpus:
+        return dict(NO_ACCELERATOR)
+    first, facts = gpus[0], inv.gpu(gpus[0].uuid)
+    memory_mib = first.memory_mib or (facts.memory_total_mib if facts else None)
+    clock = facts.max_sm_clock_mhz if facts else None
+    link = (facts.pcie_generation, facts.pcie_width) if facts else (None, None)
+    # NVLink joins GPUs: it is this system's interconnect only when the run used more than one
+    nvlinks = facts.nvlinks_active if facts and len(gpus) > 1 else 0
+    interconnect = f"NVLink ({nvlinks} links)" if nvlinks else ("N/A" if len(gpus) == 1 else UNKNOWN)
+    return {
+        "accelerators_per_node": len(gpus),
+        "accelerator_model_name": " + ".join(dict.fromkeys(d.name for d in gpus)),
+        "accelerator_memory_capacity": f"{memory_mib / 1024:.0f} GB" if memory_mib else UNKNOWN,
+        "accelerator_memory_configuration": _memory_kind(first.name),
+        "accelerator_frequency": f"{clock} MHz" if clock else UNKNOWN,
+        "accelerator_host_interconnect": f"PCIe Gen{link[0]} x{link[1]}" if all(link) else UNKNOWN,
+        "accelerator_interconnect": interconnect,
+        "accelerator_interconnect_topology": UNKNOWN if len(gpus) > 1 else "N/A",
+        "accelerator_on_chip_memories": UNKNOWN,
+    }
+
+
+def default_devices(inventory: HostInventory | None = None) -> tuple[UsedDevice, ...]:
+    """What ``--device cuda`` would use on this host (every visible GPU), or the CPU without one:
+    the devices ``system describe`` describes when it is not given ``--device``."""
     try:
-        count = pynvml.nvmlDeviceGetCount()
-        if count == 0:
-            return none
-        h = pynvml.nvmlDeviceGetHandleByIndex(0)
-        name = pynvml.nvmlDeviceGetName(h)
-        name = name.decode() if isinstance(name, bytes) else name
-        mem = pynvml.nvmlDeviceGetMemoryInfo(h).total
-        clock = pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_SM)
-        gen = pynvml.nvmlDeviceGetMaxPcieLinkGeneration(h)
-        width = pynvml.nvmlDeviceGetMaxPcieLinkWidth(h)
-        nvlinks = 0
-        for link in range(18):
-            try:
-                nvlinks += pynvml.nvmlDeviceGetNvLinkState(h, link) == pynvml.NVML_FEATURE_ENABLED
-            except Exception:
-                break
-        return {
-            "accelerators_per_node": count,
-            "accelerator_model_name": name,
-            "accelerator_memory_capacity": f"{mem / 2**30:.0f} GB",
-            "accelerator_memory_configuration": _memory_kind(name),
-            "accelerator_frequency": f"{clock} MHz",
-            "accelerator_host_interconnect": f"PCIe Gen{gen} x{width}",
-            "accelerator_interconnect": f"NVLink ({nvlinks} links)" if nvlinks else "N/A",
-            "accelerator_interconnect_topology": UNKNOWN if nvlinks else "N/A",
-            "accelerator_on_chip_memories": UNKNOWN,
-        }
-    finally:
-        pynvml.nvmlShutdown()
+        return resolve(DeviceSelection(DeviceKind.CUDA), inventory)
+    except DeviceError:
+        return resolve(DeviceSelection(DeviceKind.CPU), inventory)
 
 
 def _memory_kind(gpu_name: str) -> str:
     """HBM for the datacenter parts that have it; anything else is left for the overrides file."""
     hbm = ("H100", "H200", "H800", "A100", "A800", "B100", "B200", "GH200", "GB200", "V100")
     return "HBM" if any(tag in gpu_name for tag in hbm) else UNKNOWN
-
-
-def _os_name() -> str:
-    try:
-        text = Path("/etc/os-release").read_text()
-        m = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', text, re.M)
-        if m:
-            return f"{m.group(1)} (kernel {platform.release()})"
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.release()}"
 
 
 def _software() -> tuple[str, str]:
@@ -326,42 +281,38 @@ def _software() -> tuple[str, str]:
     return ", ".join(runtimes) or UNKNOWN, ", ".join(others)
 
 
-def _memory() -> tuple[str, str]:
-    import psutil
-
-    total = psutil.virtual_memory().total
-    return f"{total / 2**30:.0f} GB", UNKNOWN  # DIMM layout needs root (dmidecode): override it
-
-
-def detect() -> dict[str, Any]:
-    """Everything detectable, as a dict of SystemDescription fields."""
-    mem_cap, mem_conf = _memory()
+def detect(
+    inventory: HostInventory | None = None, devices: Sequence[UsedDevice] | None = None
+) -> dict[str, Any]:
+    """Everything detectable, as a dict of SystemDescription fields, for a run on ``devices``
+    (default: ``default_devices``) of the host ``inventory`` describes (default: this one)."""
+    inv = inventory or host_inventory()
+    used = tuple(devices) if devices is not None else default_devices(inv)
     storage_cap, storage_type = _storage()
     networking, nic_count = _network()
     framework, others = _software()
-    slug = host_slug()
-    data: dict[str, Any] = {
+    slug = "-".join(part for part in (host_slug(inv), devices_slug(used)) if part)
+    return {
         "system_name": slug,
         "host_slug": slug,
         "number_of_nodes": 1,
-        **_cpu(),
+        **_cpu(inv),
         "host_processor_interconnect": UNKNOWN,
-        "host_memory_capacity": mem_cap,
-        "host_memory_configuration": mem_conf,
+        "host_memory_capacity": f"{inv.memory_mib / 1024:.0f} GB",
+        "host_memory_configuration": UNKNOWN,  # DIMM layout needs root (dmidecode): override it
         "host_storage_capacity": storage_cap,
         "host_storage_type": storage_type,
         "host_networking": networking,
         "host_networking_topology": "N/A" if nic_count in ("0", "1") else UNKNOWN,
         "host_network_card_count": nic_count,
-        **_gpus(),
+        **_accelerators(used, inv),
         "framework": framework,
-        "operating_system": _os_name(),
+        "operating_system": inv.operating_system,
         "other_software_stack": others,
         "cooling": UNKNOWN,  # not detectable: set it in the overrides file
         "hw_notes": "",
         "sw_notes": "Measured with crowdperf (MLPerf LoadGen harness).",
     }
-    return data
 
 
 def load_overrides(path: Path) -> dict[str, Any]:
@@ -383,9 +334,15 @@ def load_overrides(path: Path) -> dict[str, Any]:
     return out
 
 
-def describe_system(overrides: Path | None = None) -> SystemDescription:
-    """Detect this host; values from ``overrides`` (YAML) win. Required fields are never empty."""
-    data = detect()
+def describe_system(
+    overrides: Path | None = None,
+    *,
+    inventory: HostInventory | None = None,
+    devices: Sequence[UsedDevice] | None = None,
+) -> SystemDescription:
+    """Describe a run on ``devices`` of the host ``inventory`` (defaults as ``detect``); values
+    from ``overrides`` (YAML) win. Required fields are never empty."""
+    data = detect(inventory, devices)
     if overrides is not None:
         data.update(load_overrides(overrides))
     desc = SystemDescription(**data)
@@ -401,27 +358,19 @@ def with_notes(desc: SystemDescription, *, hw_extra: str = "", sw_extra: str = "
 
 
 def description_from_dict(data: dict[str, Any], base: dict[str, Any] | None = None) -> SystemDescription:
-    """Rebuild from a recorded ``system`` block of provenance.json, tolerant of its shape: either
-    SystemDescription fields, or the harness's summary (cpu, cores, memory_gib, os, gpus). Fields the
-    record lacks come from ``base`` (e.g. ``detect()`` on this host) or are "unknown"."""
+    """Rebuild from a recorded ``system`` block of provenance.json that is not a host inventory:
+    SystemDescription fields, or schema 1's summary (cpu, cores, memory_gib, os, gpus). Fields the
+    record lacks come from ``base`` (``detect()`` with the devices the run used) or are "unknown".
+    The summary's ``cores`` counted logical CPUs and its ``gpus`` were the host's, not the run's,
+    so neither is taken: the core count and the accelerators stay ``base``'s."""
     known = {f.name for f in fields(SystemDescription)}
     out = dict(base) if base is not None else detect_placeholder()
     out.update({k: v for k, v in data.items() if k in known})
-    summary = {
-        "cpu": "host_processor_model_name",
-        "cores": "host_processor_core_count",
-        "os": "operating_system",
-    }
-    for key, name in summary.items():
+    for key, name in (("cpu", "host_processor_model_name"), ("os", "operating_system")):
         if data.get(key):
             out[name] = data[key]
     if data.get("memory_gib"):
         out["host_memory_capacity"] = f"{float(data['memory_gib']):.0f} GB"
-    gpus = data.get("gpus")
-    if isinstance(gpus, list | tuple):
-        out["accelerators_per_node"] = len(gpus)
-        if gpus:
-            out["accelerator_model_name"] = str(gpus[0])
     return SystemDescription(**out)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import SubmissionError
 from crowdperf.hashing import file_sha256
 
@@ -56,6 +57,4 @@ def _truncate_file(path: Path) -> None:
         start = src.read(VIEWABLE_SIZE)
         src.seek(size - VIEWABLE_SIZE)
         end = src.read(VIEWABLE_SIZE)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(start + b"\n\n...\n\n" + end)
-    tmp.replace(path)
+    atomic_write_bytes(path, start + b"\n\n...\n\n" + end)

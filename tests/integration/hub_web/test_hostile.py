@@ -88,6 +88,10 @@ def test_pages_answer_bad_parameters_with_the_error_page(client: TestClient) -> 
         assert resp.status_code == 400, url
         assert resp.headers["content-type"].startswith("text/html") and "<nav>" in resp.text, url
     assert client.get("/api/results?offset=99999999999").status_code == 422  # the API keeps its 422
+    # a parameter given twice is refused, not silently the last one taken
+    assert client.get("/api/best?max_watts=abc&max_watts=").status_code == 422
+    assert client.get("/?scenario=Offline&scenario=Server").status_code == 400
+    assert client.get("/api/compare?ids=1&ids=2").status_code == 200
 
 
 def _upload(client: TestClient, tree: Path, token: str) -> object:

@@ -185,3 +185,13 @@ def test_parse_cm_reads_adr_env_and_variations() -> None:
     assert (
         cm.adr == {"python": {"name": "x"}} and cm.env == {"CM_VERIFY_SSL": "false"} and cm.flags["verbose"]
     )
+
+
+def test_cm_models_and_backends_are_the_registries() -> None:
+    app = APP.format(v="_find-performance").replace("--model=bert-99", "--model=bert-large")
+    assert "--model bert-large" in " ".join(t(app))
+    assert "--backend pytorch" in " ".join(t(APP.format(v="_find-performance") + " --backend=torch"))
+    with pytest.raises(UsageError) as info:
+        t(APP.format(v="_find-performance").replace("--model=bert-99", "--model=resnet50"))
+    assert "--model 'resnet50'" in info.value.message
+    assert all(name in (info.value.hint or "") for name in ("tiny", "bert-large", "bert-99", "bert-99.9"))

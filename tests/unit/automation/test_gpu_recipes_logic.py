@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from crowdperf.automation.nvml import NvmlDevice, normalise_bus_id
 from crowdperf.automation.recipes.cuda_devices import compare
 from crowdperf.automation.recipes.cuda_stack import plan_wheels
 from crowdperf.automation.recipes.device_query import parse
 from crowdperf.errors import DeviceError, RecipeError
+from crowdperf.system.nvml import NvmlDevice, normalise_bus_id
 
 QUERY_OUTPUT = (
     "versions\t13000\t13000\ndevice\t0\tNVIDIA H200\t0000:1B:00.0\t9.0\t150754820096\t132\t1980000\t3201000\n"
@@ -19,6 +19,7 @@ def _nvml_h200(**changes) -> NvmlDevice:
     values = dict(
         index=0,
         name="NVIDIA H200",
+        uuid="GPU-00000000-0000-0000-0000-000000000000",
         pci_bus_id="00000000:1B:00.0",
         compute_capability="9.0",
         memory_total_mib=143771,

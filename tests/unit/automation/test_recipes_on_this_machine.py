@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from crowdperf.automation.cache_ops import show_entries
-from crowdperf.automation.nvml import driver_info
 from crowdperf.automation.recipes.sys_utils import TOOLS, install_hint, os_family
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, get_artifact
 from crowdperf.automation.versions import VersionConstraint
 from crowdperf.errors import BackendError, ChecksumError, DeviceError, RecipeError
 from crowdperf.settings import load_settings
+from crowdperf.system.nvml import driver_info
 
 
 def _get(name: str, *variations: str, **kwargs):
@@ -51,11 +51,9 @@ def test_cuda_toolkit_is_detected_with_nvcc_version() -> None:
 def test_sys_utils_finds_git_and_reports_os_hints(tmp_path: Path) -> None:
     art = _get("sys-utils").artifact
     assert "git" in art.paths and art.metadata["tools"]["git"]["version"]
-    release = tmp_path / "os-release"
-    release.write_text('ID=ubuntu\nID_LIKE="debian"\n')
-    assert os_family(release) == "debian"
-    release.write_text('ID="rocky"\nID_LIKE="rhel centos fedora"\n')
-    assert os_family(release) == "rhel"
+    assert os_family({"ID": "ubuntu", "ID_LIKE": "debian"}) == "debian"
+    assert os_family({"ID": "rocky", "ID_LIKE": "rhel centos fedora"}) == "rhel"
+    assert os_family({"ID": "arch"}) == "unknown"
     git, cc = TOOLS[0], TOOLS[1]
     assert install_hint([git, cc], "debian") == "sudo apt-get install -y gcc git"
     assert install_hint([git, cc], "rhel") == "sudo dnf install -y gcc git"

@@ -86,13 +86,13 @@ def test_squad_files_for_tiny_and_official(real_squad, settings):
     from crowdperf.errors import UsageError
     from crowdperf.workloads.bert.assets import resolve_squad_files
 
-    tiny = resolve_squad_files("tiny", None, None, settings, download=False)
+    tiny = resolve_squad_files("tiny", None, None, settings, download=False, embedded=True)
     assert tiny.dataset.source is AssetSource.GENERATED and tiny.vocab.path.is_file()
     assert not tiny.dataset.official and len(tiny.dataset.md5) == 32
     dev, vocab = real_squad
-    real = resolve_squad_files("tiny", dev, vocab, settings, download=False)
+    real = resolve_squad_files("tiny", dev, vocab, settings, download=False, embedded=True)
     assert real.dataset.official and real.vocab.official
     with pytest.raises(UsageError):
-        resolve_squad_files("tiny", dev, None, settings, download=False)
+        resolve_squad_files("tiny", dev, None, settings, download=False, embedded=True)
     with pytest.raises(MissingInputError, match="--dataset-path"):
-        resolve_squad_files("bert-99", None, vocab, settings, download=False)
+        resolve_squad_files("bert-99", None, vocab, settings, download=False, embedded=False)

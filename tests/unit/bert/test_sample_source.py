@@ -33,7 +33,7 @@ def gold_model(feats):
 def test_responses_are_padded_logits_that_score(settings, tmp_path):
     data = ensure_tiny_data(settings)
     feats = load_features(data.dataset_path, data.vocab_path, settings)
-    source = SquadSampleSource(feats, gold_model(feats), count=40)
+    source = SquadSampleSource(feats, [gold_model(feats)], count=40)
     assert source.total_count == source.performance_count == 40 and len(source.lengths) == 40
     order = np.argsort(source.lengths)  # length-grouped, as the SUT batches
     entries = []
@@ -54,6 +54,6 @@ def test_responses_are_padded_logits_that_score(settings, tmp_path):
 def test_count_is_validated(settings):
     data = ensure_tiny_data(settings)
     feats = load_features(data.dataset_path, data.vocab_path, settings)
-    assert SquadSampleSource(feats, lambda b: b, count=10**6).total_count == feats.count
+    assert SquadSampleSource(feats, [lambda b: b], count=10**6).total_count == feats.count
     with pytest.raises(UsageError):
-        SquadSampleSource(feats, lambda b: b, count=0)
+        SquadSampleSource(feats, [lambda b: b], count=0)

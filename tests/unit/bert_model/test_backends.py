@@ -1,19 +1,31 @@
+"""The backends through BERT's adapters (runners.py), and the backends on their own with a model
+that is not BERT: they run named arrays, whatever the model."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
-from crowdperf.backends.base import BackendConfig, Device, FeatureBatch, Precision
+from crowdperf.backends.base import BackendConfig, OnnxGraph, TorchProgram
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import DeviceError, UsageError
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind, UsedDevice
+from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.model_files import generated_model_file
+from crowdperf.workloads.bert.runners import BertRunner
 from crowdperf.workloads.bert.weights import ensure_weights, load_weights
+from crowdperf.workloads.bert.workload import bert_runner
 
 CFG = BertModelConfig.tiny(120)
+CPU = UsedDevice(DeviceKind.CPU, None, "cpu")
+GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu")
 
 
 def _batch(width: int = 96, real: int = 70, seed: int = 1) -> FeatureBatch:
@@ -26,17 +38,18 @@ def _batch(width: int = 96, real: int = 70, seed: int = 1) -> FeatureBatch:
     return FeatureBatch(ids, mask, seg)
 
 
-def _loaded(name: str, **kw: object):
-    backend = get_backend(name)
-    backend.load(BackendConfig(generated_model_file(name, CFG, load_settings()), **kw))  # type: ignore[arg-type]
-    return backend
+def _runner(name: str, device: UsedDevice = CPU, precision: Precision = Precision.FP32) -> BertRunner:
+    path = generated_model_file(name, CFG, load_settings())
+    runner, info = bert_runner(name, path, device, precision, None, max_len=384)
+    assert info.device == device and info.name == name
+    return runner
 
 
 def test_onnxruntime_and_pytorch_agree_on_the_same_weights() -> None:
     pytest.importorskip("torch")
     batch = _batch()
-    ort_logits = _loaded("onnxruntime").run(batch)
-    torch_logits = _loaded("pytorch").run(batch)
+    ort_logits = _runner("onnxruntime").run(batch)
+    torch_logits = _runner("pytorch").run(batch)
     assert ort_logits.shape == (3, 96, 2) and ort_logits.dtype == np.float32
     np.testing.assert_allclose(ort_logits, torch_logits, atol=1e-4)
     real = slice(0, 70)
@@ -44,12 +57,12 @@ def test_onnxruntime_and_pytorch_agree_on_the_same_weights() -> None:
 
 
 def test_trimming_padding_keeps_the_real_positions() -> None:
-    backend = _loaded("onnxruntime")
+    runner = _runner("onnxruntime")
     full = _batch(width=384)
     trimmed = FeatureBatch(
         *(np.ascontiguousarray(a[:, :70]) for a in (full.input_ids, full.input_mask, full.segment_ids))
     )
-    np.testing.assert_allclose(backend.run(full)[:, :70], backend.run(trimmed), atol=1e-5)
+    np.testing.assert_allclose(runner.run(full)[:, :70], runner.run(trimmed), atol=1e-5)
 
 
 def test_generated_weights_are_deterministic(tmp_path: Path) -> None:
@@ -57,6 +70,45 @@ def test_generated_weights_are_deterministic(tmp_path: Path) -> None:
     b = load_weights(ensure_weights(tmp_path / "b", CFG, seed=3))
     assert a.keys() == b.keys() and "qa_outputs.weight" in a
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _affine_onnx(path: Path, w: np.ndarray, b: np.ndarray) -> Path:
+    """y = x @ w + b: a model with nothing of BERT in it."""
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        "affine",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", w.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", w.shape[1]])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_backends_run_named_arrays_of_any_model(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((4, 3), dtype=np.float32), rng.standard_normal(3, dtype=np.float32)
+    x = rng.standard_normal((5, 4), dtype=np.float32)
+    ort = get_backend("onnxruntime")
+    info = ort.load(BackendConfig(OnnxGraph(_affine_onnx(tmp_path / "affine.onnx", w, b))))
+    assert info.device.kind is DeviceKind.CPU and ort.input_names == ("x",)
+
+    class Affine(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w, self.b = torch.nn.Parameter(torch.from_numpy(w)), torch.nn.Parameter(torch.from_numpy(b))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ self.w + self.b
+
+    pt = get_backend("pytorch")
+    pt.load(BackendConfig(TorchProgram(Affine, "affine", ("y",))))
+    want = x @ w + b
+    for backend in (ort, pt):
+        out = backend.run({"x": x})
+        assert list(out) == ["y"] and out["y"].dtype == np.float32
+        np.testing.assert_allclose(out["y"], want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["onnxruntime", "pytorch"])
@@ -71,14 +123,21 @@ def test_cuda_without_a_gpu_is_a_device_error_not_a_cpu_fallback(name: str) -> N
         if "CUDAExecutionProvider" in ort.get_available_providers():
             pytest.skip("onnxruntime has CUDA here")
     with pytest.raises(DeviceError):
-        _loaded(name, device=Device.CUDA)
+        _runner(name, GPU0)
 
 
 def test_unknown_backend_and_unsupported_precision_are_usage_errors() -> None:
-    with pytest.raises(UsageError, match="unknown backend"):
+    with pytest.raises(UsageError, match="not a known backend"):
         get_backend("tensorflow")
     with pytest.raises(UsageError, match="fp16"):
-        _loaded("onnxruntime", precision=Precision.FP16)
+        _runner("onnxruntime", precision=Precision.FP16)
+
+
+def test_a_backend_refuses_the_other_backends_artifact(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="ONNX graphs"):
+        get_backend("onnxruntime").load(BackendConfig(TorchProgram(lambda: None, "m.pytorch", ("y",))))
+    with pytest.raises(UsageError, match="PyTorch modules"):
+        get_backend("pytorch").load(BackendConfig(OnnxGraph(tmp_path / "m.onnx")))
 
 
 def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
@@ -87,10 +146,8 @@ def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
     int8_path = generated_model_file("onnxruntime", CFG, settings, int8=True)
     assert int8_path != fp32_path and int8_path.name.endswith(".int8.onnx")
     assert generated_model_file("onnxruntime", CFG, settings, int8=True) == int8_path  # made once
-    fp32 = get_backend("onnxruntime")
-    fp32.load(BackendConfig(fp32_path))
-    int8 = get_backend("onnxruntime")
-    int8.load(BackendConfig(int8_path, precision=Precision.INT8))
+    fp32, _ = bert_runner("onnxruntime", fp32_path, CPU, Precision.FP32, None, max_len=384)
+    int8, _ = bert_runner("onnxruntime", int8_path, CPU, Precision.INT8, None, max_len=384)
     batch = _batch()
     a, b = fp32.run(batch), int8.run(batch)
     assert a.shape == b.shape and not np.array_equal(a, b)  # really different arithmetic
@@ -100,6 +157,6 @@ def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
 def test_an_fp32_graph_is_never_run_as_int8() -> None:
     path = generated_model_file("onnxruntime", CFG, load_settings())
     with pytest.raises(UsageError, match="no quantized operators"):
-        get_backend("onnxruntime").load(BackendConfig(path, precision=Precision.INT8))
+        get_backend("onnxruntime").load(BackendConfig(OnnxGraph(path), precision=Precision.INT8))
     with pytest.raises(UsageError, match="int8 runs on onnxruntime"):
         generated_model_file("pytorch", CFG, load_settings(), int8=True)

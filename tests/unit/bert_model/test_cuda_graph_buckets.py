@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crowdperf.backends.cuda_graphs import MAX_GRAPH_BATCH, batch_buckets
+from crowdperf.workloads.bert.runners import MAX_GRAPH_BATCH, batch_buckets
 
 
 def test_buckets_are_powers_of_two_then_the_batch_size() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from crowdperf.backends.base import FeatureBatch
-from crowdperf.backends.packed_runner import PackedBatch
+from crowdperf.workloads.bert.dataset import FeatureBatch
+from crowdperf.workloads.bert.packed import PackedBatch
 
 
 def test_pack_keeps_real_tokens_positions_and_sequence_starts() -> None:
@@ -31,7 +31,7 @@ def test_unpack_puts_each_token_back_and_zeros_the_padding() -> None:
 
 
 def test_token_buckets_are_fine_for_one_sequence_and_cover_the_limit() -> None:
-    from crowdperf.backends.packed_runner import GRAPH_MAX_TOKENS, token_buckets
+    from crowdperf.workloads.bert.packed import GRAPH_MAX_TOKENS, token_buckets
 
     assert token_buckets(384) == tuple(range(32, 385, 32))  # a SingleStream sample pads < 32 tokens
     assert token_buckets(600)[-2:] == (576, 640)  # the last bucket holds the limit

@@ -4,20 +4,27 @@ from pathlib import Path
 
 import pytest
 
-from crowdperf.backends.base import Device
 from crowdperf.errors import InterruptedRun, ResultsError, UsageError
 from crowdperf.mlperf.layout import atomic_run_dir, host_slug, layout_for
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.runs import HarnessContext, resolve_targets
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
+from crowdperf.system.devices import DeviceKind, DeviceSelection
+from crowdperf.system.inventory import HostInventory
 
 
-def test_layout_paths_are_the_submission_contract(tmp_path: Path) -> None:
-    spec = RunSpec("bert-99", Scenario.OFFLINE, Mode.PERFORMANCE, results_dir=tmp_path, device=Device.CUDA)
-    lay = layout_for(spec, host="h-2c")
-    assert lay.system == "h-2c-onnxruntime-cuda-fp32"
-    base = tmp_path / "h-2c-onnxruntime-cuda-fp32" / "bert-99" / "Offline"
+def test_layout_paths_are_the_submission_contract(tmp_path: Path, two_h200_host: HostInventory) -> None:
+    spec = RunSpec(
+        "bert-99",
+        Scenario.OFFLINE,
+        Mode.PERFORMANCE,
+        results_dir=tmp_path,
+        devices=DeviceSelection(DeviceKind.CUDA),
+    )
+    lay = layout_for(spec, host="h-2c", inventory=two_h200_host)
+    assert lay.system == "h-2c-nvidia-h200x2-onnxruntime-cuda-fp32"
+    base = tmp_path / "h-2c-nvidia-h200x2-onnxruntime-cuda-fp32" / "bert-99" / "Offline"
     assert lay.run_dir(Mode.PERFORMANCE) == base / "performance" / "run_1"
     assert lay.run_dir(Mode.ACCURACY) == base / "accuracy"
     assert lay.run_dir(Mode.COMPLIANCE) == base / "TEST01" / "performance" / "run_1"

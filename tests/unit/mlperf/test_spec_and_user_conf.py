@@ -3,20 +3,21 @@ from __future__ import annotations
 import pytest
 
 from crowdperf.errors import UsageError
-from crowdperf.mlperf.rounds import Category, Scenario, get_round
+from crowdperf.mlperf.rounds import Category, Scenario
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec, Targets, plan_runs
 from crowdperf.mlperf.user_conf import (
-    TEST01_AUDIT_CONFIG,
     ResolvedTargets,
     apply_margin,
     offline_test_samples,
+    render_test01_audit_config,
     render_user_conf,
 )
+from crowdperf.mlperf.workload import workload_rules
 
 
 def test_all_all_on_edge_is_accuracy_and_performance_of_the_required_scenarios() -> None:
     base = RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE)
-    plan = plan_runs(base, get_round("v6.1"), None, None)
+    plan = plan_runs(base, workload_rules("tiny"), None, None)
     assert [(r.scenario, r.mode) for r in plan.runs] == [
         (Scenario.SINGLE_STREAM, Mode.ACCURACY),
         (Scenario.SINGLE_STREAM, Mode.PERFORMANCE),
@@ -27,9 +28,10 @@ def test_all_all_on_edge_is_accuracy_and_performance_of_the_required_scenarios()
 
 def test_datacenter_adds_server_and_single_values_pass_through() -> None:
     base = RunSpec("bert-99", Scenario.OFFLINE, Mode.PERFORMANCE, category=Category.DATACENTER)
-    scenarios = {r.scenario for r in plan_runs(base, get_round("v6.1"), None, Mode.FIND_PERFORMANCE).runs}
+    rules = workload_rules("bert-99")
+    scenarios = {r.scenario for r in plan_runs(base, rules, None, Mode.FIND_PERFORMANCE).runs}
     assert Scenario.SERVER in scenarios
-    one = plan_runs(base, get_round("v6.1"), Scenario.MULTI_STREAM, Mode.COMPLIANCE).runs
+    one = plan_runs(base, rules, Scenario.MULTI_STREAM, Mode.COMPLIANCE).runs
     assert [(r.scenario, r.mode) for r in one] == [(Scenario.MULTI_STREAM, Mode.COMPLIANCE)]
 
 
@@ -40,8 +42,11 @@ def test_datacenter_adds_server_and_single_values_pass_through() -> None:
 def test_bad_spec_values_are_usage_errors(kwargs: dict) -> None:
     with pytest.raises(UsageError):
         RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE, **kwargs)
-    with pytest.raises(UsageError, match="--target-qps must be > 0"):
-        Targets(target_qps=-1.0)
+    for bad in (-1.0, 0.0, float("nan"), float("inf"), 1e300):
+        with pytest.raises(UsageError, match=r"--target-qps must be a finite number in \(0, "):
+            Targets(target_qps=bad)
+        with pytest.raises(UsageError, match=r"--target-latency-ms must be a finite number"):
+            Targets(target_latency_ms=bad)
 
 
 def _conf(
@@ -53,6 +58,7 @@ def _conf(
         execution_mode=mode,
         targets=targets,
         qsl_size=qsl,
+        performance_sample_count=10833,
     )
     return dict(line.split(" = ") for line in text.splitlines() if not line.startswith("#"))
 
@@ -110,7 +116,7 @@ def test_valid_single_stream_expects_a_low_latency_and_caps_the_duration() -> No
 
 
 def test_test01_audit_config_is_mlperfs() -> None:
-    lines = {line for line in TEST01_AUDIT_CONFIG.splitlines() if not line.startswith("#")}
+    lines = {line for line in render_test01_audit_config(4096).splitlines() if not line.startswith("#")}
     assert lines == {
         "*.*.mode = 2",
         "*.*.accuracy_log_rng_seed = 720381539243781796",

@@ -16,13 +16,13 @@ from crowdperf.workloads.bert.workload import call_overhead_tokens
 
 
 class RecordingSource(SyntheticSource):
-    def __init__(self, total: int) -> None:
-        super().__init__(expected_rows(total, 4))
+    def __init__(self, total: int, replicas: int = 1, seconds_per_batch: float = 0.0) -> None:
+        super().__init__(expected_rows(total, 4), seconds_per_batch, replicas=replicas)
         self.batches: list[list[int]] = []
 
-    def infer(self, indices: Sequence[int]) -> np.ndarray:
+    def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
         self.batches.append(list(indices))
-        return super().infer(indices)
+        return super().infer(indices, replica)
 
 
 def _run(scenario: Scenario, source: RecordingSource, tmp_path: Path, batch: int, **fields: float) -> None:
@@ -49,7 +49,27 @@ def test_offline_batches_are_length_sorted_and_full(tmp_path: Path) -> None:
     sizes = [len(b) for b in src.batches]
     assert sum(sizes) == 100 and sizes[:-1] == [16] * 6
     lengths = np.concatenate([src.lengths[b] for b in src.batches])
-    assert (np.diff(lengths) >= 0).all()  # ascending real length across the batches
+    assert (np.diff(lengths) <= 0).all()  # longest first across the batches
+
+
+@pytest.mark.parametrize("scenario", [Scenario.OFFLINE, Scenario.SERVER])
+def test_every_replica_gets_a_fair_share_of_the_batches(scenario: Scenario, tmp_path: Path) -> None:
+    """One worker per replica (device) on one shared queue: 4 simulated devices of equal speed
+    (1 ms a batch, sleeping without the GIL like a GPU) each answer about a quarter."""
+    src = RecordingSource(400, replicas=4, seconds_per_batch=0.001)
+    if scenario is Scenario.OFFLINE:
+        _run(scenario, src, tmp_path, batch=4, offline_expected_qps=1, min_query_count=400)
+    else:
+        _run(scenario, src, tmp_path, batch=4, server_target_qps=4000, min_query_count=400)
+    assert sum(src.answered) == sum(len(b) for b in src.batches) >= 400
+    share = np.asarray(src.answered) / sum(src.answered)
+    assert share.min() > 0.15, src.answered  # 0.25 each when fair; a lone worker would take 1.0
+
+
+def test_single_stream_takes_turns_on_the_replicas(tmp_path: Path) -> None:
+    src = RecordingSource(50, replicas=2)
+    _run(Scenario.SINGLE_STREAM, src, tmp_path, batch=1)
+    assert abs(src.answered[0] - src.answered[1]) <= 1 and sum(src.answered) >= 64
 
 
 def test_single_and_multi_stream_batch_one_query_each(tmp_path: Path) -> None:

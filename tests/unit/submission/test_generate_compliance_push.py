@@ -14,6 +14,7 @@ from crowdperf.submission.compliance import verify_performance, verify_test01
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.push import push_submission
 from crowdperf.submission.results import scan_results
+from crowdperf.workloads.bert.rules import BERT_99
 
 SYSTEM = "testhost-onnxruntime-cpu-fp32"
 
@@ -87,7 +88,7 @@ def ss_scenario(_ss_built: Path, tmp_path: Path) -> Path:
 
 def test_test01_passes_for_a_deterministic_sut(ss_scenario: Path) -> None:
     scen = ss_scenario
-    verdict = verify_test01(scen)
+    verdict = verify_test01(scen, BERT_99)
     # Timing on a shared CI host is not ours to assert here; the performance rule has its own tests.
     assert verdict.accuracy_pass and verdict.matches > 0 and verdict.mismatches == 0
     assert verdict.passed == verdict.performance_pass
@@ -102,15 +103,15 @@ def test_test01_mismatch_uses_the_baseline_accuracy_path(ss_scenario: Path) -> N
     entries = json.loads(acc_log.read_text())
     flipped = [{**e, "data": ("00" * 4) + e["data"][8:]} for e in entries]  # a non-deterministic backend
     acc_log.write_text(json.dumps(flipped))
-    assert not verify_test01(scen).passed  # no evaluator: cannot fall back
+    assert not verify_test01(scen, BERT_99).passed  # no evaluator: cannot fall back
     scores = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 80.0, "f1": 89.5}])
-    verdict = verify_test01(scen, evaluate=lambda path: next(scores))
+    verdict = verify_test01(scen, BERT_99, evaluate=lambda path: next(scores))
     assert not verdict.accuracy_pass and verdict.baseline_pass
     assert verdict.passed == verdict.performance_pass
     assert (scen / "TEST01" / "accuracy" / "baseline_accuracy.txt").is_file()
     assert (scen / "TEST01" / "verify_accuracy.txt").read_text().splitlines()[-1] == "TEST FAIL"
     far = iter([{"exact_match": 80.0, "f1": 90.0}, {"exact_match": 70.0, "f1": 80.0}])
-    assert verify_test01(scen, evaluate=lambda path: next(far)).baseline_pass is False
+    assert verify_test01(scen, BERT_99, evaluate=lambda path: next(far)).baseline_pass is False
 
 
 def test_performance_rule_passes_identical_runs(ss_scenario: Path) -> None:
@@ -127,7 +128,7 @@ def test_test01_performance_must_be_within_10_percent(tmp_path: Path) -> None:
         scen / "TEST01" / "performance" / "run_1",
         RunSpec(scenario="SingleStream", user_conf=SS_CONF, audit=AUDIT_TEST01, latency_s=0.03),
     )
-    verdict = verify_test01(scen)
+    verdict = verify_test01(scen, BERT_99)
     assert verdict.accuracy_pass and not verdict.performance_pass
     assert "TEST FAIL: Test score invalid" in (scen / "TEST01" / "verify_performance.txt").read_text()
 
@@ -170,12 +171,22 @@ def test_push_refuses_failing_tree_and_pushes_with_force(results_dir: Path, tmp_
     assert f"closed/ORG/results/{SYSTEM}/bert-99/Offline/accuracy/accuracy.txt" in files
 
 
-def test_harness_shaped_provenance_fills_the_system_json(results_dir: Path, tmp_path: Path) -> None:
-    # The harness records ``command`` as argv, ``precision`` at top level and a short system summary.
+@pytest.mark.parametrize(
+    ("device", "accelerators", "model"), [("cpu", "0", "N/A"), ("cuda", 1, "NVIDIA H200")]
+)
+def test_schema1_provenance_fills_the_system_json_with_the_devices_the_run_used(
+    device: str, accelerators: int | str, model: str, results_dir: Path, tmp_path: Path
+) -> None:
+    # Schema 1 recorded ``command`` as argv, ``precision`` at top level and a host summary whose
+    # ``gpus`` were every GPU of the host, whatever the run used: a CPU run on a 2-GPU host has 0
+    # accelerators, a CUDA run (then always cuda:0) has 1.
     for path in results_dir.glob(f"{SYSTEM}/bert-99/*/*/**/provenance.json"):
         prov = json.loads(path.read_text())
+        prov["schema"] = "crowdperf.provenance/1"
         prov["command"] = ["crowdperf", "run", "--model", "bert-99"]
         prov["precision"] = "int8"
+        prov["backend"]["device"] = device
+        prov["backend"]["device_name"] = model if device == "cuda" else "Intel Xeon Gold 6430"
         del prov["backend"]["precision"]
         prov["system"] = {"cpu": "Intel Xeon Gold 6430", "cores": 64, "memory_gib": 503.6, "os": "Linux 6.8",
                           "python": "3.11.7", "gpus": ["NVIDIA H200", "NVIDIA H200"]}  # fmt: skip
@@ -185,7 +196,7 @@ def test_harness_shaped_provenance_fills_the_system_json(results_dir: Path, tmp_
     org = sub / "closed" / "ORG"
     system = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
     assert system["host_processor_model_name"] == "Intel Xeon Gold 6430"
-    assert system["accelerators_per_node"] == 2 and system["accelerator_model_name"] == "NVIDIA H200"
+    assert system["accelerators_per_node"] == accelerators and system["accelerator_model_name"] == model
     assert system["host_memory_capacity"] == "504 GB" and "int8" in system["system_name"]
     meas = json.loads((org / "results" / SYSTEM / "bert-99" / "Offline" / "measurements.json").read_text())
     assert meas["weight_data_types"] == "int8"

@@ -7,10 +7,10 @@ import ctypes
 import re
 from pathlib import Path
 
-from crowdperf.automation import nvml
 from crowdperf.automation.probe import dist_files_matching, dist_version, find_libs, run_tool, which
 from crowdperf.automation.recipe import Artifact, Recipe, RecipeContext, RecipeOption, VariationGroup
 from crowdperf.errors import DeviceError, RecipeError
+from crowdperf.system import nvml
 
 CUDART_DISTS = ("nvidia-cuda-runtime", "nvidia-cuda-runtime-cu13", "nvidia-cuda-runtime-cu12")
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from crowdperf.automation import nvml
 from crowdperf.automation.probe import find_libs
 from crowdperf.automation.recipe import Artifact, Dependency, Recipe, RecipeContext
 from crowdperf.automation.recipes import device_query
 from crowdperf.automation.recipes.device_query import DeviceQuery, QueriedDevice
 from crowdperf.errors import CrowdperfError
 from crowdperf.settings import Settings
+from crowdperf.system import nvml
 
 COMPARED = (
     "name",

@@ -10,13 +10,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from crowdperf.automation import nvml
 from crowdperf.automation.probe import run_tool
 from crowdperf.automation.recipe import Artifact, Recipe, RecipeContext, RecipeOption
 from crowdperf.automation.recipes.frameworks import onnx_probe_graph
 from crowdperf.automation.recipes.python_venv import NAME_RX, find_interpreters
 from crowdperf.automation.versions import parse_version
 from crowdperf.errors import DeviceError, RecipeError, UsageError
+from crowdperf.system import nvml
 
 # Wheel names per CUDA major (PyPI, 2026): CUDA 13 dropped the -cu13 suffix for the runtime
 # ("nvidia-cuda-runtime-cu13 ... DEPRECATED: use nvidia-cuda-runtime"); cuDNN and TensorRT keep it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +51,17 @@ INSTALLERS = {
 }
 
 
-def os_family(os_release: Path = Path("/etc/os-release")) -> str:
+def os_family(release: Mapping[str, str] | None = None) -> str:
+    """The package family of this OS from its os-release fields (``ID``, ``ID_LIKE``; read with
+    ``platform.freedesktop_os_release()`` when not given)."""
     if platform.system() == "Darwin":
         return "macos"
-    try:
-        text = os_release.read_text()
-    except OSError:
-        return "unknown"
-    ids = " ".join(re.findall(r"^(?:ID|ID_LIKE)=\"?([^\"\n]+)", text, flags=re.MULTILINE)).lower()
+    if release is None:
+        try:
+            release = platform.freedesktop_os_release()
+        except OSError:
+            return "unknown"
+    ids = f"{release.get('ID', '')} {release.get('ID_LIKE', '')}".lower()
     for family, words in (
         ("debian", ("debian", "ubuntu")),
         ("rhel", ("rhel", "fedora", "centos", "rocky")),

@@ -17,16 +17,15 @@ from crowdperf.hub import queries
 from crowdperf.hub.auth import AuthError, TokenOwner, delete_result, hide_result
 from crowdperf.hub.query_types import Constraints, HubResult, ResultFilter
 from crowdperf.hub.web.command_builder import (
-    BACKENDS,
     CATEGORIES,
     DEVICES,
     DIVISIONS,
     EXECUTION_MODES,
-    MODELS,
     MODES,
     PRECISIONS,
     SCENARIOS,
     RunChoice,
+    allowed_values,
     build_commands,
 )
 from crowdperf.hub.web.json_body import json_response
@@ -197,10 +196,19 @@ def best(request: Request, c: Annotated[Constraints, Depends(constraints)]) -> R
     return _json(queries.best_configurations(cfg.store, c, prices=cfg.prices))
 
 
-@router.get("/commands", summary="The crowdperf run command and its CM form for a choice")
+# Models and backends are the installed plugins, checked per request (RunChoice: 400 naming them).
+PluginName = Annotated[str, Query(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@router.get(
+    "/commands",
+    summary="The crowdperf run command and its CM form for a choice",
+    description="model and backend: any installed workload / backend (GET /api/choices lists them)",
+    responses=_errors(400),
+)
 def commands(
-    model: Literal[MODELS] = "bert-99",  # type: ignore[valid-type]
-    backend: Literal[BACKENDS] = "onnxruntime",  # type: ignore[valid-type]
+    model: PluginName = "bert-99",
+    backend: PluginName = "onnxruntime",
     device: Literal[DEVICES] = "cpu",  # type: ignore[valid-type]
     precision: Literal[PRECISIONS] = "fp32",  # type: ignore[valid-type]
     scenario: Literal[SCENARIOS] = "Offline",  # type: ignore[valid-type]
@@ -214,6 +222,11 @@ def commands(
         execution_mode=execution_mode, category=category, division=division,
     ))  # fmt: skip
     return {"run": built.run, "cm": built.cm}
+
+
+@router.get("/choices", summary="What /api/commands accepts: every field's allowed values")
+def choices() -> dict[str, list[str]]:
+    return {name: list(values) for name, values in allowed_values().items()}
 
 
 def _owner(request: Request, authorization: str | None) -> TokenOwner:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -123,6 +123,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(config: WebConfig) -> FastAPI:
     from crowdperf.hub.web import api, api_docs, pages  # the routers need the app's state
+    from crowdperf.hub.web.params import single_valued
 
     app = FastAPI(
         title="crowdperf hub",
@@ -140,8 +141,9 @@ def create_app(config: WebConfig) -> FastAPI:
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
-    for router in (api_docs.router, api.router, pages.router):
-        app.include_router(router)
+    app.include_router(api_docs.router)
+    for router in (api.router, pages.router):
+        app.include_router(router, dependencies=[Depends(single_valued)])
     # last: routes match in order, and files served from packages (plotly, Swagger UI) live
     # under /static/ too
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -5,8 +5,12 @@ The CM form follows the input mapping of MLCommons' ``run-mlperf-inference-app``
 ``run,generate-run-cmds,run-mlperf``): ``--model --implementation --device --backend --precision
 --scenario --execution-mode --category --division``, with the mode chosen by a variation of the
 ``submission-generation`` group (``_find-performance``, ``_performance-only``, ``_accuracy-only``,
-``_submission``) and ``_all-scenarios`` for every required scenario
-(shared/reference/mlperf-bert-and-cm.md section 4.3).
+``_all-modes``) or ``--mode=compliance``, and ``_all-scenarios`` for every required
+scenario (shared/reference/mlperf-bert-and-cm.md section 4.3).
+
+Every choice is one ``crowdperf run`` accepts: models and backends are whatever the installed
+workload and backend plugins register (``crowdperf.plugins``, read at each request), the rest come
+from the enums ``crowdperf run`` parses.
 """
 
 from __future__ import annotations
@@ -14,24 +18,28 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from crowdperf.backends.registry import backend_names
 from crowdperf.errors import UsageError
+from crowdperf.mlperf.rounds import Category, Scenario
+from crowdperf.mlperf.spec import ExecutionMode, Mode
+from crowdperf.mlperf.workload import workload_names
+from crowdperf.precision import Precision
+from crowdperf.system.devices import DeviceKind
 
-MODELS = ("bert-99", "bert-99.9")
-BACKENDS = ("onnxruntime", "pytorch")
-DEVICES = ("cpu", "cuda")
-PRECISIONS = ("fp32", "fp16")
-SCENARIOS = ("all", "Offline", "Server", "SingleStream", "MultiStream")
-MODES = ("find-performance", "performance", "accuracy", "submission")
-EXECUTION_MODES = ("test", "fast", "valid")
-CATEGORIES = ("edge", "datacenter")
+DEVICES = tuple(d.value for d in DeviceKind)
+PRECISIONS = tuple(p.value for p in Precision)
+SCENARIOS = ("all", *(s.value for s in Scenario))
+MODES = (*(m.value for m in Mode), "all")
+EXECUTION_MODES = tuple(e.value for e in ExecutionMode)
+CATEGORIES = tuple(c.value for c in Category)
 DIVISIONS = ("closed", "open")
 
-# our mode -> the CM variation of the ``submission-generation`` group
+# our mode -> the CM variation of the ``submission-generation`` group (compliance has none: a flag)
 _CM_MODE_VARIATION = {
     "find-performance": "_find-performance",
     "performance": "_performance-only",
     "accuracy": "_accuracy-only",
-    "submission": "_submission",
+    "all": "_all-modes",
 }
 
 
@@ -50,7 +58,7 @@ class RunChoice:
     division: str = "open"
 
     def __post_init__(self) -> None:
-        for name, allowed in _ALLOWED.items():
+        for name, allowed in allowed_values().items():
             value = getattr(self, name)
             if value not in allowed:
                 raise UsageError(
@@ -59,9 +67,7 @@ class RunChoice:
                 )
 
 
-_ALLOWED: dict[str, tuple[str, ...]] = {
-    "model": MODELS,
-    "backend": BACKENDS,
+_FIXED: dict[str, tuple[str, ...]] = {
     "device": DEVICES,
     "precision": PRECISIONS,
     "scenario": SCENARIOS,
@@ -73,8 +79,9 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
 
 
 def allowed_values() -> dict[str, tuple[str, ...]]:
-    """Every field of RunChoice with its allowed values, in form order."""
-    return dict(_ALLOWED)
+    """Every field of RunChoice with its allowed values, in form order (models and backends: the
+    installed plugins, now)."""
+    return {"model": workload_names(), "backend": backend_names(), **_FIXED}
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,11 @@ def build_commands(choice: RunChoice) -> BuiltCommands:
         "--scenario", choice.scenario,
         "--mode", choice.mode,
         "--execution-mode", choice.execution_mode,
+        "--category", choice.category,
     ]  # fmt: skip
-    tags = ["run-mlperf", "inference", _CM_MODE_VARIATION[choice.mode]]
+    tags = ["run-mlperf", "inference"]
+    if choice.mode in _CM_MODE_VARIATION:
+        tags.append(_CM_MODE_VARIATION[choice.mode])
     if choice.scenario == "all":
         tags.append("_all-scenarios")
     cm = [
@@ -109,6 +119,8 @@ def build_commands(choice: RunChoice) -> BuiltCommands:
     ]  # fmt: skip
     if choice.scenario != "all":
         cm.append(f"--scenario={choice.scenario}")
+    if choice.mode not in _CM_MODE_VARIATION:
+        cm.append(f"--mode={choice.mode}")
     cm += [
         f"--execution-mode={choice.execution_mode}",
         f"--category={choice.category}",

@@ -9,7 +9,7 @@ from crowdperf.errors import UsageError
 from crowdperf.hub.models import Result
 from crowdperf.hub.query_types import HubResult
 from crowdperf.hub.store import Store
-from crowdperf.hub.web.command_builder import MODELS, RunChoice, build_commands
+from crowdperf.hub.web.command_builder import PRECISIONS, RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.uploads import UPLOAD_SOURCE_PREFIX
 from crowdperf.hub.web.views import CHOICE_FILTERS
 
@@ -41,15 +41,20 @@ def reproduce_command(r: HubResult) -> tuple[str, str]:
     """(command, origin). origin "recorded": the README of a tree the hub's operator imported;
     "claimed": the README of an upload, i.e. the uploader's word, nothing the hub ran or checked;
     "suggested": no command came with the result, this is the command-builder line for its
-    model, backend, device, precision and scenario."""
+    model, backend, device, precision and scenario (another stack's backend or precision becomes
+    the closest one crowdperf has); ("", "suggested") for a model no installed workload runs (an
+    official result of another benchmark has no crowdperf command)."""
     if r.command:
         return r.command, "claimed" if r.source.startswith(UPLOAD_SOURCE_PREFIX) else "recorded"
+    allowed = allowed_values()
+    if r.model not in allowed["model"]:
+        return "", "suggested"
     try:
         choice = RunChoice(
-            model=r.model if r.model in MODELS else "bert-99",
-            backend=r.backend if r.backend in ("onnxruntime", "pytorch") else "onnxruntime",
+            model=r.model,
+            backend=r.backend if r.backend in allowed["backend"] else RunChoice.backend,
             device="cuda" if r.accelerator else "cpu",
-            precision=r.precision if r.precision in ("fp32", "fp16") else "fp32",
+            precision=r.precision if r.precision in PRECISIONS else "fp32",
             scenario=r.scenario,
             mode="performance",
             execution_mode="valid",

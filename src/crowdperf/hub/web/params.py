@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from crowdperf.hub.auth import AuthError, TokenOwner, authenticate_owner
@@ -28,6 +29,21 @@ Text = Annotated[
 Number = Annotated[
     Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()
 ]
+
+
+REPEATABLE = frozenset({"ids"})  # the only list parameter (compare)
+
+
+def single_valued(request: Request) -> None:
+    """Router dependency: a parameter given twice is refused (422; a page shows its error page).
+    FastAPI would keep the last value and drop the others unread: ``max_watts=abc&max_watts=``
+    was answered as if no limit had been asked for."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen and key not in REPEATABLE:
+            error = {"type": "value_error", "loc": ("query", key), "msg": "given more than once"}
+            raise RequestValidationError([{**error, "input": None}])
+        seen.add(key)
 
 
 AuthHeader = Annotated[

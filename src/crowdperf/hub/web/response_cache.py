@@ -10,8 +10,8 @@ the same missing answer wait for the first one's instead of computing it again (
 every view miss at once: without that, 20 clients would each compute the same Pareto front).
 
 Not cached: requests with an ``Authorization`` header or a cookie (their answer may show the
-viewer's hidden results), anything but ``GET`` and ``200``, ``/static/`` files (served from disk
-with their own validators), answers over ``max_entry_bytes``.
+viewer's hidden results), anything but ``GET`` and ``200``, answers over ``max_entry_bytes``, and
+what does not come from the store (``NOT_KEPT``: static files, the command builder).
 """
 
 from __future__ import annotations
@@ -67,8 +67,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+# answers that do not come from the store (static files; the command builder reads the workload
+# and backend registries, which may change without a write): never kept
+NOT_KEPT = ("/static/", "/api/commands", "/api/choices", "/builder", "/docs")
+
+
 def _cacheable(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith("/static/"):
+    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith(NOT_KEPT):
         return False
     return not any(name in (b"authorization", b"cookie") for name, _ in scope.get("headers", ()))
 

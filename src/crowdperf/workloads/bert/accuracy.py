@@ -11,18 +11,17 @@ checker's regex reads (tools/submission/submission_checker/constants.py, ``"F1"`
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from crowdperf.atomic import atomic_write_text
 from crowdperf.errors import MissingInputError, ResultsError, UsageError
-from crowdperf.mlperf.rounds import ACCURACY_TARGET_F1
 from crowdperf.workloads.bert.answer_spans import SpanParams, best_span_in_feature, span_text
 from crowdperf.workloads.bert.dataset import PAD_LOGIT, SquadFeatures
+from crowdperf.workloads.bert.rules import f1_target
 from crowdperf.workloads.bert.squad_metrics import score_question
 
 LOG_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64")
@@ -30,7 +29,7 @@ NOT_MLPERF_NOTE = "not an MLPerf model: accuracy target not applicable"
 
 
 @dataclass(frozen=True)
-class AccuracyResult:
+class SquadAccuracy:
     exact_match: float  # percent
     f1: float  # percent
     n_questions: int  # questions scored
@@ -109,7 +108,7 @@ def score_accuracy_log(
     out_dir: Path,
     model: str,
     dtype: str = "float32",
-) -> AccuracyResult:
+) -> SquadAccuracy:
     """Decode, post-process and score an accuracy log; write predictions.json and accuracy.txt."""
     logits = read_accuracy_log(log_path, dtype, features.params.max_seq_length)
     if any(not 0 <= idx < features.count for idx in logits):
@@ -125,7 +124,7 @@ def score_accuracy_log(
         em, f1 = em + q_em, f1 + q_f1
     n = len(complete)
     em, f1 = (100.0 * em / n, 100.0 * f1 / n) if n else (0.0, 0.0)
-    target = ACCURACY_TARGET_F1.get(model)
+    target = f1_target(model)
     subset = n < len(features.examples)
     notes = []
     if subset:
@@ -140,17 +139,6 @@ def score_accuracy_log(
         notes.append(f"F1 {f1:.3f} {'>=' if passed else '<'} target {target:.5f} for {model}")
     out_dir.mkdir(parents=True, exist_ok=True)
     pred_path, acc_path = out_dir / "predictions.json", out_dir / "accuracy.txt"
-    _write_atomic(pred_path, json.dumps(predictions, indent=4) + "\n")
-    _write_atomic(acc_path, json.dumps({"exact_match": em, "f1": f1}) + "\n")
-    return AccuracyResult(em, f1, n, len(logits), target, passed, "; ".join(notes), pred_path, acc_path)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(pred_path, json.dumps(predictions, indent=4) + "\n")
+    atomic_write_text(acc_path, json.dumps({"exact_match": em, "f1": f1}) + "\n")
+    return SquadAccuracy(em, f1, n, len(logits), target, passed, "; ".join(notes), pred_path, acc_path)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from crowdperf.atomic import atomic_write_json
 from crowdperf.download import download as fetch
 from crowdperf.errors import ChecksumError, MissingInputError, UsageError
 from crowdperf.hashing import file_md5
@@ -124,11 +124,11 @@ def resolve_asset(
             raise MissingInputError(
                 f"{asset.flag} {local_path}: no such file", hint=f"pass an existing {name}"
             )
-        md5 = _verified_md5(local_path, settings)
+        md5 = recorded_md5(local_path, settings)
         return ResolvedAsset(name, local_path, md5, AssetSource.LOCAL, md5 == asset.md5)
     cached = asset_cache_path(asset, settings)
     if cached.is_file():
-        md5 = _verified_md5(cached, settings)
+        md5 = recorded_md5(cached, settings)
         if md5 == asset.md5:
             return ResolvedAsset(name, cached, md5, AssetSource.CACHE, True)
         cached.unlink()  # a cached official file must be the official bytes; never use it stale
@@ -160,23 +160,25 @@ def resolve_squad_files(
     settings: Settings,
     download: bool,
     *,
+    embedded: bool,
     show_progress: bool = True,
 ) -> SquadFiles:
-    """The dataset and vocab a run uses: ``tiny`` without paths -> the generated tiny set;
-    otherwise the official dev-v1.1.json / vocab.txt (given paths, cache, or download)."""
-    if model == "tiny" and dataset_path is None and vocab_path is None:
+    """The dataset and vocab a run of ``model`` uses. ``embedded`` (a model of generated weights:
+    tiny, bert-large): the generated tiny set unless both paths are given; otherwise the official
+    dev-v1.1.json / vocab.txt (given paths, cache, or download)."""
+    if embedded and dataset_path is None and vocab_path is None:
         from crowdperf.workloads.bert.tiny_data import ensure_tiny_data
 
         tiny = ensure_tiny_data(settings)
         return SquadFiles(
-            ResolvedAsset("dev-v1.1.json", tiny.dataset_path, _verified_md5(tiny.dataset_path, settings),
+            ResolvedAsset("dev-v1.1.json", tiny.dataset_path, recorded_md5(tiny.dataset_path, settings),
                           AssetSource.GENERATED, False),
-            ResolvedAsset("vocab.txt", tiny.vocab_path, _verified_md5(tiny.vocab_path, settings),
+            ResolvedAsset("vocab.txt", tiny.vocab_path, recorded_md5(tiny.vocab_path, settings),
                           AssetSource.GENERATED, False),
         )  # fmt: skip
-    if model == "tiny" and (dataset_path is None or vocab_path is None):
+    if embedded and (dataset_path is None or vocab_path is None):
         raise UsageError(
-            "--model tiny with real data needs both --dataset-path and --vocab-path",
+            f"--model {model} with real data needs both --dataset-path and --vocab-path",
             hint="pass both, or neither for the embedded tiny set",
         )
     return SquadFiles(
@@ -194,16 +196,13 @@ def _record_path(path: Path, settings: Settings) -> Path:
 def _record_md5(path: Path, md5: str, settings: Settings) -> None:
     stat, record = path.stat(), _record_path(path, settings)
     try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"path": str(path.resolve()), "size": stat.st_size,
-                                   "mtime_ns": stat.st_mtime_ns, "md5": md5}))  # fmt: skip
-        os.replace(tmp, record)
+        info = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "md5": md5}
+        atomic_write_json(record, info, indent=None)
     except OSError:  # an unwritable cache only costs recomputing the sum next time
         pass
 
 
-def _verified_md5(path: Path, settings: Settings) -> str:
+def recorded_md5(path: Path, settings: Settings) -> str:
     """MD5 of ``path``; reuses a recorded sum while size and mtime are unchanged (models are GBs)."""
     stat = path.stat()
     try:

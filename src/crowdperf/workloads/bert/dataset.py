@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from crowdperf.backends.base import FeatureBatch
 from crowdperf.errors import MissingInputError
 from crowdperf.settings import Settings
 from crowdperf.workloads.bert import feature_cache
@@ -30,6 +29,15 @@ from crowdperf.workloads.bert.tokenization import BertUncasedTokenizer, WordPiec
 
 # accuracy-squad.py load_loadgen_log: positions past the returned logits are set to -10000.
 PAD_LOGIT = -10000.0
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """A batch of BERT features, already trimmed to the longest real length in the batch."""
+
+    input_ids: np.ndarray  # (batch, seq) int64
+    input_mask: np.ndarray  # (batch, seq) int64, 1 = real token
+    segment_ids: np.ndarray  # (batch, seq) int64
 
 
 @dataclass

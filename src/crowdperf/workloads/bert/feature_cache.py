@@ -8,14 +8,13 @@ a cache file that cannot be read back whole is deleted and rebuilt.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
+from crowdperf.atomic import atomic_path
 from crowdperf.hashing import file_sha256
 from crowdperf.workloads.bert.squad import FeatureParams, RawFeatures
 
@@ -58,12 +57,5 @@ def load_cached(path: Path, params: FeatureParams) -> RawFeatures | None:
 
 def save_cached(path: Path, raw: RawFeatures) -> None:
     """Atomic write: a temporary file in the same directory, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{f.name: getattr(raw, f.name) for f in fields(RawFeatures)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        np.savez(fh, **{f.name: getattr(raw, f.name) for f in fields(RawFeatures)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crowdperf.errors import UsageError
 
@@ -47,3 +47,27 @@ class BertModelConfig:
     def large(cls, vocab_size: int = 30522) -> BertModelConfig:
         """MLPerf's BERT-Large (language/bert/bert_config.json): 24 x 1024, 16 heads, 4096."""
         return cls(vocab_size=vocab_size, hidden=1024, layers=24, heads=16, intermediate=4096)
+
+
+@dataclass(frozen=True)
+class GeneratedWeights:
+    """Deterministic random weights of ``config``'s shapes instead of trained ones: what ``tiny``
+    and ``bert-large`` run (generated once per shape and seed, cached under the models dir).
+
+    ``fit_vocab``: the embedding table is sized to the run's vocab (tiny: one small graph per vocab);
+    otherwise it keeps ``config.vocab_size`` rows (BERT-Large's 30,522) and the run's vocab must fit.
+    """
+
+    config: BertModelConfig
+    seed: int = 0
+    fit_vocab: bool = False
+
+    def config_for_vocab(self, vocab_size: int) -> BertModelConfig:
+        if self.fit_vocab:
+            return replace(self.config, vocab_size=vocab_size)
+        if vocab_size > self.config.vocab_size:
+            raise UsageError(
+                f"the vocab has {vocab_size} tokens; these generated weights embed {self.config.vocab_size}",
+                hint="use a vocab of at most that many tokens (the official vocab.txt has 30,522)",
+            )
+        return self.config

@@ -1,4 +1,5 @@
-"""The tiny model's files, generated for whatever vocab the run uses (offline, deterministic)."""
+"""Model files made from generated weights (offline, deterministic, cached): what ``tiny`` and
+``bert-large`` run (workloads/bert/definitions.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import os
 from pathlib import Path
 
 from crowdperf.errors import UsageError
-from crowdperf.hashing import file_md5
 from crowdperf.settings import Settings
-from crowdperf.workloads.bert.assets import AssetSource, ResolvedAsset
-from crowdperf.workloads.bert.model_config import BertModelConfig
+from crowdperf.workloads.bert.assets import AssetSource, ResolvedAsset, recorded_md5
+from crowdperf.workloads.bert.model_config import BertModelConfig, GeneratedWeights
 from crowdperf.workloads.bert.onnx_export import export_onnx
 from crowdperf.workloads.bert.weights import ensure_weights, load_weights
-
-TINY_SEED = 0
 
 
 def generated_model_file(
@@ -55,9 +53,20 @@ def quantized_onnx(fp32_path: Path) -> Path:
     return out
 
 
-def tiny_model_file(
-    backend: str, vocab_size: int, settings: Settings, *, int8: bool = False
+def generated_model_asset(
+    name: str,
+    backend: str,
+    weights: GeneratedWeights,
+    vocab_size: int,
+    settings: Settings,
+    *,
+    int8: bool = False,
 ) -> ResolvedAsset:
-    path = generated_model_file(backend, BertModelConfig.tiny(vocab_size), settings, TINY_SEED, int8=int8)
-    md5 = file_md5(path)
-    return ResolvedAsset(f"tiny-{path.name}", path, md5, AssetSource.GENERATED, False)
+    """The file ``backend`` loads for model ``name``'s generated weights at this vocab, recorded as
+    ``<name>-<file>`` with its MD5 (provenance, the submission's starting_weights_filename; the sum
+    is remembered while the file is unchanged: BERT-Large's weights are 1.3 GB)."""
+    cfg = weights.config_for_vocab(vocab_size)
+    path = generated_model_file(backend, cfg, settings, weights.seed, int8=int8)
+    return ResolvedAsset(
+        f"{name}-{path.name}", path, recorded_md5(path, settings), AssetSource.GENERATED, False
+    )

@@ -8,13 +8,13 @@ The graph is BERT-Large's as in MLPerf's fp32 ``model.onnx``: inputs ``input_ids
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from crowdperf.atomic import atomic_path
 from crowdperf.workloads.bert.model_config import BertModelConfig
 
 OPSET = 17  # LayerNormalization is an ONNX op from 17 on
@@ -129,8 +129,6 @@ def export_onnx(cfg: BertModelConfig, weights: dict[str, np.ndarray], path: Path
     """Write the model to ``path`` (temp name, then rename); weights over 2 GB go to a data file."""
     model = build_model(cfg, weights)
     onnx.checker.check_model(model) if model.ByteSize() < 2**31 - 1 else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    onnx.save_model(model, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        onnx.save_model(model, str(tmp))
     return path

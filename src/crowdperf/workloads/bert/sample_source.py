@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from crowdperf.backends.base import FeatureBatch
 from crowdperf.errors import UsageError
-from crowdperf.workloads.bert.dataset import SquadFeatures
+from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures
 
 RunBatch = Callable[[FeatureBatch], np.ndarray]  # (b, w) features -> (b, w, 2) logits
 
@@ -24,12 +23,18 @@ class SquadSampleSource:
     """QSL over ``features``; ``count`` caps it to the first ``count`` samples (``--count``)."""
 
     def __init__(
-        self, features: SquadFeatures, run_batch: RunBatch, count: int | None = None, align: int = 1
+        self,
+        features: SquadFeatures,
+        run_batch: Sequence[RunBatch],
+        count: int | None = None,
+        align: int = 1,
     ) -> None:
         if count is not None and not count > 0:
             raise UsageError(f"--count must be positive, got {count}", hint="pass --count N with N >= 1")
+        if not run_batch:
+            raise ValueError("a sample source needs at least one replica")
         self.features = features
-        self.run_batch = run_batch
+        self.run_batch = tuple(run_batch)  # one per device
         self.align = align
         self.call_overhead_tokens = 0.0  # set by the workload's warm-up from measured timings
         self._total = min(count, features.count) if count else features.count
@@ -54,9 +59,13 @@ class SquadSampleSource:
     def unload(self, indices: Sequence[int]) -> None:
         self.loaded.difference_update(indices)
 
-    def infer(self, indices: Sequence[int]) -> np.ndarray:
+    @property
+    def replicas(self) -> int:
+        return len(self.run_batch)
+
+    def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
         """(len(indices), 768) float32 C-contiguous: row i = logits of indices[i], (384, 2) flat."""
         batch = self.features.gather(indices, align=self.align)
-        logits = np.asarray(self.run_batch(batch))  # (b, w, 2)
+        logits = np.asarray(self.run_batch[replica](batch))  # (b, w, 2)
         padded = self.features.pad_logits(logits)  # (b, 384, 2) float32
         return padded.reshape(len(padded), -1)

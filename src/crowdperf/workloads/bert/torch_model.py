@@ -161,6 +161,28 @@ class BertForQuestionAnswering(nn.Module):
         return self.qa_outputs(x)
 
 
+class PackedBert(nn.Module):
+    """``forward_packed`` with named tensor inputs, as the pytorch backend calls a module: the
+    real tokens of a batch and where each sequence starts. The longest sequence is bounded by the
+    position table (``max_positions``): flash attention only sizes its grid by it, so one static
+    bound serves every batch and every captured graph."""
+
+    def __init__(self, model: BertForQuestionAnswering) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        segment_ids: torch.Tensor,
+        positions: torch.Tensor,
+        cu_seqlens: torch.Tensor,
+    ) -> torch.Tensor:
+        """(tokens,) int64 x3, (sequences + 1,) int32 -> (tokens, 2) logits."""
+        packed = Packed(cu_seqlens, self.model.max_positions)
+        return self.model.forward_packed(input_ids, segment_ids, positions, packed)
+
+
 def config_from_state_dict(state: dict[str, torch.Tensor]) -> BertModelConfig:
     """Shapes of a HuggingFace-named state dict -> config (the official model or ours)."""
     vocab, hidden = state["bert.embeddings.word_embeddings.weight"].shape

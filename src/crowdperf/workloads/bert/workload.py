@@ -1,11 +1,14 @@
-"""The BERT workload: what the MLPerf harness opens for ``--model tiny|bert-99|bert-99.9``.
+"""The BERT workload: what the MLPerf harness opens for ``--model tiny|bert-large|bert-99|bert-99.9``
+(the registered definitions, with their rules, are in definitions.py).
 
 ``open(spec)`` runs inside the child process of one LoadGen test (see ``mlperf/isolated.py``):
 
-    dataset + vocab   tiny: generated set (or --dataset-path/--vocab-path); bert-*: official files
+    dataset + vocab   generated weights (tiny, bert-large): the generated tiny set (or
+                      --dataset-path/--vocab-path); bert-99*: official files
     features          SQuAD -> features (cached on disk), the QSL rows
-    model             tiny: generated for the vocab in use (ONNX or npz weights for PyTorch);
-                      bert-*: the official model.onnx / model.pytorch (--model-path, cache, download)
+    model             generated weights: made once for their shapes (tiny: sized to the vocab in
+                      use), ONNX or npz for PyTorch; bert-99*: the official model.onnx /
+                      model.pytorch (--model-path, cache, download)
     backend           loaded on the requested device; it raises DeviceError rather than fall back
     accuracy          decode LoadGen's accuracy log, n-best spans, SQuAD EM/F1, accuracy.txt
 """
@@ -13,22 +16,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crowdperf.backends.base import Backend, BackendConfig, BackendInfo, Device, FeatureBatch
-from crowdperf.backends.cuda_graphs import WIDTH_ALIGN
+from crowdperf.backends.base import BackendConfig, BackendInfo, ModelArtifact, OnnxGraph
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
+from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
+from crowdperf.precision import Precision
 from crowdperf.settings import Settings, load_settings
-from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
+from crowdperf.system import accelerators
+from crowdperf.system.devices import DeviceKind, UsedDevice
+from crowdperf.workloads.bert.accuracy import SquadAccuracy, score_accuracy_log
 from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
-from crowdperf.workloads.bert.dataset import SquadFeatures, load_features
-from crowdperf.workloads.bert.model_files import tiny_model_file
+from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
+from crowdperf.workloads.bert.model_config import GeneratedWeights
+from crowdperf.workloads.bert.model_files import generated_model_asset
+from crowdperf.workloads.bert.runners import BertRunner, OnnxBertRunner, PaddedTorchRunner, warmup_widths
 from crowdperf.workloads.bert.sample_source import SquadSampleSource
 
 if TYPE_CHECKING:
@@ -38,8 +47,8 @@ if TYPE_CHECKING:
 OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
 OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
 BERT_LARGE_VOCAB_SIZE = 30522
-# Batches are trimmed to their longest sample, rounded up to these (fewer shapes to warm up on GPU).
-GPU_WIDTH_ALIGN = WIDTH_ALIGN  # 32, the CUDA graphs' width step
+# Batches are trimmed to their longest sample, rounded up to these (fewer shapes to capture on GPU).
+GPU_WIDTH_ALIGN = 32
 CPU_WIDTH_ALIGN = 8
 
 
@@ -61,32 +70,88 @@ def _best_seconds(fn: Callable[[], object], repeats: int = 2) -> float:
     return min(times)
 
 
+def bert_runner(
+    backend_name: str, model_file: Path, device: UsedDevice, precision: Precision, threads: int | None, *,
+    max_len: int, pack_sequences: bool = True, cuda_graphs: bool = True,
+) -> tuple[BertRunner, BackendInfo]:  # fmt: skip
+    """Load ``model_file`` on one device through the named backend, behind BERT's adapter for it:
+    ONNX graphs as they are; PyTorch padded, or packed (real tokens only) on CUDA in fp16/bf16."""
+    backend = get_backend(backend_name)
+    cuda = device.kind is DeviceKind.CUDA
+    packed = False
+    artifact: ModelArtifact
+    if backend.artifact is OnnxGraph:
+        artifact = OnnxGraph(model_file)
+    else:
+        from crowdperf.workloads.bert.torch_program import bert_program, varlen_available
+
+        half = precision in (Precision.FP16, Precision.BF16)  # flash attention's dtypes
+        packed = cuda and half and pack_sequences and varlen_available()
+        artifact = bert_program(model_file, packed=packed)
+    info = backend.load(BackendConfig(artifact, device, precision, threads, cuda_graphs=cuda_graphs))
+    runner: BertRunner
+    if backend.artifact is OnnxGraph:
+        runner = OnnxBertRunner(backend)
+    elif packed:
+        from crowdperf.workloads.bert.packed import PackedTorchRunner
+
+        runner = PackedTorchRunner(backend, max_len=max_len)
+    else:
+        runner = PaddedTorchRunner(backend, graphs=cuda and cuda_graphs, max_width=max_len)
+    return runner, info
+
+
+def as_harness_result(acc: SquadAccuracy) -> AccuracyResult:
+    """SQuAD's scores as the harness records them: F1 is BERT's metric (rules.py), EM beside it."""
+    scores = {"f1": acc.f1, "exact_match": acc.exact_match}
+    return AccuracyResult("f1", acc.f1, scores, acc.n_questions, acc.target_f1, acc.passed, acc.note)
+
+
 @dataclass
 class OpenBertWorkload:
-    """One opened BERT workload: features in memory, model loaded on its device."""
+    """One opened BERT workload: features in memory, the model loaded on each device (a runner per
+    device, the sample source's replicas)."""
 
     model: str
     features: SquadFeatures
-    backend: Backend
-    backend_info: BackendInfo
+    runners: Sequence[BertRunner]
+    infos: Sequence[BackendInfo]
     asset_checksums: dict[str, str]
     source: SquadSampleSource = field(init=False)
     loadgen_model: str = "bert"  # mlperf.conf's model key for BERT
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
 
     def __post_init__(self) -> None:
-        align = GPU_WIDTH_ALIGN if self.backend_info.device is Device.CUDA else CPU_WIDTH_ALIGN
-        self.source = SquadSampleSource(self.features, self.backend.run, align=align)
+        align = GPU_WIDTH_ALIGN if self._cuda else CPU_WIDTH_ALIGN
+        self.source = SquadSampleSource(self.features, [r.run for r in self.runners], align=align)
+
+    @property
+    def _cuda(self) -> bool:
+        return self.infos[0].device.kind is DeviceKind.CUDA
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        first = self.infos[0]
+        provider = f"{first.execution_provider}, {self.runners[0].description}"
+        return RuntimeInfo(
+            first.name, first.version, first.precision, provider, tuple(i.device for i in self.infos)
+        )
 
     def warmup(self, batch_size: int) -> None:
-        """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples): the
-        backend prepares for every padded width a batch can have (CUDA graphs are captured here),
-        then runs each width at batch 1 and at ``batch_size``, so no kernel selection, capture or
-        allocator growth lands inside a measured query. Timing (1, 384) against (batch_size, 384)
-        gives the fixed cost of a call, which decides how the SUT splits Server batches."""
-        align, seq = self.source.align, self.features.params.max_seq_length
-        widths = range(align, seq + 1, align) if self.backend_info.device is Device.CUDA else (seq,)
-        self.backend.prepare(batch_size, widths)
+        """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples), every
+        device at once: each runner prepares for every padded width a batch can have (CUDA graphs
+        are captured here), then runs each width at batch 1 and at ``batch_size``, so no kernel
+        selection, capture or allocator growth lands inside a measured query. Timing (1, 384)
+        against (batch_size, 384) gives the fixed cost of a call, which decides how the SUT splits
+        Server batches."""
+        with ThreadPoolExecutor(len(self.runners)) as pool:
+            overheads = list(pool.map(lambda r: self._warm(r, batch_size), self.runners))
+        self.source.call_overhead_tokens = min(overheads)
+
+    def _warm(self, runner: BertRunner, batch_size: int) -> float:
+        seq = self.features.params.max_seq_length
+        widths = warmup_widths(self.source.align, seq, every_width=self._cuda)
+        runner.prepare(batch_size, widths)
         rng = np.random.default_rng(0)
 
         def batch(n: int, width: int) -> FeatureBatch:
@@ -95,32 +160,34 @@ class OpenBertWorkload:
 
         for width in widths:
             for n in sorted({1, batch_size}):
-                self.backend.run(batch(n, width))
-        if not self.backend.pads_batches:  # padding costs nothing: never split a batch
-            self.source.call_overhead_tokens = float("inf")
-        elif batch_size > 1:
-            one, full = batch(1, seq), batch(batch_size, seq)
-            self.source.call_overhead_tokens = call_overhead_tokens(
-                _best_seconds(lambda: self.backend.run(one)),
-                _best_seconds(lambda: self.backend.run(full)),
-                batch_size,
-                seq,
-            )
+                runner.run(batch(n, width))
+        if not runner.pads_batches:  # padding costs nothing: never split a batch
+            return float("inf")
+        if batch_size <= 1:
+            return 0.0
+        one, full = batch(1, seq), batch(batch_size, seq)
+        return call_overhead_tokens(
+            _best_seconds(lambda: runner.run(one)), _best_seconds(lambda: runner.run(full)), batch_size, seq
+        )
 
     def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
-        return score_accuracy_log(
-            accuracy_log, self.features, out_dir, self.model, dtype=self.response_dtype.name
+        dtype = self.response_dtype.name
+        return as_harness_result(
+            score_accuracy_log(accuracy_log, self.features, out_dir, self.model, dtype=dtype)
         )
 
     def close(self) -> None:
-        self.backend.close()
+        for runner in self.runners:
+            runner.close()
 
 
 @dataclass(frozen=True)
 class BertWorkload:
-    """``model`` is the registry key: ``tiny`` (embedded, not an MLPerf model) or ``bert-99[.9]``."""
+    """``model`` is the registry key; ``weights`` says it runs generated weights (tiny, bert-large:
+    not MLPerf models) rather than the official trained files (bert-99, bert-99.9)."""
 
     model: str
+    weights: GeneratedWeights | None = None
 
     def _features(self, spec: RunSpec, settings: Settings) -> tuple[SquadFiles, SquadFeatures]:
         # Choosing the official model is the user asking for its real assets.
@@ -130,42 +197,44 @@ class BertWorkload:
             spec.paths.vocab,
             settings,
             self._download(spec),
+            embedded=self.weights is not None,
             show_progress=False,
         )
         return files, load_features(files.dataset.path, files.vocab.path, settings)
 
     def _download(self, spec: RunSpec) -> bool:
-        return self.model != "tiny" or spec.allow_download
+        return self.weights is None or spec.allow_download
 
     def score_log(self, spec: RunSpec, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         """Score any LoadGen accuracy log of this workload's dataset (TEST01's baseline check)."""
         _files, features = self._features(spec, load_settings())
-        return score_accuracy_log(accuracy_log, features, out_dir, self.model)
+        return as_harness_result(score_accuracy_log(accuracy_log, features, out_dir, self.model))
 
     def open(self, spec: RunSpec) -> OpenBertWorkload:
         settings = load_settings()
         files, features = self._features(spec, settings)
         download = self._download(spec)
         model_file = self._model_file(spec, settings, features, download)
-        backend = get_backend(spec.backend)
-        info = backend.load(
-            BackendConfig(
-                model_path=model_file.path,
-                device=spec.device,
-                precision=spec.precision,
-                threads=spec.threads,
-            )
-        )
+        devices = accelerators.resolve(spec.devices)
+        max_len = features.params.max_seq_length
+        loaded = [
+            bert_runner(spec.backend, model_file.path, d, spec.precision, spec.threads, max_len=max_len)
+            for d in devices
+        ]
         checksums = {a.name: a.md5 for a in (files.dataset, files.vocab, model_file)}
-        return OpenBertWorkload(self.model, features, backend, info, checksums)
+        return OpenBertWorkload(
+            self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums
+        )
 
     def _model_file(
         self, spec: RunSpec, settings: Settings, features: SquadFeatures, download: bool
     ) -> ResolvedAsset:
-        if self.model == "tiny" and spec.paths.model is None:
+        if self.weights is not None and spec.paths.model is None:
             int8 = spec.precision.value == "int8"
-            return tiny_model_file(spec.backend, features.vocab_size, settings, int8=int8)
-        if self.model != "tiny" and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
+            return generated_model_asset(
+                self.model, spec.backend, self.weights, features.vocab_size, settings, int8=int8
+            )
+        if self.weights is None and features.vocab_size != BERT_LARGE_VOCAB_SIZE:
             raise UsageError(
                 f"vocab has {features.vocab_size} tokens; {self.model} (BERT-large) needs the "
                 f"{BERT_LARGE_VOCAB_SIZE}-token uncased vocab",
@@ -180,8 +249,3 @@ class BertWorkload:
                 hint=f"use --backend {' or '.join(table)}",
             )
         return resolve_asset(name, spec.paths.model, settings, download, show_progress=False)
-
-
-tiny_workload = BertWorkload("tiny")
-bert_99_workload = BertWorkload("bert-99")
-bert_999_workload = BertWorkload("bert-99.9")
