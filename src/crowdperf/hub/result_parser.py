@@ -76,8 +76,18 @@ class ResultDir:
         return self.org_dir / "results" / self.system / self.model / self.scenario
 
     @cached_property
+    def base(self) -> Path:
+        """The folder above the division. Paths stored, hashed and shown are relative to it, so a
+        result is one row whichever folder the import started from (tree, division, submitter)."""
+        return self.org_dir.parent.parent
+
+    @cached_property
     def rel(self) -> str:
-        return self.path.relative_to(self.root).as_posix()
+        return self.path.relative_to(self.base).as_posix()
+
+    def shown(self, file: Path) -> str:
+        """A file's name as the submitter knows it (inside the tree), never a server path."""
+        return file.relative_to(self.base).as_posix()
 
     @cached_property
     def perf_dir(self) -> Path:
@@ -284,19 +294,22 @@ def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float
     return metric, value, metric.startswith(("early_stopping", "result_9"))
 
 
+def _json_object(where: ResultDir, path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # also a file that is not UTF-8
+        raise ResultsError(f"{where.shown(path)}: corrupt JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{where.shown(path)}: not a JSON object")
+    return data
+
+
 def _descriptions(where: ResultDir) -> tuple[dict[str, Any], dict[str, Any]]:
     """The system description and the measurement JSON (empty when absent)."""
     if not where.system_json.is_file():
-        raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
-    try:
-        system = json.loads(where.system_json.read_text(encoding="utf-8"))
-        mfiles = where.measurement_files
-        measurements = json.loads(mfiles[0].read_text(encoding="utf-8")) if mfiles else {}
-    except ValueError as exc:
-        raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
-    if not isinstance(system, dict) or not isinstance(measurements, dict):
-        raise ResultsError("system or measurement description is not a JSON object")
-    return system, measurements
+        raise ResultsError(f"no system description {where.shown(where.system_json)}")
+    mfiles = where.measurement_files
+    return _json_object(where, where.system_json), _json_object(where, mfiles[0]) if mfiles else {}
 
 
 def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +323,9 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
     cpus = _int(system.get("host_processors_per_node"))
     software = str(system.get("framework") or "")
     return {
-        "submitter": str(system.get("submitter") or where.org_dir.name),
+        # the submitter folder's name, as MLPerf's own tables use it: system JSONs of one submitter
+        # may spell it differently (Supermicro/supermicro)
+        "submitter": where.org_dir.name,
         "category": str(system.get("system_type") or ""),
         "availability": str(system.get("status") or "").lower(),
         "system_name": str(system.get("system_name") or where.system),
