@@ -51,6 +51,7 @@ _LABEL_COLUMNS = (
     Result.scenario,
     Result.round,
     Result.division,
+    Result.power_meter,
 )
 _IN_CHUNK = 2000  # ids per IN (...) when hydrating: well under SQLite's bound-parameter limit
 
@@ -133,4 +134,5 @@ def point(label: Any, coords: list[float], on_front: bool) -> ParetoPoint:
         accelerator_count=label.accelerator_count,
         coords=tuple(coords),
         on_front=on_front,
+        power_meter=label.power_meter,
     )

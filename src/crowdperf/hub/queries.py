@@ -25,10 +25,19 @@ from sqlalchemy.sql.elements import ColumnElement
 from crowdperf.errors import UsageError
 from crowdperf.hub.models import Result
 from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, point
+from crowdperf.hub.power_meters import energy_cost_line, mixed_meters_note
+from crowdperf.hub.power_queries import (
+    compare_meters,
+    meters_by_key,
+    page_counts,
+    power_where,
+    with_meters,
+)
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     AXES,
     MAX_ROWS,
+    POWER_COLUMNS,
     Axis,
     BestAnswer,
     BestGroup,
@@ -66,7 +75,9 @@ SORT_FIELDS: tuple[str, ...] = (
     "accuracy_f1",
     "power_w",
     "energy_j_per_sample",
+    "power_meter",
     _COST,
+    "energy_usd_per_million",  # one price per kWh: the order of energy per sample
     "value",
     "submitter",
     "system_name",
@@ -136,7 +147,10 @@ def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
         conds.append(visible)
     if flt.ids:
         conds.append(Result.id.in_(list(flt.ids)))
-    return conds
+    return [*conds, *power_where(flt)]
+
+
+_SORT_COLUMN = {"energy_usd_per_million": "energy_j_per_sample"}
 
 
 def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
@@ -149,7 +163,7 @@ def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
                 f"cannot sort by {name!r}",
                 hint=f"use one of {', '.join(SORT_FIELDS)} (prefix - for descending)",
             )
-        column = cost if name == _COST else getattr(Result, name)
+        column = cost if name == _COST else getattr(Result, _SORT_COLUMN.get(name, name))
         # NULLs last in both directions (SQLite and PostgreSQL; PostgreSQL has matching indexes)
         out.append((column.desc() if desc else column.asc()).nulls_last())
     out.append(Result.id.asc())  # stable pagination
@@ -186,18 +200,8 @@ def list_results(
     stmt = select(*_ROW_COLUMNS, cost).where(*where).order_by(*_order(sort, cost)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
-    per_key = (
-        select(func.count().label("n"))
-        .select_from(Result)
-        .where(*where)
-        .group_by(Result.comparison_key)
-        .subquery()
-    )
-    with store.session() as s:
-        total, keys = s.execute(
-            select(func.coalesce(func.sum(per_key.c.n), 0), func.count()).select_from(per_key)
-        ).one()
+    # one hash aggregate by (key, meter) gives the total, the comparison keys and the power meters
+    total, keys, meters = page_counts(store, where)
     rows = _rows(store, stmt, prices)
     return ResultPage(
         rows=tuple(rows),
@@ -207,6 +211,8 @@ def list_results(
         sort=sort,
         comparison_keys=keys,
         price_table=prices.origin,
+        power_meters=meters,
+        meter_note=mixed_meters_note(meters, "these results"),
     )
 
 
@@ -230,6 +236,7 @@ _COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("power_w", "W", "lower"),
     ("energy_j_per_sample", "J", "lower"),
     (_COST, "USD", "lower"),
+    ("energy_usd_per_million", "USD", "lower"),
 )
 
 
@@ -258,6 +265,7 @@ def compare_results(
         base = values[0]
         deltas = tuple(None if v is None or not base else (v - base) / abs(base) * 100.0 for v in values)
         metrics.append(MetricDelta(name=name, unit=unit, better=better, values=values, delta_pct=deltas))
+    metrics, meter_note = compare_meters(results, metrics)
     keys = {r.comparison_key for r in results}
     note = (
         ""
@@ -267,7 +275,9 @@ def compare_results(
             "LoadGen settings differ): the numbers are shown side by side but are not comparable"
         )
     )
-    return Comparison(results=results, metrics=tuple(metrics), comparable=len(keys) == 1, note=note)
+    return Comparison(
+        results=results, metrics=tuple(metrics), comparable=len(keys) == 1, note=note, meter_note=meter_note
+    )
 
 
 def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -337,6 +347,9 @@ def pareto_front(
             for i, xyz in zip(ids[idx].tolist(), coords[idx].tolist(), strict=True)
         ]
         out.append(ParetoGroup.build(key, labels[int(ids[0])], len(ids), points))
+    if any(a.column in POWER_COLUMNS for a in axis_objs):  # a front over power: whose figures?
+        meters = meters_by_key(store, where)
+        out = [with_meters(g, meters.get(g.comparison_key, ()), "this front") for g in out]
     out.sort(key=lambda g: -g.total)
     return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
 
@@ -350,6 +363,9 @@ def _constraint_where(c: Constraints, cost: ColumnElement[Any]) -> list[tuple[st
         out.append((f"latency <= {c.max_latency_ms:g} ms", Result.latency_ms <= c.max_latency_ms))
     if c.max_watts is not None:
         out.append((f"power <= {c.max_watts:g} W", Result.power_w <= c.max_watts))
+    if c.max_joules_per_sample is not None:
+        limit = c.max_joules_per_sample
+        out.append((f"energy <= {limit:g} J/sample", Result.energy_j_per_sample <= limit))
     if c.max_usd_per_million is not None:
         out.append((f"cost <= ${c.max_usd_per_million:g} per million samples", cost <= c.max_usd_per_million))
     return out
@@ -418,6 +434,7 @@ def best_configurations(
         )
         for key in per_key
     ]
+    groups = _best_power(store, constraints, [*base, *(c for _, c in active), _finite(objective)], groups)
     groups.sort(key=lambda g: (not g.ranking, -g.candidates))
     return BestAnswer(
         constraints=constraints,
@@ -431,3 +448,23 @@ def best_configurations(
         ),
         price_table=prices.origin,
     )
+
+
+def _best_power(
+    store: Store, c: Constraints, meeting: list[ColumnElement[bool]], groups: list[BestGroup]
+) -> list[BestGroup]:
+    """Each ranking's power figures with their meters: the winner's energy cost, and a warning
+    when the ranking ranks by power, or constrains it, over figures of several meters (of every
+    row meeting the constraints) or shows figures of several meters (its own rows)."""
+    ranked_by_power = AXES[c.objective].column in POWER_COLUMNS
+    if ranked_by_power or c.max_watts is not None or c.max_joules_per_sample is not None:
+        meters = meters_by_key(store, meeting)
+    else:
+        meters = {}
+    out = []
+    for g in groups:
+        shown = {r.power_meter or "unrecorded" for r in g.ranking if r.power_w is not None}
+        g = with_meters(g, tuple(sorted(set(meters.get(g.comparison_key, ())) | shown)), "this ranking")
+        line = energy_cost_line(g.ranking[0]) if g.ranking else None
+        out.append(dataclasses.replace(g, explanation=(*g.explanation, line)) if line else g)
+    return out

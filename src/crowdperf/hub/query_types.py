@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from crowdperf.errors import UsageError
-from crowdperf.hub.prices import PriceTable
+from crowdperf.hub.power_meters import check_meter_filter, with_meter
+from crowdperf.hub.prices import PriceTable, energy_cost_per_million
 
 JSON_SCHEMA_VERSION = 1
 MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
@@ -25,6 +26,7 @@ NUMBER_LIMITS: dict[str, tuple[float, float]] = {
     "max_usd_per_million": (0.0, 1e12),
     "max_latency_ms": (0.0, 1e9),
     "max_watts": (0.0, 1e9),
+    "max_joules_per_sample": (0.0, 1e15),
 }
 
 
@@ -43,6 +45,7 @@ def check_query_values(obj: Any) -> None:
             low, high = NUMBER_LIMITS[f.name]
             if not (math.isfinite(value) and low <= value <= high):
                 raise UsageError(f"{f.name} must be a number in [{low:g}, {high:g}], not {value!r}")
+    check_meter_filter(getattr(obj, "meter", None))
     for result_id in getattr(obj, "ids", ()):
         if not 1 <= result_id <= MAX_ID:
             raise UsageError(f"result ids are 1 to {MAX_ID}, not {result_id}")
@@ -51,7 +54,8 @@ def check_query_values(obj: Any) -> None:
 @dataclass(frozen=True)
 class ResultFilter:
     """Which results; ``None``/empty means any. Text filters on accelerator, submitter and
-    system are case-insensitive substrings; the others are exact. Hidden results are left out
+    system are case-insensitive substrings; the others are exact (``meter``: the power meter,
+    hub/power_meters.py; "none" = results without a power figure). Hidden results are left out
     unless ``include_hidden`` (everyone's: an admin, the CLI on its own database) or
     ``hidden_owner`` (that uploader's own hidden results) says otherwise."""
 
@@ -68,6 +72,9 @@ class ResultFilter:
     comparison_key: str | None = None
     min_accuracy_f1: float | None = None
     max_usd_per_million: float | None = None
+    meter: str | None = None
+    max_watts: float | None = None
+    max_joules_per_sample: float | None = None
     valid_only: bool = False
     include_hidden: bool = False
     hidden_owner: str | None = None
@@ -92,6 +99,8 @@ class Constraints:
     max_usd_per_million: float | None = None
     valid_only: bool = True
     objective: str = "throughput"
+    max_joules_per_sample: float | None = None
+    meter: str | None = None  # only power figures of this meter (hub/power_meters.py)
 
     def __post_init__(self) -> None:
         check_query_values(self)
@@ -104,6 +113,7 @@ class Constraints:
             round=self.round,
             accelerator=self.accelerator,
             valid_only=self.valid_only,
+            meter=self.meter,
         )
 
 
@@ -120,6 +130,7 @@ AXES: dict[str, Axis] = {
     "latency": Axis("latency", "latency_ms", "ms", False),
     "accuracy": Axis("accuracy", "accuracy_f1", "F1", True),
     "energy": Axis("energy", "energy_j_per_sample", "J/sample", False),
+    "power": Axis("power", "power_w", "W", False),
     "cost": Axis("cost", "usd_per_million", "USD/1M samples", False),
 }
 
@@ -161,8 +172,13 @@ class HubResult:
     accuracy_exact_match: float | None
     power_w: float | None
     energy_j_per_sample: float | None
-    usd_per_million: float | None  # derived from the price table
+    power_meter: str | None  # where power_w and energy came from (hub/power_meters.py); None: not recorded
+    power_scope: str | None  # "system" (PTD), "devices" or "host" (a software meter's role)
+    power_note: str | None  # what the software meter measured, or why there is no figure
+    usd_per_million: float | None  # instance-hour cost, derived from the price table
     price_source: str | None  # "<instance> <usd>/h (<source>, <date>)"
+    energy_usd_per_million: float | None  # cost of the metered energy at the table's USD/kWh
+    energy_price_source: str | None  # "$0.13/kWh (<source>, <date>)"
     loadgen_version: str
     settings: dict[str, Any]
     command: str | None
@@ -178,7 +194,7 @@ class HubResult:
     @classmethod
     def column_names(cls) -> tuple[str, ...]:
         """The ``results`` columns a HubResult is built from."""
-        derived = {"usd_per_million", "price_source", "settings"}
+        derived = {"usd_per_million", "price_source", "settings", *_ENERGY_COST}
         return (*(f.name for f in dataclasses.fields(cls) if f.name not in derived), "settings_json")
 
     @classmethod
@@ -196,11 +212,29 @@ class HubResult:
             else f"{price.instance} ${price.usd_per_hour:g}/h for {price.accelerators} "
             f"({price.source}, {price.date})",
             settings=_settings(row.settings_json),
+            **_energy_cost(values["energy_j_per_sample"], prices),
         )
 
     @property
     def label(self) -> str:
         return f"{self.submitter} {self.system_name}"
+
+    def power_text(self) -> str:
+        """``683 W, 0.189 J/sample (nvml)``; ``n/a`` without a figure."""
+        if self.power_w is None and self.energy_j_per_sample is None:
+            return "n/a"
+        parts = [_fmt(self.power_w, "W"), _fmt(self.energy_j_per_sample, "J/sample")]
+        return with_meter(", ".join(p for p in parts if p != "n/a"), self.power_meter)
+
+
+_ENERGY_COST = ("energy_usd_per_million", "energy_price_source")
+
+
+def _energy_cost(joules_per_sample: float | None, prices: PriceTable) -> dict[str, Any]:
+    if joules_per_sample is None or prices.energy is None:
+        return {"energy_usd_per_million": None, "energy_price_source": None}
+    cost = energy_cost_per_million(joules_per_sample, prices.energy.usd_per_kwh)
+    return {"energy_usd_per_million": finite_or_none(cost), "energy_price_source": prices.energy.label}
 
 
 _COLUMNS = tuple(n for n in HubResult.column_names() if n != "settings_json")
@@ -233,6 +267,8 @@ class ResultPage:
     sort: str
     comparison_keys: int  # distinct comparison keys among all matching rows
     price_table: str
+    power_meters: tuple[str, ...] = ()  # meters of the matching rows' power figures ("unrecorded")
+    meter_note: str = ""  # a warning when those are more than one (power_meters.mixed_meters_note)
 
     @property
     def comparable(self) -> bool:
@@ -246,7 +282,8 @@ class MetricDelta:
     unit: str
     better: str  # "higher" | "lower"
     values: tuple[float | None, ...]
-    delta_pct: tuple[float | None, ...]  # vs the first result
+    delta_pct: tuple[float | None, ...]  # vs the first result; None across different power meters
+    meters: tuple[str | None, ...] = ()  # power metrics: each value's meter
 
 
 @dataclass(frozen=True)
@@ -255,6 +292,7 @@ class Comparison:
     metrics: tuple[MetricDelta, ...]
     comparable: bool
     note: str
+    meter_note: str = ""  # the power figures come from different meters
 
 
 @dataclass(frozen=True)
@@ -265,6 +303,7 @@ class ParetoPoint:
     accelerator_count: int
     coords: tuple[float, ...]  # in the order of ParetoFront.axes, natural units
     on_front: bool
+    power_meter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +316,8 @@ class ParetoGroup:
     total: int  # results with every axis
     points: tuple[ParetoPoint, ...]  # the front first, then others up to max_points
     front_ids: tuple[int, ...]
+    power_meters: tuple[str, ...] = ()  # with a power axis: the meters of every candidate's figure
+    meter_note: str = ""
 
     @classmethod
     def build(cls, key: str, first: Any, total: int, points: Sequence[ParetoPoint]) -> ParetoGroup:
@@ -316,6 +357,8 @@ class BestGroup:
     excluded_by: dict[str, int]  # constraint -> results it rules out (a result may fail several)
     ranking: tuple[HubResult, ...]  # winners first
     explanation: tuple[str, ...]  # why the winner wins, what the runner-up costs
+    power_meters: tuple[str, ...] = ()  # meters of the power figures ranked or constrained
+    meter_note: str = ""
 
     @classmethod
     def build(
@@ -341,6 +384,15 @@ def _value(r: HubResult, axis: Axis) -> float | None:
     return getattr(r, axis.column)
 
 
+def _axis_text(r: HubResult, axis: Axis) -> str:
+    """The objective's value; a power or energy value with its meter."""
+    text = _fmt(_value(r, axis), axis.unit)
+    return with_meter(text, r.power_meter) if axis.column in POWER_COLUMNS else text
+
+
+POWER_COLUMNS = ("power_w", "energy_j_per_sample")
+
+
 def _explain(
     ranking: list[HubResult], candidates: int, meeting: int, excluded: dict[str, int], axis: Axis
 ) -> list[str]:
@@ -351,11 +403,11 @@ def _explain(
     best_word = "highest" if axis.higher_is_better else "lowest"
     lines = [
         f"{win.label} ({win.accelerator_count}x {win.accelerator or 'CPU'}, {win.backend or win.software}, "
-        f"{win.precision or '?'}) has the {best_word} {axis.name}: {_fmt(_value(win, axis), axis.unit)} "
+        f"{win.precision or '?'}) has the {best_word} {axis.name}: {_axis_text(win, axis)} "
         f"among the {meeting} configurations meeting the constraints "
         f"({candidates} candidates; {cut})",
         f"  accuracy F1 {_fmt(win.accuracy_f1, '').strip()}, latency {_fmt(win.latency_ms, 'ms')}, power "
-        f"{_fmt(win.power_w, 'W')}, cost {_fmt(win.usd_per_million, 'USD')} per million samples",
+        f"{win.power_text()}, cost {_fmt(win.usd_per_million, 'USD')} per million samples",
     ]
     if len(ranking) == 1:
         lines.append("  no runner-up: it is the only configuration meeting the constraints")
@@ -367,9 +419,11 @@ def _explain(
         if not (wv and rv)
         else f" ({abs(wv - rv) / abs(rv) * 100:.1f}% {'ahead' if axis.higher_is_better else 'better'})"
     )
+    if axis.column in POWER_COLUMNS and win.power_meter != run.power_meter:
+        margin = f" (not comparable: {win.power_meter or 'unrecorded'} vs {run.power_meter or 'unrecorded'})"
     lines.append(
         f"  runner-up {run.label} ({run.accelerator_count}x {run.accelerator or 'CPU'}): "
-        f"{_fmt(rv, axis.unit)}{margin}"
+        f"{_axis_text(run, axis)}{margin}"
     )
     if win.usd_per_million is not None and run.usd_per_million is not None:
         diff = run.usd_per_million - win.usd_per_million
