@@ -59,6 +59,16 @@ SUBMITTER = typer.Option(None, "--submitter", help="Substring of the submitter (
 BACKEND = typer.Option(None, "--backend", help="onnxruntime, tensorrt, pytorch, ...")
 PRECISION = typer.Option(None, "--precision", help="Weight data type, e.g. fp32, int8.")
 MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Only results with F1 at least this.")
+METER = typer.Option(
+    None,
+    "--meter",
+    help="Only power figures of this meter: ptd (MLPerf's, the system at the wall), nvml (GPU boards), "
+    "rapl (CPU packages), none (no figure). Figures of different meters are not comparable.",
+)
+MAX_WATTS = typer.Option(None, "--max-watts", help="Mean power at most this (W, of the result's meter).")
+MAX_JPS = typer.Option(
+    None, "--max-joules-per-sample", help="Energy per sample at most this (J, of the result's meter)."
+)
 
 
 def _store(db: str | None) -> Store:
@@ -123,7 +133,9 @@ def import_cmd(
         return
     console.print(
         f"{report.found} results found in {escape(report.root)}: [green]{report.imported} imported[/], "
-        f"{report.unchanged} unchanged, [red]{len(report.failed)} failed[/] "
+        f"{report.unchanged} unchanged, "
+        + (f"{report.updated} updated with their power.json, " if report.updated else "")
+        + f"[red]{len(report.failed)} failed[/] "
         f"({report.results_per_second:,.0f} results/s)"
     )
     for failure in report.failed:
@@ -151,7 +163,9 @@ def _results_table(rows: tuple[HubResult, ...], title: str) -> Table:
         "F1",
         "W",
         "J/sample",
+        "meter",
         "$/1M",
+        "$/1M energy",
         "valid",
         "key",
     ):
@@ -172,11 +186,19 @@ def _results_table(rows: tuple[HubResult, ...], title: str) -> Table:
             _num(r.accuracy_f1, "{:.3f}"),
             _num(r.power_w),
             _num(r.energy_j_per_sample),
+            r.power_meter or ("-" if r.power_w is None else "not recorded"),
             _num(r.usd_per_million, "{:,.3g}"),
+            _num(r.energy_usd_per_million, "{:,.3g}"),
             "yes" if r.valid else "no",
             r.comparison_key[:8],
         )
     return table
+
+
+def _meter_warning(note: str) -> None:
+    """Figures of different power meters side by side: said in plain sight, never silently."""
+    if note:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
 
 
 @hub_app.command("list")
@@ -190,6 +212,9 @@ def list_cmd(
     backend: str = BACKEND,
     precision: str = PRECISION,
     min_accuracy_f1: float = MIN_F1,
+    meter: str = METER,
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
     valid_only: bool = typer.Option(False, "--valid-only", help="Only VALID LoadGen runs."),
     sort: str = typer.Option("-throughput", "--sort", help="Comma-separated fields, '-' for descending."),
     limit: int = typer.Option(
@@ -214,6 +239,9 @@ def list_cmd(
         backend=backend,
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
+        meter=meter,
+        max_watts=max_watts,
+        max_joules_per_sample=max_joules_per_sample,
         valid_only=valid_only,
     )
     from crowdperf.hub.queries import list_results
@@ -235,6 +263,7 @@ def list_cmd(
             f"[yellow]note:[/] these rows span {page.comparison_keys} comparison keys: rank only rows "
             "with the same key (filter by model, scenario, round and division)"
         )
+    _meter_warning(page.meter_note)
 
 
 @hub_app.command("compare")
@@ -265,17 +294,23 @@ def compare_cmd(
             _num(v) if i == 0 or d is None else f"{_num(v)} ({d:+.1f}%)"
             for i, (v, d) in enumerate(zip(m.values, m.delta_pct, strict=True))
         ]
+        if m.meters:  # a power figure is shown with its meter
+            named = zip(cells, m.meters, strict=True)
+            cells = [c if c == "-" else f"{c} ({mt or 'meter not recorded'})" for c, mt in named]
         unit = f"{m.unit}, " if m.unit else ""
         table.add_row(f"{m.name} ({unit}{m.better} is better)", *cells)
     console.print(table)
     if cmp.note:
         console.print(f"[yellow]note:[/] {escape(cmp.note)}")
+    _meter_warning(cmp.meter_note)
 
 
 @hub_app.command("pareto")
 def pareto_cmd(
     axes: str = typer.Option(
-        "throughput,accuracy", "--axes", help="Two or three of throughput, latency, accuracy, energy, cost."
+        "throughput,accuracy",
+        "--axes",
+        help="Two or three of throughput, latency, accuracy, energy (J/sample), power (W), cost.",
     ),
     model: str = MODEL,
     scenario: str = SCENARIO,
@@ -286,6 +321,9 @@ def pareto_cmd(
     backend: str = BACKEND,
     precision: str = PRECISION,
     min_accuracy_f1: float = MIN_F1,
+    meter: str = METER,
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
     db: str = DB,
     price_table: Path = PRICES,
     as_json: bool = JSON,
@@ -293,6 +331,7 @@ def pareto_cmd(
     """Pareto front over two or three axes, one per comparison key.
 
     Example: crowdperf hub pareto --axes throughput,accuracy,cost --scenario Offline
+    Example: crowdperf hub pareto --axes throughput,energy --meter nvml
     """
     flt = ResultFilter(
         model=model,
@@ -304,6 +343,9 @@ def pareto_cmd(
         backend=backend,
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
+        meter=meter,
+        max_watts=max_watts,
+        max_joules_per_sample=max_joules_per_sample,
     )
     from crowdperf.hub.queries import pareto_front
 
@@ -323,7 +365,8 @@ def pareto_cmd(
             ),
             title_justify="left",
         )
-        for col in ("id", "system", "accelerator", *front.axes):
+        powered = any(a in ("energy", "power") for a in front.axes)
+        for col in ("id", "system", "accelerator", *front.axes, *(["meter"] if powered else [])):
             table.add_column(col)
         for p in (p for p in g.points if p.on_front):
             _add_row(
@@ -332,8 +375,10 @@ def pareto_cmd(
                 p.label,
                 f"{p.accelerator_count}x {p.accelerator or 'CPU'}",
                 *(_num(c) for c in p.coords),
+                *([p.power_meter or "not recorded"] if powered else []),
             )
         console.print(table)
+        _meter_warning(g.meter_note)
 
 
 @hub_app.command("best")
@@ -345,12 +390,16 @@ def best_cmd(
     accelerator: str = ACCEL,
     min_accuracy_f1: float = typer.Option(None, "--min-accuracy-f1", help="F1 at least this."),
     max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="Scenario latency at most this."),
-    max_watts: float = typer.Option(None, "--max-watts", help="Mean system power at most this."),
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
+    meter: str = METER,
     max_usd_per_million: float = typer.Option(
         None, "--max-usd-per-million", help="Cost per 1M samples at most this."
     ),
     objective: str = typer.Option(
-        "throughput", "--objective", help="throughput, latency, accuracy, energy or cost."
+        "throughput",
+        "--objective",
+        help="throughput, latency, accuracy, energy (J/sample), power (W) or cost.",
     ),
     include_invalid: bool = typer.Option(
         False, "--include-invalid", help="Also rank INVALID (test-mode) runs."
@@ -363,6 +412,7 @@ def best_cmd(
     """Rank the configurations meeting constraints and explain the winner.
 
     Example: crowdperf hub best --scenario Offline --min-accuracy-f1 89.96 --max-usd-per-million 5
+    Example: crowdperf hub best --scenario Offline --objective energy --meter nvml
     """
     c = Constraints(
         scenario=scenario,
@@ -376,6 +426,8 @@ def best_cmd(
         max_usd_per_million=max_usd_per_million,
         valid_only=not include_invalid,
         objective=objective,
+        max_joules_per_sample=max_joules_per_sample,
+        meter=meter,
     )
     from crowdperf.hub.queries import best_configurations
 
@@ -399,6 +451,7 @@ def best_cmd(
             )
         for line in g.explanation:
             console.print(line, highlight=False, markup=False)
+        _meter_warning(g.meter_note)
     if answer.comparable_note:
         console.print(f"[yellow]note:[/] {answer.comparable_note}")
 

@@ -56,7 +56,7 @@ def mixed_meters_note(meters: Iterable[str | None], what: str) -> str:
     lead = "software-meter and PTD power mixed" if ptd_and_software else "power from different meters"
     first = next(m for m in names if m != "unrecorded")
     return (
-        f"{lead}: {what} hold{'s' if what.startswith('this') else ''} power figures of {len(names)} meters, "
+        f"{lead}: {what} hold{'s' if what.startswith('this') else ''} power figures of {len(names)} meters: "
         f"{listed}. They measure different things and are not comparable with each other; "
         f"restrict to one meter (--meter {first}, or meter={first} on the web)"
     )
@@ -76,9 +76,10 @@ def energy_cost_line(r: Any) -> str | None:
     """The explanation's line on the winner's energy cost, labelled with its meter and price."""
     if r.energy_usd_per_million is None:
         return None
+    price = (r.energy_price_source or "").split(" (")[0]  # "$0.13/kWh"; the source is on the result
+    drew = meter_what(r.power_meter).split(",")[0] if r.power_meter else "a meter not recorded"
     return (
-        f"  energy {with_meter(f'{r.energy_j_per_sample:.4g} J/sample', r.power_meter)} costs "
-        f"${r.energy_usd_per_million:.4g} per million samples at {r.energy_price_source} "
-        f"(the energy {meter_what(r.power_meter or '').split(',')[0]} drew; the instance-hour cost "
-        "above is the other measure)"
+        f"  energy cost: ${r.energy_usd_per_million:.4g} per million samples at {price} for "
+        f"{with_meter(f'{r.energy_j_per_sample:.4g} J/sample', r.power_meter)} (what {drew} drew; "
+        "the cost above is instance-hours)"
     )

@@ -114,7 +114,7 @@ def test_best_by_energy_warns_across_meters_and_restricts_to_one(powered: Store)
     assert names(group.ranking)[:2] == ["l4", "h100"]
     assert group.power_meters == ("nvml", "ptd", "rapl") and "this ranking" in group.meter_note
     text = "\n".join(group.explanation)
-    assert "0.07778 J/sample (nvml)" in text and "per million samples at $0.13/kWh" in text
+    assert "0.07778 J/sample (nvml)" in text and "per million samples at $0.13/kWh for" in text
     one = best_configurations(powered, Constraints(objective="power", meter="nvml")).groups[0]
     assert names(one.ranking) == ["l4", "h100"] and one.meter_note == ""
     capped = best_configurations(powered, Constraints(max_joules_per_sample=1.0, objective="throughput"))
