@@ -254,7 +254,7 @@ class _Batch:
         if self.pre_power is None:
             self.pre_power = pre_power_paths(self.store)
         ids = self.pre_power.get(where.rel)
-        return bool(ids) and adopt_pre_power_row(self.store, ids, row)
+        return ids is not None and adopt_pre_power_row(self.store, ids, row)
 
     def flush(self) -> None:
         inserted, refused = insert_results(self.store, self.rows)

@@ -22,6 +22,7 @@ from crowdperf.errors import UsageError
 
 PTD = "ptd"
 NONE = "none"
+UNRECORDED = "unrecorded"  # a figure stored without its meter (power_meter NULL: around the importer)
 RESERVED = frozenset({PTD, NONE})  # never taken from a power.json: only spl.txt is PTD's
 METER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,15}(\+[a-z][a-z0-9_-]{0,15})*$")
 METER_MAX = 32  # results.power_meter
@@ -48,13 +49,13 @@ def with_meter(text: str, meter: str | None) -> str:
 def mixed_meters_note(meters: Iterable[str | None], what: str) -> str:
     """A warning when ``meters`` (of the figures ``what`` holds: "these results", "this ranking")
     are more than one; "" otherwise. Offers the filter that restricts to one meter."""
-    names = sorted({m or "unrecorded" for m in meters})
+    names = sorted({m or UNRECORDED for m in meters})
     if len(names) < 2:
         return ""
-    listed = "; ".join(f"{m} ({meter_what(m) if m != 'unrecorded' else 'meter not recorded'})" for m in names)
-    ptd_and_software = PTD in names and any(m not in (PTD, "unrecorded") for m in names)
+    listed = "; ".join(f"{m} ({meter_what(m) if m != UNRECORDED else 'meter not recorded'})" for m in names)
+    ptd_and_software = PTD in names and any(m not in (PTD, UNRECORDED) for m in names)
     lead = "software-meter and PTD power mixed" if ptd_and_software else "power from different meters"
-    first = next(m for m in names if m != "unrecorded")
+    first = next(m for m in names if m != UNRECORDED)
     return (
         f"{lead}: {what} hold{'s' if what.startswith('this') else ''} power figures of {len(names)} meters: "
         f"{listed}. They measure different things and are not comparable with each other; "

@@ -17,11 +17,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.hub.models import Result
-from crowdperf.hub.power_meters import NONE, mixed_meters_note
+from crowdperf.hub.power_meters import NONE, UNRECORDED, mixed_meters_note
 from crowdperf.hub.query_types import POWER_COLUMNS, HubResult, MetricDelta, ResultFilter
 from crowdperf.hub.store import Store
 
-UNRECORDED = "unrecorded"  # a figure stored before the hub recorded meters (power_meter NULL)
 # compare's metrics whose values carry a meter (the energy cost is the energy at a price)
 METERED_METRICS = (*POWER_COLUMNS, "energy_usd_per_million")
 

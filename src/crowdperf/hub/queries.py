@@ -28,6 +28,7 @@ from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, po
 from crowdperf.hub.power_meters import energy_cost_line, mixed_meters_note
 from crowdperf.hub.power_queries import (
     compare_meters,
+    meter_name,
     meters_by_key,
     page_counts,
     power_where,
@@ -319,10 +320,12 @@ def pareto_front(
     axis_objs = [AXES[a] for a in axes]
     cols = [_axis_column(a, cost) for a in axis_objs]
     where = [*_where(flt), *(_finite(c) for c in cols)]
-    groups = candidates(store, where, cols)
+    powered = any(a.column in POWER_COLUMNS for a in axis_objs)  # a front over power: whose figures?
+    groups = candidates(store, where, cols, meters=powered)
+    meters = {key: found for key, _, _, found in groups}
     signs = np.array([1.0 if a.higher_is_better else -1.0 for a in axis_objs])
     picked = []  # per key: (key, ids, coords, indices handed out: the front first, then others by id)
-    for key, ids, coords in groups:
+    for key, ids, coords, _ in groups:
         on_front = front_mask(coords * signs)
         front_idx = np.flatnonzero(on_front)
         others = np.flatnonzero(~on_front)[: max(max_points - len(front_idx), 0)]
@@ -347,9 +350,8 @@ def pareto_front(
             for i, xyz in zip(ids[idx].tolist(), coords[idx].tolist(), strict=True)
         ]
         out.append(ParetoGroup.build(key, labels[int(ids[0])], len(ids), points))
-    if any(a.column in POWER_COLUMNS for a in axis_objs):  # a front over power: whose figures?
-        meters = meters_by_key(store, where)
-        out = [with_meters(g, meters.get(g.comparison_key, ()), "this front") for g in out]
+    if powered:
+        out = [with_meters(g, meters[g.comparison_key], "this front") for g in out]
     out.sort(key=lambda g: -g.total)
     return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
 
@@ -463,7 +465,7 @@ def _best_power(
         meters = {}
     out = []
     for g in groups:
-        shown = {r.power_meter or "unrecorded" for r in g.ranking if r.power_w is not None}
+        shown = {meter_name(r.power_meter) for r in g.ranking if r.power_text() != "n/a"}
         g = with_meters(g, tuple(sorted(set(meters.get(g.comparison_key, ())) | shown)), "this ranking")
         line = energy_cost_line(g.ranking[0]) if g.ranking else None
         out.append(dataclasses.replace(g, explanation=(*g.explanation, line)) if line else g)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crowdperf.errors import UsageError
-from crowdperf.hub.power_meters import check_meter_filter, with_meter
+from crowdperf.hub.power_meters import UNRECORDED, check_meter_filter, with_meter
 from crowdperf.hub.prices import PriceTable, energy_cost_per_million
 
 JSON_SCHEMA_VERSION = 1
@@ -420,7 +420,7 @@ def _explain(
         else f" ({abs(wv - rv) / abs(rv) * 100:.1f}% {'ahead' if axis.higher_is_better else 'better'})"
     )
     if axis.column in POWER_COLUMNS and win.power_meter != run.power_meter:
-        margin = f" (not comparable: {win.power_meter or 'unrecorded'} vs {run.power_meter or 'unrecorded'})"
+        margin = f" (not comparable: {win.power_meter or UNRECORDED} vs {run.power_meter or UNRECORDED})"
     lines.append(
         f"  runner-up {run.label} ({run.accelerator_count}x {run.accelerator or 'CPU'}): "
         f"{_axis_text(run, axis)}{margin}"

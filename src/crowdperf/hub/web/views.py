@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from crowdperf.hub.power_meters import UNRECORDED
 from crowdperf.hub.query_types import AXES, POWER_COLUMNS, ParetoFront, ParetoGroup
 
 
@@ -54,7 +55,7 @@ COLOR_FIELDS: tuple[str, ...] = ("accelerator", "front", "meter")
 
 def meter_links(path: str, query: dict[str, str], meters: tuple[str, ...]) -> dict[str, str]:
     """Each meter -> the same view restricted to it (what a mixed-meter warning offers)."""
-    return {m: f"{path}?{urlencode({**query, 'meter': m})}" for m in meters if m != "unrecorded"}
+    return {m: f"{path}?{urlencode({**query, 'meter': m})}" for m in meters if m != UNRECORDED}
 
 
 def _axis_label(axis: str, group: ParetoGroup | None) -> str:

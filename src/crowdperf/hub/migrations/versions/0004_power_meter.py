@@ -32,11 +32,12 @@ def upgrade() -> None:
         "UPDATE results SET power_meter = 'ptd', power_scope = 'system' "
         "WHERE power_w IS NOT NULL OR energy_j_per_sample IS NOT NULL"
     )
-    op.create_index("ix_results_power_meter", "results", ["power_meter"])
+    # list_results counts rows per (key, meter), power rankings ask which meters each key holds
+    op.create_index("ix_results_key_meter", "results", ["comparison_key", "power_meter"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_results_power_meter", table_name="results")
+    op.drop_index("ix_results_key_meter", table_name="results")
     with op.batch_alter_table("results") as batch:
         batch.drop_column("power_note")
         batch.drop_column("power_scope")
