@@ -102,8 +102,6 @@ class Result(Base):
         Index("ix_results_accuracy", "accuracy_f1"),
         Index("ix_results_source", "source"),
         Index("ix_results_scenario_key", "scenario", "comparison_key"),  # migration 0002 (+ PG sort indexes)
-        # migration 0004: the (key, meter) groups every list counts and every power ranking checks
-        Index("ix_results_key_meter", "comparison_key", "power_meter"),
     )
 
 

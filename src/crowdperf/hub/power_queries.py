@@ -10,10 +10,10 @@ watts (nvml), a CPU package's (rapl) and a whole system's at the wall (PTD) are 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.hub.models import Result
@@ -48,43 +48,60 @@ def meter_name(stored: str | None) -> str:
     return stored or UNRECORDED
 
 
-def meters_by_key(store: Store, where: Sequence[ColumnElement[bool]]) -> dict[str, tuple[str, ...]]:
-    """Per comparison key, the meters of the power figures among the rows ``where`` selects: one
-    GROUP BY, asked only where power is ranked, constrained or drawn."""
-    stmt = (
-        select(Result.comparison_key, Result.power_meter)
-        .where(*where, has_power())
-        .group_by(Result.comparison_key, Result.power_meter)
-    )
-    out: dict[str, set[str]] = {}
-    with store.session() as s:
-        for key, meter in s.execute(stmt):
-            out.setdefault(key, set()).add(meter_name(meter))
-    return {key: tuple(sorted(meters)) for key, meters in out.items()}
+def metered(condition: ColumnElement[bool] | None = None) -> ColumnElement[Any]:
+    """A row's meter where it has a power figure (and ``condition``), else NULL: min() and max()
+    of it per group say whether the group's figures come from one meter."""
+    when = has_power() if condition is None else and_(condition, has_power())
+    return case((when, func.coalesce(Result.power_meter, UNRECORDED)), else_=None)
+
+
+def stored_meters(store: Store) -> tuple[str, ...]:
+    """Every meter of a stored figure (cached until the next write)."""
+
+    def compute() -> tuple[str, ...]:
+        stmt = select(metered()).where(has_power()).distinct()
+        with store.session() as s:
+            return tuple(sorted(m for (m,) in s.execute(stmt)))
+
+    return store.cached("power_meters", compute)
+
+
+def meters_between(
+    store: Store, low: str | None, high: str | None, exact: Callable[[], Iterable[str | None]]
+) -> tuple[str, ...]:
+    """The meters of a group whose figures' smallest and largest meter names are ``low`` and
+    ``high`` (SQL min/max): one when they agree; both when the whole store holds no third (the
+    usual case: PTD's and one software meter's); else ``exact()`` asks the database."""
+    if low is None or high is None:
+        return ()
+    if low == high:
+        return (low,)
+    if len(stored_meters(store)) <= 2:
+        return tuple(sorted({low, high}))
+    return tuple(sorted({m for m in exact() if m is not None}))
 
 
 def page_counts(store: Store, where: Sequence[ColumnElement[bool]]) -> tuple[int, int, tuple[str, ...]]:
-    """(matching rows, distinct comparison keys, meters of their power figures) in one aggregate:
-    rows grouped by (key, meter), a handful per key."""
-    stmt = (
-        select(
-            Result.comparison_key,
-            Result.power_meter,
-            func.count().label("n"),
-            func.count(Result.power_w).label("powered"),
-            func.count(Result.energy_j_per_sample).label("with_energy"),
-        )
+    """(matching rows, distinct comparison keys, meters of their power figures): one hash aggregate
+    per key (the plan the count had before meters: the filter's index, then grouping), whose
+    min/max meter say whether the figures mix meters."""
+    per_key = (
+        select(func.count().label("n"), func.min(metered()).label("low"), func.max(metered()).label("high"))
+        .select_from(Result)
         .where(*where)
-        .group_by(Result.comparison_key, Result.power_meter)
+        .group_by(Result.comparison_key)
+        .subquery()
     )
-    total, keys, meters = 0, set(), set()
+    counts = (func.coalesce(func.sum(per_key.c.n), 0), func.count())
+    outer = select(*counts, func.min(per_key.c.low), func.max(per_key.c.high)).select_from(per_key)
     with store.session() as s:
-        for key, meter, n, powered, with_energy in s.execute(stmt):
-            total += n
-            keys.add(key)
-            if powered or with_energy:
-                meters.add(meter_name(meter))
-    return total, len(keys), tuple(sorted(meters))
+        total, keys, low, high = s.execute(outer).one()
+
+    def exact() -> list[str | None]:
+        with store.session() as s:
+            return list(s.scalars(select(metered()).where(*where, has_power()).distinct()))
+
+    return int(total), int(keys), meters_between(store, low, high, exact)
 
 
 def compare_meters(results: Sequence[HubResult], metrics: list[MetricDelta]) -> tuple[list[MetricDelta], str]:

@@ -15,7 +15,7 @@ a bound parameter.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,8 @@ from crowdperf.hub.power_meters import energy_cost_line, mixed_meters_note
 from crowdperf.hub.power_queries import (
     compare_meters,
     meter_name,
-    meters_by_key,
+    metered,
+    meters_between,
     page_counts,
     power_where,
     with_meters,
@@ -392,18 +393,32 @@ def best_configurations(
     active = _constraint_where(constraints, cost)
     axis = AXES[constraints.objective]
     objective = _axis_column(axis, cost)
-    # how many results each constraint removes, in one aggregate query per comparison key
+    # how many results each constraint removes, and the lowest and highest power meter of those
+    # meeting them (one meter when they agree), in one aggregate query per comparison key
     meets = and_(true(), _finite(objective), *(cond for _, cond in active))
-    counts = [func.count(Result.id), func.sum(case((meets, 1), else_=0))] + [
-        func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active
-    ]
+    counts = [
+        func.count(Result.id),
+        func.sum(case((meets, 1), else_=0)),
+        func.min(metered(meets)),
+        func.max(metered(meets)),
+    ] + [func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active]
     with store.session() as s:
         per_key = {
-            row[0]: (row[1], int(row[2] or 0), row[3:])
+            row[0]: (row[1], int(row[2] or 0), row[5:], row[3:5])
             for row in s.execute(
                 select(Result.comparison_key, *counts).where(*base).group_by(Result.comparison_key)
             )
         }
+
+    def meeting_meters(key: str) -> tuple[str, ...]:
+        def exact() -> list[str | None]:
+            stmt = select(metered(meets)).where(*base, Result.comparison_key == key).distinct()
+            with store.session() as s:
+                return list(s.scalars(stmt))
+
+        low, high = per_key[key][3]
+        return meters_between(store, low, high, exact)
+
     ranked_col = (
         func.row_number()
         .over(
@@ -436,7 +451,7 @@ def best_configurations(
         )
         for key in per_key
     ]
-    groups = _best_power(store, constraints, [*base, *(c for _, c in active), _finite(objective)], groups)
+    groups = _best_power(constraints, meeting_meters, groups)
     groups.sort(key=lambda g: (not g.ranking, -g.candidates))
     return BestAnswer(
         constraints=constraints,
@@ -453,20 +468,19 @@ def best_configurations(
 
 
 def _best_power(
-    store: Store, c: Constraints, meeting: list[ColumnElement[bool]], groups: list[BestGroup]
+    c: Constraints, meeting: Callable[[str], tuple[str, ...]], groups: list[BestGroup]
 ) -> list[BestGroup]:
     """Each ranking's power figures with their meters: the winner's energy cost, and a warning
-    when the ranking ranks by power, or constrains it, over figures of several meters (of every
-    row meeting the constraints) or shows figures of several meters (its own rows)."""
-    ranked_by_power = AXES[c.objective].column in POWER_COLUMNS
-    if ranked_by_power or c.max_watts is not None or c.max_joules_per_sample is not None:
-        meters = meters_by_key(store, meeting)
-    else:
-        meters = {}
+    when the ranking ranks by power, or constrains it, over figures of several meters (``meeting``:
+    of every row of a key meeting the constraints) or shows figures of several meters (its own rows)."""
+    by_power = AXES[c.objective].column in POWER_COLUMNS
+    weighed = by_power or c.max_watts is not None or c.max_joules_per_sample is not None
     out = []
     for g in groups:
         shown = {meter_name(r.power_meter) for r in g.ranking if r.power_text() != "n/a"}
-        g = with_meters(g, tuple(sorted(set(meters.get(g.comparison_key, ())) | shown)), "this ranking")
+        if weighed:
+            shown |= set(meeting(g.comparison_key))
+        g = with_meters(g, tuple(sorted(shown)), "this ranking")
         line = energy_cost_line(g.ranking[0]) if g.ranking else None
         out.append(dataclasses.replace(g, explanation=(*g.explanation, line)) if line else g)
     return out

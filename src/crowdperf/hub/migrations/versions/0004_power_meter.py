@@ -9,6 +9,10 @@ Rows stored before: until now only spl.txt gave a figure, so a row with ``power_
 ("ptd", "system"); a row without keeps NULL, "imported before the hub read power.json" (the next
 import of its tree brings its power.json in: ``import_writer.adopt_pre_power_row``).
 
+No index on the meter: the meter filter rides on the others, and an index on (comparison key,
+meter) made SQLite answer a filtered list by scanning every row in that index's order instead of
+searching the filter's index (measured: twice the time).
+
 Revision ID: 0004
 Revises: 0003
 """
@@ -32,12 +36,9 @@ def upgrade() -> None:
         "UPDATE results SET power_meter = 'ptd', power_scope = 'system' "
         "WHERE power_w IS NOT NULL OR energy_j_per_sample IS NOT NULL"
     )
-    # list_results counts rows per (key, meter), power rankings ask which meters each key holds
-    op.create_index("ix_results_key_meter", "results", ["comparison_key", "power_meter"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_results_key_meter", table_name="results")
     with op.batch_alter_table("results") as batch:
         batch.drop_column("power_note")
         batch.drop_column("power_scope")
