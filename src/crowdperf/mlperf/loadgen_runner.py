@@ -48,6 +48,7 @@ class TestOutcome:
     qsl_size: int
     accuracy: AccuracyResult | None = None
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
+    weights_file: str | None = None  # which of asset_checksums is the model (OpenWorkload.weights_file)
 
 
 def execute_test(job: TestJob) -> TestOutcome:
@@ -79,6 +80,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             total,
             accuracy,
             targets,
+            getattr(opened, "weights_file", None),  # optional, like warmup
         )
     finally:
         opened.close()

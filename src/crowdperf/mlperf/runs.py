@@ -133,6 +133,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
             devices=accelerators.resolve(spec.devices, ctx.inventory),
             inventory=ctx.inventory,
             argv=ctx.argv,
+            weights_file=outcome.weights_file,
         ).write(tmp)
     is_acc = spec.mode is Mode.ACCURACY
     return RunResult(

@@ -77,6 +77,7 @@ class OpenSyntheticWorkload:
     source: SyntheticSource
     runtime: RuntimeInfo
     asset_checksums: dict[str, str]
+    weights_file: str = "synthetic-table"  # its "model" is the response table
     loadgen_model: str = "bert"
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
 

@@ -8,6 +8,8 @@ allows one ``FromConfig`` per process, see ``loadgen_runner``), and gets an ``Op
                       infer(indices, replica) -> rows
     runtime           RuntimeInfo: what really runs, on which devices (provenance.json)
     asset_checksums   {"model.onnx": "<md5>", ...} of the files actually used
+    weights_file      the key of asset_checksums that is the model's weights (optional;
+                      measurements.json's starting_weights_filename)
     loadgen_model     LoadGen's model key for mlperf.conf lookups ("bert")
     response_dtype    numpy dtype of the response rows (accuracy log decoding)
     evaluate_accuracy(accuracy_log, out_dir) -> AccuracyResult  (writes accuracy.txt, predictions.json)

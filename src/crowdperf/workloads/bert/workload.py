@@ -111,6 +111,7 @@ class OpenBertWorkload:
     runners: Sequence[BertRunner]
     infos: Sequence[BackendInfo]
     asset_checksums: dict[str, str]
+    weights_file: str  # the key of asset_checksums that is the model (measurements.json names it)
     source: SquadSampleSource = field(init=False)
     loadgen_model: str = "bert"  # mlperf.conf's model key for BERT
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
@@ -216,7 +217,7 @@ class BertWorkload:
         ]
         checksums = {a.name: a.md5 for a in (files.dataset, files.vocab, model_file)}
         return OpenBertWorkload(
-            self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums
+            self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums, model_file.name
         )
 
     def _model_file(
