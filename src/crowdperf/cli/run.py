@@ -83,7 +83,13 @@ def run(
     model_path: Path | None = typer.Option(None, help="Local model file."),
     dataset_path: Path | None = typer.Option(None, help="Local SQuAD dev-v1.1.json."),
     vocab_path: Path | None = typer.Option(None, help="Local vocab.txt."),
-    download: bool = typer.Option(False, "--download", help="Allow fetching the official assets."),
+    download: bool = typer.Option(
+        False,
+        "--download",
+        help="Fetch the official files a run needs and the cache lacks (bert-99, bert-99.9: model "
+        "~1.3 GB, SQuAD dev set, vocab). Without it a missing file is an error before anything "
+        "runs; generated models (tiny, bert-large) fetch nothing.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of the table."),
 ) -> None:
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""

@@ -7,6 +7,7 @@ metric is the stored target and whose ``run_dir`` is the targets file).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
-from crowdperf.errors import InterruptedRun, UsageError
+from crowdperf.errors import InterruptedRun, ResultsError, UsageError
 from crowdperf.locks import dir_lock, exclusive
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
@@ -202,9 +203,39 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
     )
 
 
+def preflight(plan: RunPlan, ctx: HarnessContext) -> None:
+    """Every cheap precondition of every run of ``plan``, before anything runs, is fetched or
+    written: its devices are on this host (DeviceError), its results directory can be written,
+    and its workload's own checks pass (``Workload.preflight``: backend, precision, files, disk)."""
+    checked: set[tuple[object, ...]] = set()
+    for spec in plan.runs:
+        spec = with_resolved_devices(spec, ctx.inventory)
+        if spec.mode is not Mode.FIND_PERFORMANCE:
+            require_writable(spec.results_dir)
+        key = (spec.model, spec.backend, spec.devices, spec.precision, spec.paths, spec.allow_download)
+        if key in checked:
+            continue
+        checked.add(key)
+        check = getattr(load_workload(workload_ref(spec.model)), "preflight", None)
+        if check is not None:
+            check(spec, ctx.settings)
+
+
+def require_writable(directory: Path) -> None:
+    """A ResultsError now when ``directory`` could not be created or written; creates nothing."""
+    existing = next((p for p in (directory, *directory.absolute().parents) if p.exists()), Path("/"))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ResultsError(
+            f"cannot write results under {directory}: {existing} is not a writable directory",
+            hint="pass a writable --results-dir",
+        )
+
+
 def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
-    """Every run of ``plan`` in order. The results directory is locked for the whole plan: a
-    second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
+    """Every run of ``plan`` in order, after ``preflight`` passed for all of them. The results
+    directory is locked for the whole plan: a second ``crowdperf run`` into it fails at once,
+    naming this one (locks.py)."""
+    preflight(plan, ctx)
     writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
     if not writes:
         return _execute_runs(plan, ctx, on_event)

@@ -15,6 +15,11 @@ allows one ``FromConfig`` per process, see ``loadgen_runner``), and gets an ``Op
     evaluate_accuracy(accuracy_log, out_dir) -> AccuracyResult  (writes accuracy.txt, predictions.json)
     close()
 
+A definition may also have ``preflight(spec, settings)``: cheap checks the parent process runs
+for every run of a plan before any child starts or any file is fetched (backend installed,
+precision supported on the device, files present or ``--download`` given, disk space), raising
+the CrowdperfError the run would otherwise meet minutes later.
+
 Registration: an entry point in the group ``crowdperf.workloads`` (crowdperf's own models are
 registered in its pyproject.toml exactly like a plugin's; see ``crowdperf.plugins``) names a
 ``Workload`` definition: cheap to import, it exposes the ``rules`` it runs under (read in the parent
