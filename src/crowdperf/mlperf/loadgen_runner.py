@@ -163,9 +163,10 @@ class RunResult:
     valid: bool | None  # None for accuracy runs (LoadGen does not judge them)
     submittable: bool
     metric: Metric | None = None
-    invalid_reason: str | None = None
+    invalid_reason: str | None = None  # one line: why LoadGen called it INVALID (invalid_reason.py)
     accuracy: AccuracyResult | None = None
     loadgen_errors: tuple[str, ...] = field(default_factory=tuple)
+    invalid_fix: str | None = None  # the command that fixes an INVALID run
 
 
 def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool, str | None, tuple[str, ...]]:

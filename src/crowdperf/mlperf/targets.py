@@ -31,6 +31,8 @@ class StoredTarget:
     unit: str
     execution_mode: str
     measured_utc: str
+    # other processes' share of the CPUs while it was measured (system/load.py); None: not recorded
+    machine_busy_percent: float | None = None
 
 
 def target_key(system: str, model: str, scenario: Scenario | str) -> str:
