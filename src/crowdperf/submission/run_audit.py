@@ -108,8 +108,9 @@ def _part_problems(result: ScenarioResult, part: _Part) -> list[str]:
     if DETAIL not in missing + empty:
         problems += _log_problems(part, result.scenario.value)
     if (part.run_dir / PROVENANCE).is_file() and PROVENANCE not in empty:
-        problems += _provenance_problems(part, result)
-        if part.mode_name == "performance" and result.performance.weights_file is None:
+        wrong = _provenance_problems(part, result)
+        problems += wrong
+        if not wrong and part.mode_name == "performance" and result.performance.weights_file is None:
             problems.append(f"{PROVENANCE} names no model file (measurements.json needs it)")
     if ACCURACY_TXT in part.files and ACCURACY_TXT not in missing + empty:
         problems += _accuracy_txt_problems(part.run_dir / ACCURACY_TXT, result.model)
