@@ -50,6 +50,7 @@ _WANTED = {
 class RunProblem:
     run_dir: Path
     problem: str
+    rerun: str = ""  # the options that re-run this test: "--model tiny --scenario Offline --mode performance"
 
     def __str__(self) -> str:
         return f"{self.run_dir}: {self.problem}"
@@ -64,8 +65,9 @@ class IncompleteRuns(ResultsError):
         super().__init__(
             f"{len(problems)} problem(s) in the runs under {results_dir}; "
             f"no tree was written:\n{shown}{more}",
-            hint="re-run each incomplete test (`crowdperf run --model M --scenario S --mode performance|"
-            "accuracy|compliance --results-dir R`), or move the broken run out of the results directory",
+            hint=f"re-run each such test with the options of its first run (its command is in "
+            f"provenance.json), e.g. `crowdperf run {problems[0].rerun} --results-dir {results_dir}`, "
+            "or move the broken run out of the results directory",
         )
         self.problems = tuple(problems)
 
@@ -94,7 +96,8 @@ def audit_result(result: ScenarioResult, *, test01: bool) -> list[RunProblem]:
     problems: list[RunProblem] = []
     for part in _parts(result, test01=test01):
         found = _part_problems(result, part)
-        problems += [RunProblem(part.run_dir, p) for p in found]
+        rerun = f"--model {result.model} --scenario {result.scenario} --mode {part.mode_name}"
+        problems += [RunProblem(part.run_dir, p, rerun) for p in found]
     return problems
 
 

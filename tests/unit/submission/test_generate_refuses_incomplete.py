@@ -123,7 +123,8 @@ def test_every_problem_of_every_run_is_listed_at_once(results_dir: Path, tmp_pat
     (results_dir / SYSTEM / "bert-99" / "SingleStream" / "accuracy" / "accuracy.txt").unlink()
     refused = _refused(results_dir, tmp_path)
     assert len(refused.problems) == 2 and "2 problem(s)" in refused.message
-    assert refused.hint is not None and "crowdperf run" in refused.hint
+    assert refused.hint is not None
+    assert "crowdperf run --model bert-99 --scenario Offline --mode performance --results-dir" in refused.hint
 
 
 def test_the_model_file_is_named_never_the_data_set(results_dir: Path, tmp_path: Path) -> None:
