@@ -169,3 +169,16 @@ def test_two_generates_racing_for_one_tree_never_mix_their_writes(results: Path,
         assert set(codes) <= {0, BusyError.exit_code} and 0 in codes, codes
         assert sorted(str(p.relative_to(sub)) for p in sub.rglob("*")) == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".crowdperf-submission-")]
+
+
+def test_export_site_into_a_folder_another_export_writes_fails_naming_it(
+    results: Path, tmp_path: Path
+) -> None:
+    sub, db, site = tmp_path / "sub", tmp_path / "hub.sqlite", tmp_path / "site"
+    assert _generate(results, sub).returncode == 0
+    assert _cli("hub", "import", str(sub), "--db", str(db)).returncode == 0
+    with _held("tree_lock", site.resolve()) as holder:
+        busy = _cli("hub", "export-site", str(site), "--db", str(db))
+    assert busy.returncode == BusyError.exit_code and f"site folder {site}" in _said(busy)
+    assert f"(pid {holder.pid}" in _said(busy) and not site.exists()
+    assert _cli("hub", "export-site", str(site), "--db", str(db)).returncode == 0
