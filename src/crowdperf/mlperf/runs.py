@@ -17,6 +17,7 @@ from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, ResultsError, UsageError
 from crowdperf.locks import dir_lock, exclusive
+from crowdperf.meters.registry import meter_refs
 from crowdperf.mlperf import target_check
 from crowdperf.mlperf.commands import find_performance_command
 from crowdperf.mlperf.find_performance import FindJob, Measurement
@@ -25,6 +26,7 @@ from crowdperf.mlperf.isolated import Poll, run_isolated
 from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
 from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
@@ -131,7 +133,7 @@ def execute_run(
     targets = targets or resolve_targets(spec, ctx)
     started = now_utc()
     with atomic_run_dir(final) as tmp:
-        job = TestJob(spec, ref, tmp, targets, ctx.workers)
+        job = TestJob(spec, ref, tmp, targets, ctx.workers, meter_refs())
         outcome: TestOutcome = run_isolated(
             "crowdperf.mlperf.loadgen_runner:execute_test",
             job,
@@ -141,6 +143,7 @@ def execute_run(
         )
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
         explained = None if spec.mode is Mode.ACCURACY or valid else _explain(tmp, spec)
+        power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
         build_provenance(
             spec,
             backend=outcome.runtime,
@@ -167,6 +170,7 @@ def execute_run(
         accuracy=outcome.accuracy,
         loadgen_errors=errors,
         invalid_fix=explained.fix if explained else None,
+        power=power,
     )
 
 

@@ -114,7 +114,10 @@ def _part_problems(result: ScenarioResult, part: _Part) -> list[str]:
         wrong = _provenance_problems(part, result)
         problems += wrong
         if not wrong and part.mode_name == "performance" and result.performance.weights_file is None:
-            problems.append(f"{PROVENANCE} names no model file (measurements.json needs it)")
+            problems.append(
+                f"{PROVENANCE} names no model file (measurements.json needs it; a workload says "
+                "which of its files is the model: OpenWorkload.weights_file)"
+            )
     if ACCURACY_TXT in part.files and ACCURACY_TXT not in missing + empty:
         problems += _accuracy_txt_problems(part.run_dir / ACCURACY_TXT, result.model)
     return problems
