@@ -8,7 +8,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from crowdperf.automation.cache_ops import remove_entries, show_entries
+from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.cli.console import console
 from crowdperf.settings import load_settings
 
@@ -55,14 +55,12 @@ def show(
 
 @cache_app.command("find")
 def find(tags: str = typer.Option(None, "--tags", help=TAGS_HELP)) -> None:
-    """Print the main path of each matching entry, one a line (for scripts).
+    """Print the main path of each matching entry, one a line (for scripts); exit 3 when none matches.
 
     Example: crowdperf cache find --tags cuda
     """
-    for entry in show_entries(load_settings(), tags):
-        path = next(iter(entry.artifact.paths.values()), None)
-        if path is not None:
-            typer.echo(str(path))
+    for path in find_paths(load_settings(), tags):
+        typer.echo(str(path))
 
 
 @cache_app.command("rm")
@@ -70,7 +68,8 @@ def rm(
     tags: str = typer.Option(None, "--tags", help=TAGS_HELP),
     everything: bool = typer.Option(False, "--all", help="Remove every entry."),
 ) -> None:
-    """Remove entries (and what the cache itself installed for them).
+    """Remove entries (and what the cache itself installed for them); exit 3 when no entry has the
+    tags (--all on an empty cache removes nothing and succeeds).
 
     Example: crowdperf cache rm --tags cudnn
     """

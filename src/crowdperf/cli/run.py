@@ -16,8 +16,8 @@ from rich.table import Table
 
 from crowdperf import plugins
 from crowdperf.backends.registry import backend_names
-from crowdperf.cli.console import console, err_console, state
-from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
+from crowdperf.cli.console import console, err_console
+from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
@@ -87,20 +87,14 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of the table."),
 ) -> None:
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""
+    spec, scen, md = _build_spec(**locals())
+    get_round(spec.round)
+    plan = plan_runs(spec, workload_rules(spec.model), scen, md)
+    ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run)
     try:
-        spec, scen, md = _build_spec(**locals())
-        get_round(spec.round)
-        plan = plan_runs(spec, workload_rules(spec.model), scen, md)
-        ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run)
-        try:
-            results = _execute(plan, ctx, quiet=as_json)
-        except KeyboardInterrupt:  # between runs: nothing partial exists
-            raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
-    except CrowdperfError as exc:
-        if state.verbose:
-            err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
+        results = _execute(plan, ctx, quiet=as_json)
+    except KeyboardInterrupt:  # between runs: nothing partial exists
+        raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
     if as_json:
         typer.echo(json.dumps(results_json(results), indent=2))
     else:

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from crowdperf.cli.console import console
-from crowdperf.errors import UsageError
+from crowdperf.errors import MissingInputError, UsageError
 from crowdperf.mlperf.rounds import Category, default_round, get_round
-from crowdperf.submission.checker import CheckReport, check_submission
+from crowdperf.submission.checker import VALID_DIVISIONS, CheckReport, check_submission
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.official import run_official_checker
 from crowdperf.submission.push import push_submission
@@ -79,6 +79,15 @@ def _render(report: CheckReport) -> None:
     console.print(f"crowdperf ({report.round}): {verdict}")
 
 
+def _require_tree(tree: Path) -> None:
+    """A folder that holds no division is not a submission with errors: it is the wrong folder."""
+    if tree.is_dir() and not any((tree / d).is_dir() for d in VALID_DIVISIONS):
+        raise MissingInputError(
+            f"{tree} holds no submission tree (no {', '.join(d + '/' for d in VALID_DIVISIONS)} in it)",
+            hint="pass the folder `crowdperf submission generate --submission-dir` wrote",
+        )
+
+
 @submission_app.command("check")
 def check(
     tree: Path = typer.Argument(..., help="Submission tree root (holds closed/ or open/)."),
@@ -94,6 +103,7 @@ def check(
     Example: crowdperf submission check sub --official-checker ~/src/inference
     """
     rnd = _round(round_name)
+    _require_tree(tree)
     report = check_submission(tree, rnd, skip_compliance=skip_compliance)
     verdict = run_official_checker(official, tree, rnd) if official else None
     if as_json:

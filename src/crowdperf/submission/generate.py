@@ -21,6 +21,7 @@ from crowdperf.errors import SubmissionError, UsageError
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.rounds import Category, Round
 from crowdperf.mlperf.workload import workload_rules
+from crowdperf.names import checked_name
 from crowdperf.submission.compliance import verify_test01
 from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
 from crowdperf.submission.readme import write_measurement_readme
@@ -49,6 +50,11 @@ class GenerateOptions:
     sw_notes_extra: str = ""
     overrides: Path | None = None
     force: bool = False
+
+    def __post_init__(self) -> None:
+        # The submitter is a directory of the tree (<division>/<submitter>/): one plain name, so
+        # the tree stays inside --submission-dir (names.py).
+        checked_name(self.submitter, "--submitter")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crowdperf.errors import MissingInputError, SubmissionError
+from crowdperf.errors import MissingInputError, SubmissionError, UsageError
 from crowdperf.mlperf.rounds import Round
 from crowdperf.submission.checker import CheckReport, check_submission
 
@@ -60,9 +60,10 @@ def push_submission(
             hint="fix what check reports, or push anyway with --force",
         )
     branch = branch or f"crowdperf-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    _check_branch(branch)
     with tempfile.TemporaryDirectory(prefix="crowdperf-push-") as tmp:
         clone = Path(tmp) / "repo"
-        _git("clone", "--quiet", repo_url, str(clone))
+        _git("clone", "--quiet", "--", repo_url, str(clone))  # "--": a URL is never an option
         _git("checkout", "--quiet", "-B", branch, cwd=clone)
         for top in tree.iterdir():
             dest = clone / top.name
@@ -86,6 +87,24 @@ def push_submission(
         commit = _git("rev-parse", "HEAD", cwd=clone)
         _git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone)
     return PushResult(repo_url, branch, commit, report.passed), report
+
+
+def _check_branch(branch: str) -> None:
+    """git's own rule for branch names (``git check-ref-format --branch``), before any clone."""
+    bad = UsageError(
+        f"--branch {branch[:80]!r} is not a valid git branch name",
+        hint="use letters, digits, '-', '_', '/' and '.', e.g. crowdperf-h200-offline",
+    )
+    if not branch or branch.startswith("-") or "\x00" in branch:  # an option, or not an argv word
+        raise bad
+    try:
+        proc = subprocess.run(
+            ["git", "check-ref-format", "--branch", branch], capture_output=True, text=True, timeout=60
+        )
+    except FileNotFoundError as exc:
+        raise SubmissionError("git is not installed", hint="install git") from exc
+    if proc.returncode != 0:
+        raise bad
 
 
 def _has_identity(repo: Path) -> bool:
