@@ -23,6 +23,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     cache = tmp_path_factory.mktemp("crowdperf-cache")
     monkeypatch.setenv("CROWDPERF_CACHE", str(cache))
     monkeypatch.delenv("CROWDPERF_HUB_DB", raising=False)
+    monkeypatch.delenv("CROWDPERF_POWERCAP_DIR", raising=False)
     return cache
 
 

@@ -4,7 +4,7 @@
     crowdperf.workloads   --model bert-99           a workload definition (name, rules, lazy open)
     crowdperf.backends    --backend onnxruntime     a ``Backend`` class
     crowdperf.recipes     any                       a ``register(registry)`` function of recipes
-    crowdperf.meters      (reserved: power/energy meters)
+    crowdperf.meters      nvml, rapl (chosen per run)   a power/energy ``Meter`` class
 
 crowdperf's own workloads, backends and recipes are entry points in its pyproject.toml exactly like
 a third-party package's, so the lists of choices (``run --help``, the hub's command builder, the CM

@@ -3,6 +3,8 @@
 - ``CROWDPERF_CACHE``: artifact cache, generated models, feature caches
   (default ``$XDG_CACHE_HOME/crowdperf``).
 - ``CROWDPERF_HUB_DB``: results hub database URL or SQLite path (default ``<cache>/hub.sqlite``).
+- ``CROWDPERF_POWERCAP_DIR``: where the RAPL meter finds the kernel's powercap zones (default
+  ``/sys/class/powercap``; a container may see the host's sysfs mounted elsewhere).
 
 Documented in docs/settings.md; a test checks that every variable read here is listed there.
 """
@@ -15,13 +17,16 @@ from pathlib import Path
 
 ENV_CACHE = "CROWDPERF_CACHE"
 ENV_HUB_DB = "CROWDPERF_HUB_DB"
-ALL_ENV_VARS = (ENV_CACHE, ENV_HUB_DB)
+ENV_POWERCAP_DIR = "CROWDPERF_POWERCAP_DIR"
+ALL_ENV_VARS = (ENV_CACHE, ENV_HUB_DB, ENV_POWERCAP_DIR)
+DEFAULT_POWERCAP_DIR = Path("/sys/class/powercap")
 
 
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
     hub_db: str
+    powercap_dir: Path = DEFAULT_POWERCAP_DIR
 
     @property
     def models_dir(self) -> Path:
@@ -41,4 +46,5 @@ def load_settings() -> Settings:
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     cache_dir = Path(os.environ.get(ENV_CACHE) or Path(xdg) / "crowdperf").expanduser()
     hub_db = os.environ.get(ENV_HUB_DB) or str(cache_dir / "hub.sqlite")
-    return Settings(cache_dir=cache_dir, hub_db=hub_db)
+    powercap = Path(os.environ.get(ENV_POWERCAP_DIR) or DEFAULT_POWERCAP_DIR)
+    return Settings(cache_dir=cache_dir, hub_db=hub_db, powercap_dir=powercap)

@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from crowdperf.cli.main import app
+from crowdperf.cli.run import results_table
+from crowdperf.meters.readings import PowerSummary
+from crowdperf.mlperf.loadgen_runner import RunResult
+from crowdperf.mlperf.rounds import Scenario
+from crowdperf.mlperf.spec import Mode
 from crowdperf.mlperf.workload import register_workload, unregister_workload
+from fake_powercap import FakePowercap
 
 runner = CliRunner()
 
@@ -37,6 +44,50 @@ def test_run_json_has_versioned_schema_and_every_result(synthetic_tiny: None, tm
     perf = data["results"][1]
     assert perf["metric"]["unit"] == "samples/s" and perf["submittable"] is False
     assert Path(perf["run_dir"]).is_dir()
+
+
+def test_run_json_carries_power_with_its_meter(
+    synthetic_tiny: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakePowercap(tmp_path / "powercap")
+    fake.zone("0", "package-0")
+    monkeypatch.setenv("CROWDPERF_POWERCAP_DIR", str(fake.root))
+    args = ["run", "--scenario", "Offline", "--count", "16", "--results-dir", str(tmp_path / "r"), "--json"]
+    with fake.drawing({"0": 40.0}):
+        out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    accuracy, performance = json.loads(out.stdout)["results"]
+    assert accuracy["power"] is None  # accuracy runs are not metered
+    power = performance["power"]
+    assert power["meter"] == "rapl" and power["unavailable"] is None
+    assert power["mean_w"] == pytest.approx(40.0, rel=0.25)
+    assert power["min_w"] <= power["mean_w"] <= power["max_w"] and power["joules_per_sample"] > 0
+
+
+def _rendered(results: list[RunResult]) -> str:
+    wide = Console(width=250, record=True)
+    wide.print(results_table(results, Path("r")))
+    return wide.export_text()
+
+
+def _result(mode: Mode, power: PowerSummary | None) -> RunResult:
+    return RunResult("sys", "tiny", Scenario.OFFLINE, mode, Path("r"), None, False, power=power)
+
+
+def test_table_shows_watts_and_joules_per_sample_with_the_meter() -> None:
+    measured = PowerSummary("nvml", 652.4, 600.0, 690.0, 1300.0, 0.1718)
+    text = _rendered([_result(Mode.ACCURACY, None), _result(Mode.PERFORMANCE, measured)])
+    assert "652 W, 0.172 J/sample (nvml)" in text and "power" in text.splitlines()[2]
+    lost = PowerSummary(None, unavailable="nvml: NVML stopped answering")
+    text = _rendered([_result(Mode.PERFORMANCE, measured), _result(Mode.COMPLIANCE, lost)])
+    assert "unavailable (nvml: NVML stopped answering)" in text  # reasons differ: said per row
+
+
+def test_table_says_once_why_there_is_no_power() -> None:
+    absent = PowerSummary(None, unavailable="rapl: no /sys/class/powercap")
+    text = _rendered([_result(Mode.PERFORMANCE, absent), _result(Mode.COMPLIANCE, absent)])
+    assert text.count("power: unavailable (rapl: no /sys/class/powercap)") == 1
+    assert "J/sample" not in text and "power" not in text.splitlines()[2]  # no column of blanks
 
 
 def test_table_marks_test_runs(synthetic_tiny: None, tmp_path: Path) -> None:

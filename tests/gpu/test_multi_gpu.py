@@ -30,8 +30,8 @@ def _run(tmp_path: Path, device: str, mode: str) -> dict:
 
 def test_two_gpus_answer_what_one_gpu_answers_and_are_both_recorded(tmp_path: Path) -> None:
     one, two = _run(tmp_path, "cuda:0", "accuracy"), _run(tmp_path, "cuda", "accuracy")
-    assert two["accuracy"]["f1"] == pytest.approx(one["accuracy"]["f1"], abs=0.5)
-    assert two["accuracy"]["n_questions"] == one["accuracy"]["n_questions"]
+    assert two["accuracy"]["scores"]["f1"] == pytest.approx(one["accuracy"]["scores"]["f1"], abs=0.5)
+    assert two["accuracy"]["n_samples"] == one["accuracy"]["n_samples"]
     prov = json.loads((Path(two["run_dir"]) / "provenance.json").read_text())
     assert prov["backend"]["device_count"] == str(torch.cuda.device_count())
     perf = _run(tmp_path, "cuda", "performance")

@@ -27,3 +27,19 @@ def test_default_run_writes_mlperf_layout_and_scores_accuracy(tmp_path: Path) ->
         assert json.loads(first).keys() == {"exact_match", "f1"}
     assert len(report["results"]) == 4
     assert all(r["submittable"] is False for r in report["results"])
+    # power: measured where a meter can read this host, else the reason, never a zero
+    for r in report["results"]:
+        power, power_json = r["power"], Path(r["run_dir"]) / "power.json"
+        if r["mode"] == "accuracy":
+            assert power is None and not power_json.exists()
+            continue
+        recorded = json.loads(power_json.read_text())
+        assert recorded["schema"] == "crowdperf.power/1" and recorded["summary"] == power
+        if power["unavailable"] is None:
+            assert power["meter"] == "rapl" and power["joules_per_sample"] > 0
+        else:
+            assert (
+                power["meter"] is None
+                and power["joules"] is None
+                and power["unavailable"].startswith("rapl: ")
+            )

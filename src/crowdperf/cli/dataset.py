@@ -13,7 +13,7 @@ from rich.table import Table
 from crowdperf.cli.console import console, err_console
 from crowdperf.errors import UsageError
 from crowdperf.settings import Settings, load_settings
-from crowdperf.workloads.bert.accuracy import LOG_DTYPES, AccuracyResult, score_accuracy_log
+from crowdperf.workloads.bert.accuracy import LOG_DTYPES, SquadAccuracy, score_accuracy_log
 from crowdperf.workloads.bert.dataset import DatasetStats, SquadFeatures, dataset_stats, load_features
 from crowdperf.workloads.bert.tiny_data import ensure_tiny_data
 
@@ -104,7 +104,7 @@ def squad_accuracy(
         console.print(result.note, highlight=False)
 
 
-def _accuracy_json(result: AccuracyResult) -> dict[str, object]:
+def _accuracy_json(result: SquadAccuracy) -> dict[str, object]:
     return {
         "schema": 1,
         "exact_match": result.exact_match,

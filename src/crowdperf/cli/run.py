@@ -31,6 +31,11 @@ from crowdperf.system.devices import DeviceSelection
 RUN_JSON_SCHEMA = "crowdperf.run/1"
 E = TypeVar("E", bound=Enum)
 
+POWER_NOTE = (
+    "\n\nPerformance and TEST01 runs also record power.json: mean watts and joules per sample over "
+    "LoadGen's timed window, from the meters that can read the devices used (nvml for GPUs, rapl "
+    "for the CPU), or why none can (docs/power.md)."
+)
 EXAMPLE = """
 Examples:
 
@@ -168,7 +173,8 @@ def _accuracy_text(r: RunResult) -> str:
     if a is None:
         return "-"
     verdict = "" if a.passed is None else (" PASS" if a.passed else " FAIL")
-    text = f"F1 {a.f1:.2f} EM {a.exact_match:.2f}{verdict}"
+    others = " ".join(f"{k} {v:.2f}" for k, v in a.scores.items() if k != a.metric)
+    text = f"{a.metric} {a.value:.2f}" + (f" ({others})" if others else "") + verdict
     return f"{text} ({a.note})" if a.note else text
 
 
@@ -178,19 +184,39 @@ def _validity(r: RunResult) -> str:
     return "VALID" if r.valid else "INVALID"
 
 
+def _shared_unavailable(results: list[RunResult]) -> str | None:
+    """The one reason every measured run lacks power: said once under the table, no column."""
+    reasons = {r.power.unavailable for r in results if r.power is not None}
+    return next(iter(reasons)) if len(reasons) == 1 and None not in reasons else None
+
+
+def _power_text(r: RunResult) -> str:
+    if r.power is None:
+        return "-"
+    if r.power.unavailable is not None:
+        return f"unavailable ({r.power.unavailable})"
+    return r.power.text(span=False)  # min and max: power.json and --json
+
+
 def results_table(results: list[RunResult], results_dir: Path | None = None) -> Table:
     test = any(not r.submittable for r in results)
     systems = sorted({f"{r.system}/{r.model}" for r in results})
     written = any(r.mode is not Mode.FIND_PERFORMANCE for r in results)
-    caption = f"results under {results_dir}" if results_dir and written else None
+    lines = [f"results under {results_dir}"] if results_dir and written else []
     if test:
-        caption = f"TEST (not submittable); {caption}" if caption else "TEST (not submittable)"
-    table = Table(title=", ".join(systems), caption=caption)
-    for col in ("scenario", "mode", "metric", "result", "accuracy"):
+        lines.insert(0, "TEST (not submittable)")
+    no_power = _shared_unavailable(results)
+    caption = "; ".join(lines) + (f"\npower: unavailable ({no_power})" if no_power else "")
+    power_column = not no_power and any(r.power is not None for r in results)
+    table = Table(title=", ".join(systems), caption=caption.strip() or None)
+    for col in ("scenario", "mode"):
+        table.add_column(col, no_wrap=True)
+    for col in ("metric", "result", "accuracy", *(("power",) if power_column else ())):
         table.add_column(col, overflow="fold")
     for r in results:
         mark = "" if r.submittable else " [yellow]TEST[/]"
-        table.add_row(r.scenario.value, r.mode.value, _metric_text(r), _validity(r) + mark, _accuracy_text(r))
+        cells = [r.scenario.value, r.mode.value, _metric_text(r), _validity(r) + mark, _accuracy_text(r)]
+        table.add_row(*cells, *((_power_text(r),) if power_column else ()))
     return table
 
 
@@ -210,4 +236,4 @@ def results_json(results: list[RunResult]) -> dict[str, Any]:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    app.command(name="run", help=run.__doc__ + EXAMPLE)(run)
+    app.command(name="run", help=str(run.__doc__) + POWER_NOTE + EXAMPLE)(run)

@@ -8,13 +8,16 @@ skips mlperf.conf, zeroing the round's seeds. One test per process keeps every l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
 import mlperf_loadgen as lg
 
 from crowdperf.errors import BackendError, ResultsError
+from crowdperf.meters.readings import PowerSummary
+from crowdperf.meters.registry import open_meters
+from crowdperf.meters.sampler import MeterTrace, PowerSampler
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.metrics import result_field
@@ -36,6 +39,7 @@ class TestJob:
     out_dir: Path
     targets: ResolvedTargets
     workers: int = 1
+    meters: tuple[str, ...] | None = None  # "module:attr" of each power meter; None: the installed ones
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class TestOutcome:
     qsl_size: int
     accuracy: AccuracyResult | None = None
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
+    power: tuple[MeterTrace, ...] = ()  # the meters' raw samples (performance and TEST01 runs)
 
 
 def execute_test(job: TestJob) -> TestOutcome:
@@ -66,7 +71,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(render_test01_audit_config(workload.rules.benchmark.test01_sampling_target))
         try:
-            _start(job, opened, settings, total, perf, audit)
+            power = _start(job, opened, settings, total, perf, audit)
         finally:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
         accuracy = None
@@ -79,6 +84,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             total,
             accuracy,
             targets,
+            power,
         )
     finally:
         opened.close()
@@ -110,7 +116,11 @@ def _settings(
 
 def _start(
     job: TestJob, opened: OpenWorkload, settings: lg.TestSettings, total: int, perf: int, audit: Path
-) -> None:
+) -> tuple[MeterTrace, ...]:
+    """Run the LoadGen test; a performance or TEST01 test is sampled by the power meters that
+    apply to its devices, from right before ``StartTestWithLogSettings`` to right after it (not
+    the model load, the warm-up or the sizing probes: those ran before)."""
+    measured = job.spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE)
     log = lg.LogSettings()
     log.log_output.outdir = str(job.out_dir)
     log.log_output.copy_summary_to_stdout = False
@@ -120,7 +130,11 @@ def _start(
     qsl = lg.ConstructQSL(total, perf, source.load, source.unload)
     batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
     try:
-        with BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut:
+        meters = open_meters(opened.runtime.devices, job.meters) if measured else []  # untimed: NVML, sysfs
+        with (
+            BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut,
+            PowerSampler(meters) as power,
+        ):
             # audit.config exists only in compliance mode; otherwise LoadGen finds no file there
             # (never the default "audit.config" in the current directory).
             lg.StartTestWithLogSettings(sut.handle, qsl, settings, log, str(audit))
@@ -129,16 +143,21 @@ def _start(
     if sut.errors:
         exc = sut.errors[0]
         raise BackendError(f"inference failed during the {job.spec.scenario} run: {exc}") from exc
+    return power.traces()
 
 
 def _as_result(acc: object) -> AccuracyResult:
-    return AccuracyResult(
-        exact_match=float(acc.exact_match),  # type: ignore[attr-defined]
-        f1=float(acc.f1),  # type: ignore[attr-defined]
-        n_questions=int(getattr(acc, "n_questions", 0)),
-        target_f1=getattr(acc, "target_f1", None),
-        passed=getattr(acc, "passed", None),
-        note=str(getattr(acc, "note", "")),
+    """The workload's score with plain Python numbers (a plugin may hand over numpy scalars, which
+    neither JSON nor the hub take)."""
+    if not isinstance(acc, AccuracyResult):
+        raise ResultsError(f"the workload scored accuracy as {type(acc).__name__}, not an AccuracyResult")
+    return replace(
+        acc,
+        value=float(acc.value),
+        scores={str(k): float(v) for k, v in acc.scores.items()},
+        n_samples=int(acc.n_samples),
+        target=None if acc.target is None else float(acc.target),
+        passed=None if acc.passed is None else bool(acc.passed),
     )
 
 
@@ -164,6 +183,7 @@ class RunResult:
     invalid_reason: str | None = None
     accuracy: AccuracyResult | None = None
     loadgen_errors: tuple[str, ...] = field(default_factory=tuple)
+    power: PowerSummary | None = None  # performance and TEST01 runs: watts, J/sample or why not
 
 
 def read_metric(scenario: Scenario, run_dir: Path) -> tuple[Metric | None, bool, str | None, tuple[str, ...]]:

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.locks import dir_lock, exclusive
+from crowdperf.meters.registry import meter_refs
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.isolated import Poll, run_isolated
 from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
+from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
@@ -114,7 +116,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
     targets = resolve_targets(spec, ctx)
     started = now_utc()
     with atomic_run_dir(final) as tmp:
-        job = TestJob(spec, ref, tmp, targets, ctx.workers)
+        job = TestJob(spec, ref, tmp, targets, ctx.workers, meter_refs())
         outcome: TestOutcome = run_isolated(
             "crowdperf.mlperf.loadgen_runner:execute_test",
             job,
@@ -123,6 +125,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
             what=f"{spec.scenario} {spec.mode}",
         )
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
+        power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
         build_provenance(
             spec,
             backend=outcome.runtime,
@@ -147,6 +150,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         invalid_reason=None if is_acc or valid else reason,
         accuracy=outcome.accuracy,
         loadgen_errors=errors,
+        power=power,
     )
 
 

@@ -94,9 +94,8 @@ class OpenSyntheticWorkload:
         score = 100.0 * correct / n if n else 0.0
         (out_dir / "predictions.json").write_text(json.dumps(predictions, sort_keys=True))
         (out_dir / "accuracy.txt").write_text(json.dumps({"exact_match": score, "f1": score}) + "\n")
-        return AccuracyResult(
-            score, score, n, None, None, "synthetic workload: accuracy target not applicable"
-        )
+        scores = {"f1": score, "exact_match": score}
+        return AccuracyResult("f1", score, scores, n, None, None, "synthetic workload: no accuracy target")
 
     def close(self) -> None:
         self.source.loaded.clear()

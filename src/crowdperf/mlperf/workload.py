@@ -25,9 +25,10 @@ string, never the object, to the child process of each test. Tests register in-p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -56,25 +57,17 @@ class RuntimeInfo:
 
 @dataclass(frozen=True)
 class AccuracyResult:
-    """Field names match the BERT accuracy module (bert-data branch)."""
+    """A workload's score of one accuracy run, whatever the workload: its benchmark's metric (the
+    one targets and TEST01 compare, ``BenchmarkRules.accuracy_metric``) and every score it
+    computed, as ``accuracy.txt``'s first line holds them."""
 
-    exact_match: float
-    f1: float
-    n_questions: int
-    target_f1: float | None  # None: not an MLPerf model, no target applies
+    metric: str  # "f1" (BERT), "accuracy" (a classifier), ...
+    value: float  # the metric's score (percent where the benchmark scores in percent)
+    scores: Mapping[str, float]  # every score, the metric's included: {"f1": 90.1, "exact_match": 83.2}
+    n_samples: int  # what was scored (BERT: questions)
+    target: float | None  # None: not an MLPerf model, no target applies
     passed: bool | None  # None when there is no target
     note: str = ""  # e.g. "not an MLPerf model: accuracy target not applicable"
-
-
-@runtime_checkable
-class AccuracyLike(Protocol):
-    """What the harness reads from a workload's accuracy result (any dataclass with these fields)."""
-
-    exact_match: float
-    f1: float
-    target_f1: float | None
-    passed: bool | None
-    note: str
 
 
 class OpenWorkload(Protocol):
@@ -93,7 +86,7 @@ class OpenWorkload(Protocol):
     @property
     def response_dtype(self) -> np.dtype: ...
 
-    def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyLike:
+    def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         """Decode LoadGen's accuracy log, write ``accuracy.txt`` and ``predictions.json`` into
         ``out_dir``, return the scores. Must cope with a QSL capped by ``--count`` (score only the
         samples present in the log)."""

@@ -45,6 +45,6 @@ def _evaluator(spec: RunSpec, workload: Workload) -> AccuracyEvaluator | None:
     def evaluate(log: Path) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="crowdperf-test01-") as out:
             result = score(spec, log, Path(out))
-        return {"exact_match": result.exact_match, "f1": result.f1}
+        return dict(result.scores)
 
     return evaluate

@@ -1,5 +1,7 @@
 """NVIDIA driver and GPUs through NVML (``nvidia-ml-py``): the one module that calls NVML.
 
+Facts (``driver_info``, ``devices``) and, for the power meter (``crowdperf.meters.nvml_meter``),
+board power and energy of some GPUs while a session stays open (``gpu_power_reader``).
 ``nvidia-smi`` is the fallback for the driver version when NVML cannot load. Failures map to
 DeviceError with a one-line reason; ``host_gpus`` is the quiet form (no driver: no GPU). NVML
 numbers every GPU of the host and ignores ``CUDA_VISIBLE_DEVICES`` (``system.accelerators`` maps
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -160,3 +162,52 @@ def _device(nv: Any, index: int) -> NvmlDevice:
 def normalise_bus_id(bus_id: str) -> str:
     """NVML says 00000000:01:00.0, CUDA says 0000:01:00.0: compare bus:device.function."""
     return ":".join(bus_id.lower().split(":")[-2:])
+
+
+@dataclass(frozen=True)
+class BoardPower:
+    """One reading of one GPU board. ``power_w``: ``nvmlDeviceGetPowerUsage`` (mW; on Ampere and
+    later the driver's average over its last second, not an instant value); ``energy_j``:
+    ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since the driver loaded; Volta and later), None
+    where the GPU lacks it."""
+
+    power_w: float | None
+    energy_j: float | None
+
+
+class GpuPowerReader:
+    """Reads board power and energy of some GPUs; valid only inside ``gpu_power_reader``."""
+
+    def __init__(self, nv: Any, handles: Sequence[Any]) -> None:
+        self._nv = nv
+        self._handles = tuple(handles)
+        self.has_energy_counter = tuple(
+            _optional(nv, "nvmlDeviceGetTotalEnergyConsumption", h) is not None for h in self._handles
+        )
+
+    def read(self) -> tuple[BoardPower, ...]:
+        """One reading per GPU, in the order they were named; an NVML failure (a GPU lost
+        mid-run) raises DeviceError."""
+        try:
+            pairs = zip(self._handles, self.has_energy_counter, strict=True)
+            return tuple(self._read(handle, counter) for handle, counter in pairs)
+        except self._nv.NVMLError as exc:
+            raise DeviceError(f"NVML stopped answering: {exc}", hint=NO_DRIVER_HINT) from exc
+
+    def _read(self, handle: Any, counter: bool) -> BoardPower:
+        nv = self._nv
+        energy = nv.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000.0 if counter else None
+        power = _optional(nv, "nvmlDeviceGetPowerUsage", handle)
+        return BoardPower(None if power is None else power / 1000.0, energy)
+
+
+@contextmanager
+def gpu_power_reader(uuids: Sequence[str]) -> Iterator[GpuPowerReader]:
+    """NVML open for the GPUs with ``uuids`` (NVML's handles by UUID: immune to
+    ``CUDA_VISIBLE_DEVICES`` renumbering); DeviceError when NVML or a GPU is not there."""
+    with _session() as nv:
+        try:
+            handles = [nv.nvmlDeviceGetHandleByUUID(u) for u in uuids]
+        except nv.NVMLError as exc:
+            raise DeviceError(f"NVML has no GPU with UUID among {', '.join(uuids)}: {exc}") from exc
+        yield GpuPowerReader(nv, handles)

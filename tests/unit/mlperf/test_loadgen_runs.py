@@ -47,7 +47,7 @@ def test_every_scenario_runs_both_modes_with_clean_logs(
     # faster than any GPU, on a 32-sample QSL)
     assert perf.valid is True and not perf.submittable, perf.invalid_reason
     assert not perf.loadgen_errors
-    assert acc.accuracy is not None and acc.accuracy.f1 == 100.0  # every response byte-exact
+    assert acc.accuracy is not None and acc.accuracy.value == 100.0  # every response byte-exact
     assert (acc.run_dir / "accuracy.txt").is_file() and (acc.run_dir / ACCURACY_LOG).is_file()
     prov = json.loads((perf.run_dir / "provenance.json").read_text())
     assert prov["schema"] == "crowdperf.provenance/2"
@@ -160,7 +160,7 @@ def test_two_workers_answer_every_sample_correctly(
     two = HarnessContext(ctx.settings, host=ctx.host, argv=ctx.argv, workers=2)
     spec = RunSpec(synthetic_tiny, scenario, Mode.ACCURACY, count=48, batch_size=5, results_dir=tmp_path)
     r = execute_run(spec, two)
-    assert r.accuracy is not None and r.accuracy.f1 == 100.0 and r.accuracy.n_questions == 48
+    assert r.accuracy is not None and r.accuracy.value == 100.0 and r.accuracy.n_samples == 48
 
 
 def test_loadgen_still_rejects_a_second_fromconfig_per_process(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ NOT_MLPERF_NOTE = "not an MLPerf model: accuracy target not applicable"
 
 
 @dataclass(frozen=True)
-class AccuracyResult:
+class SquadAccuracy:
     exact_match: float  # percent
     f1: float  # percent
     n_questions: int  # questions scored
@@ -108,7 +108,7 @@ def score_accuracy_log(
     out_dir: Path,
     model: str,
     dtype: str = "float32",
-) -> AccuracyResult:
+) -> SquadAccuracy:
     """Decode, post-process and score an accuracy log; write predictions.json and accuracy.txt."""
     logits = read_accuracy_log(log_path, dtype, features.params.max_seq_length)
     if any(not 0 <= idx < features.count for idx in logits):
@@ -141,4 +141,4 @@ def score_accuracy_log(
     pred_path, acc_path = out_dir / "predictions.json", out_dir / "accuracy.txt"
     atomic_write_text(pred_path, json.dumps(predictions, indent=4) + "\n")
     atomic_write_text(acc_path, json.dumps({"exact_match": em, "f1": f1}) + "\n")
-    return AccuracyResult(em, f1, n, len(logits), target, passed, "; ".join(notes), pred_path, acc_path)
+    return SquadAccuracy(em, f1, n, len(logits), target, passed, "; ".join(notes), pred_path, acc_path)

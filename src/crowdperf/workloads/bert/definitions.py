@@ -25,7 +25,7 @@ from crowdperf.workloads.bert.rules import RULES
 
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
-    from crowdperf.workloads.bert.accuracy import AccuracyResult
+    from crowdperf.mlperf.workload import AccuracyResult
     from crowdperf.workloads.bert.workload import OpenBertWorkload
 
 TINY_WEIGHTS = GeneratedWeights(BertModelConfig.tiny(vocab_size=1), seed=0, fit_vocab=True)

@@ -27,12 +27,12 @@ import numpy as np
 from crowdperf.backends.base import BackendConfig, BackendInfo, ModelArtifact, OnnxGraph
 from crowdperf.backends.registry import get_backend
 from crowdperf.errors import UsageError
-from crowdperf.mlperf.workload import RuntimeInfo
+from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
 from crowdperf.precision import Precision
 from crowdperf.settings import Settings, load_settings
 from crowdperf.system import accelerators
 from crowdperf.system.devices import DeviceKind, UsedDevice
-from crowdperf.workloads.bert.accuracy import AccuracyResult, score_accuracy_log
+from crowdperf.workloads.bert.accuracy import SquadAccuracy, score_accuracy_log
 from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
 from crowdperf.workloads.bert.model_config import GeneratedWeights
@@ -101,6 +101,12 @@ def bert_runner(
     return runner, info
 
 
+def as_harness_result(acc: SquadAccuracy) -> AccuracyResult:
+    """SQuAD's scores as the harness records them: F1 is BERT's metric (rules.py), EM beside it."""
+    scores = {"f1": acc.f1, "exact_match": acc.exact_match}
+    return AccuracyResult("f1", acc.f1, scores, acc.n_questions, acc.target_f1, acc.passed, acc.note)
+
+
 @dataclass
 class OpenBertWorkload:
     """One opened BERT workload: features in memory, the model loaded on each device (a runner per
@@ -165,8 +171,9 @@ class OpenBertWorkload:
         )
 
     def evaluate_accuracy(self, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
-        return score_accuracy_log(
-            accuracy_log, self.features, out_dir, self.model, dtype=self.response_dtype.name
+        dtype = self.response_dtype.name
+        return as_harness_result(
+            score_accuracy_log(accuracy_log, self.features, out_dir, self.model, dtype=dtype)
         )
 
     def close(self) -> None:
@@ -201,7 +208,7 @@ class BertWorkload:
     def score_log(self, spec: RunSpec, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         """Score any LoadGen accuracy log of this workload's dataset (TEST01's baseline check)."""
         _files, features = self._features(spec, load_settings())
-        return score_accuracy_log(accuracy_log, features, out_dir, self.model)
+        return as_harness_result(score_accuracy_log(accuracy_log, features, out_dir, self.model))
 
     def open(self, spec: RunSpec) -> OpenBertWorkload:
         settings = load_settings()

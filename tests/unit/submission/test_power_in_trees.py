@@ -1,0 +1,65 @@
+"""Our power.json travels in open-division trees only, where MLPerf's checker (the mirror's
+master) accepts it: the same errors with and without it. Closed trees carry no power of ours
+(MLPerf's power is PTD's spl.txt), and TEST01 directories (whose file list the checker checks,
+"file list mismatch") never get it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from crowdperf.meters.readings import PowerSummary
+from crowdperf.meters.record import POWER_JSON, PowerRecord
+from crowdperf.mlperf.rounds import ROUNDS, Category
+from crowdperf.submission.generate import GenerateOptions, generate_submission
+from crowdperf.submission.official import run_official_checker
+
+PERF = "ORG/results/testhost-onnxruntime-cpu-fp32/bert-99/Offline/performance/run_1"
+
+
+def _with_power(results: Path) -> Path:
+    for run in results.rglob("run_1"):  # performance and TEST01, as the harness writes them
+        PowerRecord(PowerSummary("rapl", 51.0, 44.0, 58.0, 153.0, 0.0121), (), None, 12600, None).write(run)
+    return results
+
+
+def _generate(results: Path, out: Path, division: str) -> Path:
+    generate_submission(GenerateOptions(results, out, "ORG", division, Category.EDGE, ROUNDS["v6.1"]))
+    return out
+
+
+def test_open_trees_carry_power_json_closed_trees_do_not(results_dir: Path, tmp_path: Path) -> None:
+    _with_power(results_dir)
+    open_tree = _generate(results_dir, tmp_path / "open", "open")
+    assert (open_tree / "open" / PERF / POWER_JSON).is_file()
+    closed = _generate(results_dir, tmp_path / "closed", "closed")
+    assert (closed / "closed" / "ORG").is_dir() and not list(closed.rglob(POWER_JSON))
+
+
+def _errors(tree: Path, official: Path) -> set[str]:
+    """The checker's ERROR lines without their timestamps and tree paths."""
+    verdict = run_official_checker(official, tree, ROUNDS["v6.1"])
+    return {re.sub(r"^\[[^]]*\]\s*", "", e).replace(str(tree.resolve()), "<tree>") for e in verdict.errors}
+
+
+def test_mlperf_checker_reports_nothing_new_for_power_json_in_open_trees(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
+    without = _errors(_generate(results_dir, tmp_path / "without", "open"), official_checker)
+    with_power = _generate(_with_power(results_dir), tmp_path / "with", "open")
+    assert (with_power / "open" / PERF / POWER_JSON).is_file()
+    assert _errors(with_power, official_checker) == without  # test-mode runs: errors, but the same
+    test01 = tmp_path / "with" / "open" / "ORG" / "compliance"
+    assert not test01.exists() or not list(test01.rglob(POWER_JSON))
+
+
+def test_the_checker_would_reject_power_json_in_test01(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
+    """Why it never goes there: a closed tree's TEST01 run gains a file-list error."""
+    closed = _generate(results_dir, tmp_path / "closed", "closed")
+    before = _errors(closed, official_checker)
+    for compliance in {p.parents[1] for p in closed.rglob("run_1") if "TEST01" in p.parts}:
+        _with_power(compliance)
+    new = _errors(closed, official_checker) - before
+    assert any("file list mismatch" in e and POWER_JSON in e for e in new), new
