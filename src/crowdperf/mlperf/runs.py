@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
@@ -18,12 +19,13 @@ from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.locks import dir_lock, exclusive
 from crowdperf.meters.registry import meter_refs
 from crowdperf.mlperf.find_performance import FindJob, Measurement
-from crowdperf.mlperf.isolated import Poll, run_isolated
+from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated
 from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
 from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.run_events import EventSink, RunFinished, RunProgress, RunStarted
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
@@ -34,7 +36,6 @@ from crowdperf.system.devices import DeviceKind, DeviceSelection
 from crowdperf.system.inventory import HostInventory, host_inventory
 
 TEST_DEFAULT_SERVER_QPS = 50.0
-Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,10 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
     )
 
 
-def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
-    """Every run of ``plan`` in order. The results directory is locked for the whole plan: a
-    second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
+def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: EventSink | None = None) -> list[RunResult]:
+    """Every run of ``plan`` in order, telling ``on_event`` how each goes (run_events.py). The
+    results directory is locked for the whole plan: a second ``crowdperf run`` into it fails at
+    once, naming this one (locks.py)."""
     writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
     if not writes:
         return _execute_runs(plan, ctx, on_event)
@@ -215,18 +217,22 @@ def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = No
         return _execute_runs(plan, ctx, on_event)
 
 
-def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: Event | None) -> list[RunResult]:
+def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: EventSink | None) -> list[RunResult]:
     results = []
-    for spec in plan.runs:
-        if on_event:
-            on_event(spec, "start", 0.0)
-        poll = (lambda t, s=spec: on_event(s, "running", t)) if on_event else None
-        result = execute_run(spec, ctx, poll)
+    emit = on_event or (lambda _event: None)
+    count = len(plan.runs)
+    for index, spec in enumerate(plan.runs, start=1):
+        emit(RunStarted(spec, index, count))
+        started = time.monotonic()
+
+        def poll(status: ChildStatus, spec: RunSpec = spec, index: int = index) -> None:
+            emit(RunProgress(spec, index, count, status.elapsed_s, status.progress))
+
+        result = execute_run(spec, ctx, poll if on_event else None)
         if ctx.after_run is not None and spec.mode is not Mode.FIND_PERFORMANCE:
             ctx.after_run(spec, result)
         results.append(result)
-        if on_event:
-            on_event(spec, "done", 0.0)
+        emit(RunFinished(spec, index, count, time.monotonic() - started, result))
     return results
 
 
