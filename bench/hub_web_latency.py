@@ -6,6 +6,8 @@ p95 < 300 ms with 100,000 results in PostgreSQL).
     .venv/bin/python bench/hub_web_latency.py --rows 100000 [--db postgresql+psycopg://u:p@host/db]
 
 With --db the results table is emptied first (use a scratch database), loaded and ANALYZEd.
+The response cache is off (``WebConfig(cache=None)``): this measures computing an answer, what a
+request costs after every write; ``bench/hub_load.py`` measures the served crowd, cache included.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     store = open_store(args.db or Path(tempfile.mkdtemp()) / "hub.sqlite")
     load(store, args.rows)
-    client = TestClient(create_app(WebConfig(store=store)))
+    client = TestClient(create_app(WebConfig(store=store, cache=None)))
     print(f"{args.rows} results in {store.dialect}; {args.repeat} requests each")
     with store.session() as s:
         lowest = s.scalars(select(Result.id).order_by(Result.id).limit(3)).all()

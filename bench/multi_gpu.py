@@ -76,7 +76,13 @@ def measure(
 
 
 def _validity(r: dict) -> str:
-    return "VALID" if r["valid"] else f"INVALID ({r.get('invalid_reason')})"
+    power = r.get("power") or {}
+    watts = (
+        f", {power['mean_w']:,.0f} W {power['joules_per_sample']:.3g} J/sample ({power['meter']})"
+        if power.get("mean_w") is not None and power.get("joules_per_sample") is not None
+        else ""
+    )
+    return ("VALID" if r["valid"] else f"INVALID ({r.get('invalid_reason')})") + watts
 
 
 def main() -> None:
@@ -120,7 +126,7 @@ def main() -> None:
     base = table[a.devices.split(",")[0]]
     print(f"\n{'metric':<22}" + "".join(f"{d:>24}" for d in table) + "   ratio")
     for metric, (b, _) in base.items():
-        row = "".join(f"{table[d][metric][0]:>14,.2f} {table[d][metric][1][:9]:>9}" for d in table)
+        row = "".join(f"{table[d][metric][0]:>14,.2f} {table[d][metric][1][:5]:>9}" for d in table)
         last = table[list(table)[-1]][metric][0]
         print(f"{metric:<22}{row}   {last / b:5.2f}x")
 

@@ -15,6 +15,7 @@ from hub_lgrun import run_loadgen
 from hub_trees import Entry, write_tree
 
 from crowdperf.cli.main import app
+from crowdperf.errors import UsageError
 
 runner = CliRunner()
 
@@ -100,3 +101,41 @@ def test_submitted_strings_are_not_rich_markup(tmp_path: Path) -> None:
     assert hub("import", str(tree), "--db", db).exit_code == 0
     out = hub("list", "--db", db)
     assert "[bold]box[/bold]" in out.output
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "crowdperf", "hub", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_concurrent_imports_into_one_sqlite_both_succeed(tmp_path: Path) -> None:
+    """Both processes race for the same 60 results (a new database: both migrate it too); one
+    stores each result, the other finds it unchanged; neither fails."""
+    off = run_loadgen(tmp_path / "off", "Offline")
+    tree = write_tree(tmp_path / "sub", [Entry(f"s{i:02d}", "Offline", off) for i in range(60)])
+    db = str(tmp_path / "h.sqlite")
+    procs = [_cli("import", str(tree), "--db", db, "--json") for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    reports = [json.loads(out) for out, _ in outs]
+    assert sum(r["imported"] for r in reports) == 60
+    assert all(r["imported"] + r["unchanged"] == 60 and not r["failed"] for r in reports)
+    assert json.loads(hub("list", "--db", db, "--json").output)["total"] == 60
+
+
+def test_bad_numbers_and_nul_in_options_are_usage_errors(tree: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite")
+    for args, text in (
+        (["list", "--db", db, "--min-accuracy-f1", "inf"], "min_accuracy_f1"),
+        (["list", "--db", db, "--submitter", "a\x00b"], "NUL"),
+        (["list", "--db", db, "--offset", str(10**30)], "offset"),
+        (["best", "--db", db, "--max-watts", "nan"], "max_watts"),
+        (["import", str(tree), "--db", db, "--source", "x\x00"], "NUL"),
+    ):
+        out = hub(*args)
+        assert isinstance(out.exception, UsageError) and text in out.exception.message, (args, out.output)

@@ -24,6 +24,11 @@ def test_cuda_run_records_nvml_energy_for_every_gpu_it_used(scenario: str, tmp_p
     )  # fmt: skip
     (result,) = json.loads(out.stdout)["results"]
     power = result["power"]
+    if power.get("unavailable"):
+        # a test-mode SingleStream run of the tiny model lasts ~0.1 s: shorter than NVML's 0.1 s
+        # steps allow (meters/readings.py); it must say so, never give a number
+        assert scenario == "SingleStream" and "too short for nvml" in power["unavailable"], power
+        return
     assert power["meter"] == "nvml", power  # the host's RAPL, if readable, is recorded beside it
     assert power["joules"] > 0 and power["joules_per_sample"] > 0
     assert 10 < power["mean_w"] < 1500 * torch.cuda.device_count()  # board power, not a unit slip

@@ -38,25 +38,49 @@ def serve(
     check_round: str | None = typer.Option(
         None, "--check-round", help="MLPerf round the upload checker applies (default: the newest)."
     ),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes sharing the port (one core each; e.g. the number of cores)."
+    ),
+    cache_mb: int = typer.Option(
+        64, min=0, max=65536, help="Response cache per worker, MiB (0: none); emptied by every write."
+    ),
+    log_level: str = typer.Option(
+        "info", help="uvicorn log level: warning or above drops the access-log line per request."
+    ),
 ) -> None:
     """Serve the results table, compare, chart, best-stack and command-builder pages and the JSON API.
 
     Example: crowdperf hub serve --db hub.sqlite --port 8765   (then open http://127.0.0.1:8765)
     """
+    from crowdperf.errors import UsageError
     from crowdperf.hub.web.app import WebConfig
+    from crowdperf.hub.web.response_cache import MIB, CacheLimits
     from crowdperf.hub.web.server import ServeOptions, is_loopback
     from crowdperf.hub.web.server import serve as run_server
+    from crowdperf.hub.web.staging import StagingLimits
     from crowdperf.hub.web.submission_checks import submission_checker
     from crowdperf.hub.web.upload_safety import ArchiveLimits
 
+    if log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
+        raise UsageError(f"unknown log level {log_level!r}", hint="use warning, info or debug")
     if not is_loopback(host):
         err_console.print(f"[yellow]warning:[/] binding {host}: the hub is reachable from other machines")
+    _open(db).close()  # migrate once and fail early, before any worker starts
     limits = ArchiveLimits(max_compressed_bytes=max_upload_mb * 1024 * 1024)
-    config = WebConfig(
-        store=_open(db), prices=_prices(price_table), limits=limits, checker=submission_checker(check_round)
+    # staging is accounted per worker: split the total so all workers together keep to it
+    staging = StagingLimits(
+        total_bytes=max(StagingLimits().total_bytes // workers, StagingLimits().per_user_bytes)
     )
+    prices, checker = _prices(price_table), submission_checker(check_round)
+    cache = CacheLimits(max_bytes=cache_mb * MIB) if cache_mb else None
+
+    def make_config() -> WebConfig:
+        return WebConfig(
+            store=_open(db), prices=prices, limits=limits, checker=checker, staging=staging, cache=cache
+        )
+
     console.print(f"crowdperf hub on http://{host}:{port}  (API docs: /docs)")
-    run_server(config, ServeOptions(host=host, port=port))
+    run_server(make_config, ServeOptions(host=host, port=port, workers=workers, log_level=log_level))
 
 
 def submit(
@@ -125,21 +149,26 @@ token_app = typer.Typer(help="Upload tokens (stored hashed; the secret is shown 
 
 
 @token_app.command("create")
-def token_create(name: str, db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Create an upload token for NAME and print it once.
+def token_create(
+    name: str,
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    admin: bool = typer.Option(False, "--admin", help="May see every hidden result and hide or delete any."),
+) -> None:
+    """Create an upload token for NAME and print it once (a revoked NAME gets a new token and
+    keeps its results).
 
     Example: crowdperf hub token create alice --db hub.sqlite
     """
     from crowdperf.hub.auth import create_token
 
-    created = create_token(_open(db), name)
+    created = create_token(_open(db), name, admin=admin)
     err_console.print(f"token for {created.name} (shown once, store it now):")
     typer.echo(created.secret)
 
 
 @token_app.command("revoke")
 def token_revoke(name: str, db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
-    """Revoke NAME's token; its uploads stay."""
+    """Revoke NAME's token; its uploads stay (`token create NAME` gives it a new one)."""
     from crowdperf.hub.auth import revoke_token
 
     revoke_token(_open(db), name)

@@ -3,6 +3,10 @@
     token = create_token(store, "alice")        # CreatedToken: the secret is shown once
     owner = authenticate(store, token.secret)    # -> "alice", or AuthError
     hide_result(store, owner, 42) / delete_result(store, owner, 42)
+    create_token(store, "mod", admin=True)       # sees every hidden result, may hide/delete any
+
+A revoked name can be given a new token (``create_token`` again): its results keep belonging to
+it, so an owner whose token leaked or was lost can manage them again.
 
 Tokens are 32 random bytes (``secrets.token_urlsafe``) prefixed ``cph_``; only their sha256 is
 stored. A plain hash is enough here (no salt, no slow KDF) because the secret has 256 bits of
@@ -45,6 +49,15 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)  # migration w002
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """Who a live token belongs to."""
+
+    name: str
+    admin: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,23 +70,35 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(store: Store, name: str) -> CreatedToken:
-    """A new token for ``name`` (letters, digits, ``_.-``; unique)."""
+def create_token(store: Store, name: str, *, admin: bool = False) -> CreatedToken:
+    """A new token for ``name`` (letters, digits, ``_.-``): a name not yet used, or one whose
+    token was revoked (the new token takes over its results)."""
     if not _NAME.match(name):
         raise UsageError(
             f"token name {name!r} is not allowed", hint="use 1-64 letters, digits, '_', '.' or '-'"
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    exists = UsageError(
+        f"a live token named {name!r} exists",
+        hint=f"pick another name, or revoke it first (crowdperf hub token revoke {name}) to replace it",
+    )
     try:
         with store.session() as s:
-            s.add(ApiToken(name=name, token_sha256=_digest(secret)))
-    except IntegrityError as exc:
-        raise UsageError(f"a token named {name!r} exists", hint="pick another name") from exc
+            row = s.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
+            if row is None:
+                s.add(ApiToken(name=name, token_sha256=_digest(secret), admin=admin))
+            elif row.revoked:
+                row.token_sha256, row.revoked, row.admin = _digest(secret), False, admin
+                row.created_at = utcnow()
+            else:
+                raise exists
+    except IntegrityError as exc:  # created by someone else at the same moment
+        raise exists from exc
     return CreatedToken(name=name, secret=secret)
 
 
-def authenticate(store: Store, secret: str | None) -> str:
-    """The owner's name for a bearer secret; AuthError when it is not a live token."""
+def authenticate_owner(store: Store, secret: str | None) -> TokenOwner:
+    """Who a bearer secret belongs to; AuthError when it is not a live token."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise AuthError("missing or malformed token", hint="send 'Authorization: Bearer cph_...'")
     digest = _digest(secret)
@@ -81,37 +106,47 @@ def authenticate(store: Store, secret: str | None) -> str:
         row = s.execute(select(ApiToken).where(ApiToken.token_sha256 == digest)).scalar_one_or_none()
     if row is None or row.revoked or not hmac.compare_digest(row.token_sha256, digest):
         raise AuthError("unknown or revoked token", hint="create one with: crowdperf hub token create NAME")
-    return row.name
+    return TokenOwner(row.name, row.admin)
+
+
+def authenticate(store: Store, secret: str | None) -> str:
+    """The owner's name for a bearer secret; AuthError when it is not a live token."""
+    return authenticate_owner(store, secret).name
 
 
 def revoke_token(store: Store, name: str) -> None:
     with store.session() as s:
-        done = s.execute(update(ApiToken).where(ApiToken.name == name).values(revoked=True)).rowcount
+        done = s.execute(update(ApiToken).where(ApiToken.name == name).values(revoked=True)).rowcount  # type: ignore[attr-defined]
     if not done:
         raise UsageError(f"no token named {name!r}")
 
 
-def _owned(store: Store, owner: str, result_id: int) -> None:
+def _owned(store: Store, owner: str | TokenOwner, result_id: int) -> None:
     with store.session() as s:
         uploader = s.execute(select(Result.uploader).where(Result.id == result_id)).one_or_none()
     if uploader is None:
         raise UsageError(f"no result with id {result_id}")
+    if isinstance(owner, TokenOwner):
+        if owner.admin:
+            return
+        owner = owner.name
     if uploader[0] != owner:
         raise AuthError(
             f"result {result_id} was not uploaded by {owner!r}", hint="only its owner may change it"
         )
 
 
-def hide_result(store: Store, owner: str, result_id: int, *, hidden: bool = True) -> None:
-    """Hide (or show again) one of the owner's results; hidden rows leave every listing."""
+def hide_result(store: Store, owner: str | TokenOwner, result_id: int, *, hidden: bool = True) -> None:
+    """Hide (or show again) one of the owner's results (an admin: any result); hidden rows leave
+    every listing but their owner's and an admin's."""
     _owned(store, owner, result_id)
     with store.session() as s:
         s.execute(update(Result).where(Result.id == result_id).values(hidden=hidden))
     store.invalidate()  # filter values list visible results only
 
 
-def delete_result(store: Store, owner: str, result_id: int) -> None:
-    """Delete one of the owner's results for good."""
+def delete_result(store: Store, owner: str | TokenOwner, result_id: int) -> None:
+    """Delete one of the owner's results (an admin: any result) for good."""
     _owned(store, owner, result_id)
     with store.session() as s:
         s.execute(delete(Result).where(Result.id == result_id))

@@ -5,8 +5,10 @@
     report = import_tree(store, "file:///srv/results.git")          # cloned with git first
 
 Every result directory ends up as exactly one of: imported, unchanged (its content hash is already
-stored: re-importing is idempotent) or failed (recorded in ``import_failures`` with the reason; one
-bad result never stops the others).
+stored: re-importing is idempotent, from any folder of the tree, and a second importer running at
+the same time finds the rows the first stored) or failed (recorded in ``import_failures`` with a
+reason that names the file inside the tree; one bad result never stops the others). What may be
+stored is decided by ``row_checks``: finite, plausible numbers; text without NUL.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from crowdperf.errors import CrowdperfError, HubError, MissingInputError
+from crowdperf.errors import CrowdperfError, HubError, MissingInputError, ResultsError, UsageError
+from crowdperf.hub.import_writer import insert_failures, insert_results, legacy_rows, rekey_legacy
 from crowdperf.hub.models import ImportFailure, Result
 from crowdperf.hub.result_parser import ResultDir, parse_result
+from crowdperf.hub.row_checks import check_row, text_problem
 from crowdperf.hub.store import Store
 
 BATCH = 500  # rows per INSERT ... executemany
@@ -108,24 +112,141 @@ def discover(root: Path) -> list[ResultDir]:
     return found
 
 
-def content_hash(where: ResultDir) -> str:
-    """sha256 over the result's relative path and the bytes of the files it is built from."""
+def _read_files(where: ResultDir) -> tuple[str, Path | None]:
+    """(content hash, the first file holding a NUL byte or None). The hash is sha256 over the
+    result's canonical path and the bytes of the files it is built from."""
     h = hashlib.sha256(where.rel.encode())
+    nul = None
     for f in where.hashed_files():
+        data = f.read_bytes()
         h.update(b"\0" + f.name.encode() + b"\0")
-        h.update(f.read_bytes())
-    return h.hexdigest()
+        h.update(data)
+        if nul is None and b"\0" in data:
+            nul = f
+    return h.hexdigest(), nul
 
 
-def _flush(store: Store, rows: list[dict[str, Any]], failures: list[dict[str, Any]]) -> None:
-    with store.session() as s:
-        if rows:
-            s.execute(insert(Result), rows)
-        if failures:
-            s.execute(insert(ImportFailure), failures)
-    store.invalidate()
-    rows.clear()
-    failures.clear()
+def content_hash(where: ResultDir) -> str:
+    return _read_files(where)[0]
+
+
+def _scrub(text: str, where: ResultDir) -> str:
+    """A reason as the submitter may see it: paths inside the tree, never the server's folders,
+    and no NUL (the reason is stored too)."""
+    base = str(where.base)
+    return text.replace(base + "/", "").replace(base, ".").replace("\0", "\\x00")
+
+
+def _files(where: ResultDir) -> dict[str, str]:
+    """Role -> path inside the tree, for row_checks' messages."""
+    measurements = where.measurement_files
+    readme = where.readme()
+    return {
+        "detail": where.shown(where.perf_dir / "mlperf_log_detail.txt"),
+        "summary": where.shown(where.perf_dir / "mlperf_log_summary.txt"),
+        "accuracy": where.shown(where.accuracy_txt),
+        "power": where.shown(where.perf_dir / "spl.txt"),
+        "system": where.shown(where.system_json),
+        "measurements": where.shown(measurements[0]) if measurements else "",
+        "readme": where.shown(readme) if readme else "",
+    }
+
+
+_PARSE_ERRORS = (CrowdperfError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    source: str
+    uploader: str | None
+    checker_verdict: str
+    round_hint: str
+
+
+def _row(where: ResultDir, digest: str, nul: Path | None, opts: ImportOptions) -> dict[str, Any]:
+    """The checked row of one result; ResultsError (or a parse error) when it cannot be stored."""
+    readme = where.readme()  # not hashed, but its first crowdperf line is stored as the command
+    if nul is None and readme is not None and b"\0" in readme.read_bytes():
+        nul = readme
+    if nul is not None:
+        raise ResultsError(f"{where.shown(nul)}: contains a NUL byte")
+    row = {
+        **parse_result(where, round_hint=opts.round_hint),
+        "content_hash": digest,
+        "source": opts.source,
+        "path": where.rel,
+        "uploader": opts.uploader,
+        "checker_verdict": opts.checker_verdict,
+        "benchmark": "mlperf-inference",
+        "hidden": False,
+    }
+    check_row(row, lambda: _files(where))
+    return row
+
+
+@dataclass
+class _Batch:
+    """What one import has read and not yet written, and its counts so far."""
+
+    store: Store
+    opts: ImportOptions
+    known: set[str]
+    known_failed: set[tuple[str, str]]
+    legacy: dict[str, list[dict[str, Any]]]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[FailedResult] = field(default_factory=list)
+    imported: int = 0
+    unchanged: int = 0
+
+    def fail(self, path: str, digest: str, reason: str) -> None:
+        self.failed.append(FailedResult(path, reason))
+        if (path, digest) not in self.known_failed:
+            self.known_failed.add((path, digest))
+            self.failures.append({
+                "source": self.opts.source, "path": path, "content_hash": digest,
+                "reason": reason[:4000], "uploader": self.opts.uploader,
+            })  # fmt: skip
+
+    def add(self, where: ResultDir) -> None:
+        try:
+            digest, nul = _read_files(where)
+        except OSError as exc:
+            digest = hashlib.sha256(where.rel.encode()).hexdigest()
+            self.fail(where.rel, digest, _scrub(f"unreadable: {exc}", where))
+            return
+        if digest in self.known:
+            self.unchanged += 1
+            return
+        try:
+            row = _row(where, digest, nul, self.opts)
+        except _PARSE_ERRORS as exc:
+            self.fail(where.rel, digest, _scrub(f"{type(exc).__name__}: {exc}", where))
+            return
+        self.known.add(digest)
+        if where.rel in self.legacy and rekey_legacy(self.store, self.legacy[where.rel], row):
+            self.unchanged += 1
+            return
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        inserted, refused = insert_results(self.store, self.rows)
+        self.imported += len(inserted)
+        # stored by another importer in the meantime: found, not added by us
+        self.unchanged += len(self.rows) - len(inserted) - len(refused)
+        by_path = {r["path"]: r["content_hash"] for r in self.rows}
+        for path, reason in refused:
+            self.fail(path, by_path[path], reason)
+        insert_failures(self.store, self.failures)
+        self.store.invalidate()
+        self.rows.clear()
+        self.failures.clear()
+
+
+def _checked_text(name: str, value: str | None) -> None:
+    problem = value and text_problem(name, value)
+    if problem:
+        raise UsageError(f"--{name}: {problem}")
 
 
 def import_tree(
@@ -141,81 +262,38 @@ def import_tree(
     """Import every result of the tree at ``target`` (a directory or a git URL)."""
     target = str(target)
     source = source or target
+    _checked_text("source", source)
+    _checked_text("uploader", uploader)
     started = time.perf_counter()
-    with _checkout(target) as root:
+    with _checkout(target) as checkout:
+        root = checkout.resolve()
         results = discover(root)
         if not results:
             raise HubError(
                 f"no MLPerf results found under {target}",
                 hint="expected <division>/<submitter>/{systems,results/<system>/<model>/<scenario>}",
             )
+        # the round from the deepest folder name that has one (inference_results_v4.0/closed)
+        hint = round_name or " ".join([target.rstrip("/").rsplit("/", 1)[-1], *reversed(root.parts)])
+        opts = ImportOptions(source, uploader, checker_verdict, hint)
         with store.session() as s:
             known = set(s.scalars(select(Result.content_hash)))
             failed_query = select(ImportFailure.path, ImportFailure.content_hash)
             known_failed = {(p, h) for p, h in s.execute(failed_query.where(ImportFailure.source == source))}
-        hint = round_name or target.rstrip("/").rsplit("/", 1)[-1] + " " + root.resolve().name
-        rows: list[dict[str, Any]] = []
-        failures: list[dict[str, Any]] = []
-        failed: list[FailedResult] = []
-        imported = unchanged = 0
+        batch = _Batch(store, opts, known, known_failed, legacy_rows(store))
         for done, where in enumerate(results, 1):
-            try:
-                digest = content_hash(where)
-            except OSError as exc:
-                digest = hashlib.sha256(where.rel.encode()).hexdigest()
-                failed.append(FailedResult(where.rel, f"unreadable: {exc}"))
-            else:
-                if digest in known:
-                    unchanged += 1
-                else:
-                    try:
-                        row = parse_result(where, round_hint=hint)
-                    except (
-                        CrowdperfError,
-                        OSError,
-                        ValueError,
-                        KeyError,
-                        TypeError,
-                        ZeroDivisionError,
-                    ) as exc:
-                        failed.append(FailedResult(where.rel, f"{type(exc).__name__}: {exc}"))
-                    else:
-                        known.add(digest)
-                        imported += 1
-                        rows.append(
-                            {
-                                **row,
-                                "content_hash": digest,
-                                "source": source,
-                                "path": where.rel,
-                                "uploader": uploader,
-                                "checker_verdict": checker_verdict,
-                                "benchmark": "mlperf-inference",
-                                "hidden": False,
-                            }
-                        )
-            if failed and failed[-1].path == where.rel and (where.rel, digest) not in known_failed:
-                known_failed.add((where.rel, digest))
-                failures.append(
-                    {
-                        "source": source,
-                        "path": where.rel,
-                        "content_hash": digest,
-                        "reason": failed[-1].reason[:4000],
-                        "uploader": uploader,
-                    }
-                )
-            if len(rows) >= BATCH or len(failures) >= BATCH:
-                _flush(store, rows, failures)
+            batch.add(where)
+            if len(batch.rows) >= BATCH or len(batch.failures) >= BATCH:
+                batch.flush()
             if progress:
                 progress(done, len(results))
-        _flush(store, rows, failures)
+        batch.flush()
     return ImportReport(
         source=source,
         root=target,
         found=len(results),
-        imported=imported,
-        unchanged=unchanged,
-        failed=tuple(failed),
+        imported=batch.imported,
+        unchanged=batch.unchanged,
+        failed=tuple(batch.failed),
         seconds=time.perf_counter() - started,
     )

@@ -3,6 +3,8 @@
 
     results          one row per (system, model, scenario) of one imported submission tree
     import_failures  a result directory that could not be imported, with the reason (failures are data)
+    hub_version      one row: a number that grows whenever ``results`` changes (bumped by triggers,
+                     migration 0003), so caches in any process can tell that the data moved on
 
 Units are in the column names: ``*_ms`` milliseconds, ``*_w`` watts, ``*_j_per_sample`` joules,
 throughput in samples per second.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -108,3 +110,13 @@ class ImportFailure(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("source", "path", "content_hash", name="uq_import_failures_what"),)
+
+
+class HubVersion(Base):
+    """The store's write version (one row, id 1). Never written by the application: triggers on
+    ``results`` bump it on every insert, update and delete (migration 0003)."""
+
+    __tablename__ = "hub_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

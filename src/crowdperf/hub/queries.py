@@ -14,6 +14,7 @@ a bound parameter.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, po
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     AXES,
+    MAX_ROWS,
     Axis,
     BestAnswer,
     BestGroup,
@@ -39,6 +41,7 @@ from crowdperf.hub.query_types import (
     ResultFilter,
     ResultPage,
 )
+from crowdperf.hub.row_checks import NUMBER_BOUNDS, SAMPLES_PER_S
 from crowdperf.hub.store import Store
 
 __all__ = [
@@ -52,6 +55,8 @@ __all__ = [
 ]
 
 _COST = "usd_per_million"
+_HUGE = 1e300
+EVERYTHING = ResultFilter(include_hidden=True)  # the default of get/compare: the CLI's own database
 # sort name -> column (cost is computed from the price table)
 SORT_FIELDS: tuple[str, ...] = (
     "id",
@@ -86,7 +91,12 @@ def _cost_expr(store: Store, prices: PriceTable) -> ColumnElement[Any]:
     if not branches:
         return literal(None).label(_COST)
     hourly = case(*branches, else_=None) * Result.accelerator_count
-    usable = and_(Result.throughput > 0, Result.accelerator_count > 0)  # a count of 0 has no price
+    # a count of 0 has no price; the bounds are row_checks' (rows stored before them may be wild):
+    # PostgreSQL raises on float overflow and underflow, so an absurd throughput must not get here
+    usable = and_(
+        Result.throughput.between(SAMPLES_PER_S.low, SAMPLES_PER_S.high),
+        Result.accelerator_count.between(1, NUMBER_BOUNDS["accelerator_count"].high),
+    )
     cost = case((usable, hourly * 1e6 / (Result.throughput * 3600.0)), else_=None)
     return cost.label(_COST)
 
@@ -120,7 +130,10 @@ def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
     if flt.valid_only:
         conds.append(Result.valid.is_(True))
     if not flt.include_hidden:
-        conds.append(Result.hidden.is_(False))
+        visible: ColumnElement[bool] = Result.hidden.is_(False)
+        if flt.hidden_owner:
+            visible = or_(visible, Result.uploader == flt.hidden_owner)
+        conds.append(visible)
     if flt.ids:
         conds.append(Result.id.in_(list(flt.ids)))
     return conds
@@ -164,8 +177,8 @@ def list_results(
     """Filtered, sorted rows; ``limit=None`` returns every matching row."""
     flt = flt or ResultFilter()
     prices = prices or load_price_table()
-    if offset < 0 or (limit is not None and limit < 1):
-        raise UsageError("limit must be >= 1 and offset >= 0")
+    if not 0 <= offset <= MAX_ROWS or (limit is not None and not 1 <= limit <= MAX_ROWS):
+        raise UsageError(f"limit must be 1 to {MAX_ROWS:,} and offset 0 to {MAX_ROWS:,}")
     cost = _cost_expr(store, prices)
     where = _where(flt)
     if flt.max_usd_per_million is not None:
@@ -188,7 +201,7 @@ def list_results(
     rows = _rows(store, stmt, prices)
     return ResultPage(
         rows=tuple(rows),
-        total=total,
+        total=int(total),  # PostgreSQL: SUM(bigint) is NUMERIC, a Decimal
         offset=offset,
         limit=limit,
         sort=sort,
@@ -197,8 +210,13 @@ def list_results(
     )
 
 
-def get_result(store: Store, result_id: int, *, prices: PriceTable | None = None) -> HubResult | None:
-    page = list_results(store, ResultFilter(ids=(result_id,), include_hidden=True), limit=1, prices=prices)
+def get_result(
+    store: Store, result_id: int, *, prices: PriceTable | None = None, visible: ResultFilter | None = None
+) -> HubResult | None:
+    """One result; ``visible`` says whose hidden results may be seen (default: everyone's, as the
+    CLI on its own database; the web passes the viewer's)."""
+    flt = dataclasses.replace(visible or EVERYTHING, ids=(result_id,))
+    page = list_results(store, flt, limit=1, prices=prices)
     return page.rows[0] if page.rows else None
 
 
@@ -215,11 +233,15 @@ _COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def compare_results(store: Store, ids: Sequence[int], *, prices: PriceTable | None = None) -> Comparison:
-    """Results side by side in the given order; deltas (percent) against the first one."""
+def compare_results(
+    store: Store, ids: Sequence[int], *, prices: PriceTable | None = None, visible: ResultFilter | None = None
+) -> Comparison:
+    """Results side by side in the given order; deltas (percent) against the first one. A result
+    ``visible`` does not show (default: all) is reported missing like an absent one."""
     if len(ids) < 2:
         raise UsageError("compare needs at least two result ids", hint="e.g. crowdperf hub compare 3 7")
-    page = list_results(store, ResultFilter(ids=tuple(ids), include_hidden=True), limit=None, prices=prices)
+    flt = dataclasses.replace(visible or EVERYTHING, ids=tuple(ids))
+    page = list_results(store, flt, limit=None, prices=prices)
     by_id = {r.id: r for r in page.rows}
     missing = [i for i in ids if i not in by_id]
     if missing:
@@ -252,6 +274,12 @@ def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
     return cost if axis.column == _COST else getattr(Result, axis.column)
 
 
+def _finite(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Not NULL, not +-Infinity, not NaN (PostgreSQL sorts NaN above every number; SQLite stores
+    it as NULL): a value stored before the row checks must not win a ranking or a front."""
+    return and_(column > -_HUGE, column < _HUGE)
+
+
 def pareto_front(
     store: Store,
     flt: ResultFilter | None,
@@ -280,7 +308,7 @@ def pareto_front(
     cost = _cost_expr(store, prices)
     axis_objs = [AXES[a] for a in axes]
     cols = [_axis_column(a, cost) for a in axis_objs]
-    where = [*_where(flt), *(c.is_not(None) for c in cols)]
+    where = [*_where(flt), *(_finite(c) for c in cols)]
     groups = candidates(store, where, cols)
     signs = np.array([1.0 if a.higher_is_better else -1.0 for a in axis_objs])
     picked = []  # per key: (key, ids, coords, indices handed out: the front first, then others by id)
@@ -347,7 +375,7 @@ def best_configurations(
     axis = AXES[constraints.objective]
     objective = _axis_column(axis, cost)
     # how many results each constraint removes, in one aggregate query per comparison key
-    meets = and_(true(), objective.is_not(None), *(cond for _, cond in active))
+    meets = and_(true(), _finite(objective), *(cond for _, cond in active))
     counts = [func.count(Result.id), func.sum(case((meets, 1), else_=0))] + [
         func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active
     ]
@@ -366,9 +394,7 @@ def best_configurations(
         )
         .label("rank")
     )
-    inner = (
-        select(Result.id, ranked_col).where(*base, *(c for _, c in active), objective.is_not(None)).subquery()
-    )
+    inner = select(Result.id, ranked_col).where(*base, *(c for _, c in active), _finite(objective)).subquery()
     stmt = (
         select(*_ROW_COLUMNS, cost, inner.c.rank)
         .join(inner, inner.c.id == Result.id)

@@ -5,20 +5,55 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crowdperf.errors import UsageError
 from crowdperf.hub.prices import PriceTable
 
 JSON_SCHEMA_VERSION = 1
+MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
+MAX_ROWS = 10_000_000  # bound of limit and offset: past it SQLite cannot even bind the number
+MAX_TEXT = 1000
+
+# plausible bounds of the numbers a filter or a constraint may carry (finite, like stored ones)
+NUMBER_LIMITS: dict[str, tuple[float, float]] = {
+    "min_accuracy_f1": (0.0, 100.0),
+    "max_usd_per_million": (0.0, 1e12),
+    "max_latency_ms": (0.0, 1e9),
+    "max_watts": (0.0, 1e9),
+}
+
+
+def check_query_values(obj: Any) -> None:
+    """UsageError when a filter or constraint carries a value no stored result could match
+    sensibly and a database may refuse: NUL in text, a non-finite or implausible number, an id
+    past the id column. The CLI, the API and the pages all build their filters through here."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise UsageError(f"{f.name} contains a NUL character")
+            if len(value) > MAX_TEXT:
+                raise UsageError(f"{f.name} is over {MAX_TEXT} characters")
+        elif isinstance(value, float | int) and not isinstance(value, bool) and f.name in NUMBER_LIMITS:
+            low, high = NUMBER_LIMITS[f.name]
+            if not (math.isfinite(value) and low <= value <= high):
+                raise UsageError(f"{f.name} must be a number in [{low:g}, {high:g}], not {value!r}")
+    for result_id in getattr(obj, "ids", ()):
+        if not 1 <= result_id <= MAX_ID:
+            raise UsageError(f"result ids are 1 to {MAX_ID}, not {result_id}")
 
 
 @dataclass(frozen=True)
 class ResultFilter:
     """Which results; ``None``/empty means any. Text filters on accelerator, submitter and
-    system are case-insensitive substrings; the others are exact."""
+    system are case-insensitive substrings; the others are exact. Hidden results are left out
+    unless ``include_hidden`` (everyone's: an admin, the CLI on its own database) or
+    ``hidden_owner`` (that uploader's own hidden results) says otherwise."""
 
     model: str | None = None
     scenario: str | None = None
@@ -35,7 +70,11 @@ class ResultFilter:
     max_usd_per_million: float | None = None
     valid_only: bool = False
     include_hidden: bool = False
+    hidden_owner: str | None = None
     ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_query_values(self)
 
 
 @dataclass(frozen=True)
@@ -53,6 +92,9 @@ class Constraints:
     max_usd_per_million: float | None = None
     valid_only: bool = True
     objective: str = "throughput"
+
+    def __post_init__(self) -> None:
+        check_query_values(self)
 
     def as_filter(self) -> ResultFilter:
         return ResultFilter(
@@ -143,20 +185,43 @@ class HubResult:
     def from_row(cls, row: Any, cost: float | None, prices: PriceTable) -> HubResult:
         """From a ``Result`` or a row holding ``column_names()``."""
         price = prices.lookup(row.accelerator) if cost is not None else None
-        names = set(cls.column_names()) - {"settings_json"}
+        values = {n: getattr(row, n) for n in _COLUMNS}
+        for n in _FLOAT_COLUMNS:  # a value stored before the row checks must not break a reader
+            values[n] = finite_or_none(values[n])
         return cls(
-            **{n: getattr(row, n) for n in names},
-            usd_per_million=None if cost is None else float(cost),
+            **values,
+            usd_per_million=finite_or_none(None if cost is None else float(cost)),
             price_source=None
             if price is None
             else f"{price.instance} ${price.usd_per_hour:g}/h for {price.accelerators} "
             f"({price.source}, {price.date})",
-            settings=json.loads(row.settings_json or "{}"),
+            settings=_settings(row.settings_json),
         )
 
     @property
     def label(self) -> str:
         return f"{self.submitter} {self.system_name}"
+
+
+_COLUMNS = tuple(n for n in HubResult.column_names() if n != "settings_json")
+_FLOATS = ("float", "float | None")
+_FLOAT_COLUMNS = tuple(
+    f.name for f in dataclasses.fields(HubResult) if f.type in _FLOATS and f.name in _COLUMNS
+)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """A stored number as readers get it: a non-finite one (stored before the row checks, or
+    written around them) becomes None instead of breaking JSON, sorting labels and the chart."""
+    return value if value is None or math.isfinite(value) else None
+
+
+def _settings(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -342,8 +407,11 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names)."""
-    if obj is None or isinstance(obj, str | int | float):
+    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names). A non-finite
+    float becomes null: JSON has no Infinity, and one such value must not fail a whole answer."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, str | int):
         return obj
     names = _field_names(type(obj))
     if names is not None:

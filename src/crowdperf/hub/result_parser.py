@@ -26,6 +26,7 @@ from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.rounds import MIN_DURATION_MS, ROUNDS
+from crowdperf.mlperf.workload import workload_names, workload_rules
 
 NS_PER_MS = 1e6
 SAMPLES_PER_QUERY = {"SingleStream": 1, "MultiStream": 8}  # checker power_check.py
@@ -76,8 +77,18 @@ class ResultDir:
         return self.org_dir / "results" / self.system / self.model / self.scenario
 
     @cached_property
+    def base(self) -> Path:
+        """The folder above the division. Paths stored, hashed and shown are relative to it, so a
+        result is one row whichever folder the import started from (tree, division, submitter)."""
+        return self.org_dir.parent.parent
+
+    @cached_property
     def rel(self) -> str:
-        return self.path.relative_to(self.root).as_posix()
+        return self.path.relative_to(self.base).as_posix()
+
+    def shown(self, file: Path) -> str:
+        """A file's name as the submitter knows it (inside the tree), never a server path."""
+        return file.relative_to(self.base).as_posix()
 
     @cached_property
     def perf_dir(self) -> Path:
@@ -151,10 +162,16 @@ ACCURACY_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def parse_accuracy(text: str) -> dict[str, float | str | None]:
-    """accuracy.txt -> metric name, value, F1 and EM (BERT writes ``{"exact_match": EM, "f1": F1}``;
-    other models' scripts print e.g. ``accuracy=76.078%`` or ``mAP=37.5%``)."""
+def parse_accuracy(text: str, metric: str | None = None) -> dict[str, float | str | None]:
+    """accuracy.txt -> metric name, value, F1 and EM. crowdperf's workloads write a first line of
+    JSON scores (BERT: ``{"exact_match": EM, "f1": F1}``; another workload its own), whose metric
+    ``metric`` names (the workload's ``BenchmarkRules.accuracy_metric``, when it is installed);
+    official results of other models print e.g. ``accuracy=76.078%`` or ``mAP=37.5%``."""
     out: dict[str, float | str | None] = {"metric": None, "value": None, "f1": None, "em": None}
+    scores = _first_line_scores(text)
+    if metric is not None and metric != "f1" and metric in scores:
+        out.update(metric=metric, value=scores[metric])
+        return out
     f1 = re.search(r"[\"']f1[\"']\s*:\s*([-\d.eE+]+)", text)
     em = re.search(r"[\"']exact_match[\"']\s*:\s*([-\d.eE+]+)", text)
     if f1:
@@ -166,7 +183,28 @@ def parse_accuracy(text: str) -> dict[str, float | str | None]:
         if m:
             out.update(metric=name, value=float(m.group(1)))
             return out
+    if len(scores) == 1:  # a workload this hub does not have installed, with one score
+        ((name, value),) = scores.items()
+        out.update(metric=name, value=value)
     return out
+
+
+def _first_line_scores(text: str) -> dict[str, float]:
+    """The numbers of accuracy.txt's first line when it is a JSON object (crowdperf's form)."""
+    try:
+        first = json.loads(text.splitlines()[0]) if text.strip() else None
+    except ValueError:
+        return {}
+    if not isinstance(first, dict):
+        return {}
+    return {
+        str(k): float(v) for k, v in first.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def accuracy_metric_of(model: str) -> str | None:
+    """The accuracy metric of an installed workload named ``model``; None for any other model."""
+    return workload_rules(model).benchmark.accuracy_metric if model in workload_names() else None
 
 
 def _power_time(text: str) -> tuple[int, ...]:
@@ -284,19 +322,22 @@ def _performance(log: DetailLog, scenario: str, logged: str) -> tuple[str, float
     return metric, value, metric.startswith(("early_stopping", "result_9"))
 
 
+def _json_object(where: ResultDir, path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # also a file that is not UTF-8
+        raise ResultsError(f"{where.shown(path)}: corrupt JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{where.shown(path)}: not a JSON object")
+    return data
+
+
 def _descriptions(where: ResultDir) -> tuple[dict[str, Any], dict[str, Any]]:
     """The system description and the measurement JSON (empty when absent)."""
     if not where.system_json.is_file():
-        raise ResultsError(f"no system description {where.system_json.relative_to(where.root)}")
-    try:
-        system = json.loads(where.system_json.read_text(encoding="utf-8"))
-        mfiles = where.measurement_files
-        measurements = json.loads(mfiles[0].read_text(encoding="utf-8")) if mfiles else {}
-    except ValueError as exc:
-        raise ResultsError(f"corrupt JSON in system or measurement description: {exc}") from exc
-    if not isinstance(system, dict) or not isinstance(measurements, dict):
-        raise ResultsError("system or measurement description is not a JSON object")
-    return system, measurements
+        raise ResultsError(f"no system description {where.shown(where.system_json)}")
+    mfiles = where.measurement_files
+    return _json_object(where, where.system_json), _json_object(where, mfiles[0]) if mfiles else {}
 
 
 def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +351,9 @@ def _system_columns(where: ResultDir, system: dict[str, Any], measurements: dict
     cpus = _int(system.get("host_processors_per_node"))
     software = str(system.get("framework") or "")
     return {
-        "submitter": str(system.get("submitter") or where.org_dir.name),
+        # the submitter folder's name, as MLPerf's own tables use it: system JSONs of one submitter
+        # may spell it differently (Supermicro/supermicro)
+        "submitter": where.org_dir.name,
         "category": str(system.get("system_type") or ""),
         "availability": str(system.get("status") or "").lower(),
         "system_name": str(system.get("system_name") or where.system),
@@ -382,7 +425,7 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     scenario, logged = _scenarios(where, log)
     row = {**_system_columns(where, system, measurements), **_performance_columns(log, scenario, logged)}
     accel_count, throughput = row["accelerator_count"], row["throughput"]
-    accuracy = parse_accuracy(_read(where.accuracy_txt))
+    accuracy = parse_accuracy(_read(where.accuracy_txt), accuracy_metric_of(where.model))
     power = mean_power(where.perf_dir, log)
     division = where.org_dir.parent.name.lower()
     round_name = infer_round(log, round_hint)

@@ -7,21 +7,24 @@ with store.session() as s: ...
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select
+from filelock import FileLock
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdperf.errors import HubError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-FACT_CACHE_S = 30.0
+# seconds a SQLite writer waits for another one (two CLI imports, an upload during an import)
+# instead of failing at once with "database is locked"
+SQLITE_BUSY_TIMEOUT_S = 60.0
+_VERSION_SQL = text("SELECT version FROM hub_version WHERE id = 1")
 T = TypeVar("T")
 
 
@@ -32,7 +35,7 @@ class Store:
     url: str
     engine: Engine
     _sessions: sessionmaker[Session]
-    _facts: dict[str, tuple[float, Any]] = field(default_factory=dict)  # name -> (monotonic time, value)
+    _facts: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (write version, value)
 
     @property
     def dialect(self) -> str:
@@ -48,14 +51,19 @@ class Store:
                 session.rollback()
                 raise
 
+    def write_version(self) -> int:
+        """A number that grows whenever ``results`` changes, in this process or any other (triggers
+        bump it: migration 0003). One primary-key read; caches compare it to know they are stale."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(_VERSION_SQL).scalar_one())
+
     def cached(self, name: str, compute: Callable[[], T]) -> T:
-        """A fact about the whole data set (distinct accelerators, filter values): computed at most
-        every ``FACT_CACHE_S`` seconds, and afresh after ``invalidate()``, which every writer calls
-        (import, upload, hide, delete), so new hardware is priced and listed promptly."""
-        now = time.monotonic()
+        """A fact about the whole data set (distinct accelerators, filter values), computed again
+        only when the write version moved: any writer, even another process, refreshes it."""
+        version = self.write_version()
         hit = self._facts.get(name)
-        if hit is None or now - hit[0] > FACT_CACHE_S:
-            hit = self._facts[name] = (now, compute())
+        if hit is None or hit[0] != version:
+            hit = self._facts[name] = (version, compute())
         return hit[1]
 
     def accelerator_names(self) -> tuple[str, ...]:
@@ -96,7 +104,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to every Alembic head (no-op when already there)."""
+    """Upgrade the schema to every Alembic head (no-op when already there). Two processes opening
+    a new database at once take turns: a file lock beside a SQLite file, an advisory lock on
+    PostgreSQL (held until the migration's transaction ends)."""
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
@@ -105,12 +115,24 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     heads = set(ScriptDirectory.from_config(config).get_heads())
-    with engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(7201511)"))  # any fixed number
         if set(MigrationContext.configure(connection).get_current_heads()) == heads:
             return
         config.attributes["connection"] = connection
         # "heads": the web layer's revisions (w001...) branch from 0001 like ours; all branches apply
         command.upgrade(config, "heads")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with FileLock(f"{database}.migrate.lock", timeout=SQLITE_BUSY_TIMEOUT_S):
+        yield
 
 
 def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:
@@ -119,7 +141,8 @@ def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:
     if url.startswith("sqlite:///") and create_dirs:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(url, future=True)
+        sqlite = url.startswith("sqlite")
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {})
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise HubError(
             f"cannot use hub database {url!r}: {exc}",

@@ -10,6 +10,12 @@ over), per channel:
              dE/dt over the interval ending at that tick -> min and max
     mean W   joules / window seconds (the energy's average, not the readings')
 
+A meter slower than the sampler holds each value for a while (NVML's energy counter and power
+reading on an H200 change every 0.1 s, measured; RAPL's counter every ~1 ms, fresh at each tick),
+so each end of the window may be off by that long: ``MAX_EDGE_ERROR`` bounds that share of the
+window. A shorter window (a test-mode Server run on a GPU lasts ~0.2 s; a 0.5 s window read 555 W
+from the counter where the readings said 687 W) is ``unavailable`` with the reason, never a number.
+
 A meter's figures sum its channels tick by tick (two GPUs' boards: their sum's min and max). The
 run's headline (``PowerSummary``) is the meters whose role is ``devices``; a ``host`` meter (RAPL
 beside a GPU run) is recorded next to it, never folded in, so every GPU run's headline is
@@ -27,6 +33,7 @@ from crowdperf.meters.base import MeterRole
 from crowdperf.meters.sampler import MeterTrace
 
 CLIP_TOLERANCE_S = 0.002  # LoadGen's window has millisecond resolution (utils.cc DateTimeStringForPower)
+MAX_EDGE_ERROR = 0.1  # both ends' staleness as a share of the window (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ def read_meter(trace: MeterTrace, window: Window, loadgen_samples: int | None) -
     begin, end = max(window.begin, t[0]), min(window.end, t[-1])
     if end <= begin:
         return replace(base, unavailable="the sampled span does not overlap LoadGen's window")
+    short = _too_short(trace, begin, end)
+    if short is not None:
+        return replace(base, unavailable=short)
     clipped = window.seconds - (end - begin)
     if clipped > CLIP_TOLERANCE_S:  # the sampler brackets the test: only a clock step gets here
         base = replace(base, notes=(*base.notes, f"window clipped by {clipped:.3f} s to the sampled span"))
@@ -135,6 +145,26 @@ def read_meter(trace: MeterTrace, window: Window, loadgen_samples: int | None) -
         joules_per_sample=joules / loadgen_samples if loadgen_samples else None,
         channels=channels,
     )
+
+
+def _too_short(trace: MeterTrace, begin: float, end: float) -> str | None:
+    """Why ``[begin, end]`` is too short for some channel's update interval, or None. A channel
+    whose value changes at (nearly) every tick is fresh at each tick; one that changes every n-th
+    tick is stale by up to its update interval at each end of the window."""
+    tick = float(np.median(np.diff(trace.times)))
+    for k in range(len(trace.channels)):
+        values = trace.energy_j[:, k] if np.isfinite(trace.energy_j[:, k]).all() else trace.power_w[:, k]
+        changed = trace.times[np.flatnonzero(np.diff(values) != 0) + 1]  # when a new value appeared
+        if changed.size < 2:
+            continue
+        every = float(np.median(np.diff(changed)))
+        if every > 1.5 * tick and 2 * every > MAX_EDGE_ERROR * (end - begin):
+            return (
+                f"the timed window ({end - begin:.2g} s) is too short for {trace.meter}, whose values "
+                f"change every ~{every:.2g} s: at least {2 * every / MAX_EDGE_ERROR:.2g} s is needed "
+                "for a figure within 10 %; a longer run measures it"
+            )
+    return None
 
 
 def _channel(trace: MeterTrace, k: int, begin: float, end: float) -> ChannelReading:

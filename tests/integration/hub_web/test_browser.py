@@ -4,14 +4,11 @@ playwright package is missing; never downloads a browser."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from hub_live import live_server
 from hub_web_rows import ROWS, add_result
 
 from crowdperf.hub.auth import create_token
@@ -39,21 +36,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]
     store = open_store(base / "hub.sqlite")
     for row in ROWS:
         add_result(store, **row)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(WebConfig(store=store, staging_dir=base / "staging")),
-                            host="127.0.0.1", port=port, log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=5)
+    with live_server(create_app(WebConfig(store=store, staging_dir=base / "staging"))) as url:
+        yield url, store
     store.close()
 
 
@@ -164,3 +148,47 @@ def test_static_site_filters_and_draws_offline(live, page, tmp_path: Path) -> No
         page.click("#axes button[type=submit]")
     assert page.url.endswith("chart-throughput-energy.html")
     page.wait_for_selector("#chart .scatterlayer .point")
+
+
+# stored around the row checks (a database from before them, or plain SQL): the chart must
+# still draw whatever the axes
+POISONED = (
+    dict(system_name="inf", throughput=float("inf"), accuracy_f1=90.0, power_w=300.0, latency_ms=2.0),
+    dict(system_name="nan", throughput=500.0, accuracy_f1=float("nan"), energy_j_per_sample=float("inf")),
+    dict(system_name="huge", throughput=1e308, accuracy_f1=1e308, power_w=1e308, latency_ms=1e308,
+         accelerator="NVIDIA H100-SXM-80GB", accelerator_count=8),
+    dict(system_name="tiny", throughput=1e-308, accuracy_f1=-float("inf"), latency_ms=1e-308,
+         accelerator="NVIDIA L4", accelerator_count=1, energy_j_per_sample=1e-308),
+    dict(system_name="ok", throughput=800.0, accuracy_f1=90.3, latency_ms=3.0, power_w=70.0,
+         energy_j_per_sample=0.09, accelerator="NVIDIA L4", accelerator_count=1),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def poisoned_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("poisoned")
+    store = open_store(base / "hub.sqlite")
+    for row in (*ROWS, *POISONED):
+        add_result(store, **{"submitter": "p", **row})
+    with live_server(create_app(WebConfig(store=store, staging_dir=base / "staging"))) as url:
+        yield url
+    store.close()
+
+
+@pytest.mark.parametrize("axes", ["x=throughput&y=accuracy", "x=cost&y=energy", "x=latency&y=throughput",
+                                  "x=accuracy&y=cost", "x=energy&y=latency"])  # fmt: skip
+def test_chart_survives_any_stored_value(poisoned_live: str, page, axes: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{poisoned_live}/chart?{axes}")
+    page.wait_for_selector("#chart .main-svg")
+    assert page.locator("#chart .scatterlayer .point").count() >= 1
+    # the page fixture fails the test on any script error (a JSON.parse of Infinity was one)
+
+
+def test_api_docs_render_offline_under_the_csp(live, page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = live
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url + "/docs")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path")
+    assert "/api/results" in page.inner_text(".swagger-ui")
+    assert all(r.startswith(url) or r.startswith("data:") for r in requests), requests

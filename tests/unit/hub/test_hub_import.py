@@ -214,3 +214,16 @@ def test_selective_log_parsing_keeps_errors(lg_logs, tmp_path: Path) -> None:
     assert "loaded_qsl_set" in full and "loaded_qsl_set" not in some
     assert some["result_samples_per_second"] == full["result_samples_per_second"]
     assert [e.key for e in some.errors] == [e.key for e in full.errors] == ["error_invalid_config"]
+
+
+def test_accuracy_of_any_crowdperf_workload_is_read_by_its_own_metric() -> None:
+    from crowdperf.hub.result_parser import parse_accuracy
+
+    toy = parse_accuracy('{"accuracy": 99.8, "top5": 100.0}\nmore lines\n', "accuracy")
+    assert (toy["metric"], toy["value"], toy["f1"]) == ("accuracy", 99.8, None)
+    lone = parse_accuracy('{"mAP": 37.5}\n')  # a workload not installed here, one score: that one
+    assert (lone["metric"], lone["value"]) == ("mAP", 37.5)
+    bert = parse_accuracy('{"exact_match": 83.2, "f1": 90.5}\n', "f1")
+    assert (bert["metric"], bert["value"], bert["em"]) == ("f1", 90.5, 83.2)
+    assert parse_accuracy('{"a": 1, "b": 2}\n')["metric"] is None  # ambiguous without the workload
+    assert parse_accuracy("not json\n")["metric"] is None

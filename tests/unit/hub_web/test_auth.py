@@ -11,7 +11,9 @@ from crowdperf.errors import UsageError
 from crowdperf.hub.auth import (
     ApiToken,
     AuthError,
+    TokenOwner,
     authenticate,
+    authenticate_owner,
     create_token,
     delete_result,
     hide_result,
@@ -78,3 +80,34 @@ def test_only_the_uploader_may_hide_or_delete(store: Store) -> None:
         assert s.get(Result, mine) is None and s.get(Result, theirs) is not None
     with pytest.raises(UsageError, match="no result"):
         delete_result(store, "alice", mine)
+
+
+def test_a_revoked_name_is_given_a_new_token_an_admin_sees_and_moderates(store: Store) -> None:
+    old = create_token(store, "alice").secret
+    mine = _result(store, "alice")
+    revoke_token(store, "alice")
+    new = create_token(store, "alice").secret
+    assert authenticate(store, new) == "alice" and new != old
+    with pytest.raises(AuthError):
+        authenticate(store, old)
+    hide_result(store, authenticate_owner(store, new), mine)
+    admin = create_token(store, "mod", admin=True)
+    assert authenticate_owner(store, admin.secret) == TokenOwner("mod", admin=True)
+    hide_result(store, authenticate_owner(store, admin.secret), mine, hidden=False)
+    with pytest.raises(AuthError):  # a plain owner's name string is never an admin
+        hide_result(store, "mod", mine)
+
+
+def test_staging_budget_per_user_and_total() -> None:
+    from crowdperf.hub.web.staging import StagingBudget, StagingFull, StagingLimits
+
+    budget = StagingBudget(StagingLimits(per_user_bytes=100, total_bytes=150))
+    with budget.account("a") as a1, budget.account("b") as b1:
+        a1(60)
+        with pytest.raises(StagingFull, match="your uploads"), budget.account("a") as a2:
+            a2(50)  # a's two uploads would take 110 > 100
+        b1(80)
+        with pytest.raises(StagingFull, match="too many uploads"), budget.account("c") as c1:
+            c1(20)  # 160 > 150 in total
+        assert budget.in_use == 140
+    assert budget.in_use == 0

@@ -128,3 +128,24 @@ def test_summary_text_says_the_meter_or_why_there_is_none() -> None:
     assert (
         PowerSummary(None, unavailable="rapl: no powercap").text() == "power: unavailable (rapl: no powercap)"
     )
+
+
+def _stepped_trace(
+    seconds: float, hz: float = 20.0, update_s: float = 0.1, watts: float = 700.0
+) -> MeterTrace:
+    """An H200's NVML as measured: sampled at 20 Hz, its energy counter steps every 0.1 s."""
+    times = np.arange(0, seconds, 1 / hz)
+    energy = np.floor(times / update_s) * update_s * watts  # the value held since the last step
+    return _trace("nvml", MeterRole.DEVICES, list(times), [[NAN]] * len(times), [[e] for e in energy])
+
+
+def test_a_window_too_short_for_the_meters_steps_is_unavailable_not_a_number() -> None:
+    trace = _stepped_trace(10.0)
+    short = read_meter(trace, Window(T0 + 1.0, T0 + 1.2, "test"), 600)  # a GPU's test-mode Server run
+    assert short.unavailable is not None and short.joules is None
+    assert "too short for nvml" in short.unavailable and "0.1 s" in short.unavailable
+    long = read_meter(trace, Window(T0 + 1.0, T0 + 4.0, "test"), 600)  # 3 s: within 10 %
+    assert long.unavailable is None and long.mean_w == pytest.approx(700.0, rel=0.1)
+    # a meter that changes at every tick (RAPL) is fresh at each tick: short windows are fine
+    fresh = _stepped_trace(10.0, update_s=0.05, watts=30.0)
+    assert read_meter(fresh, Window(T0 + 1.0, T0 + 1.2, "test"), 600).unavailable is None

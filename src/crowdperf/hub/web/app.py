@@ -10,22 +10,25 @@ Pages are Jinja2 templates with autoescape on (every user string is escaped); th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crowdperf import __version__
-from crowdperf.errors import CrowdperfError, MissingInputError, SubmissionError, UsageError
+from crowdperf.errors import CrowdperfError, MissingInputError, ResultsError, SubmissionError, UsageError
 from crowdperf.hub.auth import AuthError
 from crowdperf.hub.prices import PriceTable
 from crowdperf.hub.store import Store
+from crowdperf.hub.web.response_cache import CacheLimits, ResponseCache, SecurityHeaders
+from crowdperf.hub.web.staging import StagingBudget, StagingFull, StagingLimits
 from crowdperf.hub.web.submission_checks import Checker, structure_check
 from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError
 
@@ -39,6 +42,12 @@ CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 @dataclass(frozen=True)
 class WebConfig:
@@ -47,6 +56,8 @@ class WebConfig:
     checker: Checker = structure_check
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     staging_dir: Path | None = None  # where uploads are unpacked; None: a temp dir per upload
+    staging: StagingLimits = field(default_factory=StagingLimits)  # bytes unpacked at once
+    cache: CacheLimits | None = field(default_factory=CacheLimits)  # None: no response cache
 
 
 def template_environment() -> Environment:
@@ -76,8 +87,12 @@ def significant(value: float) -> str:
 
 
 def _status(exc: CrowdperfError) -> int:
-    from crowdperf.hub.web.uploads import PayloadTooLarge, UnsupportedType
+    from crowdperf.hub.web.uploads import BadContent, PayloadTooLarge, UnsupportedType
 
+    if isinstance(exc, StagingFull):
+        return 429
+    if isinstance(exc, BadContent | ResultsError):
+        return 400
     if isinstance(exc, PayloadTooLarge):
         return 413
     if isinstance(exc, UnsupportedType):
@@ -93,26 +108,45 @@ def _status(exc: CrowdperfError) -> int:
     return 500
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/openapi"))
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """Which parameters were refused and why (never their values: they are the client's input)."""
+    parts = []
+    for error in exc.errors()[:5]:
+        name = ".".join(str(p) for p in error.get("loc", ())[1:]) or "request"
+        parts.append(f"{name}: {error.get('msg', 'invalid')}")
+    return "bad parameter " + "; ".join(parts)
+
+
 def create_app(config: WebConfig) -> FastAPI:
-    from crowdperf.hub.web import api, pages  # the routers need the app's state
+    from crowdperf.hub.web import api, api_docs, pages  # the routers need the app's state
+    from crowdperf.hub.web.params import single_valued
 
     app = FastAPI(
         title="crowdperf hub",
         version=__version__,
         description="MLPerf Inference results: list, compare, Pareto fronts, best stack under "
         "constraints, CSV/JSON export, authenticated upload of submission trees.",
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: ours are served from here
+        redoc_url=None,
     )
     app.state.config = config
     app.state.templates = template_environment()
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.staging = StagingBudget(config.staging)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
-    app.router.routes.insert(0, app.router.routes.pop())  # before the /static mount
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    app.include_router(api_docs.router)
+    for router in (api.router, pages.router):
+        app.include_router(router, dependencies=[Depends(single_valued)])
+    # last: routes match in order, and files served from packages (plotly, Swagger UI) live
+    # under /static/ too
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(CrowdperfError)
     def crowdperf_error(request: Request, exc: CrowdperfError) -> Response:
@@ -120,6 +154,13 @@ def create_app(config: WebConfig) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=status)
         return pages.render_error(request, status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # the API keeps FastAPI's documented 422; a page answers with the site's error page
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        return pages.render_error(request, 400, _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -138,14 +179,14 @@ def create_app(config: WebConfig) -> FastAPI:
             return JSONResponse({"error": message, "hint": None}, status_code=500)
         return pages.render_error(request, 500, message)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
+    security = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    app.add_middleware(SecurityHeaders, headers=security)
+    if config.cache is not None:  # outermost: kept answers carry the headers already
+        app.add_middleware(ResponseCache, store=config.store, limits=config.cache)
     return app
 
 

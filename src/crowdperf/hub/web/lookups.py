@@ -10,6 +10,7 @@ from crowdperf.hub.models import Result
 from crowdperf.hub.query_types import HubResult
 from crowdperf.hub.store import Store
 from crowdperf.hub.web.command_builder import PRECISIONS, RunChoice, allowed_values, build_commands
+from crowdperf.hub.web.uploads import UPLOAD_SOURCE_PREFIX
 from crowdperf.hub.web.views import CHOICE_FILTERS
 
 
@@ -36,16 +37,18 @@ def result_logs(store: Store, result_id: int) -> dict[str, str]:
     return {"mlperf_log_summary.txt": row[0]} if row and row[0] else {}
 
 
-def reproduce_command(r: HubResult) -> tuple[str, bool]:
-    """(command, exact): the recorded command when the result has one, else the command-builder
-    line for its model, backend, device, precision and scenario; ("", False) for a model no
-    installed workload runs (an official result of another benchmark has no crowdperf command).
-    Another stack's backend or precision becomes the closest one crowdperf has (not exact)."""
+def reproduce_command(r: HubResult) -> tuple[str, str]:
+    """(command, origin). origin "recorded": the README of a tree the hub's operator imported;
+    "claimed": the README of an upload, i.e. the uploader's word, nothing the hub ran or checked;
+    "suggested": no command came with the result, this is the command-builder line for its
+    model, backend, device, precision and scenario (another stack's backend or precision becomes
+    the closest one crowdperf has); ("", "suggested") for a model no installed workload runs (an
+    official result of another benchmark has no crowdperf command)."""
     if r.command:
-        return r.command, True
+        return r.command, "claimed" if r.source.startswith(UPLOAD_SOURCE_PREFIX) else "recorded"
     allowed = allowed_values()
     if r.model not in allowed["model"]:
-        return "", False
+        return "", "suggested"
     try:
         choice = RunChoice(
             model=r.model,
@@ -58,5 +61,5 @@ def reproduce_command(r: HubResult) -> tuple[str, bool]:
             division=r.division if r.division in ("open", "closed") else "open",
         )
     except UsageError:
-        return "", False
-    return build_commands(choice).run, False
+        return "", "suggested"
+    return build_commands(choice).run, "suggested"

@@ -11,11 +11,11 @@ from pydantic import Field
 
 from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.hub import queries
-from crowdperf.hub.query_types import Constraints, ResultFilter
+from crowdperf.hub.query_types import MAX_ROWS, Constraints, ResultFilter
 from crowdperf.hub.web.app import render_page
 from crowdperf.hub.web.command_builder import RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.lookups import facet_values, reproduce_command, result_logs
-from crowdperf.hub.web.params import Text, constraints, filter_query, result_filter
+from crowdperf.hub.web.params import Text, constraints, filter_query, result_filter, visible
 from crowdperf.hub.web.urls import ServerUrls
 from crowdperf.hub.web.views import (
     AXIS_LABELS,
@@ -59,7 +59,7 @@ def results_page(
     request: Request,
     flt: Annotated[ResultFilter, Depends(result_filter)],
     sort: Annotated[str, Query(max_length=100)] = "-throughput",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROWS)] = 0,
 ) -> HTMLResponse:
     cfg = _config(request)
     page = queries.list_results(cfg.store, flt, sort=sort, limit=PAGE_SIZE, offset=offset, prices=cfg.prices)
@@ -82,15 +82,19 @@ def results_page(
 
 
 @router.get("/results/{result_id}", response_class=HTMLResponse)
-def result_page(request: Request, result_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> HTMLResponse:
+def result_page(
+    request: Request,
+    result_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    seen: Annotated[ResultFilter, Depends(visible)],
+) -> HTMLResponse:
     cfg = _config(request)
-    r = queries.get_result(cfg.store, result_id, prices=cfg.prices)
+    r = queries.get_result(cfg.store, result_id, prices=cfg.prices, visible=seen)
     if r is None:
         return render_error(request, 404, f"no result with id {result_id}")
-    command, exact = reproduce_command(r)
+    command, origin = reproduce_command(r)
     return render_page(
         request, "detail.html", page="results", r=r, logs=result_logs(cfg.store, result_id),
-        command=command, command_exact=exact,
+        command=command, command_origin=origin,
     )  # fmt: skip
 
 
@@ -98,10 +102,14 @@ Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Query(max_lengt
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, ids: Ids = []) -> HTMLResponse:  # noqa: B006 - FastAPI default
+def compare_page(
+    request: Request,
+    seen: Annotated[ResultFilter, Depends(visible)],
+    ids: Ids = [],  # noqa: B006 - FastAPI default
+) -> HTMLResponse:
     cfg = _config(request)
     try:
-        view = queries.compare_results(cfg.store, ids, prices=cfg.prices)
+        view = queries.compare_results(cfg.store, ids, prices=cfg.prices, visible=seen)
     except UsageError as exc:
         return render_error(request, 400, f"{exc.message} (tick two or more rows on the results page)")
     return render_page(request, "compare.html", page="results", view=view)

@@ -1,14 +1,21 @@
 """Query-string parameters shared by the pages and the JSON API (so the OpenAPI spec, the forms
 and shareable URLs all speak the same names). HTML forms send empty strings for untouched
-fields: those mean "any"."""
+fields: those mean "any".
+
+Hidden results: ``include_hidden=true`` shows hidden results only to a viewer with a token
+(``Authorization: Bearer cph_...``): its owner's own, or every one to an admin token. Anyone else
+gets the public rows, whatever they ask for; a token that is not live is a 401.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, Field, StringConstraints
 
+from crowdperf.hub.auth import AuthError, TokenOwner, authenticate_owner
 from crowdperf.hub.query_types import Constraints, ResultFilter
 
 
@@ -24,7 +31,51 @@ Number = Annotated[
 ]
 
 
+REPEATABLE = frozenset({"ids"})  # the only list parameter (compare)
+
+
+def single_valued(request: Request) -> None:
+    """Router dependency: a parameter given twice is refused (422; a page shows its error page).
+    FastAPI would keep the last value and drop the others unread: ``max_watts=abc&max_watts=``
+    was answered as if no limit had been asked for."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen and key not in REPEATABLE:
+            error = {"type": "value_error", "loc": ("query", key), "msg": "given more than once"}
+            raise RequestValidationError([{**error, "input": None}])
+        seen.add(key)
+
+
+AuthHeader = Annotated[
+    str | None, Header(description="Bearer cph_... (crowdperf hub token create): your hidden results too")
+]
+
+
+def viewer(request: Request, authorization: AuthHeader = None) -> TokenOwner | None:
+    """The token owner making the request, or None for an anonymous one."""
+    if authorization is None:
+        return None
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError("missing bearer token", hint="send 'Authorization: Bearer cph_...'")
+    return authenticate_owner(request.app.state.config.store, secret.strip())
+
+
+def visible_to(owner: TokenOwner | None, *, include_hidden: bool = True) -> ResultFilter:
+    """The filter of what ``owner`` may see: public rows, plus their own hidden rows (an admin:
+    everyone's) when ``include_hidden``."""
+    if owner is None or not include_hidden:
+        return ResultFilter()
+    return ResultFilter(include_hidden=True) if owner.admin else ResultFilter(hidden_owner=owner.name)
+
+
+def visible(request: Request, authorization: AuthHeader = None) -> ResultFilter:
+    """Dependency: what the viewer may see of results asked for by id (detail, compare)."""
+    return visible_to(viewer(request, authorization))
+
+
 def result_filter(
+    request: Request,
     model: Text = None,
     scenario: Text = None,
     division: Text = None,
@@ -38,14 +89,17 @@ def result_filter(
     min_accuracy: Number = None,
     max_usd_per_million: Number = None,
     valid_only: bool = False,
-    include_hidden: bool = False,
+    include_hidden: Annotated[bool, Query(description="with a token: your hidden results too")] = False,
+    authorization: AuthHeader = None,
 ) -> ResultFilter:
     """Filter fields; ``accelerator``, ``submitter`` and ``system`` match substrings."""
+    seen = visible_to(viewer(request, authorization), include_hidden=include_hidden)
     return ResultFilter(
         model=model, scenario=scenario, division=division, round=round, accelerator=accelerator,
         submitter=submitter, system=system, backend=backend, precision=precision,
         comparison_key=comparison_key, min_accuracy_f1=min_accuracy,
-        max_usd_per_million=max_usd_per_million, valid_only=valid_only, include_hidden=include_hidden,
+        max_usd_per_million=max_usd_per_million, valid_only=valid_only,
+        include_hidden=seen.include_hidden, hidden_owner=seen.hidden_owner,
     )  # fmt: skip
 
 
@@ -82,6 +136,6 @@ def filter_query(flt: ResultFilter) -> dict[str, str]:
         out["max_usd_per_million"] = f"{flt.max_usd_per_million:g}"
     if flt.valid_only:
         out["valid_only"] = "true"
-    if flt.include_hidden:
+    if flt.include_hidden or flt.hidden_owner:
         out["include_hidden"] = "true"
     return out

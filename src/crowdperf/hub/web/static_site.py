@@ -78,10 +78,10 @@ def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResu
             )
             pages += 1
     for r in rows[:max_detail_pages]:
-        command, exact = reproduce_command(r)
+        command, origin = reproduce_command(r)
         _write(out / "results" / f"{r.id}.html", env.get_template("detail.html").render(
             urls=StaticUrls(1), page="results", r=r, logs=result_logs(store, r.id), command=command,
-            command_exact=exact,
+            command_origin=origin,
         ))  # fmt: skip
         pages += 1
     for x, y in itertools.permutations(AXES, 2):

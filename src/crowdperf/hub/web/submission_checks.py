@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crowdperf.errors import SubmissionError
+from crowdperf.errors import CrowdperfError, SubmissionError
 
 DIVISIONS = ("closed", "open", "network")
+# what a checker raises on content it cannot read: never the server's 500
+CHECKER_CONTENT_ERRORS = (CrowdperfError, OSError, ValueError, KeyError, TypeError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,14 @@ def submission_checker(round_name: str | None = None) -> Checker:
 
     def check(tree: Path) -> CheckVerdict:
         structure = structure_check(tree)
-        report = checker_module.check_submission(structure.root, rnd)
+        try:
+            report = checker_module.check_submission(structure.root, rnd)
+        except CHECKER_CONTENT_ERRORS as exc:
+            # content the checker could not read (a corrupt log line): the upload is labelled
+            # failed and the importer still stores its good results and records the bad ones
+            reason = str(exc).replace(f"{structure.root}/", "").replace(str(tree), "<upload>")
+            notes = f"submission checker ({rnd.name}) stopped: {reason}"
+            return CheckVerdict("failed", notes, structure.root)
         failed = [r for r in report.results if not r.passed]
         notes = "; ".join(f"{r.key}: {f.message}" for r in failed[:20] for f in r.findings[:3])
         verdict = "passed" if report.passed else "failed"

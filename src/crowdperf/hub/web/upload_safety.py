@@ -15,8 +15,10 @@ import io
 import shutil
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from crowdperf.errors import HubError
 
@@ -70,19 +72,30 @@ def _check_member(member: tarfile.TarInfo, limits: ArchiveLimits) -> PurePosixPa
     return rel
 
 
-def _copy_bounded(src: io.BufferedIOBase, dst: io.BufferedIOBase, budget: int) -> int:
+Charge = Callable[[int], None]  # told of every chunk before it is written; raises to stop
+
+
+def _no_charge(_nbytes: int) -> None:
+    return None
+
+
+def _copy_bounded(src: IO[bytes], dst: IO[bytes], budget: int, charge: Charge) -> int:
     """Copy at most ``budget`` bytes; raise when the source holds more."""
     written = 0
     while chunk := src.read(1 << 16):
         written += len(chunk)
         if written > budget:
             raise UnsafeArchiveError("archive inflates beyond the total size limit (archive bomb?)")
+        charge(len(chunk))
         dst.write(chunk)
     return written
 
 
-def extract_submission(data: bytes, dest: Path, limits: ArchiveLimits | None = None) -> ExtractedArchive:
-    """Unpack a gzip-compressed tar held in ``data`` into the new directory ``dest``."""
+def extract_submission(
+    data: bytes, dest: Path, limits: ArchiveLimits | None = None, *, charge: Charge = _no_charge
+) -> ExtractedArchive:
+    """Unpack a gzip-compressed tar held in ``data`` into the new directory ``dest``; ``charge``
+    accounts the bytes written (the server's staging budget) and may refuse them by raising."""
     limits = limits or ArchiveLimits()
     if len(data) > limits.max_compressed_bytes:
         raise UnsafeArchiveError(f"upload is {len(data)} bytes, over {limits.max_compressed_bytes}")
@@ -90,16 +103,18 @@ def extract_submission(data: bytes, dest: Path, limits: ArchiveLimits | None = N
         raise UnsafeArchiveError("upload is not gzip-compressed (expected a .tar.gz)")
     dest.mkdir(parents=True, exist_ok=False)
     try:
-        return _extract_stream(data, dest, limits)
-    except UnsafeArchiveError:
+        return _extract_stream(data, dest, limits, charge)
+    except HubError:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        raise UnsafeArchiveError(f"upload is not a readable tar.gz: {exc}") from exc
+        # an OSError would name the server's staging folder: its kind only
+        reason = type(exc).__name__ if isinstance(exc, OSError) else str(exc)
+        raise UnsafeArchiveError(f"upload is not a readable tar.gz: {reason}") from exc
 
 
-def _extract_stream(data: bytes, dest: Path, limits: ArchiveLimits) -> ExtractedArchive:
+def _extract_stream(data: bytes, dest: Path, limits: ArchiveLimits, charge: Charge) -> ExtractedArchive:
     members = files = total = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as tar:
         for member in tar:
@@ -116,7 +131,7 @@ def _extract_stream(data: bytes, dest: Path, limits: ArchiveLimits) -> Extracted
             if src is None:  # pragma: no cover - regular files always have data
                 continue
             with open(target, "xb") as out:
-                total += _copy_bounded(src, out, limits.max_total_bytes - total)
+                total += _copy_bounded(src, out, limits.max_total_bytes - total, charge)
             files += 1
     if files == 0:
         raise UnsafeArchiveError("archive holds no files")
