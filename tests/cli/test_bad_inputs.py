@@ -10,6 +10,7 @@ fails for a command that has none, so each new command brings its own.
 
 from __future__ import annotations
 
+import socket
 import sys
 import typing
 from collections.abc import Iterator
@@ -84,8 +85,20 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     db = base / "hub.sqlite"
     assert runner.invoke(app, ["hub", "import", str(tree), "--db", str(db)]).exit_code == 0
     out = {k: str(v) for k, v in f.items()}
-    out.update(tree=str(tree), db=str(db), unreachable=UNREACHABLE)
+    out.update(tree=str(tree), db=str(db), unreachable=UNREACHABLE, busy_port=str(_busy_port()))
     return out
+
+
+_LISTENERS: list[socket.socket] = []
+
+
+def _busy_port() -> int:
+    """A loopback port something listens on for the whole module (``hub serve`` must refuse it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    _LISTENERS.append(sock)
+    return int(sock.getsockname()[1])
 
 
 GEN = ["--submission-dir", "{new}", "--submitter", "O"]
@@ -167,7 +180,7 @@ CASES: list[tuple[str, list[str]]] = [
     ("hub import", ["{file}", "--db", "{db}"]),
     ("hub import", ["{empty_dir}", "--db", "{db}"]),
     ("hub import", ["{tree}", "--db", "{dir}"]),
-    ("hub import", ["{tree}", "--db", "{db}", "--round", "v0.1"]),
+    ("hub import", ["{tree}", "--db", "{db}", "--round", "latest"]),
     ("hub list", ["--db", "{missing}"]),
     ("hub list", ["--db", "{dir}"]),
     ("hub list", ["--db", "{file}"]),
@@ -187,6 +200,8 @@ CASES: list[tuple[str, list[str]]] = [
     ("hub best", ["--db", "{missing}"]),
     ("hub serve", ["--db", "{db}", "--price-table", "{bad_json}"]),
     ("hub serve", ["--db", "{dir}"]),
+    ("hub serve", ["--db", "{db}", "--port", "{busy_port}"]),
+    ("hub serve", ["--db", "{db}", "--log-level", "loud"]),
     ("hub submit", ["{missing}", "--server", "{unreachable}", "--token", "t"]),
     ("hub submit", ["{tree}", "--server", "{unreachable}", "--token", "t"]),
     ("hub submit", ["{tree}", "--server", "not a url", "--token", "t"]),

@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.cli.console import console
-from crowdperf.cli.format import plural
 from crowdperf.cli.tables import Rows, print_rows
+from crowdperf.formatting import plural
 from crowdperf.settings import load_settings
 
 cache_app = typer.Typer(

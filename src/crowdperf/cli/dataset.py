@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crowdperf.cli.console import console, err_console
-from crowdperf.cli.format import ACCURACY_DIGITS, number
 from crowdperf.cli.tables import print_fields
 from crowdperf.errors import UsageError
+from crowdperf.formatting import ACCURACY_DIGITS, number
 from crowdperf.settings import Settings, load_settings
 from crowdperf.workloads.bert.accuracy import LOG_DTYPES, SquadAccuracy, score_accuracy_log
 from crowdperf.workloads.bert.dataset import DatasetStats, SquadFeatures, dataset_stats, load_features

@@ -15,10 +15,11 @@ from crowdperf.settings import load_settings
 DB_HELP = "Hub database: SQLite path or postgresql:// URL (default: CROWDPERF_HUB_DB or <cache>/hub.sqlite)."
 
 
-def _open(db: str | None):  # type: ignore[no-untyped-def]
+def _open(db: str | None, *, create: bool = True):  # type: ignore[no-untyped-def]
+    """The hub database; a reader (export-site, token revoke) passes ``create=False``."""
     from crowdperf.hub.store import open_store
 
-    return open_store(db or load_settings().hub_db)
+    return open_store(db or load_settings().hub_db, create=create)
 
 
 def _prices(price_table: Path | None):  # type: ignore[no-untyped-def]
@@ -55,7 +56,7 @@ def serve(
     from crowdperf.errors import UsageError
     from crowdperf.hub.web.app import WebConfig
     from crowdperf.hub.web.response_cache import MIB, CacheLimits
-    from crowdperf.hub.web.server import ServeOptions, is_loopback
+    from crowdperf.hub.web.server import ServeOptions, is_loopback, listen
     from crowdperf.hub.web.server import serve as run_server
     from crowdperf.hub.web.staging import StagingLimits
     from crowdperf.hub.web.submission_checks import submission_checker
@@ -79,8 +80,10 @@ def serve(
             store=_open(db), prices=prices, limits=limits, checker=checker, staging=staging, cache=cache
         )
 
+    options = ServeOptions(host=host, port=port, workers=workers, log_level=log_level)
+    sock = listen(options)  # a busy port fails here, before the banner
     console.print(f"crowdperf hub on http://{host}:{port}  (API docs: /docs)")
-    run_server(make_config, ServeOptions(host=host, port=port, workers=workers, log_level=log_level))
+    run_server(make_config, options, sock)
 
 
 def submit(
@@ -141,7 +144,7 @@ def export_site(
     """
     from crowdperf.hub.web.static_site import export_site as run_export
 
-    report = run_export(_open(db), dest, prices=_prices(price_table))
+    report = run_export(_open(db, create=False), dest, prices=_prices(price_table))
     console.print(f"wrote {report.pages} pages for {report.results} results to {report.path}")
 
 
@@ -171,7 +174,7 @@ def token_revoke(name: str, db: str | None = typer.Option(None, "--db", help=DB_
     """Revoke NAME's token; its uploads stay (`token create NAME` gives it a new one)."""
     from crowdperf.hub.auth import revoke_token
 
-    revoke_token(_open(db), name)
+    revoke_token(_open(db, create=False), name)
     console.print(f"revoked the token of {name}")
 
 

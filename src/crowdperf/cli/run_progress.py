@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from crowdperf.cli.format import duration, number, plural, quantity
+from crowdperf.formatting import duration, number, plural, quantity
 from crowdperf.mlperf.progress import Phase, TestProgress
 from crowdperf.mlperf.run_events import RunEvent, RunFinished, RunProgress, RunStarted
 from crowdperf.mlperf.spec import RunSpec

@@ -12,8 +12,8 @@ from typing import Any
 
 from rich.markup import escape
 
-from crowdperf.cli.format import ACCURACY_DIGITS, number, quantity
 from crowdperf.cli.tables import Rows
+from crowdperf.formatting import ACCURACY_DIGITS, number, quantity
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Scenario

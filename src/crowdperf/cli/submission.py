@@ -10,9 +10,9 @@ import typer
 from rich.markup import escape
 
 from crowdperf.cli.console import console
-from crowdperf.cli.format import plural
 from crowdperf.cli.tables import Rows, print_rows
 from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.formatting import plural
 from crowdperf.mlperf.rounds import Category, default_round, get_round
 from crowdperf.submission.checker import VALID_DIVISIONS, CheckReport, check_submission
 from crowdperf.submission.generate import GenerateOptions, generate_submission

@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 
 from crowdperf.cli.console import console
-from crowdperf.cli.format import plural
 from crowdperf.cli.tables import print_fields
+from crowdperf.formatting import plural
 from crowdperf.submission.system_description import UNKNOWN, default_devices, describe_system
 from crowdperf.system.accelerators import resolve
 from crowdperf.system.devices import DEVICE_HELP, DeviceSelection, describe_used

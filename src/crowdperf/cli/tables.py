@@ -28,6 +28,19 @@ class Rows:
     keys: int = 1  # leading columns that name a row (the heading of its block when narrow)
     right: frozenset[str] = field(default_factory=frozenset)  # right-aligned (numeric) columns
     notes: tuple[str, ...] = ()
+    droppable: tuple[str, ...] = ()  # columns left out, in this order, until the table fits
+
+    def without(self, header: str) -> Rows:
+        i = self.headers.index(header)
+        return Rows(
+            self.headers[:i] + self.headers[i + 1 :],
+            tuple(r[:i] + r[i + 1 :] for r in self.rows),
+            self.title,
+            self.keys if i >= self.keys else self.keys - 1,
+            self.right,
+            self.notes,
+            tuple(h for h in self.droppable if h != header),
+        )
 
 
 def as_table(rows: Rows) -> Table:
@@ -45,13 +58,28 @@ def fits(console: Console, table: Table) -> bool:
     return Measurement.get(console, unbounded, table).maximum <= console.width
 
 
+def narrowed(console: Console, rows: Rows) -> tuple[Rows, tuple[str, ...]]:
+    """``rows`` without as many of its droppable columns (in order) as it takes to fit; the
+    columns left out."""
+    dropped: list[str] = []
+    while rows.droppable and not fits(console, as_table(rows)):
+        dropped.append(rows.droppable[0])
+        rows = rows.without(rows.droppable[0])
+    return rows, tuple(dropped)
+
+
 def print_rows(console: Console, rows: Rows, *, markup: bool = True) -> None:
-    """``rows`` as a table when it fits ``console``, else as one block per row."""
+    """``rows`` as a table when it fits ``console`` (with fewer columns if it must), else as one
+    block per row with every column."""
     if rows.title:
         console.print(Text.from_markup(rows.title) if markup else rows.title, soft_wrap=True)
-    table = as_table(rows)
-    if rows.rows and fits(console, table):
-        console.print(table)
+    fewer, dropped = narrowed(console, rows)
+    if rows.rows and fits(console, as_table(fewer)):
+        console.print(as_table(fewer))
+        if dropped:
+            console.print(
+                f"(left out at this width: {', '.join(dropped)}; --json has every field)", style="dim"
+            )
     elif rows.rows:
         _print_blocks(console, rows)
     for note in rows.notes:

@@ -1,12 +1,12 @@
-"""One number format and tables that read at any width (cli/format.py, cli/tables.py)."""
+"""One number format (formatting.py) and tables that read at any width (cli/tables.py)."""
 
 from __future__ import annotations
 
 import pytest
 from rich.console import Console
 
-from crowdperf.cli.format import delta_percent, duration, number, plural, quantity
 from crowdperf.cli.tables import Rows, print_rows
+from crowdperf.formatting import delta_percent, duration, number, plural, quantity
 
 
 @pytest.mark.parametrize(

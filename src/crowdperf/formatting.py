@@ -1,6 +1,6 @@
-"""One number format for everything the command line prints to people (``--json`` keeps full
-precision): thousands separators, a few significant digits, no exponent notation for any value a
-benchmark produces, trailing zeros dropped.
+"""One number format for everything crowdperf prints to people (the CLI's tables and lines, the
+hub's explanations; ``--json`` keeps full precision): thousands separators, a few significant
+digits, no exponent notation for any value a benchmark produces, trailing zeros dropped.
 
     73790.4   -> 73,790       (at least ``digits`` significant digits; integers stay whole)
     6486.31   -> 6,486
