@@ -10,6 +10,7 @@ fails for a command that has none, so each new command brings its own.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import typing
@@ -284,3 +285,30 @@ BASE: dict[str, list[str]] = {
 def test_generated_case_fails_cleanly(command: str, args: list[str], files: dict[str, str]) -> None:
     base = _fill(BASE.get(command, []), files)
     assert_clean_failure([*command.split(), *base, *args])
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc", "/abs/path", "a/b", "..", ".hidden", "", "x" * 65, "CON", "a\x00b"]
+)
+def test_a_name_that_is_a_path_is_refused_before_anything_is_made(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    sub = out / "sub"
+    generate = ["submission", "generate", "--results-dir", str(tmp_path), "--submission-dir", str(sub)]
+    assert_clean_failure([*generate, "--submitter", name])
+    venv = ["get", "python-venv", "--name", name]
+    assert_clean_failure(venv)
+    assert not out.exists()  # not even the parent of --submission-dir
+    assert not list(Path(os.environ["CROWDPERF_CACHE"]).rglob("venvs"))
+
+
+def test_run_takes_a_choice_in_any_case(tmp_path: Path) -> None:
+    from crowdperf.mlperf.workload import register_workload, unregister_workload
+
+    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    try:
+        args = ["run", "--scenario", "offline", "--mode", "Accuracy", "--count", "8", "--json"]
+        result = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
+    finally:
+        unregister_workload("tiny")
+    assert result.exit_code == 0, result.output
+    assert '"scenario": "Offline"' in result.stdout

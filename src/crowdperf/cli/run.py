@@ -46,9 +46,13 @@ Examples:
 
 
 def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
-    if value not in choices:
+    """``value`` as one of ``choices``, in any case (``offline`` is Offline: the intent is plain)."""
+    if value in choices:
+        return value
+    same = [c for c in choices if c.casefold() == value.casefold()]
+    if len(same) != 1:
         raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}")
-    return value
+    return same[0]
 
 
 def _registered(value: str, group: plugins.PluginGroup) -> str:
@@ -59,8 +63,8 @@ def _registered(value: str, group: plugins.PluginGroup) -> str:
 
 def _enum(value: str, enum: type[E], option: str, extra: tuple[str, ...] = ()) -> E | None:
     names = tuple(str(m.value) for m in enum) + extra
-    _choice(value, names, option)
-    return None if value in extra else enum(value)
+    chosen = _choice(value, names, option)
+    return None if chosen in extra else enum(chosen)
 
 
 def run(

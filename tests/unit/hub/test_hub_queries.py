@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,25 @@ def test_cost_per_million_from_price_table(filled: Store, tmp_path: Path) -> Non
     )
     mine = get_result(filled, b.id, prices=load_price_table(table))
     assert mine.usd_per_million == pytest.approx(3.6 / (900.0 * 3600) * 1e6)
+
+
+@pytest.mark.parametrize(
+    ("entry", "needle"),
+    [
+        ('{"match": "L4", "usd_per_hour": NaN}', "NaN is not a finite number"),
+        ('{"match": "L4", "usd_per_hour": 1e999}', "1e999 is too large"),
+        ('{"match": "L4", "usd_per_hour": -1}', "usd_per_hour must be a finite number in [0, 1e+06]"),
+        ('{"match": "L4", "usd_per_hour": 1e12}', "usd_per_hour must be a finite number in [0, 1e+06]"),
+        ('{"match": "L4", "usd_per_hour": "3"}', "usd_per_hour must be a number"),
+        ('{"match": "L4", "usd_per_hour": 1, "accelerators": 0.5}', "accelerators must be a whole number"),
+        ('{"match": "", "usd_per_hour": 1}', "non-empty 'match'"),  # "" would price every accelerator
+    ],
+)
+def test_a_price_table_holds_only_plausible_numbers(entry: str, needle: str, tmp_path: Path) -> None:
+    table = tmp_path / "p.json"
+    table.write_text('{"prices": [' + entry + "]}")
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        load_price_table(table)
 
 
 def test_compare_deltas_and_comparability(filled: Store) -> None:
