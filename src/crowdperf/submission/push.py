@@ -1,6 +1,6 @@
 """``crowdperf submission push``: commit a checked submission tree to a results repository.
 
-Real git through subprocess (authentication is the user's git setup): clone ``repo_url`` into a
+Real git (``gitcmd.git``; authentication is the user's git setup): clone ``repo_url`` into a
 temporary directory, check out a new branch, copy the tree in, commit, push the branch, and report
 the branch and commit to open a pull request from. A tree that fails ``check`` is refused unless
 ``force``.
@@ -9,13 +9,13 @@ the branch and commit to open a pull request from. A tree that fails ``check`` i
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crowdperf.errors import MissingInputError, SubmissionError, UsageError
+from crowdperf.gitcmd import git, git_or_none
 from crowdperf.mlperf.rounds import Round
 from crowdperf.submission.checker import CheckReport, check_submission
 
@@ -29,16 +29,7 @@ class PushResult:
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-    except FileNotFoundError as exc:
-        raise SubmissionError("git is not installed", hint="install git") from exc
-    if proc.returncode != 0:
-        raise SubmissionError(
-            f"git {args[0]} failed: {proc.stderr.strip()[-500:]}",
-            hint="check the repository URL and your git credentials",
-        )
-    return proc.stdout.strip()
+    return git(*args, cwd=cwd, error=SubmissionError)
 
 
 def push_submission(
@@ -97,16 +88,9 @@ def _check_branch(branch: str) -> None:
     )
     if not branch or branch.startswith("-") or "\x00" in branch:  # an option, or not an argv word
         raise bad
-    try:
-        proc = subprocess.run(
-            ["git", "check-ref-format", "--branch", branch], capture_output=True, text=True, timeout=60
-        )
-    except FileNotFoundError as exc:
-        raise SubmissionError("git is not installed", hint="install git") from exc
-    if proc.returncode != 0:
+    if git_or_none("check-ref-format", "--branch", branch) is None:
         raise bad
 
 
 def _has_identity(repo: Path) -> bool:
-    proc = subprocess.run(["git", "config", "user.email"], cwd=repo, capture_output=True, text=True)
-    return proc.returncode == 0 and bool(proc.stdout.strip())
+    return git_or_none("config", "user.email", cwd=repo) is not None
