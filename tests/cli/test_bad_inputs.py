@@ -312,3 +312,11 @@ def test_run_takes_a_choice_in_any_case(tmp_path: Path) -> None:
         unregister_workload("tiny")
     assert result.exit_code == 0, result.output
     assert '"scenario": "Offline"' in result.stdout
+
+
+def test_reading_the_cache_never_creates_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "no" / "cache"
+    monkeypatch.setenv("CROWDPERF_CACHE", str(cache))
+    assert runner.invoke(app, ["cache", "show"]).exit_code == 0
+    assert runner.invoke(app, ["cache", "find", "--tags", "cuda"]).exit_code == 3  # nothing found
+    assert not (tmp_path / "no").exists()

@@ -236,7 +236,7 @@ def list_cmd(
     shown = f"{plural(page.total, 'result')}" + (
         f" (showing {number(len(page.rows))} from {number(offset)})" if len(page.rows) < page.total else ""
     )
-    notes = ()
+    notes: tuple[str, ...] = ()
     if not page.comparable:
         notes = (
             f"[yellow]note:[/] these rows span {number(page.comparison_keys)} comparison keys: rank only "

@@ -83,7 +83,8 @@ class ProgressReporter:
     def __init__(self, path: Path, interval_s: float = WRITE_INTERVAL_S) -> None:
         self.path, self.interval_s = path, interval_s
         self._lock = threading.Lock()
-        self._phase, self._unit, self._budget, self._done = Phase.LOADING, "samples", None, 0
+        self._phase, self._unit, self._done = Phase.LOADING, "samples", 0
+        self._budget: WorkBudget | None = None
         self._phase_started = time.monotonic()
         self._stop = threading.Event()
         self._write()  # at once: the parent knows the child is up before any import is done
