@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from crowdperf.formatting import duration, number, plural, quantity
-from crowdperf.mlperf.progress import Phase, TestProgress
+from crowdperf.mlperf.progress import Phase, ProgressSnapshot
 from crowdperf.mlperf.run_events import RunEvent, RunFinished, RunProgress, RunStarted
 from crowdperf.mlperf.spec import RunSpec
 
@@ -26,7 +26,7 @@ def test_name(spec: RunSpec, index: int, count: int) -> str:
     return f"[{index}/{count}] {spec.scenario.value} {spec.mode.value}"
 
 
-def work_text(progress: TestProgress | None) -> str:
+def work_text(progress: ProgressSnapshot | None) -> str:
     """``12,345 of ~60,000 samples``, ``probe 3``, or "" when the phase counts nothing."""
     if progress is None:
         return ""
@@ -39,7 +39,7 @@ def work_text(progress: TestProgress | None) -> str:
     return f"{number(progress.done)} of {'' if exact else '~'}{number(total)} {progress.unit}"
 
 
-def remaining_s(progress: TestProgress | None) -> float | None:
+def remaining_s(progress: ProgressSnapshot | None) -> float | None:
     """Seconds left in the LoadGen phase at the rate so far; None when there is no rate yet."""
     if progress is None or progress.phase is not Phase.LOADGEN or progress.done <= 0:
         return None

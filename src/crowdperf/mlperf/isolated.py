@@ -31,7 +31,7 @@ from typing import Any
 from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, ResultsError
 from crowdperf.mlperf import progress
-from crowdperf.mlperf.progress import TestProgress
+from crowdperf.mlperf.progress import ProgressSnapshot
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ChildStatus:
     """What the parent knows of a running child: for how long, and what it last reported."""
 
     elapsed_s: float
-    progress: TestProgress | None = None  # None until the child's first report (progress.py)
+    progress: ProgressSnapshot | None = None  # None until the child's first report (progress.py)
 
 
 Poll = Callable[[ChildStatus], None]  # called about ten times a second while the child runs

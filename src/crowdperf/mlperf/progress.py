@@ -2,7 +2,7 @@
 
 The child (``isolated.py``) keeps one ``ProgressReporter``: the harness code it runs says which
 ``Phase`` it is in (``report_phase``) and the SUT counts completed samples (``advance``); a
-background thread writes the latest ``TestProgress`` to a small file in the test's work directory
+background thread writes the latest ``ProgressSnapshot`` to a small file in the test's work directory
 (atomically, every ``WRITE_INTERVAL_S``). The parent's poll loop
 reads that file (``read_progress``) and hands it on as part of ``isolated.ChildStatus``. A file,
 not a pipe: the child never blocks on a parent that is slow to read, and a dead parent costs
@@ -59,7 +59,7 @@ class WorkBudget:
 
 
 @dataclass(frozen=True)
-class TestProgress:
+class ProgressSnapshot:
     """One snapshot of a test's child: its phase, for how long, and what it has done in it."""
 
     phase: Phase
@@ -104,10 +104,10 @@ class ProgressReporter:
         with self._lock:  # SUT worker threads complete batches concurrently
             self._done += count
 
-    def snapshot(self) -> TestProgress:
+    def snapshot(self) -> ProgressSnapshot:
         with self._lock:
             elapsed = time.monotonic() - self._phase_started
-            return TestProgress(self._phase, elapsed, self._done, self._unit, self._budget)
+            return ProgressSnapshot(self._phase, elapsed, self._done, self._unit, self._budget)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -152,10 +152,10 @@ def progress_path(work_dir: Path) -> Path:
     return work_dir / PROGRESS_FILE
 
 
-def read_progress(path: Path) -> TestProgress | None:
+def read_progress(path: Path) -> ProgressSnapshot | None:
     """The parent's side: the child's latest snapshot, or None before it wrote one."""
     try:
         value = pickle.loads(path.read_bytes())
     except (OSError, EOFError, pickle.UnpicklingError):
         return None
-    return value if isinstance(value, TestProgress) else None
+    return value if isinstance(value, ProgressSnapshot) else None

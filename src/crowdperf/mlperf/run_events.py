@@ -2,7 +2,7 @@
 
     RunStarted   test ``index`` of ``count`` begins (before its child starts)
     RunProgress  about ten times a second while its child runs: elapsed time and the child's
-                 last ``TestProgress`` (phase, samples done, expected total: progress.py)
+                 last ``ProgressSnapshot`` (phase, samples done, expected total: progress.py)
     RunFinished  the test's result has landed (its run directory is complete)
 
 The CLI draws a progress bar from them on a terminal and prints a line per step when piped; the
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crowdperf.mlperf.loadgen_runner import RunResult
-from crowdperf.mlperf.progress import TestProgress
+from crowdperf.mlperf.progress import ProgressSnapshot
 from crowdperf.mlperf.spec import RunSpec
 
 
@@ -32,7 +32,7 @@ class RunProgress:
     index: int
     count: int
     elapsed_s: float
-    progress: TestProgress | None  # None until the child's first report
+    progress: ProgressSnapshot | None  # None until the child's first report
 
 
 @dataclass(frozen=True)
