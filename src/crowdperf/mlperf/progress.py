@@ -2,9 +2,9 @@
 
 The child (``isolated.py``) keeps one ``ProgressReporter``: the harness code it runs says which
 ``Phase`` it is in (``report_phase``) and the SUT counts completed samples (``advance``); a
-background thread writes the latest ``ProgressSnapshot`` to a small file in the test's work directory
-(atomically, every ``WRITE_INTERVAL_S``). The parent's poll loop
-reads that file (``read_progress``) and hands it on as part of ``isolated.ChildStatus``. A file,
+background thread writes the latest ``ProgressSnapshot`` to a small file in the test's work
+directory (atomically, every ``WRITE_INTERVAL_S``). The parent's poll loop reads that file
+(``read_progress``) and hands it on as part of ``isolated.ChildStatus``. A file,
 not a pipe: the child never blocks on a parent that is slow to read, and a dead parent costs
 nothing. Without a reporter (a test that calls the harness in-process) every call is a no-op.
 
