@@ -28,7 +28,7 @@ def test_real_files_json_then_table_from_the_cache(real_squad):
     assert (data["median_tokens"], data["p90_tokens"], data["cache_hit"]) == (164, 272, False)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "10,570" in result.stdout and "10,833" in result.stdout and "178.49" in result.stdout
+    assert "10,570" in result.stdout and "10,833" in result.stdout and "178.5" in result.stdout
     assert "hit" in result.stdout
 
 
@@ -68,4 +68,4 @@ def test_squad_accuracy_scores_a_log_of_the_tiny_set(tmp_path):
     table = runner.invoke(
         app, ["dataset", "squad-accuracy", str(log), "--dtype", "float16", "--model", "bert-99"]
     )
-    assert "f1 100.000" in table.stdout and "PASS" in table.stdout
+    assert "f1 100  " in table.stdout and "PASS" in table.stdout

@@ -14,6 +14,7 @@ from pathlib import Path
 import mlperf_loadgen as lg
 
 from crowdperf.errors import ResultsError
+from crowdperf.mlperf import progress
 from crowdperf.mlperf.layout import DETAIL
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.rounds import Scenario, Seeds
@@ -85,6 +86,7 @@ class Prober:
             lg.DestroyQSL(qsl)
         if sut.errors:
             raise ResultsError(f"inference failed during a probe: {sut.errors[0]}")
+        progress.advance()  # sizing and find-performance count their probes
         return parse_detail_log(out / DETAIL)
 
     def sizing_qps(

@@ -23,6 +23,7 @@ from crowdperf.meters.record import POWER_JSON
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.rounds import Category, Round
 from crowdperf.mlperf.workload import workload_rules
+from crowdperf.names import checked_name
 from crowdperf.submission.compliance import verify_test01
 from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
 from crowdperf.submission.readme import write_measurement_readme
@@ -61,6 +62,11 @@ class GenerateOptions:
     # Refuse runs whose LoadGen seeds are another round's (both checkers would); tests that need
     # another round's layout from these runs turn it off.
     check_round_seeds: bool = True
+
+    def __post_init__(self) -> None:
+        # The submitter is a directory of the tree (<division>/<submitter>/): one plain name, so
+        # the tree stays inside --submission-dir (names.py).
+        checked_name(self.submitter, "--submitter")
 
 
 @dataclass(frozen=True)
