@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,9 @@ assert _spec and _spec.loader
 _plugin_module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_plugin_module)
 recipe_plugin = _plugin_module.recipe_plugin
+
+
+EMPTY_CACHE = {"schema": "crowdperf.cache/1", "entries": []}
 
 
 def crowdperf(*args: str) -> subprocess.CompletedProcess[str]:
@@ -44,7 +48,10 @@ def test_get_cuda_devices_without_gpu_fails_in_two_lines_and_caches_nothing() ->
     lines = out.stderr.strip().splitlines()
     assert "no NVIDIA driver" in out.stderr and "Traceback" not in out.stderr
     assert len(" ".join(lines).split("fix:")) == 2 and len(lines) <= 4  # message + fix (wrapped at most once)
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     verbose = crowdperf("--verbose", "get", "cuda-devices")
     assert "Traceback" in verbose.stderr and verbose.returncode == 6
 
@@ -57,13 +64,16 @@ def test_get_json_then_cache_show_find_rm(recipe_plugin: Path, tmp_path: Path) -
     assert first["artifact"]["version"] == "3.2" and first["artifact"]["variations"] == ["blue"]
     human = crowdperf("get", "demo-tool", "_blue", "--path", str(marker))
     assert "demo-tool 3.2" in human.stdout and "from cache" in human.stdout
-    entries = json.loads(crowdperf("cache", "show", "--tags", "demo", "--json").stdout)
+    entries = json.loads(crowdperf("cache", "show", "--tags", "demo", "--json").stdout)["entries"]
     assert isinstance(entries, list) and [e["version"] for e in entries] == ["3.2"]
     assert crowdperf("cache", "find", "--tags", "demo-tool").stdout.strip() == str(marker.resolve())
     marker.unlink()
     assert "stale" in crowdperf("cache", "show").stdout
     assert crowdperf("cache", "rm", "--tags", "demo").returncode == 0
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     assert crowdperf("cache", "rm").returncode == 2  # neither --tags nor --all
 
 
@@ -121,7 +131,9 @@ def test_cm_unknown_tags_and_missing_native_commands_fail_clearly() -> None:
 
 
 def test_get_list_shows_builtin_and_plugin_recipes(recipe_plugin: Path) -> None:
-    rows = json.loads(crowdperf("get", "--list", "--json").stdout)
+    listed = json.loads(crowdperf("get", "--list", "--json").stdout)
+    assert listed["schema"] == "crowdperf.recipes/1"
+    rows = listed["recipes"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["cuda"]["from"] == "builtin" and "_toolkit|_lib-only" in by_name["cuda"]["variations"]
     assert by_name["demo-tool"]["from"].startswith("plugin demo")
@@ -159,7 +171,36 @@ def test_install_killed_midway_leaves_no_entry(recipe_plugin: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     assert not (installs / "demo-6.0").exists()
     done = json.loads(crowdperf("get", "demo-tool", "-o", "install_version=6.0", "--json").stdout)
     assert done["action"] == "installed"
+
+
+def test_the_seed_gpu_command_fails_on_the_missing_gpu_before_any_download(tmp_path: Path) -> None:
+    """Issue 14, item 7: on a machine without a GPU (and without network), the seed's CM command
+    says there is no GPU, and fetches nothing: the cache stays empty."""
+    from crowdperf.system.inventory import host_inventory
+
+    if host_inventory().gpus:
+        pytest.skip("this machine has a GPU")
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "crowdperf", "cm", "run", "script",
+           "--tags=generate-run-cmds,inference,_find-performance,_all-scenarios", "--model=bert-99",
+           "--implementation=reference", "--device=cuda", "--backend=onnxruntime", "--quiet",
+           f"--results_dir={tmp_path / 'results'}"]  # fmt: skip
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "CROWDPERF_CACHE": str(cache)}
+    )
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 6, said  # DeviceError
+    assert "no NVIDIA GPU" in said and "cannot reach" not in said and "Traceback" not in said
+    assert "--implementation=reference: ignored" in said and "--download added" in said
+    assert (
+        not list(cache.rglob("*.part"))
+        and not (cache / "models").exists()
+        and not (cache / "datasets").exists()
+    )

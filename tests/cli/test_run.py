@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from crowdperf.cli.main import app
-from crowdperf.cli.run import results_table
+from crowdperf.cli.run_view import results_rows
+from crowdperf.cli.tables import print_rows
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Scenario
@@ -64,10 +66,10 @@ def test_run_json_carries_power_with_its_meter(
     assert power["min_w"] <= power["mean_w"] <= power["max_w"] and power["joules_per_sample"] > 0
 
 
-def _rendered(results: list[RunResult]) -> str:
-    wide = Console(width=250, record=True)
-    wide.print(results_table(results, Path("r")))
-    return wide.export_text()
+def _rendered(results: list[RunResult], width: int = 250) -> str:
+    console = Console(width=width, record=True)
+    print_rows(console, results_rows(results, Path("r")))
+    return console.export_text()
 
 
 def _result(mode: Mode, power: PowerSummary | None) -> RunResult:
@@ -90,11 +92,23 @@ def test_table_says_once_why_there_is_no_power() -> None:
     assert "J/sample" not in text and "power" not in text.splitlines()[2]  # no column of blanks
 
 
-def test_table_marks_test_runs(synthetic_tiny: None, tmp_path: Path) -> None:
+def test_piped_run_says_each_step_marks_test_runs_and_what_to_do_next(
+    synthetic_tiny: None, tmp_path: Path
+) -> None:
     args = ["run", "--scenario", "SingleStream", "--mode", "performance", "--count", "8"]
-    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
+    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])  # piped: 80 columns
     assert out.exit_code == 0, out.output
-    assert "SingleStream" in out.stdout and "TEST (not submittable)" in out.stdout
+    assert re.search(
+        r"^\[1/1\] SingleStream performance: (loading|warm-up|sizing|loadgen)$", out.stderr, re.M
+    )
+    assert "[1/1] SingleStream performance: done in" in out.stderr
+    assert "SingleStream" in out.stdout and "TEST (not submittable" in out.stdout
+    assert "…" not in out.stdout and "\n  result    " in out.stdout  # 80 columns: one block per run
+    valid = (
+        f"crowdperf run --model tiny --scenario SingleStream --results-dir {tmp_path} --execution-mode valid"
+    )
+    assert valid in out.stdout  # the demo's last lines: what to do next
+    assert f"crowdperf submission generate --results-dir {tmp_path}" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -174,3 +188,24 @@ def test_every_numeric_run_option_rejects_numbers_that_are_not_numbers(
     assert out.exit_code == 2, out.output
     assert option in out.output and "Traceback" not in out.output
     assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_an_invalid_run_says_why_in_one_line_and_the_command_that_fixes_it(tmp_path: Path) -> None:
+    """Issue 14, item 11: a Server target the system cannot hold (the slow synthetic system does
+    ~150 samples/s) ends INVALID; the table is followed by the reason and the fix."""
+    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:slow_workload")
+    try:
+        args = ["run", "--scenario", "Server", "--mode", "performance", "--category", "datacenter"]
+        out = runner.invoke(
+            app, [*args, "--target-qps", "2000", "--results-dir", str(tmp_path)], terminal_width=400
+        )
+    finally:
+        unregister_workload("tiny")
+    assert out.exit_code == 0, out.output
+    said = " ".join(out.output.split())
+    assert (
+        "INVALID Server performance: at 2,000 QPS the p99 latency was" in said
+        and "above the 130 ms bound" in said
+    )
+    assert "fix: crowdperf run --model tiny" in said and "--scenario Server --mode performance" in said
+    assert "--target-qps" in said.split("fix:")[1] and "--mode find-performance" in said

@@ -11,70 +11,38 @@ run script --tags=push,github,mlperf,inference,submission ... -> submission push
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from crowdperf.automation.cm_common import (
+    FORCE_FLAGS,
+    IGNORED,
+    RECIPE_FLAGS,
+    USED,
+    Translation,
+    common_notes,
+    dry_run,
+    unknown_flag,
+    verbose,
+)
 from crowdperf.automation.cm_syntax import CmCommand, parse_cm
 from crowdperf.automation.registry import RecipeRegistry, TagQuery, load_registry
 from crowdperf.errors import UsageError
-
-
-@dataclass(frozen=True)
-class Translation:
-    """Native argv lists to run in order (empty for a no-op), and what was dropped or changed."""
-
-    commands: tuple[tuple[str, ...], ...]
-    notes: tuple[str, ...] = ()
-    verbose: bool = False
-
-
-# CM flags every script accepts that mean nothing to crowdperf (it never prompts, never silently
-# reuses results, has no repos to pull).
-IGNORED = {
-    "quiet": "crowdperf never prompts",
-    "silent": "",
-    "s": "",
-    "print_deps": "",
-    "fake_run": "",
-    "skip_sys_utils": "",
-    "docker": "crowdperf runs natively, without docker",
-    "j": "",
-    "verbose": "",
-    "v": "",
-}
-RECIPE_FLAGS = {"version": "--version", "version_min": "--version-min", "version_max": "--version-max"}
-FORCE_FLAGS = ("rerun", "new", "force")
-
-
-def unknown_flag(flag: str, known: Sequence[str]) -> UsageError:
-    close = difflib.get_close_matches(flag, list(known), n=3, cutoff=0.6)
-    hint = (
-        f"did you mean {', '.join('--' + c for c in close)}?"
-        if close
-        else "known: " + ", ".join("--" + k for k in sorted(known))
-    )
-    return UsageError(f"CM option --{flag} is not supported by crowdperf", hint=hint)
-
-
-def _common_notes(cm: CmCommand) -> list[str]:
-    notes = [f"--{k}: ignored ({IGNORED[k]})" for k in cm.flags if IGNORED.get(k)]
-    notes += [f"--env.{k}: ignored (crowdperf passes no environment variables between steps)" for k in cm.env]
-    return notes
 
 
 def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
     recipe = registry.by_tags(TagQuery(frozenset(cm.tags), cm.variations))  # unknown tags -> close matches
     argv: list[str] = ["get", "--tags", cm.tag_text()]
     option_names = {o.name for o in recipe.options}
-    notes = _common_notes(cm)
+    notes = common_notes(cm)
     for key, value in cm.flags.items():
-        if key in IGNORED:
+        if key in IGNORED or key in USED:
             continue
         if key == "out":
             if value != "json":
                 raise UsageError(f"--out={value} is not supported", hint="use --out=json")
             argv.append("--json")
+        elif key == "json":  # -j
+            argv += [] if "--json" in argv else ["--json"]
         elif key in RECIPE_FLAGS:
             argv += [RECIPE_FLAGS[key], value]
         elif key in FORCE_FLAGS:
@@ -82,10 +50,12 @@ def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
         elif key in option_names:
             argv += _option_argv(recipe.name, key, value)
         else:
-            raise unknown_flag(key, [*option_names, *RECIPE_FLAGS, "out", *FORCE_FLAGS, *IGNORED])
+            raise unknown_flag(
+                key, [*option_names, *RECIPE_FLAGS, "out", "json", *FORCE_FLAGS, *IGNORED, *USED]
+            )
     for dep, settings in cm.adr.items():
         notes.append(f"--adr.{dep}.*={','.join(settings.values())}: ignored for `get {recipe.name}`")
-    return Translation((tuple(argv),), tuple(notes), _verbose(cm))
+    return Translation((tuple(argv),), tuple(notes), verbose(cm), dry_run(cm))
 
 
 def _option_argv(recipe: str, key: str, value: str) -> list[str]:
@@ -93,10 +63,6 @@ def _option_argv(recipe: str, key: str, value: str) -> list[str]:
     if value == "true":
         return [option]
     return [option, value]
-
-
-def _verbose(cm: CmCommand) -> bool:
-    return "verbose" in cm.flags or "v" in cm.flags
 
 
 def _translate_cache(cm: CmCommand) -> Translation:
@@ -112,7 +78,7 @@ def _translate_cache(cm: CmCommand) -> Translation:
         argv.append("--all")
     if cm.flag("out") == "json" or "json" in cm.flags:
         argv.append("--json")
-    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm))
+    return Translation((tuple(argv),), tuple(common_notes(cm)), verbose(cm), dry_run(cm))
 
 
 def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> Translation:
@@ -147,7 +113,7 @@ def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> 
 def plan(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> Translation:
     """All native commands a CM command line stands for, with notes on what was dropped."""
     result = translate_command(parse_cm(cm_args), registry)
-    return Translation(result.commands, tuple(dict.fromkeys(result.notes)), result.verbose)
+    return Translation(result.commands, tuple(dict.fromkeys(result.notes)), result.verbose, result.dry_run)
 
 
 def translate(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> list[str]:

@@ -15,10 +15,8 @@ stored is decided by ``row_checks``: finite, plausible numbers; text without NUL
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crowdperf.errors import CrowdperfError, HubError, MissingInputError, ResultsError, UsageError
+from crowdperf.gitcmd import git
 from crowdperf.hub.import_writer import (
     adopt_pre_power_row,
     insert_failures,
@@ -88,19 +87,10 @@ def _checkout(target: str) -> Iterator[Path]:
         return
     tmp = Path(tempfile.mkdtemp(prefix="crowdperf-hub-clone-"))
     try:
-        proc = subprocess.run(
-            ["git", "clone", "--quiet", "--depth", "1", "--", target, str(tmp / "tree")],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-        if proc.returncode != 0:
-            raise HubError(
-                f"git clone {target} failed: {proc.stderr.strip()[-500:]}",
-                hint="check the URL and that you can read the repository",
-            )
+        git(
+            "clone", "--quiet", "--depth", "1", "--", target, str(tmp / "tree"),
+            timeout_s=3600, error=HubError, hint="check the URL and that you can read the repository",
+        )  # fmt: skip
         yield tmp / "tree"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

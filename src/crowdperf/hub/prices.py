@@ -19,13 +19,14 @@ A table without it has no energy cost. The shipped value is an example to overri
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.errors import UsageError
+from crowdperf.numbers import checked_value
+from crowdperf.user_files import parse_json, read_user_text
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class EnergyPrice:
 
 
 J_PER_KWH = 3.6e6
-MAX_USD_PER_KWH = 100.0  # a plausible bound (retail prices are ~0.05-0.6): a typo must not pass
+MAX_USD_PER_KWH = 100.0  # retail prices are ~0.05-0.6: a bigger number is a typo, not a price
 
 
 @dataclass(frozen=True)
@@ -81,45 +82,54 @@ def energy_cost_per_million(joules_per_sample: float, usd_per_kwh: float) -> flo
     return joules_per_sample * 1e6 / J_PER_KWH * usd_per_kwh
 
 
-def _energy(raw: object, origin: str) -> EnergyPrice | None:
+MAX_USD_PER_HOUR = 1e6  # far above any instance: a bigger number is a typo, not a price
+MAX_ACCELERATORS = 100_000
+
+
+def _price(p: Any, where: str) -> Price:
+    if not isinstance(p, dict) or not str(p.get("match", "")).strip():
+        raise UsageError(f"{where}: each price needs a non-empty 'match'", hint=_HINT)
+    return Price(
+        match=str(p["match"]),
+        instance=str(p.get("instance", "")),
+        accelerators=int(checked_value(p.get("accelerators", 1), f"{where}: accelerators",
+                                       low=1, high=MAX_ACCELERATORS, whole=True)),
+        usd_per_hour=float(checked_value(p.get("usd_per_hour"), f"{where}: usd_per_hour",
+                                         low=0.0, high=MAX_USD_PER_HOUR)),
+        source=str(p.get("source", "")),
+        date=str(p.get("date", "")),
+    )  # fmt: skip
+
+
+_HINT = (
+    'use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...], '
+    '"energy": {"usd_per_kwh", "source", "date", "note"}}'
+)
+
+
+def _energy(raw: object, where: str) -> EnergyPrice | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise UsageError(f"price table {origin}: energy must be an object with usd_per_kwh, source, date")
-    price = EnergyPrice(
-        usd_per_kwh=float(raw["usd_per_kwh"]),
-        source=str(raw["source"]),
-        date=str(raw["date"]),
+        raise UsageError(f"{where} must be an object with usd_per_kwh, source, date", hint=_HINT)
+    return EnergyPrice(
+        usd_per_kwh=float(checked_value(raw.get("usd_per_kwh"), f"{where}: usd_per_kwh",
+                                        low=0.0, high=MAX_USD_PER_KWH)),
+        source=str(raw.get("source", "")),
+        date=str(raw.get("date", "")),
         note=str(raw.get("note", "")),
-    )
-    if not (math.isfinite(price.usd_per_kwh) and 0 <= price.usd_per_kwh <= MAX_USD_PER_KWH):
-        raise UsageError(f"price table {origin}: usd_per_kwh must be in [0, {MAX_USD_PER_KWH:g}]")
-    return price
+    )  # fmt: skip
 
 
 def _parse(text: str, origin: str) -> PriceTable:
-    try:
-        data = json.loads(text)
-        prices = tuple(
-            Price(
-                match=str(p["match"]),
-                instance=str(p.get("instance", "")),
-                accelerators=int(p.get("accelerators", 1)),
-                usd_per_hour=float(p["usd_per_hour"]),
-                source=str(p["source"]),
-                date=str(p["date"]),
-            )
-            for p in data["prices"]
-        )
-        energy = _energy(data.get("energy"), origin)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(
-            f"price table {origin} is not valid: {exc!r}",
-            hint='use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...], '
-            '"energy": {"usd_per_kwh", "source", "date"}}',
-        ) from exc
-    if any(p.accelerators < 1 or p.usd_per_hour < 0 for p in prices):
-        raise UsageError(f"price table {origin}: accelerators must be >= 1 and prices >= 0")
+    """Every number checked as numbers.py checks any number a user gives: finite and plausible
+    (NaN, Infinity and 1e999 are refused by the JSON reader itself, user_files.parse_json)."""
+    data = parse_json(text, f"price table {origin}")
+    entries = data.get("prices") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError(f"price table {origin} has no list of prices", hint=_HINT)
+    prices = tuple(_price(p, f"price table {origin}, entry {i}") for i, p in enumerate(entries, start=1))
+    energy = _energy(data.get("energy"), f"price table {origin}, energy")
     return PriceTable(prices=prices, origin=origin, energy=energy)
 
 
@@ -128,8 +138,4 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     if path is None:
         text = resources.files("crowdperf.hub").joinpath("data/prices.json").read_text(encoding="utf-8")
         return _parse(text, "builtin")
-    if not path.is_file():
-        raise MissingInputError(
-            f"no price table at {path}", hint="pass an existing JSON file to --price-table"
-        )
-    return _parse(path.read_text(encoding="utf-8"), str(path))
+    return _parse(read_user_text(path, "price table"), str(path))

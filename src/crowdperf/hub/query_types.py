@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crowdperf import jsonio
 from crowdperf.errors import UsageError
-from crowdperf.hub.power_meters import UNRECORDED, check_meter_filter, with_meter
+from crowdperf.formatting import quantity
+from crowdperf.hub.best_text import explain, result_label
+from crowdperf.hub.power_meters import check_meter_filter, with_meter
 from crowdperf.hub.prices import PriceTable, energy_cost_per_million
 
 JSON_SCHEMA_VERSION = 1
@@ -117,6 +120,9 @@ class Constraints:
         )
 
 
+POWER_COLUMNS = ("power_w", "energy_j_per_sample")  # figures that mean what their meter measured
+
+
 @dataclass(frozen=True)
 class Axis:
     name: str
@@ -217,14 +223,13 @@ class HubResult:
 
     @property
     def label(self) -> str:
-        return f"{self.submitter} {self.system_name}"
+        return result_label(self.submitter, self.system_name)
 
     def power_text(self) -> str:
         """``683 W, 0.189 J/sample (nvml)``; ``n/a`` without a figure."""
-        if self.power_w is None and self.energy_j_per_sample is None:
-            return "n/a"
-        parts = [_fmt(self.power_w, "W"), _fmt(self.energy_j_per_sample, "J/sample")]
-        return with_meter(", ".join(p for p in parts if p != "n/a"), self.power_meter)
+        parts = [quantity(self.power_w, "W", 3), quantity(self.energy_j_per_sample, "J/sample")]
+        shown = [p for p in parts if p != "-"]
+        return with_meter(", ".join(shown), self.power_meter) if shown else "n/a"
 
 
 _ENERGY_COST = ("energy_usd_per_million", "energy_price_source")
@@ -269,6 +274,7 @@ class ResultPage:
     price_table: str
     power_meters: tuple[str, ...] = ()  # meters of the matching rows' power figures ("unrecorded")
     meter_note: str = ""  # a warning when those are more than one (power_meters.mixed_meters_note)
+    __json_extra__ = ("comparable",)  # jsonio: the answer says whether its rows rank together
 
     @property
     def comparable(self) -> bool:
@@ -343,12 +349,6 @@ class ParetoFront:
     price_table: str
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    return f"${value:,.4g}" if unit.startswith("USD") else f"{value:,.4g} {unit}"
-
-
 @dataclass(frozen=True)
 class BestGroup:
     comparison_key: str
@@ -376,67 +376,8 @@ class BestGroup:
             meeting=meeting,
             excluded_by={k: int(v or 0) for k, v in excluded.items()},
             ranking=tuple(ranking),
-            explanation=tuple(_explain(ranking, candidates, meeting, excluded, axis)),
+            explanation=tuple(explain(ranking, candidates, meeting, excluded, axis)),
         )
-
-
-def _value(r: HubResult, axis: Axis) -> float | None:
-    return getattr(r, axis.column)
-
-
-def _axis_text(r: HubResult, axis: Axis) -> str:
-    """The objective's value; a power or energy value with its meter."""
-    text = _fmt(_value(r, axis), axis.unit)
-    return with_meter(text, r.power_meter) if axis.column in POWER_COLUMNS else text
-
-
-POWER_COLUMNS = ("power_w", "energy_j_per_sample")
-
-
-def _explain(
-    ranking: list[HubResult], candidates: int, meeting: int, excluded: dict[str, int], axis: Axis
-) -> list[str]:
-    cut = ", ".join(f"{n} fail {k}" for k, n in excluded.items() if n) or "none ruled out"
-    if not ranking:
-        return [f"no configuration meets the constraints ({candidates} candidates; {cut})"]
-    win = ranking[0]
-    best_word = "highest" if axis.higher_is_better else "lowest"
-    lines = [
-        f"{win.label} ({win.accelerator_count}x {win.accelerator or 'CPU'}, {win.backend or win.software}, "
-        f"{win.precision or '?'}) has the {best_word} {axis.name}: {_axis_text(win, axis)} "
-        f"among the {meeting} configurations meeting the constraints "
-        f"({candidates} candidates; {cut})",
-        f"  accuracy F1 {_fmt(win.accuracy_f1, '').strip()}, latency {_fmt(win.latency_ms, 'ms')}, power "
-        f"{win.power_text()}, cost {_fmt(win.usd_per_million, 'USD')} per million samples",
-    ]
-    if len(ranking) == 1:
-        lines.append("  no runner-up: it is the only configuration meeting the constraints")
-        return lines
-    run = ranking[1]
-    wv, rv = _value(win, axis), _value(run, axis)
-    margin = (
-        ""
-        if not (wv and rv)
-        else f" ({abs(wv - rv) / abs(rv) * 100:.1f}% {'ahead' if axis.higher_is_better else 'better'})"
-    )
-    if axis.column in POWER_COLUMNS and win.power_meter != run.power_meter:
-        margin = f" (not comparable: {win.power_meter or UNRECORDED} vs {run.power_meter or UNRECORDED})"
-    lines.append(
-        f"  runner-up {run.label} ({run.accelerator_count}x {run.accelerator or 'CPU'}): "
-        f"{_axis_text(run, axis)}{margin}"
-    )
-    if win.usd_per_million is not None and run.usd_per_million is not None:
-        diff = run.usd_per_million - win.usd_per_million
-        lines.append(
-            f"  runner-up costs {_fmt(run.usd_per_million, 'USD')} per million samples, "
-            f"{_fmt(abs(diff), 'USD')} {'more' if diff >= 0 else 'less'} than the winner"
-        )
-    else:
-        lines.append(
-            "  runner-up cost unknown: no price for "
-            f"{run.accelerator or 'CPU' if run.usd_per_million is None else win.accelerator or 'CPU'}"
-        )
-    return lines
 
 
 @dataclass(frozen=True)
@@ -446,37 +387,10 @@ class BestAnswer:
     groups: tuple[BestGroup, ...]  # one ranking per comparison key
     comparable_note: str
     price_table: str
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names (cached per class: thousands of Pareto points per answer)."""
-    try:
-        return _FIELD_NAMES[cls]
-    except KeyError:
-        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
-        return _FIELD_NAMES.setdefault(cls, names)
+    lead_key: str | None = None  # the key the answer leads with (best_text.lead_key); None: no winner
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names). A non-finite
-    float becomes null: JSON has no Infinity, and one such value must not fail a whole answer."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, str | int):
-        return obj
-    names = _field_names(type(obj))
-    if names is not None:
-        out = {name: to_jsonable(getattr(obj, name)) for name in names}
-        if isinstance(obj, ResultPage):
-            out["comparable"] = obj.comparable
-        return out
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    return obj
+    """Dataclasses, tuples and datetimes -> JSON-ready data (``crowdperf.jsonio``; a
+    ``ResultPage`` also says whether its rows are ``comparable``)."""
+    return jsonio.to_jsonable(obj)

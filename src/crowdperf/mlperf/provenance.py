@@ -10,7 +10,6 @@ of the host. ``recorded_devices`` also reads schema 1 (a host summary, no device
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdperf import __version__
+from crowdperf.gitcmd import git_or_none
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.user_conf import ResolvedTargets
 from crowdperf.mlperf.workload import RuntimeInfo
@@ -53,6 +53,7 @@ class Provenance:
     finished_utc: str
     schema: str = PROVENANCE_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
+    weights_file: str | None = None  # the key of asset_checksums that is the model's weights
 
     def write(self, directory: Path) -> Path:
         path = directory / "provenance.json"
@@ -67,14 +68,7 @@ def read_provenance(directory: Path) -> dict[str, Any]:
 @cache
 def git_commit() -> str | None:
     """The commit of the crowdperf source tree when it runs from a git checkout."""
-    src = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return git_or_none("-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD")
 
 
 def runtime_fields(runtime: RuntimeInfo) -> dict[str, str]:
@@ -107,6 +101,7 @@ def build_provenance(
     devices: tuple[UsedDevice, ...],
     inventory: HostInventory | None = None,
     argv: list[str] | None = None,
+    weights_file: str | None = None,
 ) -> Provenance:
     """``devices``: what ``system.accelerators.resolve(spec.devices, inventory)`` gave the run."""
     return Provenance(
@@ -130,6 +125,7 @@ def build_provenance(
         accelerator_count=len(accelerators(devices)),
         started_utc=started_utc,
         finished_utc=now_utc(),
+        weights_file=weights_file,
     )
 
 

@@ -4,16 +4,17 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from crowdperf.automation.cache import ArtifactCache
-from crowdperf.automation.cache_ops import remove_entries, show_entries
+from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, get_artifact
 from crowdperf.automation.versions import VersionConstraint
-from crowdperf.errors import RecipeError
+from crowdperf.errors import MissingInputError, RecipeError, UsageError
 from crowdperf.settings import load_settings
 
 
@@ -82,6 +83,25 @@ def test_rm_removes_entries_and_the_files_the_cache_installed(recipe_plugin: Pat
     removed = remove_entries(load_settings(), "demo-tool")
     assert len(removed.removed) == 1 and removed.deleted_dirs == (installed_dir,)
     assert not installed_dir.exists() and show_entries(load_settings()) == []
+
+
+def test_filters_name_known_tags_and_a_request_that_matches_nothing_fails(
+    recipe_plugin: Path, tmp_path: Path
+) -> None:
+    settings = load_settings()
+    with pytest.raises(UsageError, match="unknown cache tag: demo-tol"):  # a typo is not "no entries"
+        show_entries(settings, "demo-tol")
+    assert show_entries(settings, "get,demo-tool,_blue") == []  # known tags, nothing cached yet
+    with pytest.raises(MissingInputError, match="no cache entry has the tags demo-tool; nothing was removed"):
+        remove_entries(settings, "demo-tool")
+    with pytest.raises(MissingInputError, match="no cache entry with the tags demo-tool"):
+        find_paths(settings, "demo-tool")
+    assert remove_entries(settings, everything=True).removed == ()  # --all of nothing: nothing to do
+    marker = tmp_path / "v"
+    marker.write_text("1.0")
+    _get(options={"path": str(marker)})
+    assert find_paths(settings, "demo-tool") == [marker.resolve()]
+    assert len(remove_entries(settings, "demo-tool").removed) == 1
 
 
 WORKER = textwrap.dedent(
@@ -158,3 +178,25 @@ def test_a_cache_of_another_schema_version_is_rebuilt(recipe_plugin: Path, tmp_p
     marker.write_text("1.0")
     assert _get(options={"path": str(marker)}).action == "detected"
     assert ArtifactCache(cache_dir).integrity_ok()
+
+
+def test_a_second_get_of_one_entry_waits_naming_the_first_then_uses_its_install(recipe_plugin: Path) -> None:
+    """Two real `crowdperf get` processes of the same entry (issue 14, item 3): the second waits
+    for the first's install, saying on stderr for whom, then takes the result from the cache."""
+    options = ["-o", "install_version=8.0", "-o", "delay=3"]
+    cmd = [sys.executable, "-m", "crowdperf", "get", "demo-tool", *options, "--json"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    note = load_settings().cache_dir / "locks"
+    deadline = time.monotonic() + 60
+    while not list(note.glob("*.lock.holder")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    assert json.loads(out)["action"] == "installed" and json.loads(second.stdout)["action"] == "cached"
+    waited = " ".join(second.stderr.split())
+    assert (
+        f"waiting for cache entry demo-tool _red: another crowdperf process writes it (pid {first.pid}"
+        in waited
+    )
+    assert len(ArtifactCache(load_settings().cache_dir).entries()) == 1

@@ -126,7 +126,7 @@ def test_best_by_energy_warns_across_meters_and_restricts_to_one(powered: Store)
 def test_runner_up_of_another_meter_is_not_given_a_margin(powered: Store) -> None:
     group = best_configurations(powered, Constraints(objective="energy", accelerator="h100")).groups[0]
     assert names(group.ranking) == ["h100", "dgx"]
-    assert "(not comparable: nvml vs ptd)" in group.explanation[2]
+    assert group.explanation[2].endswith("0.7 J/sample (ptd), not comparable: nvml vs ptd")
 
 
 def test_energy_price_comes_from_the_table_and_is_labelled(powered: Store, tmp_path: Path) -> None:

@@ -129,7 +129,8 @@ def _town(rng: random.Random, name: str) -> dict[str, str]:
 
 def _paragraph(rng: random.Random, towns: list[dict[str, str]], first_id: int) -> dict:
     """Context text and 3-4 questions per town; answers located by character offset."""
-    context, qas = "", []
+    context = ""
+    qas: list[dict[str, object]] = []
     for town in towns:
         offsets: dict[str, int] = {}
         for sentence, _, _ in _FACTS:

@@ -10,6 +10,7 @@ CUDA): no padding anywhere, and every token-wise layer (Linear, LayerNorm, GELU)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -64,7 +65,8 @@ class _SelfAttention(nn.Module):
                 proj(x).view(t, self.heads, self.head_dim) for proj in (self.query, self.key, self.value)
             )
             cu, n = ctx.cu_seqlens, ctx.max_len
-            return varlen_attn(q, k, v, cu, cu, n, n).reshape(t, h)
+            out = cast(torch.Tensor, varlen_attn(q, k, v, cu, cu, n, n))  # (t, heads, head_dim): no lse
+            return out.reshape(t, h)
         mask = ctx
         b, s, h = x.shape
 

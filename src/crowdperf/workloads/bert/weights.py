@@ -8,13 +8,14 @@ Linear weights are stored (out, in) as torch stores them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from crowdperf.atomic import atomic_path
 from crowdperf.workloads.bert.model_config import BertModelConfig
 
 GENERATOR_VERSION = 1
@@ -73,11 +74,9 @@ def ensure_weights(models_dir: Path, cfg: BertModelConfig, seed: int = 0) -> Pat
     path = weights_path(models_dir, cfg, seed)
     if path.is_file():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        np.savez(fh, **generate_weights(cfg, seed), **{CONFIG_KEY: np.array(json.dumps(asdict(cfg)))})
-    os.replace(tmp, path)
+    arrays: dict[str, Any] = {**generate_weights(cfg, seed), CONFIG_KEY: np.array(json.dumps(asdict(cfg)))}
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 
