@@ -242,7 +242,7 @@ class _Batch:
         if not (where.perf_dir / POWER_JSON).is_file():
             return False
         if self.pre_power is None:
-            self.pre_power = pre_power_paths(self.store)
+            self.pre_power = pre_power_paths(self.store, self.opts.source)
         ids = self.pre_power.get(where.rel)
         return ids is not None and adopt_pre_power_row(self.store, ids, row)
 

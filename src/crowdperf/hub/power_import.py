@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,7 +63,9 @@ class PowerColumns:
         }
 
 
-def power_columns(perf_dir: Path, log: DetailLog, throughput: float | None, shown: Any) -> PowerColumns:
+def power_columns(
+    perf_dir: Path, log: DetailLog, throughput: float | None, shown: Callable[[Path], str]
+) -> PowerColumns:
     """The power of the result whose ``performance/run_1`` is ``perf_dir``; ``shown(path)`` names a
     file as the submitter knows it (in notes). ResultsError only for an unusable spl.txt."""
     has_power_json = (perf_dir / POWER_JSON).is_file()

@@ -185,3 +185,26 @@ def test_a_row_stored_before_power_json_was_read_is_updated_not_doubled(
     assert row.power_meter == "nvml" and row.power_w == pytest.approx(650.0)
     assert row.content_hash != "hash-without-power-json"
     assert import_tree(store, tree).unchanged == 1
+
+
+def test_another_source_s_power_json_never_lands_in_a_row_stored_before(
+    store: Store, lg_logs, tmp_path: Path
+) -> None:
+    """An official row stored without power (before 0004) and someone uploading the same files with a
+    power.json of their own: theirs is their row; the official row keeps no figure."""
+    logs = lg_logs["Offline"]
+    tree = write_tree(
+        tmp_path / "sub", [Entry("box", "Offline", logs, power_json=power_json(logs))], division="open"
+    )
+    assert import_tree(store, tree, source="mlcommons").imported == 1
+    with store.session() as s:
+        s.execute(update(Result).values(
+            content_hash="hash-without-power-json", power_meter=None, power_scope=None, power_w=None,
+            energy_j_per_sample=None, power_note=None,
+        ))  # fmt: skip
+    other = import_tree(store, tree, source="upload:mallory", uploader="mallory")
+    assert (other.imported, other.updated) == (1, 0)
+    with store.session() as s:
+        rows = {r.source: r for r in s.scalars(select(Result))}
+    assert rows["mlcommons"].power_meter is None and rows["mlcommons"].power_w is None
+    assert rows["upload:mallory"].power_meter == "nvml" and rows["upload:mallory"].uploader == "mallory"
