@@ -7,5 +7,6 @@ source "$(dirname "$0")/_venv.sh"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/lint-imports  # the layer contract: pyproject.toml [tool.importlinter]
+.venv/bin/python scripts/check_import_cycles.py  # no file-level import cycles, no hidden folders
 .venv/bin/mypy src
 exec .venv/bin/python -m pytest "$@"

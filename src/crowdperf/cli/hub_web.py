@@ -57,7 +57,7 @@ def serve(
 
     Example: crowdperf hub serve --db hub.sqlite --port 8765   (then open http://127.0.0.1:8765)
     """
-    from crowdperf.hub.web.app import WebConfig
+    from crowdperf.hub.web.config import WebConfig
     from crowdperf.hub.web.response_cache import MIB, CacheLimits
     from crowdperf.hub.web.server import ServeOptions, is_loopback, listen
     from crowdperf.hub.web.server import serve as run_server

@@ -47,7 +47,11 @@ def check_query_values(obj: Any) -> None:
         elif isinstance(value, float | int) and not isinstance(value, bool) and f.name in NUMBER_LIMITS:
             low, high = NUMBER_LIMITS[f.name]
             if not (math.isfinite(value) and low <= value <= high):
-                raise UsageError(f"{f.name} must be a number in [{low:g}, {high:g}], not {value!r}")
+                flag = "--" + f.name.replace("_", "-")  # the CLI's spelling; the API's is f.name
+                raise UsageError(
+                    f"{f.name} ({flag}) must be a number in [{low:g}, {high:g}], not {value!r}",
+                    hint=f"give a finite number from {low:g} to {high:g}",
+                )
     check_meter_filter(getattr(obj, "meter", None))
     for result_id in getattr(obj, "ids", ()):
         if not 1 <= result_id <= MAX_ID:

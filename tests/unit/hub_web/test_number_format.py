@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crowdperf.hub.web.app import template_environment
+from crowdperf.hub.web.rendering import template_environment
 
 
 def test_small_numbers_keep_significant_digits() -> None:

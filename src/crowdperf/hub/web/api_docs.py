@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from crowdperf.hub.web.rendering import render_page
+
 router = APIRouter(include_in_schema=False)
 SWAGGER_DIR = Path(str(resources.files("fastapi_offline") / "static"))
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
@@ -19,8 +21,6 @@ ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css
 
 @router.get("/docs", response_class=HTMLResponse)
 def docs_page(request: Request) -> HTMLResponse:
-    from crowdperf.hub.web.app import render_page
-
     return render_page(request, "api_docs.html", page="docs", title=request.app.title)
 
 

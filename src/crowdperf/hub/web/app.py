@@ -3,38 +3,37 @@
     app = create_app(WebConfig(store=open_store("hub.sqlite")))
     uvicorn.run(app, host="127.0.0.1", port=8765)
 
-Pages are Jinja2 templates with autoescape on (every user string is escaped); the chart uses the
-``plotly`` package's own bundled ``plotly.min.js``, served from here (no CDN, works offline).
+This module assembles the routers (api.py, api_docs.py, pages.py), the error mapping and the
+middleware; what the routers share with it lives below them (config.py, rendering.py), so no
+router imports the app.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import plotly
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crowdperf import __version__
 from crowdperf.errors import CrowdperfError, MissingInputError, ResultsError, SubmissionError, UsageError
 from crowdperf.hub.auth import AuthError
-from crowdperf.hub.prices import PriceTable
-from crowdperf.hub.store import Store
-from crowdperf.hub.web.response_cache import CacheLimits, ResponseCache, SecurityHeaders
-from crowdperf.hub.web.staging import StagingBudget, StagingFull, StagingLimits
-from crowdperf.hub.web.submission_checks import Checker, structure_check
-from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError
+from crowdperf.hub.web import api, api_docs, pages
+from crowdperf.hub.web.config import WebConfig
+from crowdperf.hub.web.params import single_valued
+from crowdperf.hub.web.rendering import HERE, PLOTLY_JS, template_environment
+from crowdperf.hub.web.response_cache import ResponseCache, SecurityHeaders
+from crowdperf.hub.web.staging import StagingBudget, StagingFull
+from crowdperf.hub.web.upload_safety import UnsafeArchiveError
+from crowdperf.hub.web.uploads import BadContent, PayloadTooLarge, UnsupportedType
+
+__all__ = ["SECURITY_HEADERS", "WebConfig", "create_app"]
 
 log = logging.getLogger(__name__)
-HERE = Path(__file__).resolve().parent
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 # scripts only from this origin; Plotly injects <style> elements, hence 'unsafe-inline' for styles
 CSP = (
@@ -49,48 +48,7 @@ SECURITY_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class WebConfig:
-    store: Store
-    prices: PriceTable | None = None  # None: the query layer's default table
-    checker: Checker = structure_check
-    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
-    staging_dir: Path | None = None  # where uploads are unpacked; None: a temp dir per upload
-    staging: StagingLimits = field(default_factory=StagingLimits)  # bytes unpacked at once
-    cache: CacheLimits | None = field(default_factory=CacheLimits)  # None: no response cache
-
-
-def template_environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["sig"] = significant
-    env.globals["labels"] = METRIC_LABELS
-    return env
-
-
-METRIC_LABELS = {
-    "value": "Result", "throughput": "Throughput", "throughput_per_accelerator": "Per accelerator",
-    "latency_ms": "Latency", "latency_p99_ms": "Latency p99", "accuracy_f1": "Accuracy F1",
-    "power_w": "Power", "energy_j_per_sample": "Energy per sample",
-    "usd_per_million": "Cost per million (instance-hours)",
-    "energy_usd_per_million": "Cost per million (energy)",
-}  # fmt: skip
-
-
-def significant(value: float) -> str:
-    """Readable numbers: thousands separators for large ones, four significant digits otherwise."""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
-
-
 def _status(exc: CrowdperfError) -> int:
-    from crowdperf.hub.web.uploads import BadContent, PayloadTooLarge, UnsupportedType
-
     if isinstance(exc, StagingFull):
         return 429
     if isinstance(exc, BadContent | ResultsError):
@@ -124,9 +82,6 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(config: WebConfig) -> FastAPI:
-    from crowdperf.hub.web import api, api_docs, pages  # the routers need the app's state
-    from crowdperf.hub.web.params import single_valued
-
     app = FastAPI(
         title="crowdperf hub",
         version=__version__,
@@ -181,21 +136,7 @@ def create_app(config: WebConfig) -> FastAPI:
             return JSONResponse({"error": message, "hint": None}, status_code=500)
         return pages.render_error(request, 500, message)
 
-    security = {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    app.add_middleware(SecurityHeaders, headers=security)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     if config.cache is not None:  # outermost: kept answers carry the headers already
         app.add_middleware(ResponseCache, store=config.store, limits=config.cache)
     return app
-
-
-def render_page(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
-    """One template rendered with the server's links."""
-    from crowdperf.hub.web.urls import ServerUrls
-
-    env: Environment = request.app.state.templates
-    html = env.get_template(template).render(urls=ServerUrls(), **context)
-    return HTMLResponse(html, status_code=status)

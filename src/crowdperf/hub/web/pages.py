@@ -12,10 +12,10 @@ from pydantic import Field
 from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.hub import queries
 from crowdperf.hub.query_types import AXES, MAX_ROWS, Constraints, ResultFilter
-from crowdperf.hub.web.app import render_page
 from crowdperf.hub.web.command_builder import RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.lookups import facet_values, reproduce_command, result_logs
 from crowdperf.hub.web.params import Axis, Text, constraints, filter_query, result_filter, visible
+from crowdperf.hub.web.rendering import render_page
 from crowdperf.hub.web.urls import ServerUrls
 from crowdperf.hub.web.views import (
     AXIS_LABELS,

@@ -27,8 +27,8 @@ from crowdperf.hub import queries
 from crowdperf.hub.prices import PriceTable
 from crowdperf.hub.query_types import AXES, HubResult, ResultFilter, ResultPage, to_jsonable
 from crowdperf.hub.store import Store
-from crowdperf.hub.web.app import HERE, PLOTLY_JS, template_environment
 from crowdperf.hub.web.lookups import reproduce_command, result_logs
+from crowdperf.hub.web.rendering import HERE, PLOTLY_JS, template_environment
 from crowdperf.hub.web.urls import StaticUrls
 from crowdperf.hub.web.views import AXIS_LABELS, COLOR_FIELDS, TABLE_COLUMNS, chart_data
 

@@ -31,7 +31,7 @@ from crowdperf.hub.web.staging import StagingBudget
 from crowdperf.hub.web.upload_safety import ArchiveLimits, UnsafeArchiveError, extract_submission
 
 if TYPE_CHECKING:
-    from crowdperf.hub.web.app import WebConfig
+    from crowdperf.hub.web.config import WebConfig
 
 ACCEPTED_TYPES = ("application/gzip", "application/x-gzip")
 UPLOAD_SOURCE_PREFIX = "upload:"  # results.source of an upload: "upload:<owner>"
