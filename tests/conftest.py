@@ -1,7 +1,10 @@
-"""Shared fixtures. Every test gets its own CROWDPERF_CACHE so nothing touches the user's cache."""
+"""Shared fixtures. Every test gets its own CROWDPERF_CACHE so nothing touches the user's cache,
+and every child process it starts can import the suite's helper modules (synthetic_workloads.py,
+steady_meter.py) by the ``module:attr`` names the parent registered."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,13 +12,22 @@ import pytest
 from crowdperf.system.inventory import HostInventory
 from crowdperf.system.nvml import NvmlDevice
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+REPO_ROOT = TESTS.parent
 # ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>.
 SHARED_SQUAD = next(
     (p / "shared" / "data" / "squad" for p in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
      if (p / "shared" / "data" / "squad").is_dir()),
     REPO_ROOT.parent / "shared" / "data" / "squad",
 )  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Child processes import the suite's helper modules as the parent does (pytest puts this
+    folder on the parent's sys.path; a child gets it through PYTHONPATH), for the whole session,
+    module-scoped fixtures included."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(TESTS)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(TESTS), *inherited])
 
 
 @pytest.fixture(autouse=True)

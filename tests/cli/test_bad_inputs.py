@@ -304,7 +304,7 @@ def test_a_name_that_is_a_path_is_refused_before_anything_is_made(name: str, tmp
 def test_run_takes_a_choice_in_any_case(tmp_path: Path) -> None:
     from crowdperf.mlperf.workload import register_workload, unregister_workload
 
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("tiny", "synthetic_workloads:default_workload")
     try:
         args = ["run", "--scenario", "offline", "--mode", "Accuracy", "--count", "8", "--json"]
         result = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])

@@ -37,7 +37,7 @@ def hub_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fake = FakePowercap(base / "powercap")
     fake.zone("0", "package-0")
     fake.zone("0:2", "dram")
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("tiny", "synthetic_workloads:default_workload")
     patch = pytest.MonkeyPatch()
     patch.setenv("CROWDPERF_POWERCAP_DIR", str(fake.root))
     patch.setenv("CROWDPERF_CACHE_DIR", str(base / "cache"))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 from crowdperf.cli.main import app
 from crowdperf.mlperf.workload import register_workload
-register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+register_workload("tiny", "synthetic_workloads:default_workload")
 args = ["run", "--scenario", "Offline", "--mode", "accuracy", "--count", "8"]
 args += ["--results-dir", {str(tmp_path)!r}]
 r = CliRunner().invoke(app, args)

@@ -27,7 +27,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def synthetic_tiny() -> Iterator[None]:
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("tiny", "synthetic_workloads:default_workload")
     yield
     unregister_workload("tiny")
 
@@ -139,7 +139,7 @@ def test_valid_mode_without_target_explains_the_fix(synthetic_tiny: None, tmp_pa
 
 
 def test_ctrl_c_mid_run_exits_130_and_leaves_no_complete_looking_dir(tmp_path: Path) -> None:
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:slow_workload")  # ~13 s of work
+    register_workload("tiny", "synthetic_workloads:slow_workload")  # ~13 s of work
     timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -156,7 +156,7 @@ def test_ctrl_c_mid_run_exits_130_and_leaves_no_complete_looking_dir(tmp_path: P
 
 def test_model_choices_are_the_registry_read_at_run_time(tmp_path: Path) -> None:
     # A workload registered after start-up (as a test, or a plugin) is a valid --model at once.
-    register_workload("toy", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("toy", "synthetic_workloads:default_workload")
     try:
         args = ["run", "--model", "toy", "--scenario", "Offline", "--mode", "accuracy", "--count", "8"]
         out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
@@ -193,7 +193,7 @@ def test_every_numeric_run_option_rejects_numbers_that_are_not_numbers(
 def test_an_invalid_run_says_why_in_one_line_and_the_command_that_fixes_it(tmp_path: Path) -> None:
     """Issue 14, item 11: a Server target the system cannot hold (the slow synthetic system does
     ~150 samples/s) ends INVALID; the table is followed by the reason and the fix."""
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:slow_workload")
+    register_workload("tiny", "synthetic_workloads:slow_workload")
     try:
         args = ["run", "--scenario", "Server", "--mode", "performance", "--category", "datacenter"]
         out = runner.invoke(

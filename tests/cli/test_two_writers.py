@@ -39,7 +39,7 @@ from crowdperf.mlperf.runs import HarnessContext, execute_plan
 from crowdperf.mlperf.spec import Mode, RunPlan, RunSpec, Targets
 from crowdperf.mlperf.workload import register_workload
 from crowdperf.settings import load_settings
-register_workload("slow", "crowdperf.mlperf.synthetic_workload:slow_workload")
+register_workload("slow", "synthetic_workloads:slow_workload")
 spec = RunSpec("slow", Scenario.SERVER, Mode.PERFORMANCE, results_dir=Path(sys.argv[1]),
                targets=Targets(target_qps=2.0))
 execute_plan(RunPlan((spec,)), HarnessContext(load_settings(), host="h"))

@@ -21,7 +21,7 @@ from crowdperf.mlperf.workload import (
     workload_rules,
 )
 
-SYNTHETIC = "crowdperf.mlperf.synthetic_workload:default_workload"
+SYNTHETIC = "synthetic_workloads:default_workload"
 
 
 def test_builtins_are_entry_points_in_the_installed_metadata() -> None:

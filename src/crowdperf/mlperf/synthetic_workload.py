@@ -149,16 +149,7 @@ class SyntheticWorkload:
         return OpenSyntheticWorkload(source, info, {"synthetic-table": f"{self.total}x{self.response_len}"})
 
 
-# Registry targets (``"crowdperf.mlperf.synthetic_workload:<name>"``).
-default_workload = SyntheticWorkload()
-slow_workload = SyntheticWorkload(total=256, seconds_per_batch=0.05)  # for interruption tests
-noop_workload = SyntheticWorkload(total=10833, response_len=1)  # harness overhead benchmark
-failing_workload = SyntheticWorkload(total=64, fail=True)
-# A paced "system" (6,400 samples/s at batch 32) and the same system measured while other jobs slow
-# it down 15 %: find-performance on a loaded machine (tests of the Offline margin).
-paced_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005)
-paced_loaded_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005 * 1.15)
-# The same system measured while other jobs took most of the machine (6x slower): the stored targets
-# of a busy find-performance, off by more than the margins once the machine is quiet (issue 14,
-# item 11: 2.6x Offline already ended INVALID; SingleStream's x0.4 margin covers up to 5x).
-paced_busy_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005 * 6)
+# The harness-overhead benchmarks' workload (bench/harness_overhead.py, bench/power_overhead.py),
+# a registry target: ``"crowdperf.mlperf.synthetic_workload:noop_workload"``. The test suite's own
+# instances (slow, failing, paced, ...) live with the tests (tests/synthetic_workloads.py).
+noop_workload = SyntheticWorkload(total=10833, response_len=1)

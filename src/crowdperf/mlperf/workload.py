@@ -27,7 +27,7 @@ process: plan, find-performance, checker, TEST01) and ``open(spec)``, which does
 ``attr`` may also be a zero-argument class/factory of one. The harness hands the ``module:attr``
 string, never the object, to the child process of each test. Tests register in-process with
 ``register_workload(name, "module:attr")``, e.g.
-``register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")``.
+``register_workload("tiny", "synthetic_workloads:default_workload")`` (tests/synthetic_workloads.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def test_unknown_model_or_backend_is_a_400_naming_the_known_ones(client: TestCli
 
 def test_a_registered_workload_is_a_choice_of_the_api_and_the_builder_page(client: TestClient) -> None:
     assert "toy" not in client.get("/api/choices").json()["model"]
-    register_workload("toy", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("toy", "synthetic_workloads:default_workload")
     try:
         choices = client.get("/api/choices").json()
         assert "toy" in choices["model"] and {"onnxruntime", "pytorch"} <= set(choices["backend"])

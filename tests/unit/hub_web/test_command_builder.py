@@ -42,7 +42,7 @@ def test_values_outside_the_lists_are_refused(field: str, value: str) -> None:
 def test_models_and_backends_are_the_registries_read_now() -> None:
     assert {"tiny", "bert-large", "bert-99", "bert-99.9"} <= set(allowed_values()["model"])
     assert {"onnxruntime", "pytorch"} <= set(allowed_values()["backend"])
-    register_workload("toy", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("toy", "synthetic_workloads:default_workload")
     try:
         assert "toy" in allowed_values()["model"]
         assert "--model toy" in build_commands(RunChoice(model="toy")).run

@@ -43,7 +43,7 @@ def test_an_entry_that_is_no_meter_is_a_load_error() -> None:
 def steady_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     plugins.register(plugins.METERS, "steady", "steady_meter:SteadyMeter")
-    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:default_workload")
+    register_workload("tiny", "synthetic_workloads:default_workload")
     yield
     plugins.unregister(plugins.METERS, "steady")
     unregister_workload("tiny")

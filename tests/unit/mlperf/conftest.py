@@ -9,7 +9,7 @@ from crowdperf.mlperf.runs import HarnessContext
 from crowdperf.mlperf.workload import register_workload, unregister_workload
 from crowdperf.settings import load_settings
 
-SYNTHETIC = "crowdperf.mlperf.synthetic_workload:default_workload"
+SYNTHETIC = "synthetic_workloads:default_workload"
 
 
 @pytest.fixture

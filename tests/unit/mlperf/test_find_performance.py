@@ -9,8 +9,8 @@ from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_run, resolve_targets
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
-from crowdperf.mlperf.synthetic_workload import paced_workload
 from crowdperf.mlperf.workload import register_workload, unregister_workload
+from synthetic_workloads import paced_workload
 
 
 def _spec(scenario: Scenario, tmp_path: Path, **kw: object) -> RunSpec:
@@ -48,7 +48,7 @@ def test_offline_target_from_a_loaded_machine_still_gives_a_valid_run_when_the_l
     idle system, so LoadGen's one Offline query (1.1 x min_duration x target samples,
     test_settings_internal.cc) must still last min_duration (results.cc MinDurationMet). With
     the old x1.01 margin it lasted ~0.97 x min_duration: INVALID."""
-    register_workload("paced", "crowdperf.mlperf.synthetic_workload:paced_loaded_workload")
+    register_workload("paced", "synthetic_workloads:paced_loaded_workload")
     try:
         execute_run(RunSpec("paced", Scenario.OFFLINE, Mode.FIND_PERFORMANCE, results_dir=tmp_path), ctx)
         run = RunSpec("paced", Scenario.OFFLINE, Mode.PERFORMANCE, execution_mode=ExecutionMode.VALID)

@@ -109,7 +109,7 @@ def test_test_mode_runs_of_a_noop_system_have_work_for_one_ten_times_faster(
 def test_a_slow_system_is_not_made_slower_by_sizing(ctx: HarnessContext, tmp_path: Path) -> None:
     """Sizing only ever adds generated queries a fast system needs: a system at 5 ms a query gets
     early stopping's 64 queries in about min_duration, not thousands."""
-    register_workload("paced", "crowdperf.mlperf.synthetic_workload:paced_workload")
+    register_workload("paced", "synthetic_workloads:paced_workload")
     try:
         spec = RunSpec("paced", Scenario.SINGLE_STREAM, Mode.PERFORMANCE, count=16, results_dir=tmp_path)
         r = execute_run(spec, ctx)
@@ -136,7 +136,7 @@ def test_compliance_runs_test01_into_its_own_directory(
 @pytest.mark.parametrize(
     ("ref", "error", "message"),
     [
-        ("crowdperf.mlperf.synthetic_workload:failing_workload", BackendError, "synthetic inference failure"),
+        ("synthetic_workloads:failing_workload", BackendError, "synthetic inference failure"),
         ("no_such_module:workload", BackendError, "not available"),
     ],
 )

@@ -52,7 +52,7 @@ def test_reporter_writes_snapshots_the_parent_reads(tmp_path: Path) -> None:
 @pytest.fixture
 def slow_offline() -> str:
     # 256 samples in batches of 8, 0.05 s each: a LoadGen phase of ~1.6 s, long enough to be seen
-    register_workload("slowish", "crowdperf.mlperf.synthetic_workload:slow_workload")
+    register_workload("slowish", "synthetic_workloads:slow_workload")
     yield "slowish"
     unregister_workload("slowish")
 

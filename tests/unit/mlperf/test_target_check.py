@@ -19,13 +19,13 @@ from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.runs import RECHECKED, HarnessContext, check_valid_targets, execute_run, resolve_targets
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec, Targets
-from crowdperf.mlperf.synthetic_workload import paced_workload
 from crowdperf.mlperf.target_check import decide_latency, decide_offline, decide_server
 from crowdperf.mlperf.user_conf import ResolvedTargets
 from crowdperf.mlperf.workload import register_workload, unregister_workload
 from crowdperf.settings import load_settings
+from synthetic_workloads import paced_workload
 
-PACED = "crowdperf.mlperf.synthetic_workload:{}"
+PACED = "synthetic_workloads:{}"
 SCALED_MS = 500  # LoadGen's 600 s minimum, scaled down
 
 

@@ -27,7 +27,7 @@ from crowdperf.submission.readme import render_readme
 from crowdperf.system.devices import DeviceSelection
 from crowdperf.system.inventory import HostInventory
 
-SYNTHETIC = "crowdperf.mlperf.synthetic_workload:default_workload"
+SYNTHETIC = "synthetic_workloads:default_workload"
 HOST = "intel-xeon-platinum-8480-224c"
 
 
