@@ -7,6 +7,7 @@ tens of percent) and the process's CPU seconds per sample (all threads: what the
 shows up there whoever else runs). Medians over the pairs.
 
     .venv/bin/python bench/power_overhead.py [--pairs 4] [--seconds 3] [--hz 20] [--workload tiny|noop]
+        [--nvml-tick]      # also time one NVML tick (every visible GPU's power and energy counter)
 
 The meter is RAPL from /sys/class/powercap when it is readable; else (this 2-core machine has no
 powercap) the same RAPL code on a fake zone tree in a temporary directory: the thread, the
@@ -87,12 +88,34 @@ def tick_cost_us(meter: RaplMeter, ticks: int = 2000) -> float:
     return (time.thread_time() - start) / ticks * 1e6
 
 
+def nvml_tick_cost_us(ticks: int = 2000) -> tuple[float, int] | str:
+    """CPU time of one NVML meter tick over every visible GPU, or why it cannot be timed here."""
+    from crowdperf.meters.nvml_meter import NvmlMeter
+    from crowdperf.system import accelerators
+    from crowdperf.system.devices import DeviceSelection
+
+    try:
+        gpus = accelerators.resolve(DeviceSelection.parse("cuda"))
+    except Exception as exc:
+        return f"no GPU: {exc}"
+    opened = NvmlMeter().open(gpus, MeterRole.DEVICES)
+    if not isinstance(opened, OpenMeter):
+        return f"NVML unavailable: {opened.reason}"
+    start = time.thread_time()
+    for _ in range(ticks):
+        opened.read()
+    cost = (time.thread_time() - start) / ticks * 1e6
+    opened.close()
+    return cost, len(gpus)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=4, help="ABBA: each pair runs both variants")
     ap.add_argument("--seconds", type=float, default=3.0, help="LoadGen min_duration of each run")
     ap.add_argument("--hz", type=float, default=20.0, help="sampling rate (the harness uses 20)")
     ap.add_argument("--workload", choices=sorted(WORKLOADS), default="tiny")
+    ap.add_argument("--nvml-tick", action="store_true", help="also time one NVML tick (GPU hosts)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="crowdperf-power-bench-"))
     meter, what = rapl_meter(work)
@@ -117,6 +140,14 @@ def main() -> None:
     print(f"median CPU per sample with/without: {statistics.median(cpu_ratios):.4f}")
     cost = tick_cost_us(meter)
     print(f"sampler CPU: {cost:.1f} us per tick x {args.hz:g} Hz = {cost * args.hz / 1e4:.4f} % of one core")
+    if args.nvml_tick:
+        nvml = nvml_tick_cost_us()
+        if isinstance(nvml, str):
+            print(f"NVML tick: {nvml}")
+        else:
+            us, n = nvml
+            share = us * args.hz / 1e4
+            print(f"NVML tick ({n} GPU(s)): {us:.1f} us of CPU x {args.hz:g} Hz = {share:.4f} % of one core")
     print(f"goal < 1 % loss: {'met' if median > 0.99 else 'NOT met (see the per-pair spread: noise?)'}")
 
 
