@@ -8,7 +8,7 @@ need the host to move 80,000 samples/s. Prints samples/s (Offline) and the highe
 (Server, p99 <= the bound) for 1 and N devices, and the ratio (goal: >= 7.6x for 8, issue 16).
 
     python bench/device_scaling_sim.py [--devices 8] [--rate 10000] [--fixed-ms 2] \\
-        [--offline-batch 1024] [--server-batch 64] [--seconds 4]
+        [--offline-batch 1024] [--server-batch 64] [--seconds 4] [--bisect 3]
 """
 
 from __future__ import annotations
@@ -63,16 +63,29 @@ def server_passes(devices: int, qps: float, a: argparse.Namespace, work: Path) -
 
 
 def server(devices: int, a: argparse.Namespace, work: Path) -> float:
-    """The highest QPS (a ladder of fractions of the devices' capacity) that passes."""
-    best = 0.0
+    """The highest QPS that passes: a ladder of fractions of the devices' capacity, then
+    ``--bisect`` halvings between the last pass and the first failure (both sides get the same
+    resolution, so the ratio is not an artefact of the ladder's steps)."""
+    best, failed = 0.0, None
     for fraction in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9):
         qps = fraction * devices * a.rate
-        ok, p99 = server_passes(devices, qps, a, work)
-        print(f"  Server {devices} device(s) at {qps:>9,.0f} QPS: p99 {p99:7.1f} ms {'ok' if ok else 'FAIL'}")
-        if not ok:
+        if not _try(devices, qps, a, work):
+            failed = qps
             break
         best = qps
+    for _ in range(a.bisect if failed is not None and best > 0 else 0):
+        qps = (best + failed) / 2
+        if _try(devices, qps, a, work):
+            best = qps
+        else:
+            failed = qps
     return best
+
+
+def _try(devices: int, qps: float, a: argparse.Namespace, work: Path) -> bool:
+    ok, p99 = server_passes(devices, qps, a, work)
+    print(f"  Server {devices} device(s) at {qps:>9,.0f} QPS: p99 {p99:7.1f} ms {'ok' if ok else 'FAIL'}")
+    return ok
 
 
 def main() -> None:
@@ -84,6 +97,7 @@ def main() -> None:
     ap.add_argument("--server-batch", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--scenarios", default="Offline,Server")
+    ap.add_argument("--bisect", type=int, default=3, help="Server: halvings after the ladder")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="crowdperf-scaling-"))
     rows = []
