@@ -1,0 +1,114 @@
+// crowdperf ui's Run pages: the live panel follows its job's event stream (Server-Sent Events);
+// the form offers only what runs here and shows the command lines of the current choice.
+// Every value from the server goes in with textContent: nothing it sends is markup.
+(function () {
+  "use strict";
+
+  function duration(s) {
+    if (s === null || s === undefined || !isFinite(s) || s < 0) { return "–"; }
+    var whole = Math.round(s);
+    if (whole < 60) { return s < 10 ? s.toFixed(1) + " s" : whole + " s"; }
+    var m = Math.floor(whole / 60), sec = whole % 60;
+    if (m < 60) { return m + " min " + (sec < 10 ? "0" : "") + sec + " s"; }
+    var h = Math.floor(m / 60); m = m % 60;
+    return h + " h " + (m < 10 ? "0" : "") + m + " min";
+  }
+
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = text; }
+  }
+
+  // ---- the live panel ---------------------------------------------------------------------
+  var panel = document.getElementById("live");
+  if (panel && panel.dataset.active === "yes") {
+    var elapsed = parseFloat(panel.dataset.elapsed) || 0, receivedAt = Date.now(), ticking = false;
+    var source = new EventSource(panel.dataset.events);
+
+    var render = function (s) {
+      panel.dataset.seen = String((parseInt(panel.dataset.seen, 10) || 0) + 1);
+      panel.dataset.state = s.state;
+      setText("job-state", s.state);
+      document.getElementById("job-state").className = "badge state-" + s.state;
+      var p = s.progress;
+      setText("job-test", p ? p.index + " of " + p.count + ": " + p.scenario + " " + p.mode : "–");
+      setText("job-phase", p && p.phase ? p.phase : "–");
+      setText("job-work", s.work || "");
+      var bar = document.getElementById("job-bar");
+      if (p && p.expected) { bar.max = p.expected; bar.value = p.done || 0; } else { bar.removeAttribute("value"); }
+      setText("job-left", p && p.remaining_s !== null ? "~" + duration(p.remaining_s) + " in this test" : "–");
+      var queue = s.queue_position ? "position " + s.queue_position + ": starts when the runs before it end"
+        : (s.waiting_for || "–");
+      setText("job-queue", queue);
+      setText("job-log", s.log_tail.join("\n"));
+      var log = document.getElementById("job-log");
+      log.scrollTop = log.scrollHeight;
+      elapsed = s.elapsed_s; receivedAt = Date.now(); ticking = s.state === "running" || s.state === "cancelling";
+      setText("job-elapsed", duration(elapsed));
+      if (!s.active) {
+        source.close();
+        var cancel = document.getElementById("cancel-form");
+        if (cancel) { cancel.hidden = true; }
+        if (panel.dataset.reload === "yes") { window.location.reload(); }
+      }
+    };
+    source.addEventListener("state", function (e) { render(JSON.parse(e.data)); });
+    source.addEventListener("gone", function () { source.close(); setText("job-state", "gone"); });
+    window.setInterval(function () {
+      if (ticking) { setText("job-elapsed", duration(elapsed + (Date.now() - receivedAt) / 1000)); }
+    }, 1000);
+  }
+
+  // ---- the form ------------------------------------------------------------------------------
+  var form = document.getElementById("run-form");
+  var supportData = document.getElementById("run-support");
+  if (!form || !supportData) { return; }
+  var support = JSON.parse(supportData.textContent);
+  var field = function (name) { return document.getElementById("f-" + name); };
+  var status = document.getElementById("run-status");
+
+  var lookup = function (model, backend, device, precision) {
+    var kind = device.split(":")[0];
+    for (var i = 0; i < support.length; i++) {
+      var s = support[i];
+      if (s.model === model && s.backend === backend && s.device === kind && s.precision === precision) { return s; }
+    }
+    return null;
+  };
+
+  var refresh = function () {
+    var model = field("model").value, backend = field("backend").value, device = field("device").value;
+    // a precision this model/backend/device cannot run is not offered
+    var precision = field("precision");
+    Array.prototype.forEach.call(precision.options, function (o) {
+      var s = lookup(model, backend, device, o.value);
+      o.disabled = !s || s.status === "unavailable";
+    });
+    if (precision.selectedOptions[0] && precision.selectedOptions[0].disabled) {
+      var first = Array.prototype.find.call(precision.options, function (o) { return !o.disabled; });
+      if (first) { precision.value = first.value; }
+    }
+    var chosen = lookup(model, backend, device, precision.value);
+    var button = document.getElementById("run-button");
+    button.disabled = !chosen || chosen.status === "unavailable";
+    if (!chosen || chosen.status === "ready") {
+      status.hidden = !chosen ? false : true;
+      status.textContent = chosen ? "" : "This combination cannot run here.";
+    } else {
+      status.hidden = false;
+      status.textContent = chosen.status === "download"
+        ? "Needs official files first (tick 'fetch missing files'): " + chosen.reason
+        : "Cannot run here: " + chosen.reason;
+    }
+    var query = new URLSearchParams();
+    ["model", "backend", "precision", "scenario", "mode", "execution_mode", "category", "division"].forEach(function (n) {
+      query.set(n, field(n).value);
+    });
+    query.set("device", device.split(":")[0]);
+    fetch("/api/commands?" + query.toString()).then(function (r) { return r.ok ? r.json() : null; }).then(function (c) {
+      if (c) { setText("run-command", c.run); setText("cm-command", c.cm); }
+    });
+  };
+  form.querySelectorAll("select").forEach(function (s) { s.addEventListener("change", refresh); });
+  refresh();
+})();
