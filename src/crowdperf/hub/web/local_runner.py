@@ -48,6 +48,7 @@ from crowdperf.mlperf.run_event_json import EventRecord
 log = logging.getLogger(__name__)
 MAX_QUEUE = 20
 KEEP_JOBS = 50  # finished jobs a server remembers (their directories stay on disk)
+SLOT = "this machine's benchmark slot (one run at a time)"
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ class LocalRunner:
                     yield False
                     return
                 try:
-                    stack.enter_context(exclusive(self.config.slot_lock, "this machine's benchmark slot"))
+                    stack.enter_context(exclusive(self.config.slot_lock, SLOT))
                     break
                 except BusyError as exc:
                     with self._cond:

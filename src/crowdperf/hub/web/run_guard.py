@@ -5,9 +5,10 @@ every Run page and stream needs a signed-in browser, and every POST also the pag
                 ``http://127.0.0.1:8766/run?token=SECRET`` (as Jupyter does); opening it sets an
                 HttpOnly, SameSite=Strict cookie for ``/run`` and drops the token from the address
     POST        (launch, cancel, share) carries ``launch_token``, a value derived from the secret
-                that only signed-in pages contain; and its ``Origin``, when the browser sends one,
-                is this server (``Sec-Fetch-Site`` same-origin). A form on another site can neither
-                read the token nor send the cookie: no cross-site request forgery.
+                that only signed-in pages contain; its ``Sec-Fetch-Site``, when the browser sends
+                it, is same-origin, and its ``Origin``, when it names one, is this server. A form on
+                another site can neither read the token nor send the cookie: no cross-site request
+                forgery.
     loopback    unless the server was started with ``--allow-remote-launch``, a client that is not
                 on this machine, or a ``Host`` header that does not name loopback (a DNS-rebinding
                 page), is refused before anything else.
@@ -84,8 +85,10 @@ class LaunchGuard:
         self.require_view(request)
         if not launch_token or not hmac.compare_digest(launch_token.encode(), self.launch_token.encode()):
             raise HTTPException(403, "missing or wrong launch token: reload the Run page and try again")
+        # With the site's Referrer-Policy no-referrer, Chromium sends "Origin: null" even for this
+        # server's own forms: then Sec-Fetch-Site, which a page cannot set, says where it came from.
         origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise HTTPException(403, "a request from another site may not launch anything here")
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise HTTPException(403, "a request from another site may not launch anything here")
