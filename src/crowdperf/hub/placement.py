@@ -18,6 +18,7 @@ nobody. Which way is better follows the metric's unit as ``compare`` does: milli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
@@ -123,7 +124,7 @@ def _official(
     )
 
 
-def _ids(store: Store, where: list[ColumnElement[bool]], order: ColumnElement[object]) -> list[int]:
+def _ids(store: Store, where: list[ColumnElement[bool]], order: Any) -> list[int]:
     stmt = select(Result.id).where(*where).order_by(order, Result.id.asc()).limit(NEIGHBOURS)
     with store.session() as s:
         return list(s.scalars(stmt))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -56,28 +56,26 @@ class EventRecord:
     @classmethod
     def of(cls, event: RunEvent) -> EventRecord:
         spec = event.spec
-        base = {"index": event.index, "count": event.count}
-        base |= {"scenario": spec.scenario.value, "mode": spec.mode.value}
+        started = cls("started", event.index, event.count, spec.scenario.value, spec.mode.value)
         if isinstance(event, RunStarted):
-            return cls(kind="started", **base)
+            return started
         if isinstance(event, RunProgress):
             p = event.progress
+            progress = replace(started, kind="progress", elapsed_s=_ms(event.elapsed_s))
             if p is None:
-                return cls(kind="progress", elapsed_s=event.elapsed_s, **base)
-            exact = p.budget is not None and p.budget.exact_samples is not None
-            return cls(
-                kind="progress", elapsed_s=event.elapsed_s, phase=p.phase.value,
-                phase_elapsed_s=p.phase_elapsed_s, done=p.done, expected=p.expected_total, exact=exact,
-                unit=p.unit, remaining_s=p.remaining_s(), **base,
+                return progress
+            return replace(
+                progress, phase=p.phase.value, phase_elapsed_s=_ms(p.phase_elapsed_s), done=p.done,
+                expected=p.expected_total, exact=p.budget is not None and p.budget.exact_samples is not None,
+                unit=p.unit, remaining_s=p.remaining_s(),
             )  # fmt: skip
         r = event.result
-        return cls(
-            kind="finished", elapsed_s=event.elapsed_s, valid=r.valid,
-            metric=r.metric.name if r.metric else None, value=r.metric.value if r.metric else None,
-            value_unit=r.metric.unit if r.metric else None,
-            accuracy_metric=r.accuracy.metric if r.accuracy else None,
-            accuracy_value=r.accuracy.value if r.accuracy else None, **base,
-        )  # fmt: skip
+        finished = replace(started, kind="finished", elapsed_s=_ms(event.elapsed_s), valid=r.valid)
+        if r.metric is not None:
+            finished = replace(finished, metric=r.metric.name, value=r.metric.value, value_unit=r.metric.unit)
+        if r.accuracy is not None:
+            finished = replace(finished, accuracy_metric=r.accuracy.metric, accuracy_value=r.accuracy.value)
+        return finished
 
     def to_json(self) -> str:
         return json.dumps({"schema": EVENT_SCHEMA, **asdict(self)}, separators=(",", ":"))
@@ -97,6 +95,11 @@ class EventRecord:
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError:  # a required field missing
             return None
+
+
+def _ms(seconds: float) -> float:
+    """Seconds to the millisecond: what a watcher needs, and lines a third as long."""
+    return round(seconds, 3)
 
 
 class EventFileWriter:

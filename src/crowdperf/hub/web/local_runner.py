@@ -189,8 +189,7 @@ class LocalRunner:
                     self._cond.wait()
                 if self._closing:
                     return
-                job = self._queue.popleft()
-                job.state = JobState.WAITING
+                job = self._queue.popleft()  # "queued" without a position: starting
                 job.changed()
             try:
                 with self._machine_slot(job) as free:
@@ -220,7 +219,7 @@ class LocalRunner:
                 except BusyError as exc:
                     with self._cond:
                         if job.waiting_for != exc.message:
-                            job.waiting_for = exc.message
+                            job.state, job.waiting_for = JobState.WAITING, exc.message
                             job.changed()
                     time.sleep(self.config.slot_retry_s)
             yield True
