@@ -16,7 +16,7 @@ def test_default_is_the_tiny_set_and_json_has_the_contract_keys():
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"examples", "features", "mean_tokens", "median_tokens", "p90_tokens", "max_tokens"} <= set(data)
-    assert data["schema"] == 1 and data["features"] > data["examples"] > 100
+    assert data["schema"] == "crowdperf.dataset.squad/1" and data["features"] > data["examples"] > 100
     assert 0 < data["padding_fraction"] < 1
 
 
@@ -63,6 +63,7 @@ def test_squad_accuracy_scores_a_log_of_the_tiny_set(tmp_path):
     result = runner.invoke(app, ["dataset", "squad-accuracy", str(log), "--dtype", "float16", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["schema"] == "crowdperf.dataset.accuracy/1"
     assert data["f1"] == 100.0 and data["target_f1"] is None and data["passed"] is None
     assert (tmp_path / "accuracy.txt").read_text().startswith('{"exact_match": 100.0, "f1": 100.0}')
     table = runner.invoke(

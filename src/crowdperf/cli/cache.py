@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import typer
 from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.cli.console import console
 from crowdperf.cli.tables import Rows, print_rows
@@ -31,7 +31,7 @@ def show(
     """
     entries = show_entries(load_settings(), tags)
     if as_json:
-        typer.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("cache", 1, {"entries": [e.to_dict() for e in entries]})))
         return
     if not entries:
         console.print("no cache entries" + (f" with tags {tags}" if tags else ""))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
 from crowdperf.cli.tables import print_fields
 from crowdperf.errors import UsageError
@@ -28,7 +29,7 @@ class FeatureProgress:
     def __init__(self, delay_s: float = 0.3) -> None:
         self.started, self.delay_s = time.monotonic(), delay_s
         self.progress: Progress | None = None
-        self.task = 0
+        self.task = TaskID(0)
 
     def __call__(self, done: int, total: int) -> None:
         if self.progress is None:
@@ -106,7 +107,7 @@ def squad_accuracy(
 
 def _accuracy_json(result: SquadAccuracy) -> dict[str, object]:
     return {
-        "schema": 1,
+        "schema": jsonio.schema("dataset.accuracy", 1),
         "exact_match": result.exact_match,
         "f1": result.f1,
         "n_questions": result.n_questions,

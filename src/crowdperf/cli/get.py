@@ -7,6 +7,7 @@ import json
 import typer
 from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, GetResult, get_artifact
 from crowdperf.automation.versions import VersionConstraint
@@ -38,7 +39,7 @@ def _split_words(name: str | None, words: list[str]) -> tuple[str | None, str | 
 
 
 def get_command(
-    name: str = typer.Argument(None, help="Recipe name (cuda, cudnn, ...); omit with --tags."),
+    name: str | None = typer.Argument(None, help="Recipe name (cuda, cudnn, ...); omit with --tags."),
     words: list[str] = typer.Argument(None, help="Variations (_toolkit, _lib-only ...) or extra tags."),
     tags: str = typer.Option(None, "--tags", help="Find the recipe by tags, CM style: get,cuda,_toolkit."),
     version: str = typer.Option(None, "--version", help="Exact version or prefix (12 = any 12.x)."),
@@ -112,8 +113,8 @@ def render(result: GetResult) -> None:
         f"  source: {art.source}{variations}",
         highlight=False,
     )
-    for key, value in art.paths.items():
-        console.print(f"  {key:<14} {value}", highlight=False)
+    for key, where in art.paths.items():
+        console.print(f"  {key:<14} {where}", highlight=False)
     meta = dict(art.metadata)
     devices, agreement = meta.pop("devices", None), meta.pop("agreement", None)
     nested = {
@@ -152,7 +153,7 @@ def render_recipes(as_json: bool) -> None:
         for r in registry.recipes()
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("recipes", 1, {"recipes": rows})))
     else:
         print_rows(console, _rows("recipes", rows))
 

@@ -7,7 +7,6 @@ present, adds its commands through ``register_web(hub_app)``.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -18,8 +17,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
 from crowdperf.cli.hub_render import compare_rows, print_best, print_import, print_pareto, results_rows
+from crowdperf.cli.hub_web import register_web
 from crowdperf.cli.tables import print_rows
 from crowdperf.errors import HubError, MissingInputError, UsageError
 from crowdperf.formatting import number, plural
@@ -114,7 +115,7 @@ def _prices(path: Path | None) -> PriceTable:
 
 
 def _emit_json(kind: str, obj: Any) -> None:
-    payload = {"schema": f"crowdperf.hub.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(obj)}
+    payload = jsonio.document(f"hub.{kind}", JSON_SCHEMA_VERSION, to_jsonable(obj))
     typer.echo(json.dumps(payload, indent=2))
 
 
@@ -369,12 +370,6 @@ def best_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``hub`` to the root app; the web commands join when ``crowdperf.cli.hub_web`` exists."""
-    try:
-        web = importlib.import_module("crowdperf.cli.hub_web")
-    except ModuleNotFoundError as exc:
-        if exc.name != "crowdperf.cli.hub_web":
-            raise
-    else:
-        web.register_web(hub_app)
+    """Add ``hub`` to the root app, its web commands (serve, submit, token, ...) included."""
+    register_web(hub_app)
     app.add_typer(hub_app, name="hub")

@@ -4,12 +4,12 @@ cli/hub.py calls ``register_web(hub_app)`` to add these to its `hub` sub-app."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
 from crowdperf.errors import HubError, UsageError
 from crowdperf.formatting import number
@@ -104,7 +104,7 @@ def submit(
     result = submit_tree(tree, server=server, token=token)
     r = result.report
     if as_json:
-        typer.echo(json.dumps(r, indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("hub.submit", 1, r)))
     else:
         console.print(
             escape(
@@ -126,7 +126,8 @@ def submit(
 def _change(action: str, result_id: int, server: str, token: str) -> None:
     from crowdperf.hub.web.client import change_result
 
-    console.print(escape(change_result(server, token, result_id, action)), soft_wrap=True)
+    answer = change_result(server, token, result_id, action)
+    console.print(escape(str(answer.get("message") or answer)), soft_wrap=True)
 
 
 RESULT_ID = typer.Argument(..., min=1, max=2**31 - 1, help="The result's id (hub list shows it).")

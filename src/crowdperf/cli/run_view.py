@@ -5,13 +5,12 @@ run when it does not: cli/tables.py), the notes they share said once, what to do
 from __future__ import annotations
 
 import shlex
-from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.cli.tables import Rows
 from crowdperf.formatting import ACCURACY_DIGITS, number, quantity
 from crowdperf.meters.readings import PowerSummary
@@ -19,7 +18,7 @@ from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
 
-RUN_JSON_SCHEMA = "crowdperf.run/1"
+RUN_JSON_SCHEMA = jsonio.schema("run", 1)
 
 
 class _Notes:
@@ -162,15 +161,5 @@ def next_steps(results: list[RunResult], spec: RunSpec, scenario: Scenario | Non
     return ("next:", *(f"  {s}" for s in steps))
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, StrEnum | Path):
-        return str(value)
-    return value
-
-
 def results_json(results: list[RunResult]) -> dict[str, Any]:
-    return {"schema": RUN_JSON_SCHEMA, "results": [_jsonable(asdict(r)) for r in results]}
+    return jsonio.document("run", 1, {"results": results})  # RUN_JSON_SCHEMA

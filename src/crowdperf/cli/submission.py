@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console
 from crowdperf.cli.tables import Rows, print_rows
 from crowdperf.errors import MissingInputError, UsageError
@@ -19,7 +19,7 @@ from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.official import run_official_checker
 from crowdperf.submission.push import push_submission
 
-GENERATE_SCHEMA = "crowdperf.submission.generate/1"
+GENERATE_SCHEMA = jsonio.schema("submission.generate", 1)
 submission_app = typer.Typer(help="Build, check and push MLPerf submission trees.", no_args_is_help=True)
 
 
@@ -67,7 +67,7 @@ def generate(
     )
     report = generate_submission(opts)
     if as_json:
-        typer.echo(json.dumps({"schema": GENERATE_SCHEMA, **_jsonable(asdict(report))}, indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("submission.generate", 1, report)))
         return
     rows = Rows(
         headers=("system", "model", "scenario", "division", "why"),
@@ -81,14 +81,6 @@ def generate(
         notes=tuple(f"[yellow]note:[/] {escape(n)}" for n in report.notes),
     )
     print_rows(console, rows)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value) if isinstance(value, Path) else value
 
 
 def _render(report: CheckReport) -> None:

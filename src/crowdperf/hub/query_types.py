@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crowdperf import jsonio
 from crowdperf.errors import UsageError
 from crowdperf.hub.best_text import explain, result_label
 from crowdperf.hub.prices import PriceTable
@@ -234,6 +235,7 @@ class ResultPage:
     sort: str
     comparison_keys: int  # distinct comparison keys among all matching rows
     price_table: str
+    __json_extra__ = ("comparable",)  # jsonio: the answer says whether its rows rank together
 
     @property
     def comparable(self) -> bool:
@@ -342,35 +344,7 @@ class BestAnswer:
     lead_key: str | None = None  # the key the answer leads with (best_text.lead_key); None: no winner
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names (cached per class: thousands of Pareto points per answer)."""
-    try:
-        return _FIELD_NAMES[cls]
-    except KeyError:
-        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
-        return _FIELD_NAMES.setdefault(cls, names)
-
-
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names). A non-finite
-    float becomes null: JSON has no Infinity, and one such value must not fail a whole answer."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, str | int):
-        return obj
-    names = _field_names(type(obj))
-    if names is not None:
-        out = {name: to_jsonable(getattr(obj, name)) for name in names}
-        if isinstance(obj, ResultPage):
-            out["comparable"] = obj.comparable
-        return out
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    return obj
+    """Dataclasses, tuples and datetimes -> JSON-ready data (``crowdperf.jsonio``; a
+    ``ResultPage`` also says whether its rows are ``comparable``)."""
+    return jsonio.to_jsonable(obj)

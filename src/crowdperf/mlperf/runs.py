@@ -56,7 +56,7 @@ class HarnessContext:
     workers: int = 1
     # Called after every LoadGen run has landed in its final directory (README population, TEST01
     # verification); the harness itself knows nothing of submissions.
-    after_run: Callable[[RunSpec, RunResult], None] | None = None
+    after_run: Callable[[RunSpec, RunResult], object] | None = None  # its return value is ignored
     # One line for the user, said before what it is about happens (a target re-checked before a
     # 600 s run, a busy machine during find-performance); None: nobody listens.
     notify: Callable[[str], None] | None = None

@@ -244,7 +244,7 @@ def _generate_locked(opts: GenerateOptions, results: list[ScenarioResult]) -> Ge
         require_round_seeds(results, opts.round, test01_in=closed)
     stage = Path(tempfile.mkdtemp(prefix=".crowdperf-submission-", dir=opts.submission_dir.parent))
     try:
-        placed = _build(stage, results, divisions, opts)
+        built = _build(stage, results, divisions, opts)
         if opts.submission_dir.exists():
             shutil.rmtree(opts.submission_dir)
         stage.rename(opts.submission_dir)
@@ -260,7 +260,7 @@ def _generate_locked(opts: GenerateOptions, results: list[ScenarioResult]) -> Ge
             p.reason,
             opts.submission_dir / p.path.relative_to(stage),
         )
-        for p in placed
+        for p in built
     )
     notes = tuple(n for r in results for n in r.notes)
     return GenerateReport(opts.submission_dir, opts.round.name, placed, notes)
