@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from crowdperf import jsonio
 from crowdperf.mlperf.run_events import EventSink, RunEvent, RunProgress, RunStarted
 
-EVENT_SCHEMA = "crowdperf.run-event/1"
+EVENT_SCHEMA = jsonio.schema("run-event", 1)
 PROGRESS_INTERVAL_S = 0.25
 
 
@@ -78,7 +79,7 @@ class EventRecord:
         return finished
 
     def to_json(self) -> str:
-        return json.dumps({"schema": EVENT_SCHEMA, **asdict(self)}, separators=(",", ":"))
+        return json.dumps(jsonio.document("run-event", 1, self), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, line: str) -> EventRecord | None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from crowdperf import jsonio
 from crowdperf.atomic import atomic_write_json
 from crowdperf.errors import BusyError, UsageError
 from crowdperf.hub.store import Store
@@ -176,11 +177,11 @@ class LocalRunner:
         job.changed()
         with contextlib.suppress(OSError):
             job.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(job.directory / "job.json", {
-                "schema": "crowdperf.ui-job/1", "id": job.id, "state": state.value, "command": job.command,
+            atomic_write_json(job.directory / "job.json", jsonio.document("ui-job", 1, {
+                "id": job.id, "state": state.value, "command": job.command,
                 "created_at": job.created_at, "started_at": job.started_at, "ended_at": job.ended_at,
                 "result_ids": list(job.result_ids), "error": list(job.error),
-            })  # fmt: skip
+            }))  # fmt: skip
 
     def _work(self) -> None:
         while True:

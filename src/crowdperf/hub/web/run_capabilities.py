@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from crowdperf import jsonio
 from crowdperf.backends.registry import backend_names, get_backend
 from crowdperf.errors import CrowdperfError, HubError, MissingInputError
 from crowdperf.mlperf.rounds import Scenario
@@ -97,7 +98,7 @@ class Capabilities:
         return [(*k, why) for k, why in rows.items()]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return jsonio.dumps(jsonio.document("ui-capabilities", 1, self), indent=None)
 
     @classmethod
     def from_json(cls, text: str) -> Capabilities:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from crowdperf import jsonio
 from crowdperf.formatting import duration, number, quantity
 from crowdperf.hub.web.run_form import LaunchChoice
 from crowdperf.mlperf.run_event_json import EventRecord
@@ -117,7 +118,7 @@ class JobView:
         return (self.ended_at or now or time.time()) - self.started_at
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data: dict[str, Any] = jsonio.to_jsonable(self)
         data["elapsed_s"] = round(self.elapsed_s(), 1)
         data["active"] = self.active
         data["work"] = self.progress.work if self.progress else ""
