@@ -7,7 +7,9 @@ import getpass
 import os
 import sys
 import webbrowser
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,8 +19,25 @@ from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.names import checked_name
 from crowdperf.settings import load_settings
 
+if TYPE_CHECKING:
+    from crowdperf.hub.store import Store
+
 DEFAULT_PORT = 8766  # beside `hub serve`'s 8765: both may run at once
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+@dataclass(frozen=True)
+class UiOptions:
+    """``crowdperf ui``'s options once checked: what ``_serve`` binds, where runs write, who submits."""
+
+    host: str
+    port: int
+    workdir: Path
+    submitter: str
+    allow_remote_launch: bool
+    open_browser: bool
+    price_table: Path | None
+    log_level: str
 
 
 def _default_submitter() -> str:
@@ -71,15 +90,8 @@ def ui(
 
     Example: crowdperf ui        (then open the printed http://127.0.0.1:8766/run?token=... link)
     """
-    from crowdperf.hub.prices import load_price_table
     from crowdperf.hub.store import open_store
-    from crowdperf.hub.web.app import WebConfig
-    from crowdperf.hub.web.local_runner import LocalRunner, RunnerConfig
-    from crowdperf.hub.web.run_capabilities import probe
-    from crowdperf.hub.web.run_guard import LaunchGuard
-    from crowdperf.hub.web.run_pages import UiState
-    from crowdperf.hub.web.server import ServeOptions, is_loopback, listen, serve
-    from crowdperf.hub.web.ui_app import create_ui_app
+    from crowdperf.hub.web.server import is_loopback
 
     if log_level not in LOG_LEVELS:
         raise UsageError(f"unknown log level {log_level!r}", hint="use warning, info or debug")
@@ -94,29 +106,52 @@ def ui(
     name = checked_name(submitter, "--submitter") if submitter else _default_submitter()
     store = open_store(db or settings.hub_db)
     try:
-        err_console.print("asking the installed backends and workloads what runs here ...", highlight=False)
-        caps = probe()
-        options = ServeOptions(host=host, port=port, log_level=log_level, graceful_s=3)
-        sock = listen(options)  # a busy port fails here, before the banner
-        guard = LaunchGuard(allow_remote=allow_remote_launch, port=sock.getsockname()[1])
-        runner = LocalRunner(RunnerConfig(workdir=(workdir or settings.cache_dir / "ui").absolute(),
-                                          store=store, submitter=name))  # fmt: skip
-        state = UiState(runner=runner, guard=guard, capabilities=caps)
-        prices = load_price_table(price_table) if price_table else None
-        shown = f"[{host}]" if ":" in host else host
-        link = f"http://{shown}:{guard.port}{guard.sign_in_path()}"
-        console.print(f"crowdperf ui on http://{shown}:{guard.port}  (runs under {runner.config.workdir})")
-        console.print("open this link; it signs your browser in to the Run page:", highlight=False)
-        console.print(f"    {link}", highlight=False, soft_wrap=True)
-        if open_browser and _has_display():
-            webbrowser.open(link)
-        try:
-            serve(lambda: WebConfig(store=store, prices=prices), options, sock,
-                  make_app=lambda config: create_ui_app(config, state))  # fmt: skip
-        finally:
-            runner.shutdown()  # a run still going is stopped as Cancel stops it
+        options = UiOptions(
+            host=host,
+            port=port,
+            workdir=(workdir or settings.cache_dir / "ui").absolute(),
+            submitter=name,
+            allow_remote_launch=allow_remote_launch,
+            open_browser=open_browser,
+            price_table=price_table,
+            log_level=log_level,
+        )
+        _serve(store, options)
     finally:
         store.close()
+
+
+def _serve(store: Store, o: UiOptions) -> None:
+    """Ask what runs here, bind, print the sign-in link, serve until Ctrl-C, stop any run."""
+    from crowdperf.hub.prices import load_price_table
+    from crowdperf.hub.web.app import WebConfig
+    from crowdperf.hub.web.local_runner import LocalRunner, RunnerConfig
+    from crowdperf.hub.web.run_capabilities import probe
+    from crowdperf.hub.web.run_guard import LaunchGuard
+    from crowdperf.hub.web.run_pages import UiState
+    from crowdperf.hub.web.server import ServeOptions, listen, serve
+    from crowdperf.hub.web.ui_app import create_ui_app
+
+    err_console.print("asking the installed backends and workloads what runs here ...", highlight=False)
+    caps = probe()
+    options = ServeOptions(host=o.host, port=o.port, log_level=o.log_level, graceful_s=3)
+    sock = listen(options)  # a busy port fails here, before the banner
+    guard = LaunchGuard(allow_remote=o.allow_remote_launch, port=sock.getsockname()[1])
+    runner = LocalRunner(RunnerConfig(workdir=o.workdir, store=store, submitter=o.submitter))
+    state = UiState(runner=runner, guard=guard, capabilities=caps)
+    prices = load_price_table(o.price_table) if o.price_table else None
+    shown = f"[{o.host}]" if ":" in o.host else o.host
+    link = f"http://{shown}:{guard.port}{guard.sign_in_path()}"
+    console.print(f"crowdperf ui on http://{shown}:{guard.port}  (runs under {o.workdir})")
+    console.print("open this link; it signs your browser in to the Run page:", highlight=False)
+    console.print(f"    {link}", highlight=False, soft_wrap=True)
+    if o.open_browser and _has_display():
+        webbrowser.open(link)
+    try:
+        serve(lambda: WebConfig(store=store, prices=prices), options, sock,
+              make_app=lambda config: create_ui_app(config, state))  # fmt: skip
+    finally:
+        runner.shutdown()  # a run still going is stopped as Cancel stops it
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,6 @@ from ui_rig import QUICK, launch_token, make_ui
 
 from crowdperf.hub.store import Store, open_store
 from crowdperf.hub.web.app import WebConfig, create_app
-from crowdperf.hub.web.run_guard import LaunchGuard
 from crowdperf.hub.web.run_pages import UiState
 
 LOCAL = ("127.0.0.1", 50000)
@@ -76,8 +75,7 @@ def test_other_machines_and_rebinding_hosts_are_refused(store: Store, tmp_path: 
 
 
 def test_remote_launch_when_allowed_still_needs_the_link(store: Store, tmp_path: Path) -> None:
-    app, state = make_ui(store, tmp_path, port=8766)
-    state.guard = LaunchGuard(allow_remote=True, port=8766)  # crowdperf ui --allow-remote-launch
+    app, state = make_ui(store, tmp_path, port=8766, allow_remote=True)  # --allow-remote-launch
     remote = ("198.51.100.7", 40000)
     with TestClient(app, base_url="http://203.0.113.5:8766", client=remote, follow_redirects=False) as c:
         assert c.get("/run").status_code == 401

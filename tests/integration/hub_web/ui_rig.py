@@ -32,9 +32,10 @@ def machine() -> Capabilities:
     return detect()
 
 
-def make_ui(store: Store, tmp: Path, port: int = 0) -> tuple[FastAPI, UiState]:
+def make_ui(store: Store, tmp: Path, port: int = 0, allow_remote: bool = False) -> tuple[FastAPI, UiState]:
     runner = LocalRunner(RunnerConfig(workdir=tmp / "ui", store=store, submitter="tester", poll_s=0.1))
-    state = UiState(runner=runner, guard=LaunchGuard(port=port), capabilities=machine())
+    guard = LaunchGuard(allow_remote=allow_remote, port=port)
+    state = UiState(runner=runner, guard=guard, capabilities=machine())
     return create_ui_app(WebConfig(store=store, staging_dir=tmp / "staging"), state), state
 
 

@@ -50,7 +50,7 @@ JobId = Annotated[str, Path(pattern=r"^[0-9]{8}-[0-9]{6}-[0-9]{1,4}$")]
 Step = Annotated[str, Path(pattern="^(generate|check|upload|push)$")]
 
 
-@dataclass
+@dataclass(frozen=True)
 class UiState:
     """What the Run pages need, kept on ``app.state.ui``."""
 
