@@ -5,6 +5,7 @@ watched in a browser: test_browser_run.py.)"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,26 @@ def test_one_run_per_machine_and_the_queue(runner: LocalRunner, tmp_path: Path) 
         gone = wait_for(lambda: runner.view(first.id), lambda v: not v.active)
         assert gone.state is JobState.CANCELLED and gone.started_at is None
     assert not (tmp_path / "ui" / "runs" / first.id / "results").exists()
+
+
+def test_a_run_that_ended_well_is_imported_even_when_cancel_comes_late(
+    runner: LocalRunner, store: Store, tmp_path: Path
+) -> None:
+    blocker = sqlite3.connect(tmp_path / "hub.sqlite", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the hub's writer waits: the job stays in "importing"
+    try:
+        job = runner.submit(TINY)
+        importing = wait_for(lambda: runner.view(job.id), lambda v: v.state is not JobState.RUNNING
+                             and v.started_at is not None)  # fmt: skip
+        assert importing.state is JobState.IMPORTING and not importing.cancellable
+        assert importing.to_json()["cancellable"] is False  # run.js hides Cancel
+        after = runner.cancel(job.id)
+        assert after is not None and after.state is JobState.IMPORTING
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    done = wait_for(lambda: runner.view(job.id), lambda v: not v.active)
+    assert done.state is JobState.FINISHED and done.result_ids  # whole, so imported
 
 
 def test_a_run_the_hub_cannot_take_says_why(runner: LocalRunner) -> None:

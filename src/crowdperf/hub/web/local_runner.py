@@ -4,7 +4,8 @@
     runner = LocalRunner(RunnerConfig(workdir=cache / "ui", store=store))
     view = runner.submit(choice)        # queued; the worker thread starts it when the machine is free
     runner.view(view.id)                # a snapshot (JobView) at any time, from any request
-    runner.cancel(view.id)              # queued: dropped; running: SIGTERM, the partial test removed
+    runner.cancel(view.id)              # queued: dropped; running: SIGTERM, the partial test removed;
+                                        # importing: too late (the run ended well), nothing changes
 
 One worker thread takes the jobs in order. Before a job starts it takes the machine's benchmark
 slot (a lock file, locks.py): a second ``crowdperf ui`` on the same cache waits for it, its job
@@ -41,7 +42,16 @@ from crowdperf.atomic import atomic_write_json
 from crowdperf.errors import BusyError, UsageError
 from crowdperf.hub.store import Store
 from crowdperf.hub.web.run_form import LaunchChoice
-from crowdperf.hub.web.run_jobs import ACTIVE, Job, JobState, JobView, LineFollower, ShareOutcome, error_lines
+from crowdperf.hub.web.run_jobs import (
+    ACTIVE,
+    CANCELLABLE,
+    Job,
+    JobState,
+    JobView,
+    LineFollower,
+    ShareOutcome,
+    error_lines,
+)
 from crowdperf.hub.web.run_share import import_run
 from crowdperf.locks import exclusive
 from crowdperf.mlperf.run_event_json import EventRecord
@@ -101,7 +111,7 @@ class LocalRunner:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            if job.state in ACTIVE and not job.cancel_requested:
+            if job.state in CANCELLABLE and not job.cancel_requested:
                 job.cancel_requested = True
                 if job in self._queue:  # never started: nothing to stop
                     self._queue.remove(job)

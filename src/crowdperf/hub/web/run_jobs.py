@@ -44,6 +44,9 @@ class JobState(StrEnum):
 ACTIVE = frozenset(
     {JobState.QUEUED, JobState.WAITING, JobState.RUNNING, JobState.CANCELLING, JobState.IMPORTING}
 )
+# what Cancel may still stop: once the run has ended well its results are whole, and the import
+# (a few seconds) finishes; a cancel then would only make a complete run look cancelled
+CANCELLABLE = frozenset({JobState.QUEUED, JobState.WAITING, JobState.RUNNING})
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ class JobView:
     def active(self) -> bool:
         return self.state in ACTIVE
 
+    @property
+    def cancellable(self) -> bool:
+        return self.state in CANCELLABLE
+
     def elapsed_s(self, now: float | None = None) -> float:
         if self.started_at is None:
             return 0.0
@@ -121,6 +128,7 @@ class JobView:
         data: dict[str, Any] = jsonio.to_jsonable(self)
         data["elapsed_s"] = round(self.elapsed_s(), 1)
         data["active"] = self.active
+        data["cancellable"] = self.cancellable
         data["work"] = self.progress.work if self.progress else ""
         return data
 

@@ -45,10 +45,10 @@
       log.scrollTop = log.scrollHeight;
       elapsed = s.elapsed_s; receivedAt = Date.now(); ticking = s.state === "running" || s.state === "cancelling";
       setText("job-elapsed", duration(elapsed));
+      var cancel = document.getElementById("cancel-form");
+      if (cancel && !s.cancellable) { cancel.hidden = true; }  // importing: the run ended well
       if (!s.active) {
         source.close();
-        var cancel = document.getElementById("cancel-form");
-        if (cancel) { cancel.hidden = true; }
         if (panel.dataset.reload === "yes") { window.location.reload(); }
       }
     };
