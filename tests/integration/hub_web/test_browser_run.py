@@ -20,6 +20,7 @@ from ui_rig import QUICK, make_ui
 from crowdperf.hub import queries
 from crowdperf.hub.query_types import ResultFilter
 from crowdperf.hub.store import Store, open_store
+from crowdperf.hub.web.run_capabilities import READY, UNAVAILABLE, Capabilities, DeviceOption, Support
 from crowdperf.hub.web.run_pages import UiState
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,7 +87,9 @@ def test_launch_watch_rank_queue_and_cancel_from_the_browser(
     assert page.url == url + "/run"  # signed in; the token left the address
 
     # only what runs here is offered, and the command lines follow the choice
-    assert page.locator("#f-device option").all_inner_texts() == [d.value for d in state.capabilities.devices]
+    assert page.locator("#f-device option").all_inner_texts() == [
+        d.value for d in state.capabilities.usable_devices
+    ]
     page.select_option("#f-backend", "onnxruntime")
     assert "bf16" in page.locator("#f-precision option[disabled]").all_inner_texts()  # onnxruntime: fp32/int8
     page.select_option("#f-scenario", "Offline")
@@ -143,3 +146,45 @@ def test_launch_watch_rank_queue_and_cancel_from_the_browser(
     refused = page.request.post(url + "/run/launch", form=QUICK)
     assert refused.status == 403
     assert len(state.runner.views()) == 3
+
+
+def _gpu_host() -> Capabilities:
+    """A machine with a GPU that only pytorch runs on (onnxruntime without its CUDA provider)."""
+    runs = {("onnxruntime", "cpu"): ("fp32", "int8"), ("onnxruntime", "cuda"): (),
+            ("pytorch", "cpu"): ("fp32", "bf16"), ("pytorch", "cuda"): ("fp32", "fp16", "bf16")}  # fmt: skip
+    support = tuple(
+        Support("tiny", backend, device, p, READY if p in ok else UNAVAILABLE, "" if p in ok else "not here")
+        for (backend, device), ok in runs.items()
+        for p in ("fp32", "fp16", "bf16", "int8")
+    )
+    devices = (DeviceOption("cpu", "cpu", "cpu: EPYC"), DeviceOption("cuda", "cuda", "cuda: 1 x NVIDIA L4"))
+    return Capabilities(devices, support)
+
+
+def test_the_form_moves_to_a_combination_that_runs_here(tmp_path: Path, context: Any) -> None:
+    store = open_store(tmp_path / "hub.sqlite")
+    app, state = make_ui(store, tmp_path, capabilities=_gpu_host())
+    try:
+        with live_server(app) as url:
+            page = context.new_page()
+            page.goto(url + state.guard.sign_in_path())
+            assert page.input_value("#f-backend") == "onnxruntime" and page.input_value("#f-device") == "cpu"
+            page.select_option("#f-device", "cuda")  # onnxruntime runs nothing on it: backend follows
+            assert page.input_value("#f-backend") == "pytorch" and page.input_value("#f-device") == "cuda"
+            assert "backend set to pytorch" in page.inner_text("#run-status")
+            assert page.locator("#f-precision option[disabled]").all_inner_texts() == ["int8"]
+            assert page.is_enabled("#run-button")
+            line = "--backend pytorch --device cuda"
+            page.wait_for_function(
+                f"() => document.getElementById('run-command').textContent.includes('{line}')"
+            )
+            page.select_option("#f-backend", "onnxruntime")  # the user's pick stays; the device follows
+            assert page.input_value("#f-backend") == "onnxruntime" and page.input_value("#f-device") == "cpu"
+            assert "device set to cpu" in page.inner_text("#run-status")
+            assert sorted(page.locator("#f-precision option:not([disabled])").all_inner_texts()) == [
+                "fp32",
+                "int8",
+            ]
+    finally:
+        state.runner.shutdown()
+        store.close()

@@ -32,10 +32,17 @@ def machine() -> Capabilities:
     return detect()
 
 
-def make_ui(store: Store, tmp: Path, port: int = 0, allow_remote: bool = False) -> tuple[FastAPI, UiState]:
+def make_ui(
+    store: Store,
+    tmp: Path,
+    port: int = 0,
+    allow_remote: bool = False,
+    capabilities: Capabilities | None = None,
+) -> tuple[FastAPI, UiState]:
+    """The app and its state; ``capabilities`` another machine's (default: this one's, asked)."""
     runner = LocalRunner(RunnerConfig(workdir=tmp / "ui", store=store, submitter="tester", poll_s=0.1))
     guard = LaunchGuard(allow_remote=allow_remote, port=port)
-    state = UiState(runner=runner, guard=guard, capabilities=machine())
+    state = UiState(runner=runner, guard=guard, capabilities=capabilities or machine())
     return create_ui_app(WebConfig(store=store, staging_dir=tmp / "staging"), state), state
 
 

@@ -11,6 +11,8 @@ from crowdperf.hub.web.run_capabilities import (
     READY,
     UNAVAILABLE,
     Capabilities,
+    DeviceOption,
+    Support,
     detect,
     device_options,
 )
@@ -45,7 +47,7 @@ def _caps() -> Capabilities:
 def test_the_form_offers_only_what_runs_and_builds_an_argument_list() -> None:
     caps = _caps()
     choices = form_choices(caps)
-    assert choices["device"] == tuple(d.value for d in caps.devices)
+    assert choices["device"] == tuple(d.value for d in caps.usable_devices)
     assert set(choices["precision"]) <= {"fp32", "fp16", "bf16", "int8"}
     choice = parse_launch({**DEFAULTS, "count": "16"}, caps)
     assert choice == LaunchChoice(**DEFAULTS, count=16)
@@ -69,3 +71,19 @@ def test_one_gpu_of_several_is_cuda_for_the_command_builder() -> None:
     choice = LaunchChoice(**{**DEFAULTS, "device": "cuda:1"})
     assert choice.device_kind == "cuda" and "--device cuda:1" in choice.summary()
     assert "--device cuda " in choice.commands().run
+
+
+def test_a_gpu_nothing_installed_can_use_is_shown_but_not_offered() -> None:
+    cpu, gpu = DeviceOption("cpu", "cpu", "cpu: EPYC"), DeviceOption("cuda", "cuda", "cuda: 1 x L4")
+    no_cuda = "onnxruntime has no CUDA provider here"
+    caps = Capabilities(
+        devices=(cpu, gpu),
+        support=(
+            Support("tiny", "onnxruntime", "cpu", "fp32", READY),
+            Support("tiny", "onnxruntime", "cuda", "fp32", UNAVAILABLE, no_cuda),
+        ),
+    )
+    assert caps.usable_devices == (cpu,) and form_choices(caps)["device"] == ("cpu",)
+    with pytest.raises(UsageError, match="device 'cuda' cannot run here"):
+        parse_launch({**DEFAULTS, "device": "cuda"}, caps)
+    assert ("onnxruntime", "cuda", "fp32", no_cuda) in caps.backend_table()  # the page says why

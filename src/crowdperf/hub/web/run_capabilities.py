@@ -81,6 +81,13 @@ class Capabilities:
         return self._offered("backend")
 
     @property
+    def usable_devices(self) -> tuple[DeviceOption, ...]:
+        """The devices something runs on: a GPU no installed backend can use (a CPU-only torch,
+        onnxruntime without its CUDA provider) is detected but not offered."""
+        kinds = set(self._offered("device"))
+        return tuple(d for d in self.devices if d.kind in kinds)
+
+    @property
     def precisions(self) -> tuple[str, ...]:
         offered = set(self._offered("precision"))
         return tuple(p.value for p in Precision if p.value in offered)

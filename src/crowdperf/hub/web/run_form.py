@@ -96,7 +96,7 @@ def form_choices(caps: Capabilities) -> dict[str, tuple[str, ...]]:
     return {
         "model": caps.models,
         "backend": caps.backends,
-        "device": tuple(d.value for d in caps.devices),
+        "device": tuple(d.value for d in caps.usable_devices),
         "precision": caps.precisions,
         **FIXED,
     }

@@ -76,7 +76,36 @@
     return null;
   };
 
-  var refresh = function () {
+  var runs = function (s) { return s !== null && s.status !== "unavailable"; };
+  var runsSomePrecision = function (pick) {
+    return Array.prototype.some.call(field("precision").options, function (o) {
+      return runs(lookup(pick.model, pick.backend, pick.device, o.value));
+    });
+  };
+
+  // Keep what the user just picked; when nothing runs with it, move another field (backend first,
+  // then device, then model) to the first value that runs with it. Says what it moved, or "".
+  var settle = function (changed) {
+    var pick = { model: field("model").value, backend: field("backend").value, device: field("device").value };
+    if (runsSomePrecision(pick)) { return ""; }
+    var others = ["backend", "device", "model"].filter(function (n) { return n !== changed; });
+    for (var i = 0; i < others.length; i++) {
+      var name = others[i], options = field(name).options;
+      for (var j = 0; j < options.length; j++) {
+        var trial = { model: pick.model, backend: pick.backend, device: pick.device };
+        trial[name] = options[j].value;
+        if (runsSomePrecision(trial)) {
+          field(name).value = options[j].value;
+          var with_ = changed ? " and " + changed + " " + pick[changed] : "";
+          return name + " set to " + options[j].value + ": nothing runs here with " + name + " " + pick[name] + with_ + ".";
+        }
+      }
+    }
+    return "";
+  };
+
+  var refresh = function (changed) {
+    var moved = settle(changed);
     var model = field("model").value, backend = field("backend").value, device = field("device").value;
     // a precision this model/backend/device cannot run is not offered
     var precision = field("precision");
@@ -91,15 +120,17 @@
     var chosen = lookup(model, backend, device, precision.value);
     var button = document.getElementById("run-button");
     button.disabled = !chosen || chosen.status === "unavailable";
-    if (!chosen || chosen.status === "ready") {
-      status.hidden = !chosen ? false : true;
-      status.textContent = chosen ? "" : "This combination cannot run here.";
-    } else {
-      status.hidden = false;
-      status.textContent = chosen.status === "download"
-        ? "Needs official files first (tick 'fetch missing files'): " + chosen.reason
-        : "Cannot run here: " + chosen.reason;
+    var said = "";
+    if (!chosen) {
+      said = "This combination cannot run here.";
+    } else if (chosen.status === "download") {
+      said = "Needs official files first (tick 'fetch missing files'): " + chosen.reason;
+    } else if (chosen.status !== "ready") {
+      said = "Cannot run here: " + chosen.reason;
     }
+    said = [moved, said].filter(Boolean).join(" ");
+    status.hidden = !said;
+    status.textContent = said;
     var query = new URLSearchParams();
     ["model", "backend", "precision", "scenario", "mode", "execution_mode", "category", "division"].forEach(function (n) {
       query.set(n, field(n).value);
@@ -109,6 +140,8 @@
       if (c) { setText("run-command", c.run); setText("cm-command", c.cm); }
     });
   };
-  form.querySelectorAll("select").forEach(function (s) { s.addEventListener("change", refresh); });
-  refresh();
+  form.querySelectorAll("select").forEach(function (s) {
+    s.addEventListener("change", function () { refresh(s.name); });
+  });
+  refresh("");
 })();
