@@ -1,9 +1,10 @@
 """``crowdperf ui`` in a real headless Debian Chromium driven by Playwright, against the real server
 (uvicorn on 127.0.0.1), real runs (``crowdperf run`` children, tiny model, one scenario, 8
 distinct samples: ~10 s each here) and a real SQLite hub: sign in with the printed link, launch
-from the Run page, watch progress arrive over Server-Sent Events, re-attach from a second tab,
-queue a second run from it, see both imported and ranked, open the result in the table, cancel a
-third run mid-way, and have a POST without the launch token refused. Skipped when
+from the Run page, watch progress arrive over Server-Sent Events, re-attach on reload and from a
+second tab, queue a second run from it, see both imported and ranked, open the result in the
+table, cancel a third run mid-way, and have a POST without the launch token refused; and the form
+on a GPU host's capabilities moves to a combination that runs there. Skipped when
 /usr/bin/chromium or the playwright package is missing; never downloads a browser."""
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ def test_launch_watch_rank_queue_and_cancel_from_the_browser(
     page.wait_for_function("() => parseInt(document.getElementById('live').dataset.seen) >= 3")
     page.wait_for_function("() => document.getElementById('job-phase').textContent !== '–'")
     assert page.inner_text("#job-test").startswith(("1 of 2", "2 of 2"))
+    page.reload()  # re-attaches: the log so far from the server, then the stream again
+    page.wait_for_function(
+        "() => { const live = document.getElementById('live');"
+        " return live ? parseInt(live.dataset.seen) >= 1 : document.getElementById('outcome') !== null; }"
+    )
+    assert "[1/2] Offline" in page.inner_text("#job-log, #tests-done")
 
     # a second tab re-attaches to the running job, then queues another run
     tab = context.new_page()
