@@ -132,14 +132,18 @@ def _serve(store: Store, o: UiOptions) -> None:
     from crowdperf.hub.web.server import ServeOptions, listen, serve
     from crowdperf.hub.web.ui_app import create_ui_app
 
-    err_console.print("asking the installed backends and workloads what runs here ...", highlight=False)
-    caps = probe()
+    prices = load_price_table(o.price_table) if o.price_table else None  # a bad table fails first
     options = ServeOptions(host=o.host, port=o.port, log_level=o.log_level, graceful_s=3)
-    sock = listen(options)  # a busy port fails here, before the banner
+    sock = listen(options)  # a busy port fails here, before the probe (seconds) and the banner
+    try:
+        err_console.print("asking the installed backends and workloads what runs here ...", highlight=False)
+        caps = probe()
+    except BaseException:
+        sock.close()
+        raise
     guard = LaunchGuard(allow_remote=o.allow_remote_launch, port=sock.getsockname()[1])
     runner = LocalRunner(RunnerConfig(workdir=o.workdir, store=store, submitter=o.submitter))
     state = UiState(runner=runner, guard=guard, capabilities=caps)
-    prices = load_price_table(o.price_table) if o.price_table else None
     shown = f"[{o.host}]" if ":" in o.host else o.host
     link = f"http://{shown}:{guard.port}{guard.sign_in_path()}"
     console.print(f"crowdperf ui on http://{shown}:{guard.port}  (runs under {o.workdir})")
