@@ -216,6 +216,14 @@ CASES: list[tuple[str, list[str]]] = [
     ("hub token create", ["../escape", "--db", "{db}"]),
     ("hub token create", ["", "--db", "{db}"]),
     ("hub token revoke", ["nobody", "--db", "{db}"]),
+    # ui (each refused before the server starts; --no-open-browser in case one were not)
+    ("ui", ["--db", "{db}", "--no-open-browser", "--host", "0.0.0.0"]),
+    ("ui", ["--db", "{db}", "--no-open-browser", "--log-level", "loud"]),
+    ("ui", ["--db", "{db}", "--no-open-browser", "--submitter", "../x"]),
+    ("ui", ["--db", "{dir}", "--no-open-browser"]),
+    ("ui", ["--db", "{db}", "--no-open-browser", "--price-table", "{bad_json}"]),
+    ("ui", ["--db", "{db}", "--no-open-browser", "--price-table", "{nan_json}"]),
+    ("ui", ["--db", "{db}", "--no-open-browser", "--port", "{busy_port}"]),
 ]
 
 
@@ -276,6 +284,7 @@ BASE: dict[str, list[str]] = {
     "hub pareto": ["--db", "{db}"],
     "hub best": ["--db", "{db}"],
     "hub serve": ["--db", "{missing}"],
+    "ui": ["--db", "{db}", "--no-open-browser", "--host", "0.0.0.0"],  # refused, were the option taken
     "hub hide": ["1", "--server", "{unreachable}", "--token", "t"],
     "hub delete": ["1", "--server", "{unreachable}", "--token", "t"],
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from crowdperf.cli.tables import print_rows
 from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
+from crowdperf.mlperf.run_event_json import EventFileWriter, fan_out
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunPlan, RunSpec, Targets, plan_runs
 from crowdperf.mlperf.workload import workload_names, workload_rules
@@ -100,6 +102,12 @@ def run(
         "runs; generated models (tiny, bert-large) fetch nothing.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of the table."),
+    events_file: Path | None = typer.Option(
+        None,
+        "--events-file",
+        help="Append the progress events as JSON lines to this file (schema crowdperf.run-event/1: "
+        "test i of n, phase, samples done of expected, time left; what `crowdperf ui` follows).",
+    ),
 ) -> None:
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""
     spec, scen, md = _build_spec(**locals())
@@ -107,7 +115,7 @@ def run(
     plan = plan_runs(spec, workload_rules(spec.model), scen, md)
     ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run, notify=_note)
     try:
-        results = _execute(plan, ctx, quiet=as_json)
+        results = _execute(plan, ctx, quiet=as_json, events_file=events_file)
     except KeyboardInterrupt:  # between runs: nothing partial exists
         raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
     if as_json:
@@ -158,17 +166,20 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: child stopped, partial run removed
 
 
-def _execute(plan: RunPlan, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
+def _execute(plan: RunPlan, ctx: HarnessContext, *, quiet: bool, events_file: Path | None) -> list[RunResult]:
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        return _execute_with_progress(plan, ctx, quiet=quiet)
+        return _execute_with_progress(plan, ctx, quiet=quiet, events_file=events_file)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _execute_with_progress(plan: RunPlan, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
-    with RunProgressView(err_console, quiet=quiet) as view:
-        return execute_plan(plan, ctx, view)
+def _execute_with_progress(
+    plan: RunPlan, ctx: HarnessContext, *, quiet: bool, events_file: Path | None
+) -> list[RunResult]:
+    with RunProgressView(err_console, quiet=quiet) as view, contextlib.ExitStack() as stack:
+        events = stack.enter_context(EventFileWriter(events_file)) if events_file else None
+        return execute_plan(plan, ctx, fan_out(view, events))
 
 
 def register(app: typer.Typer) -> None:

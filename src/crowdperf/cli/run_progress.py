@@ -41,12 +41,7 @@ def work_text(progress: ProgressSnapshot | None) -> str:
 
 def remaining_s(progress: ProgressSnapshot | None) -> float | None:
     """Seconds left in the LoadGen phase at the rate so far; None when there is no rate yet."""
-    if progress is None or progress.phase is not Phase.LOADGEN or progress.done <= 0:
-        return None
-    total = progress.expected_total
-    if total is None:
-        return None
-    return progress.phase_elapsed_s * max(total - progress.done, 0) / progress.done
+    return None if progress is None else progress.remaining_s()
 
 
 def finished_text(event: RunFinished) -> str:

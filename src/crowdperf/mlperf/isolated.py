@@ -120,11 +120,12 @@ def death_reason(returncode: int) -> str:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent(parent: int) -> None:
-    """Make sure this child ends when ``parent`` does (the parent may be killed with -9)."""
+def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
+    """Make sure this process ends when ``parent`` does (the parent may be killed with -9): the
+    kernel sends ``signum`` (Linux; it outlives an ``exec``), else a watchdog thread exits."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+        if libc.prctl(PR_SET_PDEATHSIG, signum) == 0:
             if os.getppid() != parent:  # the parent died before prctl took effect
                 os._exit(1)
             return
@@ -140,7 +141,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _child_main(job_path: str, out_path: str, parent: int) -> int:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     reporter = progress.install(Path(job_path).parent)  # beside the job: the parent reads it there
     func_ref, job = pickle.loads(Path(job_path).read_bytes())
     module, _, name = func_ref.partition(":")

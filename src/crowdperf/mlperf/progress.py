@@ -74,6 +74,15 @@ class ProgressSnapshot:
             return None
         return self.budget.expected(self.done, self.phase_elapsed_s)
 
+    def remaining_s(self) -> float | None:
+        """Seconds left in the LoadGen phase at the rate so far; None when there is no rate yet."""
+        if self.phase is not Phase.LOADGEN or self.done <= 0:
+            return None
+        total = self.expected_total
+        if total is None:
+            return None
+        return self.phase_elapsed_s * max(total - self.done, 0) / self.done
+
 
 class ProgressReporter:
     """The child's side: phase changes and counts in, a file out (see the module docstring).

@@ -68,8 +68,9 @@ class SecurityHeaders:
 
 
 # answers that do not come from the store (static files; the command builder reads the workload
-# and backend registries, which may change without a write): never kept
-NOT_KEPT = ("/static/", "/api/commands", "/api/choices", "/builder", "/docs")
+# and backend registries, which may change without a write; crowdperf ui's Run pages and their
+# event streams): never kept
+NOT_KEPT = ("/static/", "/api/commands", "/api/choices", "/builder", "/docs", "/run")
 
 
 def _cacheable(scope: Scope) -> bool:

@@ -18,9 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from crowdperf.errors import HubError
 from crowdperf.hub.web.app import WebConfig, create_app
+
+AppFactory = Callable[[WebConfig], FastAPI]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class ServeOptions:
     port: int = 8765
     log_level: str = "info"  # "warning" and above: no access log line per request
     workers: int = 1
+    graceful_s: int | None = None  # on Ctrl-C, how long open responses (event streams) may finish
 
 
 def is_loopback(host: str) -> bool:
@@ -40,10 +44,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _uvicorn_config(config: WebConfig, options: ServeOptions) -> uvicorn.Config:
+def _uvicorn_config(config: WebConfig, options: ServeOptions, make_app: AppFactory) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(config), host=options.host, port=options.port, log_level=options.log_level,
-        proxy_headers=False, server_header=False,
+        make_app(config), host=options.host, port=options.port, log_level=options.log_level,
+        proxy_headers=False, server_header=False, timeout_graceful_shutdown=options.graceful_s,
     )  # fmt: skip
 
 
@@ -67,22 +71,30 @@ def listen(options: ServeOptions) -> socket.socket:
     return sock
 
 
-def serve(make_config: Callable[[], WebConfig], options: ServeOptions, sock: socket.socket) -> None:
-    """Run on ``sock`` (from ``listen``) until interrupted."""
+def serve(
+    make_config: Callable[[], WebConfig],
+    options: ServeOptions,
+    sock: socket.socket,
+    make_app: AppFactory = create_app,
+) -> None:
+    """Run on ``sock`` (from ``listen``) until interrupted; ``make_app`` builds each worker's app
+    (``crowdperf ui`` passes its own, with the Run pages)."""
     if options.workers <= 1:
-        uvicorn.Server(_uvicorn_config(make_config(), options)).run(sockets=[sock])
+        uvicorn.Server(_uvicorn_config(make_config(), options, make_app)).run(sockets=[sock])
         return
-    children = [_fork_worker(make_config, options, sock) for _ in range(options.workers)]
+    children = [_fork_worker(make_config, options, sock, make_app) for _ in range(options.workers)]
     _wait_for(children)
 
 
-def _fork_worker(make_config: Callable[[], WebConfig], options: ServeOptions, sock: socket.socket) -> int:
+def _fork_worker(
+    make_config: Callable[[], WebConfig], options: ServeOptions, sock: socket.socket, make_app: AppFactory
+) -> int:
     pid = os.fork()
     if pid:
         return pid
     code = 0
     try:  # the child: uvicorn installs its own SIGINT/SIGTERM handlers and shuts down gracefully
-        uvicorn.Server(_uvicorn_config(make_config(), options)).run(sockets=[sock])
+        uvicorn.Server(_uvicorn_config(make_config(), options, make_app)).run(sockets=[sock])
     except BaseException:
         code = 1
         raise
