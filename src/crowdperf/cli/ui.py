@@ -124,7 +124,7 @@ def ui(
 def _serve(store: Store, o: UiOptions) -> None:
     """Ask what runs here, bind, print the sign-in link, serve until Ctrl-C, stop any run."""
     from crowdperf.hub.prices import load_price_table
-    from crowdperf.hub.web.app import WebConfig
+    from crowdperf.hub.web.config import WebConfig
     from crowdperf.hub.web.local_runner import LocalRunner, RunnerConfig
     from crowdperf.hub.web.run_capabilities import probe
     from crowdperf.hub.web.run_guard import LaunchGuard

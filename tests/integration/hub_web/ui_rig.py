@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crowdperf.hub.store import Store
-from crowdperf.hub.web.app import WebConfig
+from crowdperf.hub.web.config import WebConfig
 from crowdperf.hub.web.local_runner import LocalRunner, RunnerConfig
 from crowdperf.hub.web.run_capabilities import Capabilities, detect
 from crowdperf.hub.web.run_guard import LaunchGuard

@@ -32,9 +32,9 @@ from starlette.concurrency import run_in_threadpool
 
 from crowdperf.errors import UsageError
 from crowdperf.hub.placement import place_result
-from crowdperf.hub.web.app import render_page
 from crowdperf.hub.web.command_builder import RunChoice, build_commands
 from crowdperf.hub.web.local_runner import LocalRunner
+from crowdperf.hub.web.rendering import render_page
 from crowdperf.hub.web.run_capabilities import Capabilities
 from crowdperf.hub.web.run_form import DEFAULTS, form_choices, parse_launch
 from crowdperf.hub.web.run_guard import COOKIE_PATH, LaunchGuard

@@ -21,7 +21,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from crowdperf.errors import HubError
-from crowdperf.hub.web.app import WebConfig, create_app
+from crowdperf.hub.web.app import create_app
+from crowdperf.hub.web.config import WebConfig
 
 AppFactory = Callable[[WebConfig], FastAPI]
 

@@ -13,7 +13,8 @@ from fastapi import Depends, FastAPI
 
 from crowdperf.formatting import duration
 from crowdperf.hub.web import run_pages
-from crowdperf.hub.web.app import WebConfig, create_app
+from crowdperf.hub.web.app import create_app
+from crowdperf.hub.web.config import WebConfig
 from crowdperf.hub.web.params import single_valued
 from crowdperf.hub.web.run_pages import UiState
 
