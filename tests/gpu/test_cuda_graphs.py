@@ -9,7 +9,7 @@ import pytest
 
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceKind, UsedDevice
-from crowdperf.workloads.bert.dataset import FeatureBatch
+from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import bert_runner
@@ -74,4 +74,4 @@ def test_packed_sequences_match_the_padded_model(
         assert got.shape == want.shape == (n, width, 2)
         real = batch.input_mask.astype(bool)
         np.testing.assert_allclose(got[real], want[real], atol=5e-2, rtol=5e-2)
-        assert (got[~real] == 0).all()  # padding answers zeros, never garbage
+        assert (got[~real] == PAD_LOGIT).all()  # padding answers the pad logit, never garbage

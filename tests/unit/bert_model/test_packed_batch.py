@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crowdperf.workloads.bert.dataset import FeatureBatch
+from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
 from crowdperf.workloads.bert.packed import PackedBatch
 
 
@@ -20,13 +20,13 @@ def test_pack_keeps_real_tokens_positions_and_sequence_starts() -> None:
     assert packed.tokens == 12
 
 
-def test_unpack_puts_each_token_back_and_zeros_the_padding() -> None:
+def test_unpack_puts_each_token_back_and_pads_with_the_pad_logit() -> None:
     mask = np.array([[1, 1, 0], [1, 1, 1]])
     packed = PackedBatch.of(FeatureBatch(mask * 9, mask, mask * 0))
     logits = np.arange(10, dtype=np.float32).reshape(5, 2)
     out = packed.unpack(logits)
     assert out.shape == (2, 3, 2) and out.dtype == np.float32
-    assert out[0, :2].tolist() == [[0, 1], [2, 3]] and out[0, 2].tolist() == [0, 0]
+    assert out[0, :2].tolist() == [[0, 1], [2, 3]] and out[0, 2].tolist() == [PAD_LOGIT, PAD_LOGIT]
     assert out[1].tolist() == [[4, 5], [6, 7], [8, 9]]
 
 
@@ -37,3 +37,20 @@ def test_token_buckets_are_fine_for_one_sequence_and_cover_the_limit() -> None:
     assert token_buckets(600)[-2:] == (576, 640)  # the last bucket holds the limit
     full = token_buckets(10**6)
     assert full[-1] == GRAPH_MAX_TOKENS and list(full) == sorted(set(full))
+
+
+def test_padding_never_crowds_real_candidates_out_of_the_n_best() -> None:
+    """A trained model's logits are negative almost everywhere: a short row in a wide batch must
+    still get its own best span (answer_spans takes the 20 best positions of all, then filters)."""
+    from crowdperf.workloads.bert.answer_spans import best_indexes
+
+    rows, width, real_len = 2, 64, 10
+    mask = np.zeros((rows, width), np.int64)
+    mask[0, :real_len] = 1
+    mask[1, :] = 1
+    packed = PackedBatch.of(FeatureBatch(mask * 5, mask, mask * 0))
+    logits = np.full((packed.tokens, 2), -8.0, np.float32)
+    logits[3] = (-1.0, -1.0)  # row 0's answer: position 3
+    out = packed.unpack(logits)
+    assert 3 in best_indexes(out[0, :, 0], 20)[:1]
+    assert set(best_indexes(out[0, :, 0], 20)[:real_len]) == set(range(real_len))

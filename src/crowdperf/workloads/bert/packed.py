@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from crowdperf.backends.base import Backend
-from crowdperf.workloads.bert.dataset import FeatureBatch
+from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
 
 GRAPH_MAX_TOKENS = 16_384
 _BUCKET_STEPS = ((512, 32), (2048, 64), (GRAPH_MAX_TOKENS, 256))  # (up to, step)
@@ -66,8 +66,14 @@ class PackedBatch:
         return int(self.cu_seqlens[-1])
 
     def unpack(self, logits: np.ndarray) -> np.ndarray:
-        """(tokens, 2) -> (rows, width, 2) float32, zeros where the batch was padding."""
-        out = np.zeros((*self.real.shape, 2), np.float32)
+        """(tokens, 2) -> (rows, width, 2) float32, PAD_LOGIT (-10000) where the batch was padding.
+
+        Not zeros: the SQuAD post-processing takes the 20 highest start and end logits over every
+        position before it drops those outside the feature (accuracy-squad.py
+        ``_get_best_indexes``); a trained model's logits are mostly negative, so zeros at padding
+        would crowd real candidates out of those 20 and cost F1. -10000 is what the reference's
+        accuracy script gives positions past the returned logits, and what ``pad_logits`` uses."""
+        out = np.full((*self.real.shape, 2), PAD_LOGIT, np.float32)
         out[self.real] = logits
         return out
 
