@@ -8,7 +8,7 @@ import sys
 import typer
 
 from crowdperf import __version__
-from crowdperf.cli import cache, cm, dataset, get, hub, run, submission, system
+from crowdperf.cli import cache, cm, dataset, explore, get, hub, run, submission, system
 from crowdperf.cli.console import err_console, state
 from crowdperf.errors import CrowdperfError
 
@@ -38,7 +38,7 @@ def _root(
     state.verbose = verbose
 
 
-for _module in (run, dataset, get, cache, cm, system, submission, hub):
+for _module in (run, dataset, get, cache, cm, system, submission, hub, explore):
     _module.register(app)
 
 

@@ -92,6 +92,8 @@ class Constraints:
     max_usd_per_million: float | None = None
     valid_only: bool = True
     objective: str = "throughput"
+    source: str | None = None  # only results imported with this source (an exploration's)
+    include_hidden: bool = False
 
     def __post_init__(self) -> None:
         check_query_values(self)
@@ -103,7 +105,9 @@ class Constraints:
             division=self.division,
             round=self.round,
             accelerator=self.accelerator,
+            source=self.source,
             valid_only=self.valid_only,
+            include_hidden=self.include_hidden,
         )
 
 

@@ -76,7 +76,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
         accuracy = None
         if spec.mode is Mode.ACCURACY:
-            accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
+            accuracy = as_accuracy_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
             opened.runtime,
             dict(opened.asset_checksums),
@@ -146,7 +146,7 @@ def _start(
     return power.traces()
 
 
-def _as_result(acc: object) -> AccuracyResult:
+def as_accuracy_result(acc: object) -> AccuracyResult:
     """The workload's score with plain Python numbers (a plugin may hand over numpy scalars, which
     neither JSON nor the hub take)."""
     if not isinstance(acc, AccuracyResult):

@@ -1,0 +1,386 @@
+"""CLI: ``crowdperf explore`` (run or resume an exploration), ``explore status DIR`` and
+``explore report DIR``. Parses options, calls one function of ``crowdperf.explore.session``,
+renders its typed result: a live rich table while it runs (stderr), the front and the winner at
+the end (stdout), or JSON lines with ``--json``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from crowdperf.backends.registry import backend_names
+from crowdperf.cli.console import console, err_console, state
+from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
+from crowdperf.explore.journal import Record
+from crowdperf.explore.pareto import Tolerances
+from crowdperf.explore.search import Exploration, SearchSettings
+from crowdperf.explore.space import DEFAULT, build_space, split_devices, split_list
+from crowdperf.explore.space_file import AXIS_KEYS, SpaceFile, first, load_space_file, parse_duration
+from crowdperf.explore.state import ExplorationState
+from crowdperf.explore.steps import RunSettings
+from crowdperf.hub.query_types import JSON_SCHEMA_VERSION, Constraints, to_jsonable
+from crowdperf.mlperf.rounds import Category, Scenario, default_round
+from crowdperf.mlperf.spec import AssetPaths, ExecutionMode
+from crowdperf.mlperf.workload import workload_names
+from crowdperf.precision import Precision
+from crowdperf.settings import load_settings
+
+EXPLORE_SCHEMA = f"crowdperf.explore/{JSON_SCHEMA_VERSION}"
+EVENT_SCHEMA = f"crowdperf.explore.event/{JSON_SCHEMA_VERSION}"
+EXAMPLE = """
+Examples:
+
+  crowdperf explore --backends onnxruntime,pytorch --precisions fp32,bf16 --batch-sizes 1,8,32
+      --threads 1,2 --budget 5m --dir explore-tiny
+
+  crowdperf explore --space space.yaml --ray-address 10.0.0.1:6379 --db postgresql+psycopg://...
+
+  crowdperf explore status explore-tiny;  crowdperf explore report explore-tiny --min-accuracy-f1 1
+"""
+
+explore_app = typer.Typer(
+    help="Find the best stack: search backends x devices x precisions x batch sizes x threads.",
+    invoke_without_command=True,
+)
+
+DB = typer.Option(
+    None, "--db", help="Hub database (SQLite path or URL); default CROWDPERF_HUB_DB or <cache>/hub.sqlite."
+)
+JSON = typer.Option(
+    False, "--json", help="JSON lines (each journal record as it is written, then the result)."
+)
+PRICES = typer.Option(None, "--price-table", help="JSON price table for cost (default: the shipped one).")
+OBJECTIVE = typer.Option(
+    None,
+    "--objective",
+    help="The winner's objective: throughput, latency, accuracy, energy or cost (default: the scenario's).",
+)
+MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Winner's accuracy F1 at least this.")
+MAX_LATENCY = typer.Option(None, "--max-latency-ms", help="Winner's latency at most this.")
+MAX_WATTS = typer.Option(None, "--max-watts", help="Winner's mean power at most this.")
+MAX_COST = typer.Option(None, "--max-usd-per-million", help="Winner's cost per 1M samples at most this.")
+
+
+def _fail(exc: CrowdperfError) -> typer.Exit:
+    if state.verbose:
+        err_console.print_exception()
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+def _constraints(scenario: str, objective: str | None, **limits: Any) -> Constraints:
+    latency = scenario in (Scenario.SINGLE_STREAM.value, Scenario.MULTI_STREAM.value)
+    return Constraints(objective=objective or ("latency" if latency else "throughput"), **limits)
+
+
+@explore_app.callback()
+def explore(
+    ctx: typer.Context,
+    space_file: Path | None = typer.Option(
+        None, "--space", help="YAML or TOML space file (options given here win)."
+    ),
+    model: str | None = typer.Option(None, help=f"One of: {', '.join(workload_names())} (default tiny)."),
+    scenario: str | None = typer.Option(
+        None, help="SingleStream, MultiStream, Server or Offline (default Offline)."
+    ),
+    backends: str | None = typer.Option(
+        None, help=f"Comma list (default every installed: {','.join(backend_names())})."
+    ),
+    devices: str | None = typer.Option(None, help="Comma list of cpu, cuda, cuda:N, cuda:N,M (default cpu)."),
+    precisions: str | None = typer.Option(
+        None, help=f"Comma list (default all: {','.join(p.value for p in Precision)})."
+    ),
+    batch_sizes: str | None = typer.Option(None, help=f"Comma list of batch sizes or '{DEFAULT}'."),
+    threads: str | None = typer.Option(None, help=f"Comma list of thread counts or '{DEFAULT}'."),
+    axis: list[str] = typer.Option([], "--axis", help="Any other run setting: NAME=V1,V2 (repeatable)."),
+    directory: Path | None = typer.Option(
+        None, "--dir", help="Journal and runs (default explorations/<model>-<scenario>)."
+    ),
+    budget: str | None = typer.Option(
+        None, help="Time for the whole exploration, resumes included: 30m, 1h, 90s (default 30m)."
+    ),
+    screen_count: int | None = typer.Option(
+        None, help="Samples of the accuracy subset screening scores (default 64)."
+    ),
+    noise: float = typer.Option(
+        0.10, help="Relative margin a point must win by on performance, energy, cost."
+    ),
+    accuracy_tolerance: float = typer.Option(
+        0.5, help="Accuracy difference (metric units) that counts as none."
+    ),
+    execution_mode: str | None = typer.Option(
+        None, help="test (short runs, default) or valid (MLPerf's rules)."
+    ),
+    category: str | None = typer.Option(None, help="edge or datacenter (the submission trees' system type)."),
+    submitter: str | None = typer.Option(
+        None, help="Submitter of the points' open-division trees (default crowdperf)."
+    ),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed points again."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Run points as Ray tasks on this cluster (crowdperf[ray])."
+    ),
+    model_path: Path | None = typer.Option(None, help="Local model file."),
+    dataset_path: Path | None = typer.Option(None, help="Local SQuAD dev-v1.1.json."),
+    vocab_path: Path | None = typer.Option(None, help="Local vocab.txt."),
+    download: bool = typer.Option(False, "--download", help="Allow fetching the official assets."),
+    db: str | None = DB,
+    price_table: Path | None = PRICES,
+    objective: str | None = OBJECTIVE,
+    min_accuracy_f1: float | None = MIN_F1,
+    max_latency_ms: float | None = MAX_LATENCY,
+    max_watts: float | None = MAX_WATTS,
+    max_usd_per_million: float | None = MAX_COST,
+    as_json: bool = JSON,
+) -> None:
+    """Search the design space for the best stack within a time budget.
+
+    Screens every point with short probes, runs the promising ones in full, imports them into the
+    hub and names the winner. Rerunning the same command resumes (the journal in --dir),
+    repeating nothing finished. docs/explore.md tells the search."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        sf = load_space_file(space_file) if space_file else SpaceFile()
+        exp = _exploration(sf, locals())
+        from crowdperf.explore.session import exploration_report, run_exploration
+        from crowdperf.hub.prices import load_price_table
+
+        prices = load_price_table(price_table)
+        hub_db = db or load_settings().hub_db
+        listener, finish = _listener(as_json, exp)
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        try:
+            run_exploration(exp, db=hub_db, prices=prices, ray_address=ray_address, listener=listener)
+        except KeyboardInterrupt:
+            raise InterruptedRun(
+                "interrupted; every finished point is in the journal: rerun to resume"
+            ) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            finish()
+        limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
+        c = _constraints(
+            exp.space.scenario.value, objective, max_usd_per_million=max_usd_per_million, **limits
+        )
+        report = exploration_report(exp.directory, c, hub_db, prices)
+    except CrowdperfError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps({"schema": EXPLORE_SCHEMA, **to_jsonable(report)}))
+    else:
+        _print_report(report)
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the running child stopped, the journal says so
+
+
+def _axes(sf: SpaceFile, o: dict[str, Any]) -> dict[str, list[str] | None]:
+    given: dict[str, list[str] | None] = {
+        "backend": split_list(o["backends"]),
+        "devices": split_devices(o["devices"]),
+        "precision": split_list(o["precisions"]),
+        "batch_size": split_list(o["batch_sizes"]),
+        "threads": split_list(o["threads"]),
+    }
+    for text in o["axis"]:
+        name, sep, values = text.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--axis {text!r} is not NAME=V1,V2", hint="e.g. --axis threads=1,2")
+        given[name.strip().replace("-", "_")] = split_list(values)
+    out: dict[str, list[str] | None] = dict(sf.axes)
+    out.update({k: v for k, v in given.items() if v is not None})
+    for name in AXIS_KEYS.values():
+        out.setdefault(name, None)
+    return out
+
+
+def _exploration(sf: SpaceFile, o: dict[str, Any]) -> Exploration:
+    model = first(o["model"], sf.model, "tiny")
+    scen = _enum(first(o["scenario"], sf.scenario, "Offline"), Scenario, "--scenario")
+    exec_mode = _enum(
+        first(o["execution_mode"], sf.execution_mode, "test"), ExecutionMode, "--execution-mode"
+    )
+    cat = _enum(first(o["category"], sf.category, "edge"), Category, "--category")
+    round_name = default_round().name
+    space = build_space(
+        model, scen, _axes(sf, o), category=cat, execution_mode=exec_mode, round_name=round_name
+    )
+    if model not in workload_names():
+        raise UsageError(
+            f"--model {model!r} is not a known model", hint=f"use one of: {', '.join(workload_names())}"
+        )
+    count = first(o["screen_count"], sf.screen_count, 64)
+    if count is not None and count < 1:
+        raise UsageError(f"--screen-count must be at least 1, got {count}")
+    tolerances = Tolerances(o["noise"], o["accuracy_tolerance"], o["noise"], o["noise"])
+    if not (0 <= o["noise"] < 10 and 0 <= o["accuracy_tolerance"] < 1e6):
+        raise UsageError("--noise must be in [0, 10) and --accuracy-tolerance at least 0")
+    search = SearchSettings(
+        budget_s=parse_duration(first(o["budget"], sf.budget, "30m")),
+        screen_count=count,
+        tolerances=tolerances,
+        retry_failed=o["retry_failed"],
+        submitter=first(o["submitter"], sf.submitter, "crowdperf"),
+    )
+    run = RunSettings(
+        model, scen, cat, exec_mode, round_name,
+        AssetPaths(o["model_path"], o["dataset_path"], o["vocab_path"]), o["download"],
+    )  # fmt: skip
+    directory = o["directory"] or Path("explorations") / f"{model}-{scen.value}"
+    return Exploration(directory, space, run, search, tuple(sys.argv))
+
+
+def _enum(value: str, enum: Any, option: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not one of: {', '.join(str(m.value) for m in enum)}"
+        ) from None
+
+
+def _listener(as_json: bool, exp: Exploration) -> tuple[Any, Any]:
+    """(listener for the driver, finisher): JSON lines on stdout, or a live table on stderr."""
+    from crowdperf.explore.session import status_of
+    from crowdperf.hub.prices import load_price_table
+
+    if as_json:
+
+        def emit(_state: ExplorationState, record: Record | None) -> None:
+            if record is not None:
+                data = {"schema": EVENT_SCHEMA, "event": record.event, **to_jsonable(record)}
+                typer.echo(json.dumps(data), nl=True)
+
+        return emit, lambda: None
+    prices = load_price_table()
+    live = Live(console=err_console, refresh_per_second=2, transient=True)
+    live.start()
+
+    def show(st: ExplorationState, _record: Record | None) -> None:
+        report = status_of(st, exp.space, prices, directory=exp.directory, writer_alive=True)
+        live.update(status_table(report, budget_s=exp.search.budget_s))
+
+    return show, live.stop
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def status_table(report: Any, *, budget_s: float | None = None) -> Table:
+    counts = report.counts
+    budget = budget_s if budget_s is not None else report.budget_s
+    title = (
+        f"{report.model} {report.scenario}: {counts['finished']} finished, {counts['running']} running, "
+        f"{counts['left']} left, {counts['screened'] + counts['promoted']} screened, "
+        f"{counts['pruned']} pruned, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed; {report.spent_s:,.0f} of {budget:,.0f} s"
+    )
+    table = Table(title=title, caption="* on the current front (final numbers where a point has them)")
+    for col in ("point", "status", "performance", "accuracy", "J/sample", "$/1M", "note"):
+        table.add_column(col, overflow="fold")
+    for r in report.points:
+        mark = "*" if r.on_front else ""
+        perf = "-" if r.performance is None else f"{_num(r.performance, r.unit)} ({r.rung})"
+        acc = "-" if r.accuracy is None else f"{r.accuracy_metric} {r.accuracy:.2f}"
+        table.add_row(
+            f"{mark}{r.label}",
+            r.status,
+            perf,
+            acc,
+            _num(r.joules_per_sample),
+            _num(r.usd_per_million),
+            r.note,
+        )
+    return table
+
+
+def _print_report(report: Any) -> None:
+    console.print(status_table(report.status))
+    hub = report.hub
+    console.print(f"hub {report.db}: {len(hub.results)} point(s) of source {hub.source}")
+    for group in hub.front.groups:
+        ids = set(group.front_ids)
+        names = [p.label for p in group.points if p.id in ids]
+        console.print(
+            f"front ({', '.join(hub.front.axes)}): " + "; ".join(names), highlight=False, markup=False
+        )
+    for group in hub.best.groups:
+        for line in group.explanation:
+            console.print(line, highlight=False, markup=False)
+    if not hub.best.groups:
+        console.print("no winner: no point finished its full runs", highlight=False)
+
+
+@explore_app.command("status")
+def status_cmd(
+    directory: Path = typer.Argument(..., help="The exploration's --dir."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
+) -> None:
+    """Where an exploration stands: finished, running, left, failed, skipped, pruned points.
+
+    Example: crowdperf explore status explorations/tiny-Offline
+    """
+    from crowdperf.explore.session import exploration_status
+
+    try:
+        report = exploration_status(directory)
+    except CrowdperfError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(
+            json.dumps({"schema": f"crowdperf.explore.status/{JSON_SCHEMA_VERSION}", **to_jsonable(report)})
+        )
+        return
+    console.print(status_table(report))
+
+
+@explore_app.command("report")
+def report_cmd(
+    directory: Path = typer.Argument(..., help="The exploration's --dir."),
+    db: str | None = DB,
+    price_table: Path | None = PRICES,
+    objective: str | None = OBJECTIVE,
+    min_accuracy_f1: float | None = MIN_F1,
+    max_latency_ms: float | None = MAX_LATENCY,
+    max_watts: float | None = MAX_WATTS,
+    max_usd_per_million: float | None = MAX_COST,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the tables."),
+) -> None:
+    """The points, the hub's Pareto front among them and the winner under the constraints,
+    explained as `crowdperf hub best` explains it.
+
+    Example: crowdperf explore report explorations/tiny-Offline --objective throughput --max-watts 300
+    """
+    from crowdperf.explore.session import exploration_report, exploration_status
+    from crowdperf.hub.prices import load_price_table
+
+    try:
+        prices = load_price_table(price_table)
+        scenario = exploration_status(directory, prices).scenario
+        limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
+        c = _constraints(scenario, objective, max_usd_per_million=max_usd_per_million, **limits)
+        report = exploration_report(directory, c, db or load_settings().hub_db, prices)
+    except CrowdperfError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps({"schema": EXPLORE_SCHEMA, **to_jsonable(report)}))
+        return
+    _print_report(report)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``explore`` (and its ``status``, ``report``) to the root app."""
+    explore_app.info.help = str(explore.__doc__) + EXAMPLE
+    app.add_typer(explore_app, name="explore")
