@@ -309,13 +309,18 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
 def _print_report(report: Any) -> None:
     console.print(status_table(report.status))
     hub = report.hub
-    console.print(f"hub {report.db}: {len(hub.results)} point(s) of source {hub.source}")
-    for group in hub.front.groups:
+    front = [r.label for r in report.status.points if r.on_front]
+    console.print(
+        "front (performance, accuracy, energy, cost where known): " + ("; ".join(front) or "none yet"),
+        highlight=False,
+        markup=False,
+    )
+    console.print(f"hub {report.db}: {len(hub.results)} point(s) of source {hub.source}", highlight=False)
+    for group in hub.front.groups:  # the hub's accuracy axis is F1: empty for another metric
         ids = set(group.front_ids)
         names = [p.label for p in group.points if p.id in ids]
-        console.print(
-            f"front ({', '.join(hub.front.axes)}): " + "; ".join(names), highlight=False, markup=False
-        )
+        axes = ", ".join(hub.front.axes)
+        console.print(f"hub front ({axes}): " + "; ".join(names), highlight=False, markup=False)
     for group in hub.best.groups:
         for line in group.explanation:
             console.print(line, highlight=False, markup=False)

@@ -87,6 +87,16 @@ class Started(Record):
 
 
 @dataclass(frozen=True)
+class Stopped(Record):
+    """Points the budget stopped while they ran (their child killed, partial output removed):
+    left for a rerun with more budget."""
+
+    event: ClassVar[str] = "stopped"
+    points: list[str]
+    reason: str = "budget"
+
+
+@dataclass(frozen=True)
 class PointMeasured(Record):
     event: ClassVar[str] = "measured"
     point: str
@@ -153,6 +163,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         Header,
         SessionStarted,
         Started,
+        Stopped,
         PointMeasured,
         PointSkipped,
         PointFailed,

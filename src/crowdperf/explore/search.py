@@ -38,6 +38,7 @@ from crowdperf.explore.journal import (
     SessionEnded,
     SessionStarted,
     Started,
+    Stopped,
     check_same_exploration,
     journal_path,
     read_journal,
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
     from crowdperf.explore.hub_sink import HubSink
 
 RESERVE_S = 2.0  # kept back from the budget for the last import and the session's end
+# a final = an accuracy and a performance run, each its own child with the model's load and
+# warm-up: about three screenings of one point (measured on the tiny model, docs/explore.md)
+FIRST_FINAL_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -151,14 +155,22 @@ class Driver:
             left = self._screen_candidates()
             if left:  # the rest of this round's share is kept for the finals
                 share = self.exp.search.screen_share
-                self._screen(left, time.time() + share * max(0.0, self.deadline - time.time()))
+                if not self._screen(left, time.time() + share * max(0.0, self.deadline - time.time())):
+                    self._stopped()
             self._decide()
             if not self._finals():
+                self._stopped()
                 return "budget"
             if not self._screen_candidates():
                 return "done"
             if time.time() >= self.deadline or self.records == before:
                 return "budget"  # no time left, or none enough for the next step
+
+    def _stopped(self) -> None:
+        """The budget stopped what was running: it is left (journalled, so a rerun agrees)."""
+        running = [k for k, p in self.state.points.items() if p.status is PointStatus.RUNNING]
+        if running:
+            self.record(Stopped(running))
 
     def _screen_candidates(self) -> list[Point]:
         wanted = {PointStatus.LEFT}
@@ -279,7 +291,13 @@ class Driver:
         )
 
     def _admit_final(self, task: FinalTask) -> bool:
-        return time.time() + self._mean_seconds(FINAL) <= self.deadline
+        """Start a final only when it can still finish: the mean of the finals so far, or before
+        the first, FIRST_FINAL_FACTOR x the point's screening (two children instead of one)."""
+        expected = self._mean_seconds(FINAL)
+        screen = self.state.point(task.point.key).screen
+        if not expected and screen is not None:
+            expected = FIRST_FINAL_FACTOR * screen.seconds
+        return time.time() + expected <= self.deadline
 
     def _finished(self, result: FinalResult) -> None:
         if result.failure is not None or result.measured is None:

@@ -29,6 +29,7 @@ from crowdperf.explore.journal import (
     SessionEnded,
     SessionStarted,
     Started,
+    Stopped,
 )
 
 SCREEN, FINAL = "screen", "final"
@@ -143,6 +144,11 @@ def _apply(state: ExplorationState, record: object) -> None:
     if isinstance(record, Started):
         for key in record.points:
             state.set(replace(state.point(key), status=PointStatus.RUNNING, running_rung=record.rung))
+    elif isinstance(record, Stopped):
+        for key in record.points:
+            p = state.point(key)
+            if p.status is PointStatus.RUNNING:
+                state.set(_interrupted(p))
     elif isinstance(record, PointMeasured):
         p = state.point(record.point)
         if record.measured.rung == SCREEN:
