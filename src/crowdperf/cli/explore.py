@@ -5,6 +5,7 @@ the end (stdout), or JSON lines with ``--json``."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import signal
 import sys
@@ -35,14 +36,16 @@ from crowdperf.settings import load_settings
 EXPLORE_SCHEMA = f"crowdperf.explore/{JSON_SCHEMA_VERSION}"
 EVENT_SCHEMA = f"crowdperf.explore.event/{JSON_SCHEMA_VERSION}"
 EXAMPLE = """
+
 Examples:
 
-  crowdperf explore --backends onnxruntime,pytorch --precisions fp32,bf16 --batch-sizes 1,8,32
-      --threads 1,2 --budget 5m --dir explore-tiny
+  crowdperf explore --precisions fp32,bf16 --batch-sizes 1,8,32 --threads 1,2 --budget 5m
 
-  crowdperf explore --space space.yaml --ray-address 10.0.0.1:6379 --db postgresql+psycopg://...
+  crowdperf explore --space space.yaml --ray-address HEAD:6379 --db postgresql+psycopg://...
 
-  crowdperf explore status explore-tiny;  crowdperf explore report explore-tiny --min-accuracy-f1 1
+  crowdperf explore status explorations/tiny-Offline
+
+  crowdperf explore report explorations/tiny-Offline --max-watts 300
 """
 
 explore_app = typer.Typer(
@@ -387,5 +390,5 @@ def report_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add ``explore`` (and its ``status``, ``report``) to the root app."""
-    explore_app.info.help = str(explore.__doc__) + EXAMPLE
+    explore_app.info.help = inspect.cleandoc(str(explore.__doc__)) + EXAMPLE
     app.add_typer(explore_app, name="explore")
