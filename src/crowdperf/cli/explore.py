@@ -9,6 +9,7 @@ import inspect
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +260,12 @@ def _listener(as_json: bool, exp: Exploration) -> tuple[Any, Any]:
 
         def emit(_state: ExplorationState, record: Record | None) -> None:
             if record is not None:
-                data = {"schema": EVENT_SCHEMA, "event": record.event, **to_jsonable(record)}
+                data = {
+                    "schema": EVENT_SCHEMA,
+                    "event": record.event,
+                    "t": time.time(),
+                    **to_jsonable(record),
+                }
                 typer.echo(json.dumps(data), nl=True)
 
         return emit, lambda: None
