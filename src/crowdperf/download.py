@@ -5,6 +5,10 @@ asks the server for the rest (HTTP ``Range``). The finished file's MD5 is compar
 expected one before it is renamed to ``dest``: a mismatch removes it and raises ChecksumError
 naming the file and both sums. HTTP and connection failures become DownloadError. The transfer is
 httpx's (streamed, redirects followed, one timeout for connect and each read).
+
+One process downloads a file at a time: ``<dest>.lock`` is held for the whole transfer, so two runs
+that need the same asset never append to one ``.part`` file. The second waits (saying on stderr
+for whom), then finds the finished file and uses it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from crowdperf import __version__
 from crowdperf.errors import ChecksumError, DownloadError
 from crowdperf.hashing import file_md5
+from crowdperf.locks import exclusive, file_lock
+
+DOWNLOAD_WAIT_S = 6 * 3600.0  # another process fetching the same 1.3 GB file over a slow link
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,17 @@ def download(
     show_progress: bool = True,
     timeout_s: float = 60.0,
 ) -> DownloadResult:
-    """Fetch ``url`` into ``dest`` (resuming a previous ``.part``) and check its MD5."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    """Fetch ``url`` into ``dest`` (resuming a previous ``.part``) and check its MD5; a ``dest``
+    another process finished while this one waited for it is used as it is."""
+    with exclusive(file_lock(dest), f"the download of {dest.name}", wait_s=DOWNLOAD_WAIT_S):
+        if expected_md5 and dest.is_file() and (md5 := file_md5(dest)) == expected_md5.lower():
+            return DownloadResult(dest, md5, dest.stat().st_size, dest.stat().st_size)
+        return _download_locked(url, dest, expected_md5, show_progress, timeout_s)
+
+
+def _download_locked(
+    url: str, dest: Path, expected_md5: str | None, show_progress: bool, timeout_s: float
+) -> DownloadResult:
     part = dest.with_name(dest.name + ".part")
     resumed_from = part.stat().st_size if part.exists() else 0
     _fetch_into(url, part, resumed_from, show_progress, timeout_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,29 @@ def test_install_killed_midway_leaves_no_entry(recipe_plugin: Path) -> None:
     assert not (installs / "demo-6.0").exists()
     done = json.loads(crowdperf("get", "demo-tool", "-o", "install_version=6.0", "--json").stdout)
     assert done["action"] == "installed"
+
+
+def test_the_seed_gpu_command_fails_on_the_missing_gpu_before_any_download(tmp_path: Path) -> None:
+    """Issue 14, item 7: on a machine without a GPU (and without network), the seed's CM command
+    says there is no GPU, and fetches nothing: the cache stays empty."""
+    from crowdperf.system.inventory import host_inventory
+
+    if host_inventory().gpus:
+        pytest.skip("this machine has a GPU")
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "crowdperf", "cm", "run", "script",
+           "--tags=generate-run-cmds,inference,_find-performance,_all-scenarios", "--model=bert-99",
+           "--implementation=reference", "--device=cuda", "--backend=onnxruntime", "--quiet",
+           f"--results_dir={tmp_path / 'results'}"]  # fmt: skip
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "CROWDPERF_CACHE": str(cache)}
+    )
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 6, said  # DeviceError
+    assert "no NVIDIA GPU" in said and "cannot reach" not in said and "Traceback" not in said
+    assert "--implementation=reference: ignored" in said and "--download added" in said
+    assert (
+        not list(cache.rglob("*.part"))
+        and not (cache / "models").exists()
+        and not (cache / "datasets").exists()
+    )

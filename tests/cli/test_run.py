@@ -174,3 +174,24 @@ def test_every_numeric_run_option_rejects_numbers_that_are_not_numbers(
     assert out.exit_code == 2, out.output
     assert option in out.output and "Traceback" not in out.output
     assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_an_invalid_run_says_why_in_one_line_and_the_command_that_fixes_it(tmp_path: Path) -> None:
+    """Issue 14, item 11: a Server target the system cannot hold (the slow synthetic system does
+    ~150 samples/s) ends INVALID; the table is followed by the reason and the fix."""
+    register_workload("tiny", "crowdperf.mlperf.synthetic_workload:slow_workload")
+    try:
+        args = ["run", "--scenario", "Server", "--mode", "performance", "--category", "datacenter"]
+        out = runner.invoke(
+            app, [*args, "--target-qps", "2000", "--results-dir", str(tmp_path)], terminal_width=400
+        )
+    finally:
+        unregister_workload("tiny")
+    assert out.exit_code == 0, out.output
+    said = " ".join(out.output.split())
+    assert (
+        "INVALID Server performance: at 2,000 QPS the p99 latency was" in said
+        and "above the 130 ms bound" in said
+    )
+    assert "fix: crowdperf run --model tiny" in said and "--scenario Server --mode performance" in said
+    assert "--target-qps" in said.split("fix:")[1] and "--mode find-performance" in said

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +30,7 @@ class FileServer(ThreadingHTTPServer):
         self.cut_after: int | None = None  # send only this many bytes of the next response
         self.ranges: list[str | None] = []
         self.honour_range = True
+        self.pause_s = 0.0  # sleep this long half-way through each body (a slow link)
 
     @property
     def url(self) -> str:
@@ -66,6 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if self.server.pause_s:
+            self.wfile.write(chunk[: len(chunk) // 2])
+            self.wfile.flush()
+            time.sleep(self.server.pause_s)
+            chunk = chunk[len(chunk) // 2 :]
         self.wfile.write(chunk)
 
 
@@ -128,3 +138,33 @@ def test_http_404_and_unreachable_host(server, tmp_path):
     with pytest.raises(DownloadError, match="cannot reach"):
         download(f"http://127.0.0.1:{port}/model.bin", tmp_path / "y", None, show_progress=False, timeout_s=2)
     assert not (tmp_path / "x").exists()
+
+
+FETCH = """
+import json, sys
+from pathlib import Path
+from crowdperf.download import download
+r = download(sys.argv[1], Path(sys.argv[2]), sys.argv[3], show_progress=False)
+print(json.dumps({"md5": r.md5, "resumed_from": r.resumed_from}))
+"""
+
+
+def test_two_processes_fetching_one_file_download_it_once(server, tmp_path):
+    """Issue 14, item 3: two runs needing the same asset never append to one .part file; the
+    second waits, naming the first, and uses the file the first finished."""
+    server.pause_s = 2.0
+    dest = tmp_path / "model.bin"
+    args = [sys.executable, "-c", FETCH, f"{server.url}/model.bin", str(dest), PAYLOAD_MD5]
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not server.ranges and time.monotonic() < deadline:  # the first is transferring
+        time.sleep(0.02)
+    second = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    assert json.loads(out) == {"md5": PAYLOAD_MD5, "resumed_from": 0}
+    assert json.loads(second.stdout) == {"md5": PAYLOAD_MD5, "resumed_from": len(PAYLOAD)}  # fetched nothing
+    assert f"waiting for the download of model.bin: another crowdperf process writes it (pid {first.pid}" in (
+        " ".join(second.stderr.split())
+    )
+    assert dest.read_bytes() == PAYLOAD and server.ranges == [None]  # one request, from the start

@@ -1,7 +1,11 @@
 """The artifact cache: one SQLite file under ``Settings.cache_dir``, guarded by a file lock.
 
 Each distinct (recipe, variations, inputs, version) is one entry. Writes take the lock and run in
-one SQLite transaction, so two processes never corrupt the store. An entry whose paths vanished is
+one SQLite transaction, so two processes never corrupt the store. Detecting or installing one
+entry holds that entry's own lock (``key_lock``): a second ``crowdperf get`` of the same thing
+waits for the first, saying on stderr which process it waits for, then finds its result in the
+cache (no double install); other entries are not held up. A lock held past its bound is a
+``BusyError`` naming the holder (crowdperf.locks). An entry whose paths vanished is
 *stale*, and so is one whose files changed since it was recorded (size or modification time of each
 path, e.g. torch upgraded in place): it is reported and removed, never returned as a hit.
 """
@@ -16,11 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
-
 from crowdperf.automation.recipe import Artifact
 from crowdperf.automation.versions import VersionConstraint
 from crowdperf.errors import RecipeError
+from crowdperf.locks import exclusive
+
+DB_WAIT_S = 120.0  # one transaction of another process: milliseconds, unless its disk hangs
+INSTALL_WAIT_S = 3600.0  # another process installing the same entry (a CUDA toolkit: minutes)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -127,8 +133,7 @@ class ArtifactCache:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecipeError(f"cannot create the cache dir {self.root}: {exc.strerror}") from exc
-        lock = FileLock(str(self.lock_path), timeout=120)
-        with lock:
+        with exclusive(self.lock_path, f"the artifact cache {self.db_path}", wait_s=DB_WAIT_S):
             conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
             try:
                 _migrate(conn)
@@ -145,11 +150,11 @@ class ArtifactCache:
                 conn.close()
 
     @contextmanager
-    def key_lock(self, key: str) -> Iterator[None]:
-        """Serialises detect/install of one cache key across processes (no double installs)."""
-        locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(locks / f"{key}.lock"), timeout=3600):
+    def key_lock(self, key: str, what: str = "") -> Iterator[None]:
+        """Serialises detect/install of one cache key across processes (no double installs);
+        ``what`` names the entry in the waiting message ("cache entry cuda-stack")."""
+        path = self.root / "locks" / f"{key}.lock"
+        with exclusive(path, what or f"cache entry {key}", wait_s=INSTALL_WAIT_S):
             yield
 
     @staticmethod

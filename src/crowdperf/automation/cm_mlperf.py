@@ -4,13 +4,26 @@ Flag names and meanings follow CM's ``run-mlperf-inference-app`` (alias of ``gen
 ``generate-mlperf-inference-submission`` and ``push-mlperf-inference-results-to-github`` input
 mappings (../shared/reference/mlperf-bert-and-cm.md 4.3, 4.5). One deliberate difference: CM maps
 ``--hw_notes_extra`` of the app to the *software* notes; here it goes to ``--hw-notes-extra``.
+
+Nothing is dropped silently: a flag or variation that changes nothing here gets a note saying why
+(``IGNORED_RUN_FLAGS``, ``NOTE_VARIATIONS``, ``--implementation``). CM's app fetches the model and
+data set a run needs; crowdperf fetches only when asked, so the run translation adds ``--download``
+(the run still checks the device and every other cheap precondition first).
 """
 
 from __future__ import annotations
 
 from crowdperf import plugins
 from crowdperf.automation.cm_syntax import CmCommand
-from crowdperf.automation.cm_translate import IGNORED, Translation, _common_notes, _verbose, unknown_flag
+from crowdperf.automation.cm_translate import (
+    IGNORED,
+    USED,
+    Translation,
+    _common_notes,
+    _dry_run,
+    _verbose,
+    unknown_flag,
+)
 from crowdperf.errors import UsageError
 
 RUN_APP_TAGS = (
@@ -27,14 +40,21 @@ MODES = {
     "submission": "all",
     "all-modes": "all",
 }
+# Variations accepted and what each means here ("" = used by the translation itself).
 NOTE_VARIATIONS = {
-    "short": "",
-    "full": "",
-    "dashboard": "",
+    "short": "crowdperf writes the same submission tree in either style",
+    "full": "crowdperf writes the same submission tree in either style",
+    "dashboard": "crowdperf uploads nowhere by itself (`crowdperf hub submit` shares results)",
     "compliance": "",
     "all-scenarios": "",
-    "mlcommons-python": "",
-    "reference": "",
+    "mlcommons-python": "crowdperf is the implementation (MLPerf's reference BERT pre- and post-processing)",
+    "reference": "crowdperf is the implementation (MLPerf's reference BERT pre- and post-processing)",
+}
+# Run-app flags accepted and ignored, with the reason each note gives.
+IGNORED_RUN_FLAGS = {
+    "clean": "every run writes a fresh run directory; there is nothing to clean",
+    "hw_name": "the system name comes from the hardware (`crowdperf system describe`)",
+    "gpu_name": "the GPUs are detected (`crowdperf system describe`)",
 }
 SCENARIOS = {s.lower(): s for s in ("SingleStream", "MultiStream", "Server", "Offline")}
 DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
@@ -153,18 +173,17 @@ def _run_flags(cm: CmCommand, argv: list[str], notes: list[str]) -> None:
             argv += [numeric[key], value]
         elif key == "implementation":
             _choice(value, IMPLEMENTATIONS, "--implementation")
-        elif key == "out":
-            argv.append("--json")
-        elif key in SUBMISSION_KEYS or key in {
-            "scenario",
-            "mode",
-            "rerun",
-            "clean",
-            *QPS_KEYS,
-            *LATENCY_KEYS,
-        }:
-            continue
-        elif key not in IGNORED:
+            notes.append(
+                f"--implementation={value}: ignored (crowdperf is the implementation: MLPerf's "
+                "reference BERT pre- and post-processing, its LoadGen)"
+            )
+        elif key in ("out", "json"):
+            argv += [] if "--json" in argv else ["--json"]
+        elif key in IGNORED_RUN_FLAGS:
+            notes.append(f"--{key}: ignored ({IGNORED_RUN_FLAGS[key]})")
+        elif key in SUBMISSION_KEYS or key in {"scenario", "mode", "rerun", *QPS_KEYS, *LATENCY_KEYS}:
+            continue  # used by translate_run_app or the submission steps (or noted there)
+        elif key not in IGNORED and key not in USED:
             raise unknown_flag(
                 key,
                 [
@@ -173,6 +192,7 @@ def _run_flags(cm: CmCommand, argv: list[str], notes: list[str]) -> None:
                     "implementation",
                     "scenario",
                     "mode",
+                    *IGNORED_RUN_FLAGS,
                     *SUBMISSION_KEYS,
                     *QPS_KEYS,
                     *LATENCY_KEYS,
@@ -205,6 +225,15 @@ def translate_run_app(cm: CmCommand) -> Translation:
         )
     run = ["run", "--scenario", scenario, "--mode", mode]
     _run_flags(cm, run, notes)
+    run.append("--download")
+    notes.append(
+        "CM fetches the model and data set a run needs: --download added (crowdperf fetches only when asked)"
+    )
+    notes += [f"_{v}: ignored ({NOTE_VARIATIONS[v]})" for v in cm.variations if NOTE_VARIATIONS.get(v)]
+    if "compliance" in cm.variations and "submission" not in cm.variations:
+        notes.append(
+            "_compliance: only used with _submission; run `crowdperf run --mode compliance` for TEST01"
+        )
     if _round_of(cm):  # _r5.1-dev: that round's rules and seeds
         run += ["--round", str(_round_of(cm))]
     if "python" in cm.adr:
@@ -227,7 +256,7 @@ def translate_run_app(cm: CmCommand) -> Translation:
             for k in SUBMISSION_KEYS
             if k in cm.flags and k != "category"
         ]
-    return Translation(tuple(commands), tuple(notes), _verbose(cm))
+    return Translation(tuple(commands), tuple(notes), _verbose(cm), _dry_run(cm))
 
 
 def _submission_after_run(cm: CmCommand, run: list[str], notes: list[str]) -> list[tuple[str, ...]]:
@@ -250,13 +279,33 @@ def _submission_after_run(cm: CmCommand, run: list[str], notes: list[str]) -> li
             ("generate", "inference", "submission"),
             cm.variations,
             {**flags, "run_checker": "yes"},
-        )
+        ),
+        after_run=True,
     )
     notes += list(generate.notes)
     return [*commands, *generate.commands]
 
 
-def translate_generate(cm: CmCommand) -> Translation:
+# generate,inference,submission flags accepted and ignored, with the reason each note gives.
+IGNORED_GENERATE_FLAGS = {
+    "tar": "crowdperf does not pack the tree; `tar czf` it, or `crowdperf submission push` it",
+    "preprocess_submission": "the tree is written in its final form (logs truncated, nothing to preprocess)",
+    "status": "systems/*.json say status `available`; change it with --overrides",
+    "out": "`submission generate` prints a table",
+    "rerun": "generate always writes the tree anew",
+    "hw_name": "the system name comes from the hardware (`crowdperf system describe`)",
+    "skip_truncation": "accuracy logs are always truncated as MLPerf requires",
+}
+# The run's own flags: used by the run step of _submission, meaningless to generate alone.
+RUN_ONLY_FLAGS = {
+    "model", "device", "backend", "framework", "implementation", "precision", "scenario", "mode",
+    "execution_mode", "test_query_count", "threads", "num_threads", "batch_size", "gpu_name",
+    *QPS_KEYS, *LATENCY_KEYS,
+}  # fmt: skip
+
+
+def translate_generate(cm: CmCommand, *, after_run: bool = False) -> Translation:
+    """``after_run``: part of ``_submission``, whose run step used the run's flags."""
     results, submission = cm.flag("results_dir", "output_dir"), cm.flag("submission_dir")
     if not results or not submission:
         raise UsageError("generate,inference,submission needs --results_dir and --submission_dir")
@@ -268,51 +317,28 @@ def translate_generate(cm: CmCommand) -> Translation:
         "hw_notes_extra": "--hw-notes-extra",
         "sw_notes_extra": "--sw-notes-extra",
     }
-    ignored = {
-        "clean",
-        "tar",
-        "preprocess_submission",
-        "skip_truncation",
-        "run_checker",
-        "run-checker",
-        "results_dir",
-        "output_dir",
-        "submission_dir",
-        "status",
-        "version",
-        "rerun",
-        "out",
-        "model",
-        "device",
-        "backend",
-        "framework",
-        "implementation",
-        "precision",
-        "scenario",
-        "execution_mode",
-        "test_query_count",
-        "mode",
-        "hw_name",
-        *QPS_KEYS,
-        *LATENCY_KEYS,
-    }
+    used = {"run_checker", "run-checker", "results_dir", "output_dir", "submission_dir", "version", "clean"}
     notes = _common_notes(cm)
-    if "hw_name" in cm.flags:
-        notes.append("--hw_name: ignored; the system name comes from `crowdperf system describe`")
     for key, value in cm.flags.items():
         if key in mapping:
             argv += [mapping[key], value]
-        elif key not in ignored and key not in IGNORED:
-            raise unknown_flag(key, [*mapping, "results_dir", "submission_dir", "version", "run_checker"])
+        elif key in IGNORED_GENERATE_FLAGS:
+            notes.append(f"--{key}: ignored ({IGNORED_GENERATE_FLAGS[key]})")
+        elif key in RUN_ONLY_FLAGS:
+            if not after_run:
+                notes.append(f"--{key}: ignored (generate takes every result under --results_dir)")
+        elif key not in used and key not in IGNORED and key not in USED and key not in IGNORED_RUN_FLAGS:
+            raise unknown_flag(key, [*mapping, *used, *IGNORED_GENERATE_FLAGS])
+    if "clean" in cm.flags:
+        argv.append("--force")
+        notes.append("--clean: --force added (an existing submission tree is replaced)")
     round_ = _round_of(cm) or (("v" + cm.flags["version"].lstrip("v")) if "version" in cm.flags else None)
     if round_:
         argv += ["--round", round_]
-    if "skip_truncation" in cm.flags:
-        notes.append("--skip_truncation: ignored; accuracy logs are always truncated as MLPerf requires")
     commands = [tuple(argv)]
     if (cm.flag("run_checker", "run-checker") or "no").lower() in {"yes", "true", "1", "on"}:
         commands.append(("submission", "check", submission, *(("--round", round_) if round_ else ())))
-    return Translation(tuple(commands), tuple(notes), _verbose(cm))
+    return Translation(tuple(commands), tuple(notes), _verbose(cm), _dry_run(cm))
 
 
 def translate_push(cm: CmCommand) -> Translation:
@@ -332,6 +358,6 @@ def translate_push(cm: CmCommand) -> Translation:
         argv += ["--message", message]
     known = {"submission_dir", "repo_url", "repo_branch", "branch", "commit_message"}
     for key in cm.flags:
-        if key not in known and key not in IGNORED:
+        if key not in known and key not in IGNORED and key not in USED:
             raise unknown_flag(key, sorted(known))
-    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm))
+    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm), _dry_run(cm))

@@ -22,27 +22,24 @@ from crowdperf.errors import UsageError
 
 @dataclass(frozen=True)
 class Translation:
-    """Native argv lists to run in order (empty for a no-op), and what was dropped or changed."""
+    """Native argv lists to run in order (empty for a no-op), and what was dropped or changed:
+    every CM flag or variation that changes nothing in crowdperf gets a note saying so."""
 
     commands: tuple[tuple[str, ...], ...]
     notes: tuple[str, ...] = ()
     verbose: bool = False
+    dry_run: bool = False  # CM's --fake_run: print the native commands, run nothing
 
 
-# CM flags every script accepts that mean nothing to crowdperf (it never prompts, never silently
-# reuses results, has no repos to pull).
+# CM flags every script accepts that mean nothing to crowdperf, each with the reason it says.
 IGNORED = {
     "quiet": "crowdperf never prompts",
-    "silent": "",
-    "s": "",
-    "print_deps": "",
-    "fake_run": "",
-    "skip_sys_utils": "",
+    "silent": "crowdperf prints the native command and its results, nothing else",  # also -s
+    "print_deps": "crowdperf has no dependency tree to print; `crowdperf get` shows each recipe",
+    "skip_sys_utils": "crowdperf installs no system packages",
     "docker": "crowdperf runs natively, without docker",
-    "j": "",
-    "verbose": "",
-    "v": "",
 }
+USED = {"verbose", "v", "fake_run"}  # handled by every translation (_verbose, _dry_run)
 RECIPE_FLAGS = {"version": "--version", "version_min": "--version-min", "version_max": "--version-max"}
 FORCE_FLAGS = ("rerun", "new", "force")
 
@@ -58,9 +55,15 @@ def unknown_flag(flag: str, known: Sequence[str]) -> UsageError:
 
 
 def _common_notes(cm: CmCommand) -> list[str]:
-    notes = [f"--{k}: ignored ({IGNORED[k]})" for k in cm.flags if IGNORED.get(k)]
+    notes = [f"--{k}: ignored ({IGNORED[k]})" for k in cm.flags if k in IGNORED]
     notes += [f"--env.{k}: ignored (crowdperf passes no environment variables between steps)" for k in cm.env]
+    if _dry_run(cm):
+        notes.append("--fake_run: the native commands are printed, not run")
     return notes
+
+
+def _dry_run(cm: CmCommand) -> bool:
+    return "fake_run" in cm.flags
 
 
 def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
@@ -69,12 +72,14 @@ def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
     option_names = {o.name for o in recipe.options}
     notes = _common_notes(cm)
     for key, value in cm.flags.items():
-        if key in IGNORED:
+        if key in IGNORED or key in USED:
             continue
         if key == "out":
             if value != "json":
                 raise UsageError(f"--out={value} is not supported", hint="use --out=json")
             argv.append("--json")
+        elif key == "json":  # -j
+            argv += [] if "--json" in argv else ["--json"]
         elif key in RECIPE_FLAGS:
             argv += [RECIPE_FLAGS[key], value]
         elif key in FORCE_FLAGS:
@@ -82,10 +87,12 @@ def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
         elif key in option_names:
             argv += _option_argv(recipe.name, key, value)
         else:
-            raise unknown_flag(key, [*option_names, *RECIPE_FLAGS, "out", *FORCE_FLAGS, *IGNORED])
+            raise unknown_flag(
+                key, [*option_names, *RECIPE_FLAGS, "out", "json", *FORCE_FLAGS, *IGNORED, *USED]
+            )
     for dep, settings in cm.adr.items():
         notes.append(f"--adr.{dep}.*={','.join(settings.values())}: ignored for `get {recipe.name}`")
-    return Translation((tuple(argv),), tuple(notes), _verbose(cm))
+    return Translation((tuple(argv),), tuple(notes), _verbose(cm), _dry_run(cm))
 
 
 def _option_argv(recipe: str, key: str, value: str) -> list[str]:
@@ -112,7 +119,7 @@ def _translate_cache(cm: CmCommand) -> Translation:
         argv.append("--all")
     if cm.flag("out") == "json" or "json" in cm.flags:
         argv.append("--json")
-    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm))
+    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm), _dry_run(cm))
 
 
 def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> Translation:
@@ -147,7 +154,7 @@ def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> 
 def plan(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> Translation:
     """All native commands a CM command line stands for, with notes on what was dropped."""
     result = translate_command(parse_cm(cm_args), registry)
-    return Translation(result.commands, tuple(dict.fromkeys(result.notes)), result.verbose)
+    return Translation(result.commands, tuple(dict.fromkeys(result.notes)), result.verbose, result.dry_run)
 
 
 def translate(cm_args: Sequence[str], registry: RecipeRegistry | None = None) -> list[str]:

@@ -88,7 +88,8 @@ def get_artifact(registry: RecipeRegistry, request: GetRequest, settings: Settin
         artifact = _run(recipe, ctx, cache)
         return GetResult(recipe.name, artifact, "detected", None, (), tuple(deps.values()))
     key = cache_key(recipe, variations, inputs)
-    with cache.key_lock(key):
+    entry = " ".join([recipe.name, *(f"_{v}" for v in sorted(variations))])
+    with cache.key_lock(key, f"cache entry {entry}"):
         stale: list[CacheEntry] = []
         if not request.force:
             hit, stale = cache.lookup(recipe.name, variations, inputs, request.constraint)

@@ -7,6 +7,8 @@ batching, scheduling and LoadGen are the harness's (``mlperf/``). One instance s
 a run on several GPUs loads one instance per GPU, each with its own stream, graphs and memory.
 
     artifact      OnnxGraph (a .onnx file) | TorchProgram (a builder of an ``nn.Module``)
+    preflight(device, precision)   cheap, before anything is fetched or loaded: the framework is
+                  installed, runs that precision on that device, and can use the device
     load(config)  -> BackendInfo: what really runs (framework, provider, the device)
     run(inputs)   {name: ndarray} -> {name: ndarray}; floating outputs come back as float32
     prepare(examples)   untimed, before a test: get ready for inputs shaped like each example
@@ -86,6 +88,11 @@ class Backend(ABC):
 
     name: ClassVar[str]
     artifact: ClassVar[type]  # the ModelArtifact kind ``load`` takes
+
+    def preflight(self, device: DeviceKind, precision: Precision) -> None:  # noqa: B027 - optional hook
+        """Raise now what ``load`` would raise later for this device and precision (framework
+        missing: BackendError; precision unsupported: UsageError; device unusable: DeviceError),
+        without a model: the run calls it before any download. The default checks nothing."""
 
     @abstractmethod
     def load(self, config: BackendConfig) -> BackendInfo:

@@ -29,17 +29,18 @@ class OnnxRuntimeBackend(Backend):
         self._inputs: tuple[str, ...] = ()
         self._outputs: tuple[str, ...] = ()
 
-    def load(self, config: BackendConfig) -> BackendInfo:
-        import onnxruntime as ort
+    def preflight(self, device: DeviceKind, precision: Precision) -> None:
+        ort = _import_onnxruntime()
+        _check_precision(precision)
+        if device is DeviceKind.CUDA:
+            _require_cuda_provider(ort)
 
+    def load(self, config: BackendConfig) -> BackendInfo:
+        ort = _import_onnxruntime()
         model = config.model
         if not isinstance(model, OnnxGraph):
             raise UsageError(f"onnxruntime runs ONNX graphs, not {model.label}", hint="use --backend pytorch")
-        if config.precision not in (Precision.FP32, Precision.INT8):
-            raise UsageError(
-                f"onnxruntime runs the fp32 (or int8) ONNX model, not {config.precision.value}",
-                hint="use --precision fp32, or --backend pytorch for fp16/bf16",
-            )
+        _check_precision(config.precision)
         if not model.path.is_file():
             raise MissingInputError(f"model file not found: {model.path}", hint="pass --model-path")
         if config.precision is Precision.INT8 and not _is_quantized(model.path):
@@ -88,9 +89,26 @@ class OnnxRuntimeBackend(Backend):
         self._session = None
 
 
-def _providers(ort: Any, config: BackendConfig) -> list[str | tuple[str, dict[str, str]]]:
-    if config.device.kind is not DeviceKind.CUDA:
-        return [CPU_EP]
+def _import_onnxruntime() -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise BackendError(
+            "the onnxruntime backend needs onnxruntime, which is not installed",
+            hint="pip install onnxruntime (onnxruntime-gpu for --device cuda), or use --backend pytorch",
+        ) from exc
+    return ort
+
+
+def _check_precision(precision: Precision) -> None:
+    if precision not in (Precision.FP32, Precision.INT8):
+        raise UsageError(
+            f"onnxruntime runs the fp32 (or int8) ONNX model, not {precision.value}",
+            hint="use --precision fp32, or --backend pytorch for fp16/bf16",
+        )
+
+
+def _require_cuda_provider(ort: Any) -> None:
     available = ort.get_available_providers()
     if CUDA_EP not in available:
         raise DeviceError(
@@ -99,6 +117,12 @@ def _providers(ort: Any, config: BackendConfig) -> list[str | tuple[str, dict[st
             hint="pip install onnxruntime-gpu matching your CUDA (crowdperf get cuda-stack), "
             "or use --backend pytorch --device cuda",
         )
+
+
+def _providers(ort: Any, config: BackendConfig) -> list[str | tuple[str, dict[str, str]]]:
+    if config.device.kind is not DeviceKind.CUDA:
+        return [CPU_EP]
+    _require_cuda_provider(ort)
     _preload_cuda_libraries(ort)
     # fp32 means fp32 (accuracy is measured): the CUDA EP would use TF32 by default
     return [(CUDA_EP, {"use_tf32": "0", "device_id": str(config.device.index or 0)})]

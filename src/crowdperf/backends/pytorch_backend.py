@@ -7,6 +7,7 @@ replays the graph whose shapes match, or runs eagerly.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +45,13 @@ class PyTorchBackend(Backend):
         self._dtype: Any = None
         self._outputs: tuple[str, ...] = ()
         self._lock = threading.Lock()
+
+    def preflight(self, device: DeviceKind, precision: Precision) -> None:
+        _check_precision(precision, device)
+        if importlib.util.find_spec("torch") is None:
+            import_torch()  # the BackendError naming the extra to install
+        if device is DeviceKind.CUDA:
+            _cuda_device(import_torch(), 0)  # a CPU build of torch, or no driver: DeviceError now
 
     def load(self, config: BackendConfig) -> BackendInfo:
         torch = import_torch()
@@ -143,15 +151,18 @@ def _cuda_device(torch: Any, index: int) -> Any:
     return torch.device(f"cuda:{index}")
 
 
+def _check_precision(precision: Precision, device: DeviceKind) -> None:
+    supported = (Precision.FP32, Precision.BF16, *((Precision.FP16,) if device is DeviceKind.CUDA else ()))
+    if precision not in supported:
+        raise UsageError(
+            f"the pytorch backend does not run {precision.value} on {device.value}",
+            hint=f"use --precision one of: {', '.join(p.value for p in supported)}"
+            + (" (fp16 on cuda)" if device is not DeviceKind.CUDA else ""),
+        )
+
+
 def _dtype(torch: Any, precision: Precision, device: DeviceKind) -> Any:
-    if precision is Precision.FP32:
-        return torch.float32
-    if precision is Precision.BF16:
-        return torch.bfloat16
-    if precision is Precision.FP16 and device is DeviceKind.CUDA:
-        return torch.float16
-    supported = "fp32, bf16, fp16 (cuda)" if device is DeviceKind.CUDA else "fp32, bf16"
-    raise UsageError(
-        f"the pytorch backend does not run {precision.value} on {device.value}",
-        hint=f"use --precision one of: {supported}",
-    )
+    _check_precision(precision, device)
+    return {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16, Precision.FP16: torch.float16}[
+        precision
+    ]

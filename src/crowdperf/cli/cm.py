@@ -63,6 +63,8 @@ def cm_command(ctx: typer.Context) -> None:
                 hint="update crowdperf to a build that has it",
             )
         err_console.print(f"[bold]native:[/] {native}", highlight=False)
+        if translation.dry_run:
+            continue
         code = root.main(args=list(argv), prog_name="crowdperf", standalone_mode=False)
         if isinstance(code, int) and code != 0:
             raise typer.Exit(code)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from crowdperf.cli.console import console, err_console
+from crowdperf.locks import exclusive, tree_lock
 from crowdperf.settings import load_settings
 
 DB_HELP = "Hub database: SQLite path or postgresql:// URL (default: CROWDPERF_HUB_DB or <cache>/hub.sqlite)."
@@ -141,7 +142,9 @@ def export_site(
     """
     from crowdperf.hub.web.static_site import export_site as run_export
 
-    report = run_export(_open(db), dest, prices=_prices(price_table))
+    # One writer per site folder: two exports share its .partial sibling (locks.py; exit 12).
+    with exclusive(tree_lock(dest.resolve()), f"site folder {dest}"):
+        report = run_export(_open(db), dest, prices=_prices(price_table))
     console.print(f"wrote {report.pages} pages for {report.results} results to {report.path}")
 
 

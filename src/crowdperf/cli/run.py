@@ -88,7 +88,13 @@ def run(
     model_path: Path | None = typer.Option(None, help="Local model file."),
     dataset_path: Path | None = typer.Option(None, help="Local SQuAD dev-v1.1.json."),
     vocab_path: Path | None = typer.Option(None, help="Local vocab.txt."),
-    download: bool = typer.Option(False, "--download", help="Allow fetching the official assets."),
+    download: bool = typer.Option(
+        False,
+        "--download",
+        help="Fetch the official files a run needs and the cache lacks (bert-99, bert-99.9: model "
+        "~1.3 GB, SQuAD dev set, vocab). Without it a missing file is an error before anything "
+        "runs; generated models (tiny, bert-large) fetch nothing.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of the table."),
 ) -> None:
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""
@@ -96,7 +102,7 @@ def run(
         spec, scen, md = _build_spec(**locals())
         get_round(spec.round)
         plan = plan_runs(spec, workload_rules(spec.model), scen, md)
-        ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run)
+        ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run, notify=_note)
         try:
             results = _execute(plan, ctx, quiet=as_json)
         except KeyboardInterrupt:  # between runs: nothing partial exists
@@ -110,6 +116,16 @@ def run(
         typer.echo(json.dumps(results_json(results), indent=2))
     else:
         console.print(results_table(results, spec.results_dir))
+        for r in results:
+            if r.valid is False:  # why, in one line, and the command that fixes it
+                console.print(f"[red]INVALID[/] {r.scenario} {r.mode}: {r.invalid_reason}", highlight=False)
+                if r.invalid_fix:
+                    console.print(f"  fix: {r.invalid_fix}", highlight=False, markup=False)
+
+
+def _note(line: str) -> None:
+    """What the harness says before it acts (a target re-checked before a 600 s run)."""
+    err_console.print(f"note: {line}", highlight=False, markup=False)
 
 
 def _build_spec(**o: Any) -> tuple[RunSpec, Scenario | None, Mode | None]:

@@ -53,6 +53,7 @@ class TestOutcome:
     accuracy: AccuracyResult | None = None
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
     power: tuple[MeterTrace, ...] = ()  # the meters' raw samples (performance and TEST01 runs)
+    weights_file: str | None = None  # which of asset_checksums is the model (OpenWorkload.weights_file)
 
 
 def execute_test(job: TestJob) -> TestOutcome:
@@ -85,6 +86,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             accuracy,
             targets,
             power,
+            getattr(opened, "weights_file", None),  # optional, like warmup
         )
     finally:
         opened.close()
@@ -180,9 +182,10 @@ class RunResult:
     valid: bool | None  # None for accuracy runs (LoadGen does not judge them)
     submittable: bool
     metric: Metric | None = None
-    invalid_reason: str | None = None
+    invalid_reason: str | None = None  # one line: why LoadGen called it INVALID (invalid_reason.py)
     accuracy: AccuracyResult | None = None
     loadgen_errors: tuple[str, ...] = field(default_factory=tuple)
+    invalid_fix: str | None = None  # the command that fixes an INVALID run
     power: PowerSummary | None = None  # performance and TEST01 runs: watts, J/sample or why not
 
 

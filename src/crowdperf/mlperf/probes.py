@@ -99,11 +99,13 @@ class Prober:
             raise ResultsError(f"inference failed during a probe: {sut.errors[0]}")
         return out
 
-    def sizing_qps(self, floor_ms: float = SIZING_FLOOR_MS) -> float:
+    def sizing_qps(
+        self, floor_ms: float = SIZING_FLOOR_MS, first_samples: int = SIZING_FIRST_SAMPLES
+    ) -> float:
         """Offline samples/s: the best of at least two probes (the first also warms the backend up,
         measured 1.6x slower than the run after it on the tiny model), grown until one lasts
         ``floor_ms`` (a short probe on a fast system measures LoadGen's start-up, not the SUT)."""
-        n = min(self.total, SIZING_FIRST_SAMPLES)
+        n = min(self.total, first_samples)
         qps = 0.0
         for i in range(SIZING_MAX_PROBES):
             log = self.probe(Scenario.OFFLINE, min_query_count=n, min_duration_ms=0)

@@ -53,6 +53,7 @@ class Provenance:
     finished_utc: str
     schema: str = PROVENANCE_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
+    weights_file: str | None = None  # the key of asset_checksums that is the model's weights
 
     def write(self, directory: Path) -> Path:
         path = directory / "provenance.json"
@@ -100,6 +101,7 @@ def build_provenance(
     devices: tuple[UsedDevice, ...],
     inventory: HostInventory | None = None,
     argv: list[str] | None = None,
+    weights_file: str | None = None,
 ) -> Provenance:
     """``devices``: what ``system.accelerators.resolve(spec.devices, inventory)`` gave the run."""
     return Provenance(
@@ -123,6 +125,7 @@ def build_provenance(
         accelerator_count=len(accelerators(devices)),
         started_utc=started_utc,
         finished_utc=now_utc(),
+        weights_file=weights_file,
     )
 
 

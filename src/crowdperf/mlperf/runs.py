@@ -7,6 +7,7 @@ metric is the stored target and whose ``run_dir`` is the targets file).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -14,17 +15,22 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
-from crowdperf.errors import InterruptedRun, UsageError
+from crowdperf.errors import InterruptedRun, ResultsError, UsageError
 from crowdperf.locks import dir_lock, exclusive
 from crowdperf.meters.registry import meter_refs
+from crowdperf.mlperf import target_check
+from crowdperf.mlperf.commands import find_performance_command
 from crowdperf.mlperf.find_performance import FindJob, Measurement
+from crowdperf.mlperf.invalid_reason import InvalidReason, explain_invalid
 from crowdperf.mlperf.isolated import Poll, run_isolated
-from crowdperf.mlperf.layout import atomic_run_dir, layout_for, system_name
+from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
+from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
+from crowdperf.mlperf.target_check import runs_to_check
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
 from crowdperf.mlperf.user_conf import ResolvedTargets, apply_margin
 from crowdperf.mlperf.workload import load_workload, workload_ref
@@ -32,6 +38,7 @@ from crowdperf.settings import Settings
 from crowdperf.system import accelerators
 from crowdperf.system.devices import DeviceKind, DeviceSelection
 from crowdperf.system.inventory import HostInventory, host_inventory
+from crowdperf.system.load import machine_load
 
 TEST_DEFAULT_SERVER_QPS = 50.0
 Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
@@ -49,6 +56,13 @@ class HarnessContext:
     # Called after every LoadGen run has landed in its final directory (README population, TEST01
     # verification); the harness itself knows nothing of submissions.
     after_run: Callable[[RunSpec, RunResult], None] | None = None
+    # One line for the user, said before what it is about happens (a target re-checked before a
+    # 600 s run, a busy machine during find-performance); None: nobody listens.
+    notify: Callable[[str], None] | None = None
+
+    def say(self, line: str) -> None:
+        if self.notify is not None:
+            self.notify(line)
 
     def system_name(self, spec: RunSpec) -> str:
         """The results' ``<system>`` of ``spec`` on this host (it follows the devices it uses)."""
@@ -104,7 +118,10 @@ def with_resolved_devices(spec: RunSpec, inventory: HostInventory | None = None)
     return replace(spec, devices=DeviceSelection(spec.devices.kind, indices))
 
 
-def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
+def execute_run(
+    spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None, targets: ResolvedTargets | None = None
+) -> RunResult:
+    """One test; ``targets``: what a pre-run check decided (default: ``resolve_targets``)."""
     spec = with_resolved_devices(spec, ctx.inventory)
     if spec.mode is Mode.FIND_PERFORMANCE:
         return find_performance(spec, ctx, poll)
@@ -113,7 +130,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
     load_workload(ref)  # fails here, before any directory is made, when the module is missing
     layout = layout_for(spec, ctx.host, ctx.inventory)
     final = layout.run_dir(spec.mode)
-    targets = resolve_targets(spec, ctx)
+    targets = targets or resolve_targets(spec, ctx)
     started = now_utc()
     with atomic_run_dir(final) as tmp:
         job = TestJob(spec, ref, tmp, targets, ctx.workers, meter_refs())
@@ -125,6 +142,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
             what=f"{spec.scenario} {spec.mode}",
         )
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
+        explained = None if spec.mode is Mode.ACCURACY or valid else _explain(tmp, spec)
         power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
         build_provenance(
             spec,
@@ -136,6 +154,7 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
             devices=accelerators.resolve(spec.devices, ctx.inventory),
             inventory=ctx.inventory,
             argv=ctx.argv,
+            weights_file=outcome.weights_file,
         ).write(tmp)
     is_acc = spec.mode is Mode.ACCURACY
     return RunResult(
@@ -147,15 +166,28 @@ def execute_run(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) ->
         valid=None if is_acc else valid,
         submittable=spec.submittable,
         metric=None if is_acc else metric,
-        invalid_reason=None if is_acc or valid else reason,
+        invalid_reason=None if is_acc or valid else (explained.why if explained else reason),
         accuracy=outcome.accuracy,
         loadgen_errors=errors,
+        invalid_fix=explained.fix if explained else None,
         power=power,
     )
 
 
+def _explain(run_dir: Path, spec: RunSpec) -> InvalidReason | None:
+    wanted = ("result_", "effective_", "requested_", "generated_", "early_stopping")
+    log = parse_detail_log(run_dir / DETAIL, want=lambda key: key.startswith(wanted))
+    return explain_invalid(log, spec)
+
+
 def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
     system = ctx.system_name(spec)
+    load = machine_load()  # before the child: what else runs here while we measure
+    if load.busy:
+        ctx.say(
+            f"{spec.scenario} find-performance: the machine is busy ({load.describe()}): the target "
+            "measured now may be too low for a quiet machine; a valid run re-checks it first"
+        )
     offline = ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
     work = Path(tempfile.mkdtemp(prefix="crowdperf-findperf-"))
     ref = workload_ref(spec.model)
@@ -191,6 +223,7 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
             m.unit,
             spec.execution_mode.value,
             now_utc(),
+            load.busy_percent,
         )
     )
     return RunResult(
@@ -205,9 +238,39 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
     )
 
 
+def preflight(plan: RunPlan, ctx: HarnessContext) -> None:
+    """Every cheap precondition of every run of ``plan``, before anything runs, is fetched or
+    written: its devices are on this host (DeviceError), its results directory can be written,
+    and its workload's own checks pass (``Workload.preflight``: backend, precision, files, disk)."""
+    checked: set[tuple[object, ...]] = set()
+    for spec in plan.runs:
+        spec = with_resolved_devices(spec, ctx.inventory)
+        if spec.mode is not Mode.FIND_PERFORMANCE:
+            require_writable(spec.results_dir)
+        key = (spec.model, spec.backend, spec.devices, spec.precision, spec.paths, spec.allow_download)
+        if key in checked:
+            continue
+        checked.add(key)
+        check = getattr(load_workload(workload_ref(spec.model)), "preflight", None)
+        if check is not None:
+            check(spec, ctx.settings)
+
+
+def require_writable(directory: Path) -> None:
+    """A ResultsError now when ``directory`` could not be created or written; creates nothing."""
+    existing = next((p for p in (directory, *directory.absolute().parents) if p.exists()), Path("/"))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ResultsError(
+            f"cannot write results under {directory}: {existing} is not a writable directory",
+            hint="pass a writable --results-dir",
+        )
+
+
 def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
-    """Every run of ``plan`` in order. The results directory is locked for the whole plan: a
-    second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
+    """Every run of ``plan`` in order, after ``preflight`` passed for all of them. The results
+    directory is locked for the whole plan: a second ``crowdperf run`` into it fails at once,
+    naming this one (locks.py)."""
+    preflight(plan, ctx)
     writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
     if not writes:
         return _execute_runs(plan, ctx, on_event)
@@ -215,13 +278,48 @@ def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = No
         return _execute_runs(plan, ctx, on_event)
 
 
+def check_valid_targets(plan: RunPlan, ctx: HarnessContext) -> dict[Scenario, ResolvedTargets]:
+    """Before any 600 s run: each valid scenario's stored target re-checked by a short probe of the
+    system now (target_check.py); the targets its runs get, said to the user one line each. A
+    target the user passed that would make the run INVALID is refused (UsageError)."""
+    specs = [with_resolved_devices(s, ctx.inventory) for s in runs_to_check(plan)]
+    checked: dict[Scenario, ResolvedTargets] = {}
+    if not specs:
+        return checked
+    load = machine_load()
+    for spec in specs:
+        targets = resolve_targets(spec, ctx)
+        system = ctx.system_name(spec)
+        stored = ctx.store.lookup(spec, system)
+        offline = (
+            ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
+        )
+        probed = target_check.probe(spec, workload_ref(spec.model), targets, offline or stored)
+        decision = target_check.decide(spec, targets, probed, offline.value if offline else None)
+        if targets.source == "override":
+            if decision.changed and decision.invalid:
+                raise target_check.refuse_override(spec, decision)
+            ctx.say(f"{spec.scenario}: your target: {decision.why}")
+            continue
+        if decision.changed:
+            decision = replace(decision, targets=replace(decision.targets, source=RECHECKED))
+        ctx.say(target_check.explain(spec, decision, load, stored, find_performance_command(spec)))
+        checked[spec.scenario] = decision.targets
+    return checked
+
+
+RECHECKED = "find-performance, re-targeted by a pre-run probe"
+
+
 def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: Event | None) -> list[RunResult]:
+    checked = check_valid_targets(plan, ctx)
     results = []
     for spec in plan.runs:
         if on_event:
             on_event(spec, "start", 0.0)
         poll = (lambda t, s=spec: on_event(s, "running", t)) if on_event else None
-        result = execute_run(spec, ctx, poll)
+        targets = checked.get(spec.scenario) if spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE) else None
+        result = execute_run(spec, ctx, poll, targets)
         if ctx.after_run is not None and spec.mode is not Mode.FIND_PERFORMANCE:
             ctx.after_run(spec, result)
         results.append(result)

@@ -6,13 +6,13 @@ never reused for another software stack."""
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
 from crowdperf.atomic import atomic_write_json
 from crowdperf.errors import ResultsError
+from crowdperf.locks import exclusive, file_lock
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import RunSpec
 
@@ -31,6 +31,8 @@ class StoredTarget:
     unit: str
     execution_mode: str
     measured_utc: str
+    # other processes' share of the CPUs while it was measured (system/load.py); None: not recorded
+    machine_busy_percent: float | None = None
 
 
 def target_key(system: str, model: str, scenario: Scenario | str) -> str:
@@ -40,7 +42,10 @@ def target_key(system: str, model: str, scenario: Scenario | str) -> str:
 class TargetStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = FileLock(str(path) + ".lock", timeout=30)
+
+    def _lock(self) -> AbstractContextManager[None]:
+        """Read-modify-write of the file is one process at a time (a few ms each)."""
+        return exclusive(file_lock(self.path), f"the targets store {self.path}", wait_s=30.0)
 
     def _read(self) -> dict[str, dict]:
         if not self.path.is_file():
@@ -55,7 +60,7 @@ class TargetStore:
 
     def lookup(self, spec: RunSpec, system: str, scenario: Scenario | None = None) -> StoredTarget | None:
         scenario = scenario or spec.scenario
-        with self._lock:
+        with self._lock():
             raw = self._read().get(target_key(system, spec.model, scenario))
         if raw is None:
             return None
@@ -71,7 +76,7 @@ class TargetStore:
 
     def save(self, entry: StoredTarget) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with self._lock():
             entries = self._read()
             entries[target_key(entry.system, entry.model, entry.scenario)] = asdict(entry)
             atomic_write_json(self.path, {"schema": TARGETS_SCHEMA, "entries": entries})

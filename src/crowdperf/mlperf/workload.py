@@ -8,10 +8,17 @@ allows one ``FromConfig`` per process, see ``loadgen_runner``), and gets an ``Op
                       infer(indices, replica) -> rows
     runtime           RuntimeInfo: what really runs, on which devices (provenance.json)
     asset_checksums   {"model.onnx": "<md5>", ...} of the files actually used
+    weights_file      the key of asset_checksums that is the model's weights (optional;
+                      measurements.json's starting_weights_filename)
     loadgen_model     LoadGen's model key for mlperf.conf lookups ("bert")
     response_dtype    numpy dtype of the response rows (accuracy log decoding)
     evaluate_accuracy(accuracy_log, out_dir) -> AccuracyResult  (writes accuracy.txt, predictions.json)
     close()
+
+A definition may also have ``preflight(spec, settings)``: cheap checks the parent process runs
+for every run of a plan before any child starts or any file is fetched (backend installed,
+precision supported on the device, files present or ``--download`` given, disk space), raising
+the CrowdperfError the run would otherwise meet minutes later.
 
 Registration: an entry point in the group ``crowdperf.workloads`` (crowdperf's own models are
 registered in its pyproject.toml exactly like a plugin's; see ``crowdperf.plugins``) names a

@@ -24,6 +24,7 @@ from crowdperf.mlperf.rounds import MIN_DURATION_MS, Category, Layout, Round, Sc
 from crowdperf.mlperf.workload import benchmarks
 from crowdperf.mlperf.workload_rules import BenchmarkRules
 from crowdperf.submission.layout import ResultPaths
+from crowdperf.submission.log_identity import ACCURACY_MODE, PERFORMANCE_MODE, mode_problem, scenario_problem
 from crowdperf.submission.results import read_accuracy_metrics
 from crowdperf.submission.system_description import (
     MEANINGFUL_FIELDS,
@@ -162,7 +163,7 @@ def _check_org(root: Path, org: Path, division: str, rnd: Round, skip_compliance
                     continue
                 try:
                     _check_scenarios(check, rnd, benchmark, division, system_type, scenarios, scen_dir.name)
-                    _check_result(check, paths, benchmark, division, rnd, skip_compliance)
+                    _check_result(check, paths, benchmark, division, rnd, skip_compliance, system_type)
                 except UsageError as exc:  # the benchmark has no rules for this round
                     check.add("rules", exc.message, exc.hint or "check with the round the run used")
                 out.append(check)
@@ -234,6 +235,12 @@ def _check_scenarios(
             f"{benchmark.name} on this system lacks required scenarios {missing}",
             f"run `crowdperf run --scenario {missing[0]}` and regenerate",
         )
+    if scenario not in required:  # loader.py check_scenarios: "unknown scenarios" (no optional ones)
+        check.add(
+            "scenarios",
+            f"{scenario} is not among {benchmark.name}'s scenarios for {system_type} systems in {rnd.name}",
+            f"remove {scenario}/ or submit it to --division open",
+        )
 
 
 def _check_result(
@@ -243,13 +250,15 @@ def _check_result(
     division: str,
     rnd: Round,
     skip_compliance: bool,
+    system_type: str = Category.EDGE.value,
 ) -> None:
     _check_measurements(check, paths)
     tree = ScenarioDir(paths.results)
+    where = _Where(paths.scenario, system_type)
     _check_accuracy(check, tree.accuracy, benchmark, division, rnd)
-    perf = _check_performance(check, tree.performance, benchmark, division, rnd, "performance")
+    perf = _check_performance(check, tree.performance, benchmark, division, rnd, "performance", where)
     if perf is not None and division != "open" and not skip_compliance:
-        _check_test01(check, ScenarioDir(paths.compliance_dir), benchmark, division, rnd)
+        _check_test01(check, ScenarioDir(paths.compliance_dir), benchmark, division, rnd, where)
     if any(f.message == TEST_MODE for f in check.findings):
         # One plain message for a test-mode run: drop what follows from its short settings (a
         # capped accuracy run, the TEST01 run's own test-mode finding).
@@ -313,6 +322,10 @@ def _check_accuracy(
         check.add("accuracy", "mlperf_log_accuracy.json is not truncated (> 10 KiB)", "regenerate the tree")
     log = parse_detail_log(acc / "mlperf_log_detail.txt")
     _loadgen_errors(check, log, "accuracy")
+    if (wrong_mode := mode_problem(log, ACCURACY_MODE)) is not None:
+        check.add(
+            "accuracy", f"accuracy/: {wrong_mode}", "copy the accuracy run's logs (regenerate the tree)"
+        )
     count = log.get("effective_accuracy_sample_count", log.get("qsl_reported_total_count"))
     if count != benchmark.dataset_size:
         check.add(
@@ -332,16 +345,37 @@ def _loadgen_errors(check: ResultCheck, log: DetailLog, where: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Where:
+    """The folder a result sits in: what its logs must agree with."""
+
+    scenario: str
+    system_type: str
+
+
 def _check_performance(
-    check: ResultCheck, run: Path, benchmark: BenchmarkRules, division: str, rnd: Round, where: str
+    check: ResultCheck,
+    run: Path,
+    benchmark: BenchmarkRules,
+    division: str,
+    rnd: Round,
+    where: str,
+    folder: _Where,
 ) -> DetailLog | None:
-    """performance_check.py: files, errors, sample count, seeds, early stopping, queries, duration."""
+    """performance_check.py: files, errors, the log's own scenario and mode (inferred_check), sample
+    count, seeds, early stopping, queries, duration."""
     missing = [f for f in REQUIRED_PERF_FILES if not (run / f).is_file()]
     if missing:
         check.add(where, f"{run.name}/ lacks {missing}", "re-run the performance run and regenerate")
         return None
     log = parse_detail_log(run / "mlperf_log_detail.txt")
     _loadgen_errors(check, log, where)
+    if (wrong := scenario_problem(log, folder.scenario, folder.system_type)) is not None:
+        check.add(where, wrong, f"file the run under {log.get('effective_scenario')}/ (regenerate the tree)")
+    if (wrong_mode := mode_problem(log, PERFORMANCE_MODE)) is not None:
+        check.add(
+            where, f"{run.name}/: {wrong_mode}", "copy the performance run's logs (regenerate the tree)"
+        )
     scenario = str(log.get("effective_scenario"))
     seeds = rnd.seeds
     for key in ("qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed"):
@@ -382,7 +416,12 @@ def _check_performance(
 
 
 def _check_test01(
-    check: ResultCheck, dirs: ScenarioDir, benchmark: BenchmarkRules, division: str, rnd: Round
+    check: ResultCheck,
+    dirs: ScenarioDir,
+    benchmark: BenchmarkRules,
+    division: str,
+    rnd: Round,
+    folder: _Where,
 ) -> None:
     """compliance_check.py: TEST01 dir, verify files, its performance run, TEST PASS or baseline."""
     t01 = dirs.test01
@@ -392,7 +431,7 @@ def _check_test01(
     for name in ("verify_accuracy.txt", "verify_performance.txt"):
         if not (t01 / name).is_file():
             check.add("compliance", f"TEST01/{name} is missing", "run the TEST01 verification and regenerate")
-    _check_performance(check, dirs.test01_performance, benchmark, division, rnd, "compliance")
+    _check_performance(check, dirs.test01_performance, benchmark, division, rnd, "compliance", folder)
     acc = t01 / "verify_accuracy.txt"
     passed = acc.is_file() and "TEST PASS" in [ln.strip() for ln in acc.read_text().splitlines()]
     if passed and rnd.layout is Layout.V5:

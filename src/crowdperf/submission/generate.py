@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from crowdperf import __version__
-from crowdperf.errors import SubmissionError, UsageError
+from crowdperf.errors import MissingInputError, SubmissionError, UsageError
+from crowdperf.locks import dir_lock, exclusive, tree_lock
 from crowdperf.meters.record import POWER_JSON
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.rounds import Category, Round
@@ -26,6 +27,7 @@ from crowdperf.submission.compliance import verify_test01
 from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
 from crowdperf.submission.readme import write_measurement_readme
 from crowdperf.submission.results import ScenarioResult, read_accuracy_metrics, scan_results
+from crowdperf.submission.run_audit import audit_results, require_round_seeds
 from crowdperf.submission.system_description import (
     SystemDescription,
     describe_system,
@@ -56,6 +58,9 @@ class GenerateOptions:
     sw_notes_extra: str = ""
     overrides: Path | None = None
     force: bool = False
+    # Refuse runs whose LoadGen seeds are another round's (both checkers would); tests that need
+    # another round's layout from these runs turn it off.
+    check_round_seeds: bool = True
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,11 @@ def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
 def _measurements(result: ScenarioResult) -> dict[str, str]:
     """The five keys of constants.py ``SYSTEM_IMP_REQUIRED_FILES``, from provenance."""
     precision = _precision(result)
-    checksums = result.performance.get("asset_checksums", {}) or {}
-    weights = next(iter(checksums), "unknown")
+    weights = result.performance.weights_file
+    if weights is None:  # run_audit refuses such a run first; a library caller gets the reason
+        raise SubmissionError(
+            f"{result.perf_dir}: provenance.json names no model file", hint="re-run the performance test"
+        )
     return {
         "input_data_types": "int64",
         "retraining": "no",
@@ -199,19 +207,38 @@ post-training quantization with the calibration set of the MLPerf BERT reference
 
 
 def generate_submission(opts: GenerateOptions) -> GenerateReport:
+    """Build the tree in a staging directory and rename it into place. Both places are locked
+    for the whole command: the submission tree (a second ``generate`` or a ``push`` of it fails
+    at once, naming this one) and the results directory (a ``crowdperf run`` still writing it, or
+    the TEST01 verification this may write there)."""
     if opts.division not in ("closed", "open"):
         raise UsageError(
             f"division {opts.division!r} is not closed or open", hint="pass --division closed|open"
         )
+    if not opts.results_dir.is_dir():  # before any lock, which would create it
+        raise MissingInputError(
+            f"no results directory at {opts.results_dir}", hint="run `crowdperf run` first"
+        )
+    with (
+        exclusive(tree_lock(opts.submission_dir), f"submission directory {opts.submission_dir}"),
+        exclusive(dir_lock(opts.results_dir), f"results directory {opts.results_dir}"),
+    ):
+        return _generate_locked(opts, scan_results(opts.results_dir))
+
+
+def _generate_locked(opts: GenerateOptions, results: list[ScenarioResult]) -> GenerateReport:
     if opts.submission_dir.exists() and any(opts.submission_dir.iterdir()) and not opts.force:
         raise SubmissionError(
             f"{opts.submission_dir} exists and is not empty", hint="choose a new directory or --force"
         )
-    results = scan_results(opts.results_dir)
-    opts.submission_dir.parent.mkdir(parents=True, exist_ok=True)
+    divisions = {r.path: _division_for(r, opts.division, opts.round) for r in results}
+    closed = {path for path, (division, _) in divisions.items() if division == "closed"}
+    audit_results(results, test01_in=closed, results_dir=opts.results_dir)
+    if opts.check_round_seeds:
+        require_round_seeds(results, opts.round, test01_in=closed)
     stage = Path(tempfile.mkdtemp(prefix=".crowdperf-submission-", dir=opts.submission_dir.parent))
     try:
-        placed = _build(stage, results, opts)
+        placed = _build(stage, results, divisions, opts)
         if opts.submission_dir.exists():
             shutil.rmtree(opts.submission_dir)
         stage.rename(opts.submission_dir)
@@ -233,11 +260,16 @@ def generate_submission(opts: GenerateOptions) -> GenerateReport:
     return GenerateReport(opts.submission_dir, opts.round.name, placed, notes)
 
 
-def _build(stage: Path, results: list[ScenarioResult], opts: GenerateOptions) -> list[PlacedResult]:
+def _build(
+    stage: Path,
+    results: list[ScenarioResult],
+    divisions: dict[Path, tuple[str, str]],
+    opts: GenerateOptions,
+) -> list[PlacedResult]:
     placed: list[PlacedResult] = []
     mappings: dict[Path, dict[str, str]] = {}
     for result in results:
-        division, reason = _division_for(result, opts.division, opts.round)
+        division, reason = divisions[result.path]
         org = stage / division / opts.submitter
         paths = ResultPaths(org, result.system, result.model, result.scenario.value, opts.round.layout)
         desc = _system_description(result, opts)

@@ -3,7 +3,9 @@
 Real git (``gitcmd.git``; authentication is the user's git setup): clone ``repo_url`` into a
 temporary directory, check out a new branch, copy the tree in, commit, push the branch, and report
 the branch and commit to open a pull request from. A tree that fails ``check`` is refused unless
-``force``.
+``force``. The tree is locked from the check to the push (the lock ``submission generate`` takes):
+a ``generate`` into it meanwhile, or a second push of it, fails at once naming this one, so what is
+pushed is what was checked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from crowdperf.errors import MissingInputError, SubmissionError
 from crowdperf.gitcmd import git, git_or_none
+from crowdperf.locks import exclusive, tree_lock
 from crowdperf.mlperf.rounds import Round
 from crowdperf.submission.checker import CheckReport, check_submission
 
@@ -43,6 +46,13 @@ def push_submission(
 ) -> tuple[PushResult, CheckReport]:
     if not tree.is_dir():
         raise MissingInputError(f"no submission tree at {tree}", hint="run `crowdperf submission generate`")
+    with exclusive(tree_lock(tree), f"submission directory {tree}"):
+        return _push_locked(tree, repo_url, rnd, branch=branch, message=message, force=force)
+
+
+def _push_locked(
+    tree: Path, repo_url: str, rnd: Round, *, branch: str | None, message: str | None, force: bool
+) -> tuple[PushResult, CheckReport]:
     report = check_submission(tree, rnd)
     if not report.passed and not force:
         failing = sum(not r.passed for r in report.results)

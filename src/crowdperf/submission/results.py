@@ -38,6 +38,9 @@ PROVENANCE_FIELDS = (
     "system",
 )
 
+# File names of model weights, for records that predate ``weights_file``.
+MODEL_SUFFIXES = (".onnx", ".pytorch", ".pt", ".pth", ".npz", ".safetensors", ".bin", ".plan")
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -56,6 +59,22 @@ class Provenance:
     @property
     def is_test_mode(self) -> bool:
         return self.raw.get("execution_mode") == "test"
+
+    @property
+    def weights_file(self) -> str | None:
+        """The model file the run loaded (measurements.json's ``starting_weights_filename``):
+        the recorded ``weights_file``; in an older record, the one checksummed asset whose name is
+        a model file's (never the data set or vocab); None when the record does not say."""
+        recorded = self.raw.get("weights_file")
+        if isinstance(recorded, str) and recorded:
+            return recorded
+        checksums = self.raw.get("asset_checksums")
+        names = (
+            [n for n in checksums if n.lower().endswith(MODEL_SUFFIXES)]
+            if isinstance(checksums, dict)
+            else []
+        )
+        return names[0] if len(names) == 1 else None
 
     @property
     def inventory(self) -> HostInventory | None:
@@ -133,6 +152,15 @@ def _scenario(name: str) -> Scenario | None:
     return None
 
 
+def _provenance_or_none(run_dir: Path) -> Provenance:
+    """An unreadable record reads as an empty one here: ``submission generate`` lists it with
+    every other problem of the runs (run_audit.py) rather than stopping at the first."""
+    try:
+        return read_provenance(run_dir)
+    except ResultsError:
+        return Provenance({}, PROVENANCE_FIELDS)
+
+
 def scan_results(results_dir: Path) -> list[ScenarioResult]:
     """Every scenario directory under ``results_dir``, sorted; unknown folders are skipped."""
     if not results_dir.is_dir():
@@ -143,8 +171,7 @@ def scan_results(results_dir: Path) -> list[ScenarioResult]:
         if not scen_dir.is_dir() or scenario is None:
             continue
         dirs = ScenarioDir(scen_dir)
-        perf = read_provenance(dirs.performance)
-        acc = read_provenance(dirs.accuracy)
+        perf, acc = _provenance_or_none(dirs.performance), _provenance_or_none(dirs.accuracy)
         notes = []
         if perf.missing:
             notes.append(f"performance provenance lacks: {', '.join(perf.missing)}")

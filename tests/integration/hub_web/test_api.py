@@ -52,7 +52,9 @@ def test_compare_pareto_best_and_commands(client: TestClient) -> None:
     best = client.get("/api/best?scenario=Offline&min_accuracy_f1=90.2").json()
     assert best["groups"][0]["ranking"][0]["system_name"] == "a100-box"
     cmds = client.get("/api/commands?device=cuda&scenario=Server").json()
-    assert cmds["run"].endswith("--scenario Server --mode performance --execution-mode test --category edge")
+    assert cmds["run"].endswith(
+        "--scenario Server --mode performance --execution-mode test --category edge --download"
+    )
     assert client.get("/api/commands?device=tpu").status_code == 422
     assert client.get("/api/results/999").status_code == 404
 

@@ -111,7 +111,7 @@ def test_command_builder_produces_the_command(live, page) -> None:  # type: igno
         page.select_option("select[name=scenario]", "Server")
     assert page.inner_text("#run-command") == (
         "crowdperf run --model bert-99 --backend onnxruntime --device cuda --precision fp32 "
-        "--scenario Server --mode performance --execution-mode test --category edge"
+        "--scenario Server --mode performance --execution-mode test --category edge --download"
     )
     assert "--device=cuda" in page.inner_text("#cm-command") and "--scenario=Server" in page.inner_text(
         "#cm-command"

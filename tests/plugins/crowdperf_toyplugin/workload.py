@@ -140,6 +140,7 @@ class OpenToy:
     round: str
     asset_checksums: dict[str, str]
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.int32))
+    weights_file: str = "toyclass-model"  # which checksum is the model (measurements.json names it)
 
     @property
     def loadgen_model(self) -> str:

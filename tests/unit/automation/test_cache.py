@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,25 @@ def test_a_cache_of_another_schema_version_is_rebuilt(recipe_plugin: Path, tmp_p
     marker.write_text("1.0")
     assert _get(options={"path": str(marker)}).action == "detected"
     assert ArtifactCache(cache_dir).integrity_ok()
+
+
+def test_a_second_get_of_one_entry_waits_naming_the_first_then_uses_its_install(recipe_plugin: Path) -> None:
+    """Two real `crowdperf get` processes of the same entry (issue 14, item 3): the second waits
+    for the first's install, saying on stderr for whom, then takes the result from the cache."""
+    options = ["-o", "install_version=8.0", "-o", "delay=3"]
+    cmd = [sys.executable, "-m", "crowdperf", "get", "demo-tool", *options, "--json"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    note = load_settings().cache_dir / "locks"
+    deadline = time.monotonic() + 60
+    while not list(note.glob("*.lock.holder")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    assert json.loads(out)["action"] == "installed" and json.loads(second.stdout)["action"] == "cached"
+    waited = " ".join(second.stderr.split())
+    assert (
+        f"waiting for cache entry demo-tool _red: another crowdperf process writes it (pid {first.pid}"
+        in waited
+    )
+    assert len(ArtifactCache(load_settings().cache_dir).entries()) == 1

@@ -53,27 +53,30 @@ def t(command: str) -> list[str]:
         ('cmr "get cuda"', "get --tags get,cuda"),
         (
             APP.format(v="_find-performance,_all-scenarios"),
-            "run --scenario all --mode find-performance --model bert-99 --device cuda --backend onnxruntime",
+            "run --scenario all --mode find-performance --model bert-99 --device cuda --backend onnxruntime "
+            "--download",
         ),
         (
             APP.format(v="_accuracy-only") + " --scenario=SingleStream",
-            "run --scenario SingleStream --mode accuracy --model bert-99 --device cuda --backend onnxruntime",
+            "run --scenario SingleStream --mode accuracy --model bert-99 --device cuda --backend onnxruntime "
+            "--download",
         ),
         (
             APP.format(v="_performance-only,_all-scenarios") + " --execution-mode=valid --results_dir=/r "
             "--category=edge --target_qps=120 --test_query_count=500",
             "run --scenario all --mode performance --target-qps 120 --model bert-99 --device cuda "
-            "--backend onnxruntime --execution-mode valid --results-dir /r --category edge --count 500",
+            "--backend onnxruntime --execution-mode valid --results-dir /r --category edge --count 500 "
+            "--download",
         ),
         (
             APP.format(v="_populate-readme,_all-scenarios") + " --adr.python.name=mlperf-cuda",
-            "run --scenario all --mode all --model bert-99 --device cuda --backend onnxruntime",
+            "run --scenario all --mode all --model bert-99 --device cuda --backend onnxruntime --download",
         ),
         (
             "run script --tags=run,mlperf,inference,generate-run-cmds --model=bert-99 --device=gpu "
             "--framework=pytorch --singlestream_target_latency=12 --scenario=SingleStream",
             "run --scenario SingleStream --mode find-performance --target-latency-ms 12 --model bert-99 "
-            "--device cuda --backend pytorch",
+            "--device cuda --backend pytorch --download",
         ),
         (
             "run script --tags=push,github,mlperf,inference,submission --submission_dir=/s "
@@ -119,10 +122,12 @@ def test_generate_submission_maps_hw_notes_to_hardware_notes_and_runs_the_checke
         "H200 SXM",
         "--sw-notes-extra",
         "ort",
+        "--force",
         "--round",
         "v5.1",
     ]
     assert list(check) == ["submission", "check", "/s", "--round", "v5.1"]
+    assert "--clean: --force added (an existing submission tree is replaced)" in result.notes
 
 
 def test_submission_variation_runs_all_modes_compliance_then_generates() -> None:
@@ -195,3 +200,35 @@ def test_cm_models_and_backends_are_the_registries() -> None:
         t(APP.format(v="_find-performance").replace("--model=bert-99", "--model=resnet50"))
     assert "--model 'resnet50'" in info.value.message
     assert all(name in (info.value.hint or "") for name in ("tiny", "bert-large", "bert-99", "bert-99.9"))
+
+
+def _every_ignored_flag_and_variation() -> list[tuple[str, str]]:
+    from crowdperf.automation.cm_mlperf import IGNORED_GENERATE_FLAGS, IGNORED_RUN_FLAGS, NOTE_VARIATIONS
+    from crowdperf.automation.cm_translate import IGNORED
+
+    run = APP.format(v="_find-performance")
+    generate = "run script --tags=generate,inference,submission --results_dir=/r --submission_dir=/s"
+    cases = [(f"{run} --{k}=x", f"--{k}:") for k in (*IGNORED, *IGNORED_RUN_FLAGS)]
+    cases += [(f"{generate} --{k}=x", f"--{k}:") for k in (*IGNORED, *IGNORED_GENERATE_FLAGS)]
+    cases += [(f"{generate} --model=bert-99", "--model:")]  # a run's flag given to generate alone
+    cases += [
+        (APP.format(v=f"_find-performance,_{v}"), f"_{v}:") for v, why in NOTE_VARIATIONS.items() if why
+    ]
+    cases += [(APP.format(v="_find-performance,_compliance"), "_compliance:")]
+    cases += [(run, "--implementation=reference: ignored"), (run, "--download added")]
+    return cases
+
+
+@pytest.mark.parametrize(("cm", "note"), _every_ignored_flag_and_variation())
+def test_every_flag_and_variation_that_changes_nothing_is_noted(cm: str, note: str) -> None:
+    """Issue 14, item 7: nothing the user typed is dropped without a word."""
+    result = plan(shlex.split(cm))
+    assert any(n.startswith(note) or note in n for n in result.notes), result.notes
+
+
+def test_fake_run_prints_the_native_commands_and_runs_nothing() -> None:
+    result = plan(shlex.split(APP.format(v="_find-performance") + " --fake_run"))
+    assert result.dry_run and "--fake_run: the native commands are printed, not run" in result.notes
+    assert plan(shlex.split('run script "get cuda" -j')).commands == (
+        ("get", "--tags", "get,cuda", "--json"),
+    )

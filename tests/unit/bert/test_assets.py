@@ -43,7 +43,7 @@ def test_real_files_are_recognised_as_official(real_squad, settings):
 def test_absent_asset_without_download_names_the_flags(settings):
     with pytest.raises(MissingInputError) as err:
         resolve_asset("model.onnx", None, settings, download=False)
-    assert "--model-path" in str(err.value) and "--model bert-99" in str(err.value)
+    assert "--model-path" in str(err.value) and "--download" in str(err.value)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def served(tmp_path):
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     md5 = hashlib.md5(b"onnx bytes" * 1000).hexdigest()
     url = f"http://127.0.0.1:{srv.server_address[1]}/m.onnx"
-    yield {"m.onnx": Asset("m.onnx", url, md5, AssetKind.MODEL, "test model")}
+    yield {"m.onnx": Asset("m.onnx", url, md5, AssetKind.MODEL, "test model", 1)}
     srv.shutdown()
     srv.server_close()
 

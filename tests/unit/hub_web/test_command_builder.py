@@ -17,7 +17,7 @@ def test_default_choice() -> None:
     built = build_commands(RunChoice())
     assert built.run == (
         "crowdperf run --model bert-99 --backend onnxruntime --device cpu --precision fp32 "
-        "--scenario Offline --mode performance --execution-mode test --category edge"
+        "--scenario Offline --mode performance --execution-mode test --category edge --download"
     )
     assert built.cm == (
         "crowdperf cm run script --tags=generate-run-cmds,run-mlperf,inference,_performance-only "
@@ -54,7 +54,13 @@ def test_models_and_backends_are_the_registries_read_now() -> None:
 
 
 def _options(argv: list[str]) -> dict[str, str]:
-    return dict(zip(argv[::2], argv[1::2], strict=True))
+    """``--name value`` pairs; a bare flag (``--download``) maps to ""."""
+    out, i = {}, 0
+    while i < len(argv):
+        has_value = i + 1 < len(argv) and not argv[i + 1].startswith("--")
+        out[argv[i]] = argv[i + 1] if has_value else ""
+        i += 2 if has_value else 1
+    return out
 
 
 @pytest.mark.parametrize("mode", allowed_values()["mode"])

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from crowdperf.errors import SubmissionError
 from crowdperf.mlperf.rounds import ROUNDS, Category
 from crowdperf.submission.checker import TEST_MODE, CheckReport, check_submission
 from crowdperf.submission.generate import GenerateOptions, generate_submission
@@ -20,8 +22,9 @@ SYSTEM = "testhost-onnxruntime-cpu-fp32"
 RES = f"closed/ORG/results/{SYSTEM}/bert-99"
 
 
-def _generate(results: Path, out: Path, round_name: str = "v6.1") -> Path:
-    generate_submission(GenerateOptions(results, out, "ORG", "closed", Category.EDGE, ROUNDS[round_name]))
+def _generate(results: Path, out: Path, round_name: str = "v6.1", *, check_round_seeds: bool = True) -> Path:
+    opts = GenerateOptions(results, out, "ORG", "closed", Category.EDGE, ROUNDS[round_name])
+    generate_submission(replace(opts, check_round_seeds=check_round_seeds))
     return out
 
 
@@ -57,6 +60,25 @@ def _empty_system_field(sub: Path) -> None:
     path.write_text(json.dumps(data))
 
 
+def _singlestream_filed_as_server(sub: Path) -> None:
+    (sub / RES / "SingleStream").rename(sub / RES / "Server")
+
+
+def _accuracy_log_as_performance(sub: Path) -> None:
+    for name in ("mlperf_log_detail.txt", "mlperf_log_summary.txt"):
+        shutil.copy2(
+            sub / RES / "Offline" / "accuracy" / name, sub / RES / "Offline" / "performance" / "run_1"
+        )
+
+
+def _no_weights_file(sub: Path) -> None:
+    path = sub / RES / "Offline" / "measurements.json"
+    data = json.loads(path.read_text())
+    assert data["starting_weights_filename"] == "model.onnx"  # the model, never the data set
+    data["starting_weights_filename"] = ""
+    path.write_text(json.dumps(data))
+
+
 CASES: list[tuple[str, Callable[..., None], str, str]] = [
     # (name, how to break the tree, our message, MLPerf's message)
     ("missing file", _missing_file, "README.md is missing", "is missing README.md"),
@@ -67,6 +89,26 @@ CASES: list[tuple[str, Callable[..., None], str, str]] = [
         _empty_system_field,
         "'host_processor_model_name' is empty",
         "requires a meaningful response",
+    ),
+    # The log says what it is: a SingleStream run under Server/ (performance_check.py inferred_check),
+    # an accuracy log posing as the performance run (MLPerf's checker fails reading its result).
+    (
+        "scenario folder",
+        _singlestream_filed_as_server,
+        "a Server result cannot be inferred from SingleStream",
+        "Result for scenario Server can not be inferred from SingleStream",
+    ),
+    (
+        "mode folder",
+        _accuracy_log_as_performance,
+        "its log records a AccuracyOnly test (effective_test_mode), not PerformanceOnly",
+        "Running get_performance_metric_check",
+    ),
+    (
+        "weights file",
+        _no_weights_file,
+        "measurement JSON lacks 'starting_weights_filename'",
+        "field starting_weights_filename is missing meaningful value",
     ),
 ]
 
@@ -106,8 +148,13 @@ def test_broken_tree_fails_both_for_the_same_reason(
 
 
 def test_wrong_round_seeds_fail_both(results_dir: Path, tmp_path: Path, official_checker: Path) -> None:
-    # LoadGen 6.0.x carries v6.1's seeds; checked as a v6.0 submission the seeds are wrong.
-    sub = _generate(results_dir, tmp_path / "sub", "v6.0")
+    # LoadGen 6.0.x carries v6.1's seeds; checked as a v6.0 submission the seeds are wrong. generate
+    # refuses up front, naming the round the seeds are from; a tree made anyway fails both checkers.
+    with pytest.raises(SubmissionError, match=r"carry the LoadGen seeds of v6\.1, not v6\.0's") as refused:
+        _generate(results_dir, tmp_path / "refused", "v6.0")
+    assert refused.value.hint is not None and "--round v6.1" in refused.value.hint
+    assert not (tmp_path / "refused").exists()
+    sub = _generate(results_dir, tmp_path / "sub", "v6.0", check_round_seeds=False)
     ours, theirs = _both(sub, official_checker, "v6.0")
     assert not ours.passed and not theirs.passed
     assert "qsl_rng_seed 2085463073848966840 is not the v6.0 seed" in _messages(ours)
@@ -136,8 +183,9 @@ def test_v5_layout_is_read_by_the_v51_checker(
     results_dir: Path, tmp_path: Path, official_checker_v51: Path
 ) -> None:
     # LoadGen 6.0.x logs carry v6.1 seeds, so a v5.1 tree fails both checkers on the seeds, while
-    # MLPerf's v5.1 checker finds every file where the v5.x layout puts it.
-    sub = _generate(results_dir, tmp_path / "sub", "v5.1")
+    # MLPerf's v5.1 checker finds every file where the v5.x layout puts it. (generate refuses
+    # those seeds: test_wrong_round_seeds_fail_both; the layout is what this test is about.)
+    sub = _generate(results_dir, tmp_path / "sub", "v5.1", check_round_seeds=False)
     ours, theirs = _both(sub, official_checker_v51, "v5.1")
     assert not ours.passed and not theirs.passed
     assert "qsl_rng_seed 2085463073848966840 is not the v5.1 seed" in _messages(ours)
@@ -153,7 +201,9 @@ def test_loadgen_error_in_the_log_fails_both(
 
     perf = results_dir / SYSTEM / "bert-99" / "Offline" / "performance" / "run_1"
     run_loadgen_twice_in_one_process(tmp_path / "first", perf, RunSpec(user_conf=TEST_CONF))
-    sub = _generate(results_dir, tmp_path / "sub")
+    with pytest.raises(SubmissionError, match=r"seeds are those of no MLPerf round .*Multiple conf files"):
+        _generate(results_dir, tmp_path / "refused")  # generate names the LoadGen error up front
+    sub = _generate(results_dir, tmp_path / "sub", check_round_seeds=False)
     ours, theirs = _both(sub, official_checker)
     assert not ours.passed and not theirs.passed
     assert "has LoadGen errors (error_invalid_config: Multiple conf files are used" in _messages(ours)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lgtrees import AUDIT_TEST01, RunSpec, build_results, run_loadgen
 
-from crowdperf.errors import MissingInputError, SubmissionError
+from crowdperf.errors import MissingInputError, ResultsError, SubmissionError
 from crowdperf.mlperf.rounds import ROUNDS, Category
 from crowdperf.submission.compliance import verify_performance, verify_test01
 from crowdperf.submission.generate import GenerateOptions, generate_submission
@@ -46,7 +46,7 @@ def test_generate_is_atomic_and_refuses_non_empty_destination(results_dir: Path,
     with pytest.raises(SubmissionError, match="not empty"):
         generate_submission(_opts(results_dir, sub))
     (results_dir / SYSTEM / "bert-99" / "Offline" / "accuracy" / "mlperf_log_accuracy.json").unlink()
-    with pytest.raises(SubmissionError, match=r"mlperf_log_accuracy\.json is missing"):
+    with pytest.raises(ResultsError, match=r"accuracy: lacks mlperf_log_accuracy\.json"):
         generate_submission(_opts(results_dir, sub, force=True))
     assert (sub / "keep.txt").is_file()  # the failed run left the old tree alone
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".crowdperf-submission-")]

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from crowdperf.mlperf.rounds import ROUNDS, Category, Layout
@@ -74,7 +75,9 @@ def test_readme_tolerates_missing_provenance(results_dir: Path) -> None:
 
 def test_v5_layout_uses_measurements_and_compliance_trees(results_dir: Path, tmp_path: Path) -> None:
     sub = tmp_path / "sub"
-    generate_submission(GenerateOptions(results_dir, sub, "ORG", "closed", Category.EDGE, ROUNDS["v5.1"]))
+    # The corpus's runs carry v6.1's seeds, which generate refuses for v5.1; the layout is the point.
+    opts = GenerateOptions(results_dir, sub, "ORG", "closed", Category.EDGE, ROUNDS["v5.1"])
+    generate_submission(replace(opts, check_round_seeds=False))
     assert ROUNDS["v5.1"].layout is Layout.V5
     org = sub / "closed" / "ORG"
     m = org / "measurements" / SYSTEM / "bert-99" / "Offline"

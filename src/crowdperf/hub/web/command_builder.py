@@ -102,6 +102,7 @@ def build_commands(choice: RunChoice) -> BuiltCommands:
         "--mode", choice.mode,
         "--execution-mode", choice.execution_mode,
         "--category", choice.category,
+        "--download",  # the official files when the cache lacks them (as CM's app fetches them)
     ]  # fmt: skip
     tags = ["run-mlperf", "inference"]
     if choice.mode in _CM_MODE_VARIATION:

@@ -3,7 +3,9 @@
 Table: ../shared/MLPERF.md "Official assets" (from mlcommons/inference language/bert/README.md).
 ``resolve_asset`` order: a local path the user gave (must exist; its MD5 is recorded and compared
 with the official one) -> the cache (MD5 re-checked when the file changed since it was verified)
--> a download, only when the caller asks for one (``crowdperf run --model bert-99``).
+-> a download, only when the caller asks for one (``crowdperf run --download``). ``locate_asset``
+says which of these it will be without reading or fetching anything: the run's preflight uses it
+to refuse a missing file (or a full disk) before any child starts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from crowdperf.atomic import atomic_write_json
 from crowdperf.download import download as fetch
 from crowdperf.errors import ChecksumError, MissingInputError, UsageError
 from crowdperf.hashing import file_md5
+from crowdperf.precision import Precision
 from crowdperf.settings import Settings
 
 
@@ -34,6 +37,7 @@ class Asset:
     md5: str
     kind: AssetKind
     description: str
+    approx_mb: int  # what a download brings (the disk space a run checks for before fetching)
 
     @property
     def flag(self) -> str:
@@ -50,6 +54,7 @@ OFFICIAL_ASSETS: dict[str, Asset] = {
             "819b25b19cd8e59080c10892689750ca",
             AssetKind.MODEL,
             "BERT-large SQuAD v1.1, ONNX fp32",
+            1340,  # 335 M fp32 parameters
         ),
         Asset(
             "bert_large_v1_1_fake_quant.onnx",
@@ -57,6 +62,7 @@ OFFICIAL_ASSETS: dict[str, Asset] = {
             "45f88ffb2915362242703c85c38ec2d4",
             AssetKind.MODEL,
             "BERT-large SQuAD v1.1, ONNX int8 (fake-quantized)",
+            1340,  # fake quantization keeps fp32 weights beside the Q/DQ nodes
         ),
         Asset(
             "model.pytorch",
@@ -64,6 +70,7 @@ OFFICIAL_ASSETS: dict[str, Asset] = {
             "00fbcbfaebfa20d87ac9885120a6e9b4",
             AssetKind.MODEL,
             "BERT-large SQuAD v1.1, PyTorch fp32 state dict",
+            1340,
         ),
         Asset(
             "vocab.txt",
@@ -71,6 +78,7 @@ OFFICIAL_ASSETS: dict[str, Asset] = {
             "64800d5d8528ce344256daf115d4965e",
             AssetKind.VOCAB,
             "uncased WordPiece vocab (30,522 tokens)",
+            1,
         ),
         Asset(
             "dev-v1.1.json",
@@ -78,9 +86,27 @@ OFFICIAL_ASSETS: dict[str, Asset] = {
             "3e85deb501d4e538b6bc56f786231552",
             AssetKind.DATASET,
             "SQuAD v1.1 dev set (10,570 questions)",
+            5,
         ),
     )
 }
+
+
+# The official model file each backend reads (MLPerf's reference: language/bert/*_SUT.py).
+OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
+OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
+
+
+def official_model_file(model: str, backend: str, precision: Precision) -> str:
+    """The official file ``model`` runs on ``backend`` at ``precision`` (MLPerf's reference SUTs)."""
+    table = OFFICIAL_INT8_FILE if precision is Precision.INT8 else OFFICIAL_MODEL_FILE
+    name = table.get(backend)
+    if name is None:
+        raise UsageError(
+            f"no official {model} model file for backend {backend!r} at precision {precision.value}",
+            hint=f"use --backend {' or '.join(table)}",
+        )
+    return name
 
 
 class AssetSource(StrEnum):
@@ -106,6 +132,38 @@ def asset_cache_path(asset: Asset, settings: Settings) -> Path:
     return base / "bert-official" / asset.name
 
 
+def official_asset(name: str, assets: dict[str, Asset] = OFFICIAL_ASSETS) -> Asset:
+    asset = assets.get(name)
+    if asset is None:
+        raise UsageError(f"unknown asset {name!r}", hint=f"one of: {', '.join(assets)}")
+    return asset
+
+
+def locate_asset(asset: Asset, local_path: Path | None, settings: Settings) -> Path | None:
+    """Where a run will read ``asset`` from (the user's file, or the cache), or None when it must
+    be fetched; reads nothing. A user's path that is not a file is a MissingInputError."""
+    if local_path is not None:
+        if not local_path.is_file():
+            raise MissingInputError(
+                f"{asset.flag} {local_path}: no such file", hint=f"pass an existing {asset.name}"
+            )
+        return local_path
+    cached = asset_cache_path(asset, settings)
+    return cached if cached.is_file() else None
+
+
+def not_cached_error(*assets: Asset) -> MissingInputError:
+    """A run needs ``assets``, which are neither given nor cached, and may not fetch them."""
+    what = "; ".join(f"{a.name} ({a.description})" for a in assets)
+    hosts = ", ".join(dict.fromkeys(a.url.split("/")[2] for a in assets))
+    flags = " / ".join(dict.fromkeys(a.flag for a in assets))
+    return MissingInputError(
+        f"not in the cache: {what}",
+        hint=f"pass --download to fetch {'them' if len(assets) > 1 else 'it'} "
+        f"(about {sum(a.approx_mb for a in assets):,} MB from {hosts}), or {flags} with local copies",
+    )
+
+
 def resolve_asset(
     name: str,
     local_path: Path | None,
@@ -116,14 +174,9 @@ def resolve_asset(
     show_progress: bool = True,
 ) -> ResolvedAsset:
     """Find ``name``: the user's file, else the cache, else (when ``download``) fetch it."""
-    asset = assets.get(name)
-    if asset is None:
-        raise UsageError(f"unknown asset {name!r}", hint=f"one of: {', '.join(assets)}")
+    asset = official_asset(name, assets)
     if local_path is not None:
-        if not local_path.is_file():
-            raise MissingInputError(
-                f"{asset.flag} {local_path}: no such file", hint=f"pass an existing {name}"
-            )
+        locate_asset(asset, local_path, settings)
         md5 = recorded_md5(local_path, settings)
         return ResolvedAsset(name, local_path, md5, AssetSource.LOCAL, md5 == asset.md5)
     cached = asset_cache_path(asset, settings)
@@ -135,13 +188,10 @@ def resolve_asset(
         if not download:
             raise ChecksumError(
                 f"cached {name} had MD5 {md5}, expected {asset.md5}; removed it",
-                hint=f"run again with --model bert-99 to download it, or pass {asset.flag}",
+                hint=f"run again with --download to fetch it again, or pass {asset.flag}",
             )
     if not download:
-        raise MissingInputError(
-            f"{name} ({asset.description}) is not in the cache",
-            hint=f"pass {asset.flag} with a local copy, or use --model bert-99 to download {asset.url}",
-        )
+        raise not_cached_error(asset)
     result = fetch(asset.url, cached, asset.md5, show_progress=show_progress)
     _record_md5(cached, result.md5, settings)
     return ResolvedAsset(name, cached, result.md5, AssetSource.DOWNLOAD, True)

@@ -26,6 +26,7 @@ from crowdperf.workloads.bert.rules import RULES
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
     from crowdperf.mlperf.workload import AccuracyResult
+    from crowdperf.settings import Settings
     from crowdperf.workloads.bert.workload import OpenBertWorkload
 
 TINY_WEIGHTS = GeneratedWeights(BertModelConfig.tiny(vocab_size=1), seed=0, fit_vocab=True)
@@ -40,6 +41,12 @@ class BertDefinition:
     name: str
     rules: WorkloadRules
     weights: GeneratedWeights | None = None
+
+    def preflight(self, spec: RunSpec, settings: Settings) -> None:
+        """The cheap preconditions, in the parent, before anything is fetched (preflight.py)."""
+        from crowdperf.workloads.bert.preflight import check_run
+
+        check_run(self.name, self.weights is not None, spec, settings)
 
     def open(self, spec: RunSpec) -> OpenBertWorkload:
         from crowdperf.workloads.bert.workload import BertWorkload

@@ -87,7 +87,7 @@ def read_squad_examples(path: Path) -> list[SquadExample]:
     except FileNotFoundError as exc:
         raise MissingInputError(
             f"SQuAD file not found: {path}",
-            hint="pass --dataset-path with dev-v1.1.json (or --model bert-99 to download it)",
+            hint="pass --dataset-path with dev-v1.1.json (or --download to fetch it into the cache)",
         ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MissingInputError(

@@ -33,7 +33,13 @@ from crowdperf.settings import Settings, load_settings
 from crowdperf.system import accelerators
 from crowdperf.system.devices import DeviceKind, UsedDevice
 from crowdperf.workloads.bert.accuracy import SquadAccuracy, score_accuracy_log
-from crowdperf.workloads.bert.assets import ResolvedAsset, SquadFiles, resolve_asset, resolve_squad_files
+from crowdperf.workloads.bert.assets import (
+    ResolvedAsset,
+    SquadFiles,
+    official_model_file,
+    resolve_asset,
+    resolve_squad_files,
+)
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
 from crowdperf.workloads.bert.model_config import GeneratedWeights
 from crowdperf.workloads.bert.model_files import generated_model_asset
@@ -43,9 +49,6 @@ from crowdperf.workloads.bert.sample_source import SquadSampleSource
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
 
-# The official model file each backend reads (MLPerf's reference: language/bert/*_SUT.py).
-OFFICIAL_MODEL_FILE = {"onnxruntime": "model.onnx", "pytorch": "model.pytorch"}
-OFFICIAL_INT8_FILE = {"onnxruntime": "bert_large_v1_1_fake_quant.onnx"}
 BERT_LARGE_VOCAB_SIZE = 30522
 # Batches are trimmed to their longest sample, rounded up to these (fewer shapes to capture on GPU).
 GPU_WIDTH_ALIGN = 32
@@ -117,6 +120,7 @@ class OpenBertWorkload:
     runners: Sequence[BertRunner]
     infos: Sequence[BackendInfo]
     asset_checksums: dict[str, str]
+    weights_file: str  # the key of asset_checksums that is the model (measurements.json names it)
     source: SquadSampleSource = field(init=False)
     loadgen_model: str = "bert"  # mlperf.conf's model key for BERT
     response_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
@@ -190,20 +194,18 @@ class BertWorkload:
     weights: GeneratedWeights | None = None
 
     def _features(self, spec: RunSpec, settings: Settings) -> tuple[SquadFiles, SquadFeatures]:
-        # Choosing the official model is the user asking for its real assets.
+        # Files are fetched only with --download (the parent's preflight refused a run that lacks
+        # one without it, before any child started: preflight.py).
         files = resolve_squad_files(
             self.model,
             spec.paths.dataset,
             spec.paths.vocab,
             settings,
-            self._download(spec),
+            spec.allow_download,
             embedded=self.weights is not None,
             show_progress=False,
         )
         return files, load_features(files.dataset.path, files.vocab.path, settings)
-
-    def _download(self, spec: RunSpec) -> bool:
-        return self.weights is None or spec.allow_download
 
     def score_log(self, spec: RunSpec, accuracy_log: Path, out_dir: Path) -> AccuracyResult:
         """Score any LoadGen accuracy log of this workload's dataset (TEST01's baseline check)."""
@@ -213,8 +215,7 @@ class BertWorkload:
     def open(self, spec: RunSpec) -> OpenBertWorkload:
         settings = load_settings()
         files, features = self._features(spec, settings)
-        download = self._download(spec)
-        model_file = self._model_file(spec, settings, features, download)
+        model_file = self._model_file(spec, settings, features, spec.allow_download)
         devices = accelerators.resolve(spec.devices)
         max_len = features.params.max_seq_length
         loaded = [
@@ -223,7 +224,7 @@ class BertWorkload:
         ]
         checksums = {a.name: a.md5 for a in (files.dataset, files.vocab, model_file)}
         return OpenBertWorkload(
-            self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums
+            self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums, model_file.name
         )
 
     def _model_file(
@@ -240,12 +241,5 @@ class BertWorkload:
                 f"{BERT_LARGE_VOCAB_SIZE}-token uncased vocab",
                 hint="pass the official vocab.txt with --vocab-path (or omit it to use the cached one)",
             )
-        table = OFFICIAL_INT8_FILE if spec.precision.value == "int8" else OFFICIAL_MODEL_FILE
-        name = table.get(spec.backend)
-        if name is None:
-            raise UsageError(
-                f"no official {self.model} model file for backend {spec.backend!r} "
-                f"at precision {spec.precision.value}",
-                hint=f"use --backend {' or '.join(table)}",
-            )
+        name = official_model_file(self.model, spec.backend, spec.precision)
         return resolve_asset(name, spec.paths.model, settings, download, show_progress=False)
