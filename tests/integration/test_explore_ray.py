@@ -109,7 +109,7 @@ def test_explore_runs_its_points_as_ray_tasks_into_one_journal_and_hub(
 ) -> None:
     d, db = tmp_path / "exp", tmp_path / "hub.sqlite"
     args = ["--model", "toyclass", "--backends", "onnxruntime", "--precisions", "fp32,bf16"]
-    args += ["--batch-sizes", "1,8", "--threads", "1,2", "--budget", "4m", "--screen-count", "32"]
+    args += ["--batch-sizes", "1,8", "--threads", "1", "--budget", "4m", "--screen-count", "32"]
     out = subprocess.run(
         [
             sys.executable,

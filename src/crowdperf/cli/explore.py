@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,31 @@ MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Winner's accuracy F1 at l
 MAX_LATENCY = typer.Option(None, "--max-latency-ms", help="Winner's latency at most this.")
 MAX_WATTS = typer.Option(None, "--max-watts", help="Winner's mean power at most this.")
 MAX_COST = typer.Option(None, "--max-usd-per-million", help="Winner's cost per 1M samples at most this.")
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """What the command line said (None: not said; the space file or the default decides)."""
+
+    model: str | None
+    scenario: str | None
+    backends: str | None
+    devices: str | None
+    precisions: str | None
+    batch_sizes: str | None
+    threads: str | None
+    axis: tuple[str, ...]
+    directory: Path | None
+    budget: str | None
+    screen_count: int | None
+    noise: float
+    accuracy_tolerance: float
+    execution_mode: str | None
+    category: str | None
+    submitter: str | None
+    retry_failed: bool
+    paths: AssetPaths
+    download: bool
 
 
 def _fail(exc: CrowdperfError) -> typer.Exit:
@@ -152,7 +178,28 @@ def explore(
         return
     try:
         sf = load_space_file(space_file) if space_file else SpaceFile()
-        exp = _exploration(sf, locals())
+        opts = ExploreOptions(
+            model=model,
+            scenario=scenario,
+            backends=backends,
+            devices=devices,
+            precisions=precisions,
+            batch_sizes=batch_sizes,
+            threads=threads,
+            axis=tuple(axis),
+            directory=directory,
+            budget=budget,
+            screen_count=screen_count,
+            noise=noise,
+            accuracy_tolerance=accuracy_tolerance,
+            execution_mode=execution_mode,
+            category=category,
+            submitter=submitter,
+            retry_failed=retry_failed,
+            paths=AssetPaths(model_path, dataset_path, vocab_path),
+            download=download,
+        )
+        exp = _exploration(sf, opts)
         from crowdperf.explore.session import exploration_report, run_exploration
         from crowdperf.hub.prices import load_price_table
 
@@ -186,15 +233,15 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the running child stopped, the journal says so
 
 
-def _axes(sf: SpaceFile, o: dict[str, Any]) -> dict[str, list[str] | None]:
+def _axes(sf: SpaceFile, o: ExploreOptions) -> dict[str, list[str] | None]:
     given: dict[str, list[str] | None] = {
-        "backend": split_list(o["backends"]),
-        "devices": split_devices(o["devices"]),
-        "precision": split_list(o["precisions"]),
-        "batch_size": split_list(o["batch_sizes"]),
-        "threads": split_list(o["threads"]),
+        "backend": split_list(o.backends),
+        "devices": split_devices(o.devices),
+        "precision": split_list(o.precisions),
+        "batch_size": split_list(o.batch_sizes),
+        "threads": split_list(o.threads),
     }
-    for text in o["axis"]:
+    for text in o.axis:
         name, sep, values = text.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--axis {text!r} is not NAME=V1,V2", hint="e.g. --axis threads=1,2")
@@ -206,13 +253,11 @@ def _axes(sf: SpaceFile, o: dict[str, Any]) -> dict[str, list[str] | None]:
     return out
 
 
-def _exploration(sf: SpaceFile, o: dict[str, Any]) -> Exploration:
-    model = first(o["model"], sf.model, "tiny")
-    scen = _enum(first(o["scenario"], sf.scenario, "Offline"), Scenario, "--scenario")
-    exec_mode = _enum(
-        first(o["execution_mode"], sf.execution_mode, "test"), ExecutionMode, "--execution-mode"
-    )
-    cat = _enum(first(o["category"], sf.category, "edge"), Category, "--category")
+def _exploration(sf: SpaceFile, o: ExploreOptions) -> Exploration:
+    model = first(o.model, sf.model, "tiny")
+    scen = _enum(first(o.scenario, sf.scenario, "Offline"), Scenario, "--scenario")
+    exec_mode = _enum(first(o.execution_mode, sf.execution_mode, "test"), ExecutionMode, "--execution-mode")
+    cat = _enum(first(o.category, sf.category, "edge"), Category, "--category")
     round_name = default_round().name
     space = build_space(
         model, scen, _axes(sf, o), category=cat, execution_mode=exec_mode, round_name=round_name
@@ -221,24 +266,24 @@ def _exploration(sf: SpaceFile, o: dict[str, Any]) -> Exploration:
         raise UsageError(
             f"--model {model!r} is not a known model", hint=f"use one of: {', '.join(workload_names())}"
         )
-    count = first(o["screen_count"], sf.screen_count, 64)
+    count = first(o.screen_count, sf.screen_count, 64)
     if count is not None and count < 1:
         raise UsageError(f"--screen-count must be at least 1, got {count}")
-    tolerances = Tolerances(o["noise"], o["accuracy_tolerance"], o["noise"], o["noise"])
-    if not (0 <= o["noise"] < 10 and 0 <= o["accuracy_tolerance"] < 1e6):
+    tolerances = Tolerances(o.noise, o.accuracy_tolerance, o.noise, o.noise)
+    if not (0 <= o.noise < 10 and 0 <= o.accuracy_tolerance < 1e6):
         raise UsageError("--noise must be in [0, 10) and --accuracy-tolerance at least 0")
     search = SearchSettings(
-        budget_s=parse_duration(first(o["budget"], sf.budget, "30m")),
+        budget_s=parse_duration(first(o.budget, sf.budget, "30m")),
         screen_count=count,
         tolerances=tolerances,
-        retry_failed=o["retry_failed"],
-        submitter=first(o["submitter"], sf.submitter, "crowdperf"),
+        retry_failed=o.retry_failed,
+        submitter=first(o.submitter, sf.submitter, "crowdperf"),
     )
     run = RunSettings(
         model, scen, cat, exec_mode, round_name,
-        AssetPaths(o["model_path"], o["dataset_path"], o["vocab_path"]), o["download"],
+        o.paths, o.download,
     )  # fmt: skip
-    directory = o["directory"] or Path("explorations") / f"{model}-{scen.value}"
+    directory = o.directory or Path("explorations") / f"{model}-{scen.value}"
     return Exploration(directory, space, run, search, tuple(sys.argv))
 
 
