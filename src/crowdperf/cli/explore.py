@@ -332,6 +332,19 @@ def _num(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def _shared_power_note(points: Any) -> str:
+    """The one reason no measured point has power (no meter on this machine), said once under
+    the table instead of on every row; "" when the reasons differ."""
+    notes = {r.note for r in points if r.note.startswith("power: ")}
+    if len(notes) != 1:
+        return ""
+    note = next(iter(notes))
+    waiting = [
+        r for r in points if r.performance is not None and not r.note.startswith(("in the hub", "ruled"))
+    ]
+    return note if all(r.note == note for r in waiting) else ""
+
+
 def status_table(report: Any, *, budget_s: float | None = None) -> Table:
     counts = report.counts
     budget = budget_s if budget_s is not None else report.budget_s
@@ -341,7 +354,11 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
         f"{counts['pruned']} pruned, "
         f"{counts['skipped']} skipped, {counts['failed']} failed; {report.spent_s:,.0f} of {budget:,.0f} s"
     )
-    table = Table(title=title, caption="* on the current front (final numbers where a point has them)")
+    shared = _shared_power_note(report.points)
+    caption = "* on the current front (final numbers where a point has them)" + (
+        f"\n{shared}" if shared else ""
+    )
+    table = Table(title=title, caption=caption)
     for col in ("point", "status", "performance", "accuracy", "J/sample", "$/1M", "note"):
         table.add_column(col, overflow="fold")
     for r in report.points:
@@ -355,7 +372,7 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
             acc,
             _num(r.joules_per_sample),
             _num(r.usd_per_million),
-            r.note,
+            "" if shared and r.note == shared else r.note,
         )
     return table
 
