@@ -7,4 +7,5 @@ source "$(dirname "$0")/_venv.sh"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/lint-imports  # the layer contract: pyproject.toml [tool.importlinter]
+.venv/bin/mypy src
 exec .venv/bin/python -m pytest "$@"

@@ -16,8 +16,10 @@
     └── InterruptedRun             exit 130 Ctrl-C; partial output was removed
 
 Foreign exceptions (onnxruntime, torch, subprocess, HTTP) are mapped to one of these at the
-boundary with ``raise ... from exc``; the CLI prints ``str(exc)`` and exits with ``exc.exit_code``.
-Tracebacks only appear with ``--verbose``.
+boundary with ``raise ... from exc``; the CLI prints ``error: <message>`` and ``  fix: <hint>`` and
+exits with ``exc.exit_code`` (cli/boundary.py). Outside the tree, the command line's own usage
+errors (an unknown option, a missing value) exit 2, an ``OSError`` exits 1 with the file and the
+reason, and anything else is a bug: "internal error", exit 70. Tracebacks only with ``--verbose``.
 """
 
 from __future__ import annotations

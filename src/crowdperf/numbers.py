@@ -25,3 +25,16 @@ def checked_int(value: int, option: str, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise UsageError(f"{option} must be a whole number from {low:,} to {high:,}, got {value!r}")
     return value
+
+
+def checked_value(value: object, what: str, *, low: float, high: float, whole: bool = False) -> float:
+    """A number read from a file the user gives (YAML, JSON): a real int or float, never a bool or
+    a string, finite and in [low, high]; ``whole`` asks for an integer. Returns it as it came."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a whole number" if whole else "a number"
+        raise UsageError(f"{what} must be {kind} from {low:,g} to {high:,g}, got {value!r}")
+    if whole:
+        if not isinstance(value, int):
+            raise UsageError(f"{what} must be a whole number from {low:,g} to {high:,g}, got {value!r}")
+        return checked_int(value, what, low=int(low), high=int(high))
+    return checked_float(value, what, low=low, high=high, low_open=False)

@@ -24,6 +24,9 @@ _spec.loader.exec_module(_plugin_module)
 recipe_plugin = _plugin_module.recipe_plugin
 
 
+EMPTY_CACHE = {"schema": "crowdperf.cache/1", "entries": []}
+
+
 def crowdperf(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crowdperf", *args], capture_output=True, text=True, timeout=120
@@ -45,7 +48,10 @@ def test_get_cuda_devices_without_gpu_fails_in_two_lines_and_caches_nothing() ->
     lines = out.stderr.strip().splitlines()
     assert "no NVIDIA driver" in out.stderr and "Traceback" not in out.stderr
     assert len(" ".join(lines).split("fix:")) == 2 and len(lines) <= 4  # message + fix (wrapped at most once)
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     verbose = crowdperf("--verbose", "get", "cuda-devices")
     assert "Traceback" in verbose.stderr and verbose.returncode == 6
 
@@ -58,13 +64,16 @@ def test_get_json_then_cache_show_find_rm(recipe_plugin: Path, tmp_path: Path) -
     assert first["artifact"]["version"] == "3.2" and first["artifact"]["variations"] == ["blue"]
     human = crowdperf("get", "demo-tool", "_blue", "--path", str(marker))
     assert "demo-tool 3.2" in human.stdout and "from cache" in human.stdout
-    entries = json.loads(crowdperf("cache", "show", "--tags", "demo", "--json").stdout)
+    entries = json.loads(crowdperf("cache", "show", "--tags", "demo", "--json").stdout)["entries"]
     assert isinstance(entries, list) and [e["version"] for e in entries] == ["3.2"]
     assert crowdperf("cache", "find", "--tags", "demo-tool").stdout.strip() == str(marker.resolve())
     marker.unlink()
     assert "stale" in crowdperf("cache", "show").stdout
     assert crowdperf("cache", "rm", "--tags", "demo").returncode == 0
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     assert crowdperf("cache", "rm").returncode == 2  # neither --tags nor --all
 
 
@@ -122,7 +131,9 @@ def test_cm_unknown_tags_and_missing_native_commands_fail_clearly() -> None:
 
 
 def test_get_list_shows_builtin_and_plugin_recipes(recipe_plugin: Path) -> None:
-    rows = json.loads(crowdperf("get", "--list", "--json").stdout)
+    listed = json.loads(crowdperf("get", "--list", "--json").stdout)
+    assert listed["schema"] == "crowdperf.recipes/1"
+    rows = listed["recipes"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["cuda"]["from"] == "builtin" and "_toolkit|_lib-only" in by_name["cuda"]["variations"]
     assert by_name["demo-tool"]["from"].startswith("plugin demo")
@@ -160,7 +171,10 @@ def test_install_killed_midway_leaves_no_entry(recipe_plugin: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    assert json.loads(crowdperf("cache", "show", "--json").stdout) == []
+    assert json.loads(crowdperf("cache", "show", "--json").stdout) == {
+        "schema": "crowdperf.cache/1",
+        "entries": [],
+    }
     assert not (installs / "demo-6.0").exists()
     done = json.loads(crowdperf("get", "demo-tool", "-o", "install_version=6.0", "--json").stdout)
     assert done["action"] == "installed"

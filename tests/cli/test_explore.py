@@ -73,10 +73,13 @@ def test_explore_skips_refused_points_imports_the_rest_and_names_a_winner(
 
     status = runner.invoke(app, ["explore", "status", str(d), "--json"])
     assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["schema"] == "crowdperf.explore.status/1"
     counts = json.loads(status.stdout)["counts"]
     assert counts["skipped"] == 4 and counts["finished"] == len(finals) and counts["left"] == 0
     report = runner.invoke(app, ["explore", "report", str(d), "--db", str(db)], terminal_width=200)
     assert report.exit_code == 0, report.output
+    as_json = runner.invoke(app, ["explore", "report", str(d), "--db", str(db), "--json"])
+    assert json.loads(as_json.stdout)["schema"] == "crowdperf.explore/1"
     text = " ".join(report.stdout.split())  # rich wraps at the console's width
     assert "has the highest throughput" in text
     front = [r["label"] for r in json.loads(status.stdout)["points"] if r["on_front"]]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -138,4 +140,68 @@ def test_bad_numbers_and_nul_in_options_are_usage_errors(tree: Path, tmp_path: P
         (["import", str(tree), "--db", db, "--source", "x\x00"], "NUL"),
     ):
         out = hub(*args)
-        assert isinstance(out.exception, UsageError) and text in out.exception.message, (args, out.output)
+        assert out.exit_code == UsageError.exit_code and text in out.output, (args, out.output)
+
+
+def test_filters_take_any_case_and_refuse_unknown_values(tree: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite")
+    assert hub("import", str(tree), "--db", db).exit_code == 0
+    lower = json.loads(hub("list", "--db", db, "--scenario", "offline", "--json").output)
+    assert lower["total"] == 2  # "offline" is Offline, as `crowdperf run` would have it
+    for args, text in (
+        (["--scenario", "Sideways"], "--scenario 'Sideways' is not a known scenario"),
+        (["--model", "bert99"], "use one of: bert-99"),
+        (["--accelerator", "H1000"], "no result's accelerator contains 'H1000'"),
+    ):
+        out = hub("list", "--db", db, *args)
+        assert out.exit_code == 2 and text in out.output, out.output
+    empty = json.loads(hub("list", "--db", db, "--scenario", "Server", "--json").output)
+    assert empty["total"] == 0  # a known value no result has: the true answer is "none"
+
+
+def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
+    db = tmp_path / "no" / "such" / "h.sqlite"
+    for args in (["list"], ["best"], ["pareto"], ["compare", "1", "2"], ["token", "revoke", "x"],
+                 ["export-site", str(tmp_path / "site")]):  # fmt: skip
+        out = hub(*args, "--db", str(db))
+        assert out.exit_code == 3 and f"no hub database at {db}" in out.output, (args, out.output)
+    assert not (tmp_path / "no").exists() and not (tmp_path / "site").exists()
+
+
+def test_an_import_that_stores_nothing_fails_and_leaves_no_database(tree: Path, tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "absent", tmp_path / "empty"):
+        out = hub("import", str(target), "--db", str(db))
+        assert out.exit_code != 0 and "error:" in out.output
+        assert list(tmp_path.glob("h.sqlite*")) == []  # a new database is removed again
+    broken = tmp_path / "broken"
+    shutil.copytree(tree, broken)
+    for detail in broken.rglob("mlperf_log_detail.txt"):
+        detail.write_text(':::MLLOG {"key": "result_samples_per_second", "value": Infinity}\n')
+    out = hub("import", str(broken), "--db", str(db))
+    assert out.exit_code == 11 and "none of the 2 results could be imported" in out.output, out.output
+    assert out.output.count("failed ") >= 2  # each failure still listed
+
+
+def test_best_leads_with_one_answer_that_reads_right(tree: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite")
+    assert hub("import", str(tree), "--db", db).exit_code == 0
+    out = runner.invoke(app, ["hub", "best", "--db", db, "--include-invalid"])  # piped: 80 columns
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].startswith("Best throughput: crowdperf-org ") and lines[0].endswith(" samples/s")
+    assert lines[1] == "  asked: valid and invalid runs"
+    assert "runner-up: crowdperf-org" in out.output and "the same as the winner" in out.output
+    for wrong in ("ahead", "?", "the 1 configurations", "…", "crowdperf-org crowdperf-org"):
+        assert wrong not in out.output
+    assert "┃ # ┃ system" in out.output  # the ranking fits 80 columns as a table (fewer columns)
+
+
+def test_serve_on_a_busy_port_fails_before_its_banner(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        out = hub("serve", "--db", str(tmp_path / "h.sqlite"), "--port", port)
+    assert out.exit_code == 11 and "the port is in use" in out.output and "crowdperf hub on" not in out.output

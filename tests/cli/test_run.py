@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from crowdperf.cli.main import app
-from crowdperf.cli.run import results_table
+from crowdperf.cli.run_view import results_rows
+from crowdperf.cli.tables import print_rows
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Scenario
@@ -64,10 +66,10 @@ def test_run_json_carries_power_with_its_meter(
     assert power["min_w"] <= power["mean_w"] <= power["max_w"] and power["joules_per_sample"] > 0
 
 
-def _rendered(results: list[RunResult]) -> str:
-    wide = Console(width=250, record=True)
-    wide.print(results_table(results, Path("r")))
-    return wide.export_text()
+def _rendered(results: list[RunResult], width: int = 250) -> str:
+    console = Console(width=width, record=True)
+    print_rows(console, results_rows(results, Path("r")))
+    return console.export_text()
 
 
 def _result(mode: Mode, power: PowerSummary | None) -> RunResult:
@@ -90,11 +92,23 @@ def test_table_says_once_why_there_is_no_power() -> None:
     assert "J/sample" not in text and "power" not in text.splitlines()[2]  # no column of blanks
 
 
-def test_table_marks_test_runs(synthetic_tiny: None, tmp_path: Path) -> None:
+def test_piped_run_says_each_step_marks_test_runs_and_what_to_do_next(
+    synthetic_tiny: None, tmp_path: Path
+) -> None:
     args = ["run", "--scenario", "SingleStream", "--mode", "performance", "--count", "8"]
-    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])
+    out = runner.invoke(app, [*args, "--results-dir", str(tmp_path)])  # piped: 80 columns
     assert out.exit_code == 0, out.output
-    assert "SingleStream" in out.stdout and "TEST (not submittable)" in out.stdout
+    assert re.search(
+        r"^\[1/1\] SingleStream performance: (loading|warm-up|sizing|loadgen)$", out.stderr, re.M
+    )
+    assert "[1/1] SingleStream performance: done in" in out.stderr
+    assert "SingleStream" in out.stdout and "TEST (not submittable" in out.stdout
+    assert "…" not in out.stdout and "\n  result    " in out.stdout  # 80 columns: one block per run
+    valid = (
+        f"crowdperf run --model tiny --scenario SingleStream --results-dir {tmp_path} --execution-mode valid"
+    )
+    assert valid in out.stdout  # the demo's last lines: what to do next
+    assert f"crowdperf submission generate --results-dir {tmp_path}" in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,16 @@ data set a run needs; crowdperf fetches only when asked, so the run translation 
 from __future__ import annotations
 
 from crowdperf import plugins
-from crowdperf.automation.cm_syntax import CmCommand
-from crowdperf.automation.cm_translate import (
+from crowdperf.automation.cm_common import (
     IGNORED,
     USED,
     Translation,
-    _common_notes,
-    _dry_run,
-    _verbose,
+    common_notes,
+    dry_run,
     unknown_flag,
+    verbose,
 )
+from crowdperf.automation.cm_syntax import CmCommand
 from crowdperf.errors import UsageError
 
 RUN_APP_TAGS = (
@@ -211,7 +211,7 @@ def translate_run_app(cm: CmCommand) -> Translation:
             f"variation {', '.join('_' + u for u in unknown)} of generate-run-cmds is not supported",
             hint="supported: " + ", ".join("_" + v for v in sorted({*MODES, "all-scenarios"})),
         )
-    notes = _common_notes(cm)
+    notes = common_notes(cm)
     mode = _run_mode(cm)
     scenario = (
         "all"
@@ -256,7 +256,7 @@ def translate_run_app(cm: CmCommand) -> Translation:
             for k in SUBMISSION_KEYS
             if k in cm.flags and k != "category"
         ]
-    return Translation(tuple(commands), tuple(notes), _verbose(cm), _dry_run(cm))
+    return Translation(tuple(commands), tuple(notes), verbose(cm), dry_run(cm))
 
 
 def _submission_after_run(cm: CmCommand, run: list[str], notes: list[str]) -> list[tuple[str, ...]]:
@@ -318,7 +318,7 @@ def translate_generate(cm: CmCommand, *, after_run: bool = False) -> Translation
         "sw_notes_extra": "--sw-notes-extra",
     }
     used = {"run_checker", "run-checker", "results_dir", "output_dir", "submission_dir", "version", "clean"}
-    notes = _common_notes(cm)
+    notes = common_notes(cm)
     for key, value in cm.flags.items():
         if key in mapping:
             argv += [mapping[key], value]
@@ -338,7 +338,7 @@ def translate_generate(cm: CmCommand, *, after_run: bool = False) -> Translation
     commands = [tuple(argv)]
     if (cm.flag("run_checker", "run-checker") or "no").lower() in {"yes", "true", "1", "on"}:
         commands.append(("submission", "check", submission, *(("--round", round_) if round_ else ())))
-    return Translation(tuple(commands), tuple(notes), _verbose(cm), _dry_run(cm))
+    return Translation(tuple(commands), tuple(notes), verbose(cm), dry_run(cm))
 
 
 def translate_push(cm: CmCommand) -> Translation:
@@ -360,4 +360,4 @@ def translate_push(cm: CmCommand) -> Translation:
     for key in cm.flags:
         if key not in known and key not in IGNORED and key not in USED:
             raise unknown_flag(key, sorted(known))
-    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm), _dry_run(cm))
+    return Translation((tuple(argv),), tuple(common_notes(cm)), verbose(cm), dry_run(cm))

@@ -11,66 +11,29 @@ run script --tags=push,github,mlperf,inference,submission ... -> submission push
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from crowdperf.automation.cm_common import (
+    FORCE_FLAGS,
+    IGNORED,
+    RECIPE_FLAGS,
+    USED,
+    Translation,
+    common_notes,
+    dry_run,
+    unknown_flag,
+    verbose,
+)
 from crowdperf.automation.cm_syntax import CmCommand, parse_cm
 from crowdperf.automation.registry import RecipeRegistry, TagQuery, load_registry
 from crowdperf.errors import UsageError
-
-
-@dataclass(frozen=True)
-class Translation:
-    """Native argv lists to run in order (empty for a no-op), and what was dropped or changed:
-    every CM flag or variation that changes nothing in crowdperf gets a note saying so."""
-
-    commands: tuple[tuple[str, ...], ...]
-    notes: tuple[str, ...] = ()
-    verbose: bool = False
-    dry_run: bool = False  # CM's --fake_run: print the native commands, run nothing
-
-
-# CM flags every script accepts that mean nothing to crowdperf, each with the reason it says.
-IGNORED = {
-    "quiet": "crowdperf never prompts",
-    "silent": "crowdperf prints the native command and its results, nothing else",  # also -s
-    "print_deps": "crowdperf has no dependency tree to print; `crowdperf get` shows each recipe",
-    "skip_sys_utils": "crowdperf installs no system packages",
-    "docker": "crowdperf runs natively, without docker",
-}
-USED = {"verbose", "v", "fake_run"}  # handled by every translation (_verbose, _dry_run)
-RECIPE_FLAGS = {"version": "--version", "version_min": "--version-min", "version_max": "--version-max"}
-FORCE_FLAGS = ("rerun", "new", "force")
-
-
-def unknown_flag(flag: str, known: Sequence[str]) -> UsageError:
-    close = difflib.get_close_matches(flag, list(known), n=3, cutoff=0.6)
-    hint = (
-        f"did you mean {', '.join('--' + c for c in close)}?"
-        if close
-        else "known: " + ", ".join("--" + k for k in sorted(known))
-    )
-    return UsageError(f"CM option --{flag} is not supported by crowdperf", hint=hint)
-
-
-def _common_notes(cm: CmCommand) -> list[str]:
-    notes = [f"--{k}: ignored ({IGNORED[k]})" for k in cm.flags if k in IGNORED]
-    notes += [f"--env.{k}: ignored (crowdperf passes no environment variables between steps)" for k in cm.env]
-    if _dry_run(cm):
-        notes.append("--fake_run: the native commands are printed, not run")
-    return notes
-
-
-def _dry_run(cm: CmCommand) -> bool:
-    return "fake_run" in cm.flags
 
 
 def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
     recipe = registry.by_tags(TagQuery(frozenset(cm.tags), cm.variations))  # unknown tags -> close matches
     argv: list[str] = ["get", "--tags", cm.tag_text()]
     option_names = {o.name for o in recipe.options}
-    notes = _common_notes(cm)
+    notes = common_notes(cm)
     for key, value in cm.flags.items():
         if key in IGNORED or key in USED:
             continue
@@ -92,7 +55,7 @@ def _translate_get(cm: CmCommand, registry: RecipeRegistry) -> Translation:
             )
     for dep, settings in cm.adr.items():
         notes.append(f"--adr.{dep}.*={','.join(settings.values())}: ignored for `get {recipe.name}`")
-    return Translation((tuple(argv),), tuple(notes), _verbose(cm), _dry_run(cm))
+    return Translation((tuple(argv),), tuple(notes), verbose(cm), dry_run(cm))
 
 
 def _option_argv(recipe: str, key: str, value: str) -> list[str]:
@@ -100,10 +63,6 @@ def _option_argv(recipe: str, key: str, value: str) -> list[str]:
     if value == "true":
         return [option]
     return [option, value]
-
-
-def _verbose(cm: CmCommand) -> bool:
-    return "verbose" in cm.flags or "v" in cm.flags
 
 
 def _translate_cache(cm: CmCommand) -> Translation:
@@ -119,7 +78,7 @@ def _translate_cache(cm: CmCommand) -> Translation:
         argv.append("--all")
     if cm.flag("out") == "json" or "json" in cm.flags:
         argv.append("--json")
-    return Translation((tuple(argv),), tuple(_common_notes(cm)), _verbose(cm), _dry_run(cm))
+    return Translation((tuple(argv),), tuple(common_notes(cm)), verbose(cm), dry_run(cm))
 
 
 def translate_command(cm: CmCommand, registry: RecipeRegistry | None = None) -> Translation:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from crowdperf.automation.cache_ops import remove_entries, show_entries
+from crowdperf import jsonio
+from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.cli.console import console
+from crowdperf.cli.tables import Rows, print_rows
+from crowdperf.formatting import plural
 from crowdperf.settings import load_settings
 
 cache_app = typer.Typer(
@@ -29,40 +31,38 @@ def show(
     """
     entries = show_entries(load_settings(), tags)
     if as_json:
-        typer.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("cache", 1, {"entries": [e.to_dict() for e in entries]})))
         return
     if not entries:
         console.print("no cache entries" + (f" with tags {tags}" if tags else ""))
         return
-    table = Table(title=f"artifact cache ({len(entries)} entries)", title_justify="left")
-    for column in ("id", "recipe", "variations", "version", "state", "where", "cached at"):
-        table.add_column(column)
+    rows = []
     for e in entries:
         where = next(iter(e.artifact.paths.values()), "")
         state = "[red]stale[/]" if e.stale else "ok"
         created = datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
-        table.add_row(
-            str(e.id),
-            e.recipe,
-            " ".join("_" + v for v in e.variations),
-            e.artifact.version or "",
-            state,
-            str(where),
-            created,
-        )
-    console.print(table)
+        variations = " ".join("_" + v for v in e.variations)
+        rows.append(
+            (str(e.id), escape(e.recipe), escape(variations), escape(e.artifact.version or ""), state,
+             escape(str(where)), created)
+        )  # fmt: skip
+    headers = ("id", "recipe", "variations", "version", "state", "where", "cached at")
+    print_rows(
+        console,
+        Rows(
+            headers, tuple(rows), title=f"artifact cache ({plural(len(entries), 'entry', 'entries')})", keys=2
+        ),
+    )
 
 
 @cache_app.command("find")
 def find(tags: str = typer.Option(None, "--tags", help=TAGS_HELP)) -> None:
-    """Print the main path of each matching entry, one a line (for scripts).
+    """Print the main path of each matching entry, one a line (for scripts); exit 3 when none matches.
 
     Example: crowdperf cache find --tags cuda
     """
-    for entry in show_entries(load_settings(), tags):
-        path = next(iter(entry.artifact.paths.values()), None)
-        if path is not None:
-            typer.echo(str(path))
+    for path in find_paths(load_settings(), tags):
+        typer.echo(str(path))
 
 
 @cache_app.command("rm")
@@ -70,7 +70,8 @@ def rm(
     tags: str = typer.Option(None, "--tags", help=TAGS_HELP),
     everything: bool = typer.Option(False, "--all", help="Remove every entry."),
 ) -> None:
-    """Remove entries (and what the cache itself installed for them).
+    """Remove entries (and what the cache itself installed for them); exit 3 when no entry has the
+    tags (--all on an empty cache removes nothing and succeeds).
 
     Example: crowdperf cache rm --tags cudnn
     """

@@ -7,11 +7,14 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
+from crowdperf.cli.tables import print_fields
 from crowdperf.errors import UsageError
+from crowdperf.formatting import ACCURACY_DIGITS, number
 from crowdperf.settings import Settings, load_settings
 from crowdperf.workloads.bert.accuracy import LOG_DTYPES, SquadAccuracy, score_accuracy_log
 from crowdperf.workloads.bert.dataset import DatasetStats, SquadFeatures, dataset_stats, load_features
@@ -26,7 +29,7 @@ class FeatureProgress:
     def __init__(self, delay_s: float = 0.3) -> None:
         self.started, self.delay_s = time.monotonic(), delay_s
         self.progress: Progress | None = None
-        self.task = 0
+        self.task = TaskID(0)
 
     def __call__(self, done: int, total: int) -> None:
         if self.progress is None:
@@ -68,7 +71,7 @@ def squad(
     if as_json:
         typer.echo(json.dumps(stats.to_json()))
     else:
-        console.print(render_stats(stats))
+        print_fields(console, f"SQuAD features: {escape(stats.dataset_path.name)}", stats_fields(stats))
 
 
 @dataset_app.command("squad-accuracy")
@@ -96,17 +99,15 @@ def squad_accuracy(
         typer.echo(json.dumps(_accuracy_json(result)))
         return
     verdict = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "-"}[result.passed]
-    console.print(
-        f"exact_match {result.exact_match:.3f}  f1 {result.f1:.3f}  questions {result.n_questions:,}  "
-        f"target {verdict}"
-    )
+    em, f1 = (number(v, ACCURACY_DIGITS) for v in (result.exact_match, result.f1))
+    console.print(f"exact_match {em}  f1 {f1}  questions {number(result.n_questions)}  target {verdict}")
     if result.note:
         console.print(result.note, highlight=False)
 
 
 def _accuracy_json(result: SquadAccuracy) -> dict[str, object]:
     return {
-        "schema": 1,
+        "schema": jsonio.schema("dataset.accuracy", 1),
         "exact_match": result.exact_match,
         "f1": result.f1,
         "n_questions": result.n_questions,
@@ -140,25 +141,19 @@ def _load_with_progress(dataset_path: Path, vocab_path: Path, settings: Settings
         progress.close()
 
 
-def render_stats(stats: DatasetStats) -> Table:
-    table = Table(title=f"SQuAD features: {stats.dataset_path.name}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+def stats_fields(stats: DatasetStats) -> list[tuple[str, str]]:
     p = stats.params
-    rows = [
-        ("examples (questions)", f"{stats.examples:,}"),
-        ("features (QSL samples)", f"{stats.features:,}"),
-        ("real tokens: mean", f"{stats.mean_tokens:.2f}"),
-        ("real tokens: median", f"{stats.median_tokens:g}"),
-        ("real tokens: p90", f"{stats.p90_tokens:g}"),
-        ("real tokens: max", f"{stats.max_tokens}"),
-        ("padding at 384", f"{100 * stats.padding_fraction:.1f}%"),
+    return [
+        ("examples (questions)", number(stats.examples)),
+        ("features (QSL samples)", number(stats.features)),
+        ("real tokens: mean", number(stats.mean_tokens)),
+        ("real tokens: median", number(stats.median_tokens)),
+        ("real tokens: p90", number(stats.p90_tokens)),
+        ("real tokens: max", number(stats.max_tokens)),
+        (f"padding at {p.max_seq_length}", number(100 * stats.padding_fraction, 3) + "%"),
         ("seq / stride / query", f"{p.max_seq_length} / {p.doc_stride} / {p.max_query_length}"),
         ("feature cache", "hit" if stats.cache_hit else "built"),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
 
 
 def register(app: typer.Typer) -> None:

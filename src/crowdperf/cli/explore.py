@@ -18,9 +18,10 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from crowdperf import jsonio
 from crowdperf.backends.registry import backend_names
-from crowdperf.cli.console import console, err_console, state
-from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
+from crowdperf.cli.console import console, err_console
+from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.explore.journal import Record
 from crowdperf.explore.pareto import Tolerances
 from crowdperf.explore.search import Exploration, SearchSettings
@@ -28,15 +29,16 @@ from crowdperf.explore.space import DEFAULT, build_space, split_devices, split_l
 from crowdperf.explore.space_file import AXIS_KEYS, SpaceFile, first, load_space_file, parse_duration
 from crowdperf.explore.state import ExplorationState
 from crowdperf.explore.steps import RunSettings
-from crowdperf.hub.query_types import JSON_SCHEMA_VERSION, Constraints, to_jsonable
+from crowdperf.hub.query_types import Constraints
 from crowdperf.mlperf.rounds import Category, Scenario, default_round
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode
 from crowdperf.mlperf.workload import workload_names
 from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 
-EXPLORE_SCHEMA = f"crowdperf.explore/{JSON_SCHEMA_VERSION}"
-EVENT_SCHEMA = f"crowdperf.explore.event/{JSON_SCHEMA_VERSION}"
+# --json: JSON lines, each journal record as crowdperf.explore.event/1 while it runs, then the
+# report as crowdperf.explore/1 (status: crowdperf.explore.status/1); jsonio.py's one style
+EXPLORE_VERSION = 1
 EXAMPLE = """
 
 Examples:
@@ -96,13 +98,6 @@ class ExploreOptions:
     retry_failed: bool
     paths: AssetPaths
     download: bool
-
-
-def _fail(exc: CrowdperfError) -> typer.Exit:
-    if state.verbose:
-        err_console.print_exception()
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 def _constraints(scenario: str, objective: str | None, **limits: Any) -> Constraints:
@@ -176,55 +171,48 @@ def explore(
     repeating nothing finished. docs/explore.md tells the search."""
     if ctx.invoked_subcommand is not None:
         return
-    try:
-        sf = load_space_file(space_file) if space_file else SpaceFile()
-        opts = ExploreOptions(
-            model=model,
-            scenario=scenario,
-            backends=backends,
-            devices=devices,
-            precisions=precisions,
-            batch_sizes=batch_sizes,
-            threads=threads,
-            axis=tuple(axis),
-            directory=directory,
-            budget=budget,
-            screen_count=screen_count,
-            noise=noise,
-            accuracy_tolerance=accuracy_tolerance,
-            execution_mode=execution_mode,
-            category=category,
-            submitter=submitter,
-            retry_failed=retry_failed,
-            paths=AssetPaths(model_path, dataset_path, vocab_path),
-            download=download,
-        )
-        exp = _exploration(sf, opts)
-        from crowdperf.explore.session import exploration_report, run_exploration
-        from crowdperf.hub.prices import load_price_table
+    sf = load_space_file(space_file) if space_file else SpaceFile()
+    opts = ExploreOptions(
+        model=model,
+        scenario=scenario,
+        backends=backends,
+        devices=devices,
+        precisions=precisions,
+        batch_sizes=batch_sizes,
+        threads=threads,
+        axis=tuple(axis),
+        directory=directory,
+        budget=budget,
+        screen_count=screen_count,
+        noise=noise,
+        accuracy_tolerance=accuracy_tolerance,
+        execution_mode=execution_mode,
+        category=category,
+        submitter=submitter,
+        retry_failed=retry_failed,
+        paths=AssetPaths(model_path, dataset_path, vocab_path),
+        download=download,
+    )
+    exp = _exploration(sf, opts)
+    from crowdperf.explore.session import exploration_report, run_exploration
+    from crowdperf.hub.prices import load_price_table
 
-        prices = load_price_table(price_table)
-        hub_db = db or load_settings().hub_db
-        listener, finish = _listener(as_json, exp)
-        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-        try:
-            run_exploration(exp, db=hub_db, prices=prices, ray_address=ray_address, listener=listener)
-        except KeyboardInterrupt:
-            raise InterruptedRun(
-                "interrupted; every finished point is in the journal: rerun to resume"
-            ) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            finish()
-        limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
-        c = _constraints(
-            exp.space.scenario.value, objective, max_usd_per_million=max_usd_per_million, **limits
-        )
-        report = exploration_report(exp.directory, c, hub_db, prices)
-    except CrowdperfError as exc:
-        raise _fail(exc) from None
+    prices = load_price_table(price_table)
+    hub_db = db or load_settings().hub_db
+    listener, finish = _listener(as_json, exp)
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        run_exploration(exp, db=hub_db, prices=prices, ray_address=ray_address, listener=listener)
+    except KeyboardInterrupt:
+        raise InterruptedRun("interrupted; every finished point is in the journal: rerun to resume") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        finish()
+    limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
+    c = _constraints(exp.space.scenario.value, objective, max_usd_per_million=max_usd_per_million, **limits)
+    report = exploration_report(exp.directory, c, hub_db, prices)
     if as_json:
-        typer.echo(json.dumps({"schema": EXPLORE_SCHEMA, **to_jsonable(report)}))
+        typer.echo(json.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
     else:
         _print_report(report)
 
@@ -305,13 +293,8 @@ def _listener(as_json: bool, exp: Exploration) -> tuple[Any, Any]:
 
         def emit(_state: ExplorationState, record: Record | None) -> None:
             if record is not None:
-                data = {
-                    "schema": EVENT_SCHEMA,
-                    "event": record.event,
-                    "t": time.time(),
-                    **to_jsonable(record),
-                }
-                typer.echo(json.dumps(data), nl=True)
+                payload = {"event": record.event, "t": time.time(), **jsonio.to_jsonable(record)}
+                typer.echo(json.dumps(jsonio.document("explore.event", EXPLORE_VERSION, payload)))
 
         return emit, lambda: None
     prices = load_price_table()
@@ -410,14 +393,9 @@ def status_cmd(
     """
     from crowdperf.explore.session import exploration_status
 
-    try:
-        report = exploration_status(directory)
-    except CrowdperfError as exc:
-        raise _fail(exc) from None
+    report = exploration_status(directory)
     if as_json:
-        typer.echo(
-            json.dumps({"schema": f"crowdperf.explore.status/{JSON_SCHEMA_VERSION}", **to_jsonable(report)})
-        )
+        typer.echo(jsonio.dumps(jsonio.document("explore.status", EXPLORE_VERSION, report)))
         return
     console.print(status_table(report))
 
@@ -442,16 +420,13 @@ def report_cmd(
     from crowdperf.explore.session import exploration_report, exploration_status
     from crowdperf.hub.prices import load_price_table
 
-    try:
-        prices = load_price_table(price_table)
-        scenario = exploration_status(directory, prices).scenario
-        limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
-        c = _constraints(scenario, objective, max_usd_per_million=max_usd_per_million, **limits)
-        report = exploration_report(directory, c, db or load_settings().hub_db, prices)
-    except CrowdperfError as exc:
-        raise _fail(exc) from None
+    prices = load_price_table(price_table)
+    scenario = exploration_status(directory, prices).scenario
+    limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
+    c = _constraints(scenario, objective, max_usd_per_million=max_usd_per_million, **limits)
+    report = exploration_report(directory, c, db or load_settings().hub_db, prices)
     if as_json:
-        typer.echo(json.dumps({"schema": EXPLORE_SCHEMA, **to_jsonable(report)}))
+        typer.echo(jsonio.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
         return
     _print_report(report)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, GetResult, get_artifact
 from crowdperf.automation.versions import VersionConstraint
 from crowdperf.cli.console import console, err_console
+from crowdperf.cli.tables import Rows, print_rows
 from crowdperf.errors import UsageError
 from crowdperf.settings import load_settings
 
@@ -37,7 +39,7 @@ def _split_words(name: str | None, words: list[str]) -> tuple[str | None, str | 
 
 
 def get_command(
-    name: str = typer.Argument(None, help="Recipe name (cuda, cudnn, ...); omit with --tags."),
+    name: str | None = typer.Argument(None, help="Recipe name (cuda, cudnn, ...); omit with --tags."),
     words: list[str] = typer.Argument(None, help="Variations (_toolkit, _lib-only ...) or extra tags."),
     tags: str = typer.Option(None, "--tags", help="Find the recipe by tags, CM style: get,cuda,_toolkit."),
     version: str = typer.Option(None, "--version", help="Exact version or prefix (12 = any 12.x)."),
@@ -111,8 +113,8 @@ def render(result: GetResult) -> None:
         f"  source: {art.source}{variations}",
         highlight=False,
     )
-    for key, value in art.paths.items():
-        console.print(f"  {key:<14} {value}", highlight=False)
+    for key, where in art.paths.items():
+        console.print(f"  {key:<14} {where}", highlight=False)
     meta = dict(art.metadata)
     devices, agreement = meta.pop("devices", None), meta.pop("agreement", None)
     nested = {
@@ -124,14 +126,14 @@ def render(result: GetResult) -> None:
         if value is not None and key not in nested:
             console.print(f"  {key:<14} {_value(value)}", highlight=False)
     for key, value in nested.items():  # e.g. sys-utils' tools: {name: {path, version}}
-        console.print(_table(key, [{"name": name, **row} for name, row in value.items()]))
+        print_rows(console, _rows(key, [{"name": name, **row} for name, row in value.items()]))
     if isinstance(devices, list) and devices:
         if all(isinstance(d, dict) for d in devices):
-            console.print(_table("GPUs (NVML)", devices))
+            print_rows(console, _rows("GPUs (NVML)", devices))
         else:  # e.g. torch's list of device names
             console.print(f"  {'devices':<14} {', '.join(map(str, devices))}", highlight=False)
     if isinstance(agreement, list) and agreement:
-        console.print(_table("NVML vs CUDA device query", agreement))
+        print_rows(console, _rows("NVML vs CUDA device query", agreement))
 
 
 def render_recipes(as_json: bool) -> None:
@@ -151,18 +153,16 @@ def render_recipes(as_json: bool) -> None:
         for r in registry.recipes()
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(jsonio.dumps(jsonio.document("recipes", 1, {"recipes": rows})))
     else:
-        console.print(_table("recipes", rows))
+        print_rows(console, _rows("recipes", rows))
 
 
-def _table(title: str, rows: list[dict]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    return table
+def _rows(title: str, rows: list[dict]) -> Rows:
+    """Dicts of one shape (recipes, GPUs, tools) as rows; the first column names each row."""
+    headers = tuple(rows[0])
+    cells = tuple(tuple(escape(_value(row.get(h, ""))) for h in headers) for row in rows)
+    return Rows(headers, cells, title=f"[bold]{escape(title)}[/]")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,24 +7,31 @@ present, adds its commands through ``register_web(hub_app)``.
 
 from __future__ import annotations
 
-import importlib
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
+from crowdperf.cli.hub_render import compare_rows, print_best, print_import, print_pareto, results_rows
+from crowdperf.cli.hub_web import register_web
+from crowdperf.cli.tables import print_rows
+from crowdperf.errors import HubError, MissingInputError, UsageError
+from crowdperf.formatting import number, plural
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     JSON_SCHEMA_VERSION,
+    MAX_ID,
+    MAX_ROWS,
     BestAnswer,
     Comparison,
     Constraints,
-    HubResult,
     ParetoFront,
     ResultFilter,
     ResultPage,
@@ -37,6 +44,10 @@ if TYPE_CHECKING:
 
 # The store, importer and queries import SQLAlchemy (~0.25 s): each command imports them when it
 # runs, so `crowdperf --help` and `crowdperf run` never load it (tests/cli/test_root.py checks).
+
+Q = TypeVar("Q", ResultFilter, Constraints)
+ROUND_NAME = re.compile(r"v\d+\.\d+")
+MAX_TOP = 1_000
 
 hub_app = typer.Typer(
     help="Results hub: import MLPerf results, list, compare, Pareto fronts, best stack.", no_args_is_help=True
@@ -51,7 +62,7 @@ DB = typer.Option(
 JSON = typer.Option(False, "--json", help="Print JSON (versioned schema) instead of a table.")
 PRICES = typer.Option(None, "--price-table", help="JSON price table (default: the shipped cloud prices).")
 MODEL = typer.Option(None, "--model", help="Exact model, e.g. bert-99.")
-SCENARIO = typer.Option(None, "--scenario", help="SingleStream, MultiStream, Server or Offline.")
+SCENARIO = typer.Option(None, "--scenario", help="SingleStream, MultiStream, Server or Offline (any case).")
 DIVISION = typer.Option(None, "--division", help="closed, open or network.")
 ROUND = typer.Option(None, "--round", help="MLPerf round, e.g. v5.1.")
 ACCEL = typer.Option(None, "--accelerator", help="Substring of the accelerator name (case-insensitive).")
@@ -61,10 +72,42 @@ PRECISION = typer.Option(None, "--precision", help="Weight data type, e.g. fp32,
 MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Only results with F1 at least this.")
 
 
-def _store(db: str | None) -> Store:
+def _store(db: str | None, *, create: bool = False) -> Store:
+    """The hub database; only a writer (``import``) may create it (store.open_store)."""
     from crowdperf.hub.store import open_store
 
-    return open_store(db or load_settings().hub_db)
+    return open_store(db or load_settings().hub_db, create=create)
+
+
+@contextmanager
+def _new_store_removed_on_failure(db: str | None) -> Iterator[Store]:
+    """A writer's store; a SQLite file this command created is removed again when the command
+    fails (a bad tree leaves no empty database behind)."""
+    from crowdperf.hub.store import database_url
+
+    url = database_url(db or load_settings().hub_db)
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    fresh = path is not None and not path.exists()
+    store = _store(db, create=True)
+    try:
+        yield store
+    except BaseException:
+        store.close()
+        if fresh and path is not None:
+            for leftover in (
+                path,
+                *path.parent.glob(path.name + "-*"),
+                path.with_name(path.name + ".migrate.lock"),
+            ):
+                leftover.unlink(missing_ok=True)
+        raise
+    store.close()
+
+
+def _filters(store: Store, query: Q) -> Q:
+    from crowdperf.hub.filter_values import checked_filters
+
+    return checked_filters(store, query)
 
 
 def _prices(path: Path | None) -> PriceTable:
@@ -72,12 +115,14 @@ def _prices(path: Path | None) -> PriceTable:
 
 
 def _emit_json(kind: str, obj: Any) -> None:
-    payload = {"schema": f"crowdperf.hub.{kind}/{JSON_SCHEMA_VERSION}", **to_jsonable(obj)}
+    payload = jsonio.document(f"hub.{kind}", JSON_SCHEMA_VERSION, to_jsonable(obj))
     typer.echo(json.dumps(payload, indent=2))
 
 
-def _num(value: float | None, fmt: str = "{:,.4g}") -> str:
-    return "-" if value is None else fmt.format(value)
+def _round_name(value: str | None) -> str | None:
+    if value is not None and not ROUND_NAME.fullmatch(value):
+        raise UsageError(f"--round {value!r} is not a round name", hint="use the form v5.1")
+    return value
 
 
 @hub_app.command("import")
@@ -94,21 +139,27 @@ def import_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Import an MLPerf submission tree (ours, or an official inference_results_vX.Y repository).
+    Exits 11 when not one result could be imported (the failures are listed).
 
     Example: crowdperf hub import ./inference_results_v4.0 --source mlcommons
     """
-    from crowdperf.hub.importer import import_tree
+    from crowdperf.hub.importer import import_tree, is_git_url
 
-    store = _store(db)
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    _round_name(round_name)
+    if not is_git_url(target) and not Path(target).expanduser().is_dir():
+        raise MissingInputError(f"no submission tree at {target}", hint="pass a directory or a git URL")
+    with (
+        _new_store_removed_on_failure(db) as store,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as bar,
+    ):
         task = bar.add_task("import", total=None)
         report = import_tree(
             store,
@@ -120,63 +171,13 @@ def import_cmd(
         )
     if as_json:
         _emit_json("import", report)
-        return
-    console.print(
-        f"{report.found} results found in {escape(report.root)}: [green]{report.imported} imported[/], "
-        f"{report.unchanged} unchanged, [red]{len(report.failed)} failed[/] "
-        f"({report.results_per_second:,.0f} results/s)"
-    )
-    for failure in report.failed:
-        console.print(f"  [red]failed[/] {escape(failure.path)}: {escape(failure.reason)}", highlight=False)
-
-
-def _add_row(table: Table, *cells: str) -> None:
-    """Cells come from submitted data: never interpret them as rich markup."""
-    table.add_row(*(escape(c) for c in cells))
-
-
-def _results_table(rows: tuple[HubResult, ...], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "id",
-        "round",
-        "submitter",
-        "system",
-        "accelerator",
-        "backend",
-        "prec",
-        "model",
-        "scenario",
-        "result",
-        "F1",
-        "W",
-        "J/sample",
-        "$/1M",
-        "valid",
-        "key",
-    ):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        _add_row(
-            table,
-            str(r.id),
-            r.round,
-            r.submitter,
-            r.system_name,
-            f"{r.accelerator_count}x {r.accelerator}" if r.accelerator else "CPU",
-            r.backend,
-            r.precision,
-            r.model,
-            r.scenario,
-            f"{_num(r.value)} {r.unit}",
-            _num(r.accuracy_f1, "{:.3f}"),
-            _num(r.power_w),
-            _num(r.energy_j_per_sample),
-            _num(r.usd_per_million, "{:,.3g}"),
-            "yes" if r.valid else "no",
-            r.comparison_key[:8],
+    else:
+        print_import(console, report)
+    if report.failed and not (report.imported or report.unchanged):
+        raise HubError(
+            f"none of the {plural(report.found, 'result')} could be imported",
+            hint="see the reason given for each; fix the tree and import it again",
         )
-    return table
 
 
 @hub_app.command("list")
@@ -193,17 +194,22 @@ def list_cmd(
     valid_only: bool = typer.Option(False, "--valid-only", help="Only VALID LoadGen runs."),
     sort: str = typer.Option("-throughput", "--sort", help="Comma-separated fields, '-' for descending."),
     limit: int = typer.Option(
-        None, "--limit", min=1, help="Rows per page (default: all with --json, 50 otherwise)."
+        None, "--limit", min=1, max=MAX_ROWS, help="Rows per page (default: all with --json, 50 otherwise)."
     ),
-    offset: int = typer.Option(0, "--offset", min=0),
+    offset: int = typer.Option(0, "--offset", min=0, max=MAX_ROWS),
     db: str = DB,
     price_table: Path = PRICES,
     as_json: bool = JSON,
 ) -> None:
-    """List results, filtered and sorted.
+    """List results, filtered and sorted. Filter values are checked against what the hub holds
+    (any case: --scenario offline is Offline).
 
     Example: crowdperf hub list --model bert-99 --scenario Offline --min-accuracy-f1 89.96 --sort -throughput
     """
+    from crowdperf.hub.queries import list_results, sort_keys
+
+    sort_keys(sort)
+    prices = _prices(price_table)
     flt = ResultFilter(
         model=model,
         scenario=scenario,
@@ -216,30 +222,35 @@ def list_cmd(
         min_accuracy_f1=min_accuracy_f1,
         valid_only=valid_only,
     )
-    from crowdperf.hub.queries import list_results
-
+    store = _store(db)
     page: ResultPage = list_results(
-        _store(db),
-        flt,
+        store,
+        _filters(store, flt),
         sort=sort,
         offset=offset,
-        prices=_prices(price_table),
+        prices=prices,
         limit=limit if (limit or as_json) else 50,
     )
     if as_json:
         _emit_json("list", page)
         return
-    console.print(_results_table(page.rows, f"{page.total} results (showing {len(page.rows)} from {offset})"))
+    shown = f"{plural(page.total, 'result')}" + (
+        f" (showing {number(len(page.rows))} from {number(offset)})" if len(page.rows) < page.total else ""
+    )
+    notes: tuple[str, ...] = ()
     if not page.comparable:
-        console.print(
-            f"[yellow]note:[/] these rows span {page.comparison_keys} comparison keys: rank only rows "
-            "with the same key (filter by model, scenario, round and division)"
+        notes = (
+            f"[yellow]note:[/] these rows span {number(page.comparison_keys)} comparison keys: rank only "
+            "rows with the same key (filter by model, scenario, round and division)",
         )
+    print_rows(console, results_rows(page.rows, shown, notes))
 
 
 @hub_app.command("compare")
 def compare_cmd(
-    ids: list[int] = typer.Argument(..., help="Two or more result ids; deltas are against the first."),
+    ids: list[int] = typer.Argument(
+        ..., min=1, max=MAX_ID, help="Two or more result ids; deltas are against the first."
+    ),
     db: str = DB,
     price_table: Path = PRICES,
     as_json: bool = JSON,
@@ -250,26 +261,12 @@ def compare_cmd(
     """
     from crowdperf.hub.queries import compare_results
 
-    cmp: Comparison = compare_results(_store(db), ids, prices=_prices(price_table))
+    prices = _prices(price_table)
+    cmp: Comparison = compare_results(_store(db), ids, prices=prices)
     if as_json:
         _emit_json("compare", cmp)
         return
-    table = Table(title="comparison (deltas vs the first result)", title_justify="left")
-    table.add_column("metric")
-    for r in cmp.results:
-        table.add_column(
-            f"#{r.id} {r.label}\n{r.accelerator_count}x {r.accelerator or 'CPU'}", overflow="fold"
-        )
-    for m in cmp.metrics:
-        cells = [
-            _num(v) if i == 0 or d is None else f"{_num(v)} ({d:+.1f}%)"
-            for i, (v, d) in enumerate(zip(m.values, m.delta_pct, strict=True))
-        ]
-        unit = f"{m.unit}, " if m.unit else ""
-        table.add_row(f"{m.name} ({unit}{m.better} is better)", *cells)
-    console.print(table)
-    if cmp.note:
-        console.print(f"[yellow]note:[/] {escape(cmp.note)}")
+    print_rows(console, compare_rows(cmp))
 
 
 @hub_app.command("pareto")
@@ -294,6 +291,9 @@ def pareto_cmd(
 
     Example: crowdperf hub pareto --axes throughput,accuracy,cost --scenario Offline
     """
+    from crowdperf.hub.queries import pareto_front
+
+    prices = _prices(price_table)
     flt = ResultFilter(
         model=model,
         scenario=scenario,
@@ -305,35 +305,13 @@ def pareto_cmd(
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
     )
-    from crowdperf.hub.queries import pareto_front
-
-    front: ParetoFront = pareto_front(
-        _store(db), flt, [a.strip() for a in axes.split(",") if a.strip()], prices=_prices(price_table)
-    )
+    store = _store(db)
+    axis_names = [a.strip() for a in axes.split(",") if a.strip()]
+    front: ParetoFront = pareto_front(store, _filters(store, flt), axis_names, prices=prices)
     if as_json:
         _emit_json("pareto", front)
         return
-    if not front.groups:
-        console.print("no results have all of these axes")
-    for g in front.groups:
-        table = Table(
-            title=escape(
-                f"{g.model} {g.scenario} {g.round} {g.division} (key {g.comparison_key[:8]}): "
-                f"{len(g.front_ids)} on the front of {g.total}"
-            ),
-            title_justify="left",
-        )
-        for col in ("id", "system", "accelerator", *front.axes):
-            table.add_column(col)
-        for p in (p for p in g.points if p.on_front):
-            _add_row(
-                table,
-                str(p.id),
-                p.label,
-                f"{p.accelerator_count}x {p.accelerator or 'CPU'}",
-                *(_num(c) for c in p.coords),
-            )
-        console.print(table)
+    print_pareto(console, front)
 
 
 @hub_app.command("best")
@@ -355,15 +333,21 @@ def best_cmd(
     include_invalid: bool = typer.Option(
         False, "--include-invalid", help="Also rank INVALID (test-mode) runs."
     ),
-    top: int = typer.Option(5, "--top", min=1, help="Configurations to rank per comparison key."),
+    top: int = typer.Option(
+        5, "--top", min=1, max=MAX_TOP, help="Configurations to rank per comparison key."
+    ),
     db: str = DB,
     price_table: Path = PRICES,
     as_json: bool = JSON,
 ) -> None:
-    """Rank the configurations meeting constraints and explain the winner.
+    """Answer first: the best configuration meeting the constraints and why; then the ranking
+    of every comparison key the filters match (numbers of different keys are not comparable).
 
     Example: crowdperf hub best --scenario Offline --min-accuracy-f1 89.96 --max-usd-per-million 5
     """
+    from crowdperf.hub.queries import best_configurations
+
+    prices = _prices(price_table)
     c = Constraints(
         scenario=scenario,
         model=model,
@@ -377,39 +361,15 @@ def best_cmd(
         valid_only=not include_invalid,
         objective=objective,
     )
-    from crowdperf.hub.queries import best_configurations
-
-    answer: BestAnswer = best_configurations(_store(db), c, prices=_prices(price_table), top=top)
+    store = _store(db)
+    answer: BestAnswer = best_configurations(store, _filters(store, c), prices=prices, top=top)
     if as_json:
         _emit_json("best", answer)
         return
-    if not answer.groups:
-        console.print("no results match the scenario/model/round filters")
-    for g in answer.groups:
-        if g.ranking:
-            first = g.ranking[0]
-            console.print(
-                _results_table(
-                    g.ranking,
-                    escape(
-                        f"{first.model} {first.scenario} {first.round} {first.division} "
-                        f"(key {g.comparison_key[:8]})"
-                    ),
-                )
-            )
-        for line in g.explanation:
-            console.print(line, highlight=False, markup=False)
-    if answer.comparable_note:
-        console.print(f"[yellow]note:[/] {answer.comparable_note}")
+    print_best(console, answer)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``hub`` to the root app; the web commands join when ``crowdperf.cli.hub_web`` exists."""
-    try:
-        web = importlib.import_module("crowdperf.cli.hub_web")
-    except ModuleNotFoundError as exc:
-        if exc.name != "crowdperf.cli.hub_web":
-            raise
-    else:
-        web.register_web(hub_app)
+    """Add ``hub`` to the root app, its web commands (serve, submit, token, ...) included."""
+    register_web(hub_app)
     app.add_typer(hub_app, name="hub")

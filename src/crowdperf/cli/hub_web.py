@@ -4,22 +4,26 @@ cli/hub.py calls ``register_web(hub_app)`` to add these to its `hub` sub-app."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
+from crowdperf.errors import HubError, UsageError
+from crowdperf.formatting import number
 from crowdperf.locks import exclusive, tree_lock
 from crowdperf.settings import load_settings
 
 DB_HELP = "Hub database: SQLite path or postgresql:// URL (default: CROWDPERF_HUB_DB or <cache>/hub.sqlite)."
 
 
-def _open(db: str | None):  # type: ignore[no-untyped-def]
+def _open(db: str | None, *, create: bool = True):  # type: ignore[no-untyped-def]
+    """The hub database; a reader (export-site, token revoke) passes ``create=False``."""
     from crowdperf.hub.store import open_store
 
-    return open_store(db or load_settings().hub_db)
+    return open_store(db or load_settings().hub_db, create=create)
 
 
 def _prices(price_table: Path | None):  # type: ignore[no-untyped-def]
@@ -53,10 +57,9 @@ def serve(
 
     Example: crowdperf hub serve --db hub.sqlite --port 8765   (then open http://127.0.0.1:8765)
     """
-    from crowdperf.errors import UsageError
     from crowdperf.hub.web.app import WebConfig
     from crowdperf.hub.web.response_cache import MIB, CacheLimits
-    from crowdperf.hub.web.server import ServeOptions, is_loopback
+    from crowdperf.hub.web.server import ServeOptions, is_loopback, listen
     from crowdperf.hub.web.server import serve as run_server
     from crowdperf.hub.web.staging import StagingLimits
     from crowdperf.hub.web.submission_checks import submission_checker
@@ -80,8 +83,10 @@ def serve(
             store=_open(db), prices=prices, limits=limits, checker=checker, staging=staging, cache=cache
         )
 
+    options = ServeOptions(host=host, port=port, workers=workers, log_level=log_level)
+    sock = listen(options)  # a busy port fails here, before the banner
     console.print(f"crowdperf hub on http://{host}:{port}  (API docs: /docs)")
-    run_server(make_config, ServeOptions(host=host, port=port, workers=workers, log_level=log_level))
+    run_server(make_config, options, sock)
 
 
 def submit(
@@ -97,26 +102,39 @@ def submit(
     from crowdperf.hub.web.client import submit_tree
 
     result = submit_tree(tree, server=server, token=token)
-    if as_json:
-        typer.echo(json.dumps(result.report, indent=2))
-        return
     r = result.report
-    console.print(
-        f"uploaded {result.bytes_sent} bytes as {r['owner']}: {r['imported']} imported, "
-        f"{r['unchanged']} unchanged, {len(r['failed'])} failed; results labelled {r['verdict']}"
-    )
-    for line in r["failed"]:
-        console.print(f"  [red]failed[/] {line}", highlight=False)
+    if as_json:
+        typer.echo(jsonio.dumps(jsonio.document("hub.submit", 1, r)))
+    else:
+        console.print(
+            escape(
+                f"uploaded {number(result.bytes_sent)} bytes as {r['owner']}: "
+                f"{number(r['imported'])} imported, {number(r['unchanged'])} unchanged, "
+                f"{number(len(r['failed']))} failed; results labelled {r['verdict']}"
+            ),
+            soft_wrap=True,
+        )
+        for line in r["failed"]:
+            console.print(f"  [red]failed[/] {escape(str(line))}", highlight=False, soft_wrap=True)
+    if r["failed"] and not (r["imported"] or r["unchanged"]):  # the upload stored nothing
+        raise HubError(
+            f"none of the {len(r['failed'])} uploaded results could be stored",
+            hint="see the reason given for each; fix the tree and submit it again",
+        )
 
 
 def _change(action: str, result_id: int, server: str, token: str) -> None:
     from crowdperf.hub.web.client import change_result
 
-    console.print(change_result(server, token, result_id, action))
+    answer = change_result(server, token, result_id, action)
+    console.print(escape(str(answer.get("message") or answer)), soft_wrap=True)
+
+
+RESULT_ID = typer.Argument(..., min=1, max=2**31 - 1, help="The result's id (hub list shows it).")
 
 
 def hide(
-    result_id: int,
+    result_id: int = RESULT_ID,
     server: str = typer.Option(..., "--server"),
     token: str = typer.Option(..., "--token"),
     unhide: bool = typer.Option(False, "--unhide", help="Show it again."),
@@ -125,7 +143,7 @@ def hide(
     _change("unhide" if unhide else "hide", result_id, server, token)
 
 
-def delete(result_id: int, server: str = typer.Option(..., "--server"),
+def delete(result_id: int = RESULT_ID, server: str = typer.Option(..., "--server"),
            token: str = typer.Option(..., "--token")) -> None:  # fmt: skip
     """Delete one of your uploaded results for good."""
     _change("delete", result_id, server, token)
@@ -144,7 +162,7 @@ def export_site(
 
     # One writer per site folder: two exports share its .partial sibling (locks.py; exit 12).
     with exclusive(tree_lock(dest.resolve()), f"site folder {dest}"):
-        report = run_export(_open(db), dest, prices=_prices(price_table))
+        report = run_export(_open(db, create=False), dest, prices=_prices(price_table))
     console.print(f"wrote {report.pages} pages for {report.results} results to {report.path}")
 
 
@@ -174,7 +192,7 @@ def token_revoke(name: str, db: str | None = typer.Option(None, "--db", help=DB_
     """Revoke NAME's token; its uploads stay (`token create NAME` gives it a new one)."""
     from crowdperf.hub.auth import revoke_token
 
-    revoke_token(_open(db), name)
+    revoke_token(_open(db, create=False), name)
     console.print(f"revoked the token of {name}")
 
 

@@ -1,19 +1,19 @@
 """The ``crowdperf`` command line: thin. Each sub-module registers its commands; each command parses
-options, calls one library function and renders its typed result."""
+options, calls one library function and renders its typed result. Failures of every kind are
+reported once, at the root command (``boundary.CrowdperfGroup``)."""
 
 from __future__ import annotations
-
-import sys
 
 import typer
 
 from crowdperf import __version__
 from crowdperf.cli import cache, cm, dataset, explore, get, hub, run, submission, system
-from crowdperf.cli.console import err_console, state
-from crowdperf.errors import CrowdperfError
+from crowdperf.cli.boundary import CrowdperfGroup
+from crowdperf.cli.console import state
 
 app = typer.Typer(
     name="crowdperf",
+    cls=CrowdperfGroup,
     help="Crowd-benchmarking of ML inference: MLPerf Inference BERT with the real LoadGen.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -43,11 +43,5 @@ for _module in (run, dataset, get, cache, cm, system, submission, hub, explore):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: maps CrowdperfError to its exit code, no traceback."""
-    try:
-        app(args=argv, prog_name="crowdperf", standalone_mode=True)
-    except CrowdperfError as exc:
-        if state.verbose:
-            err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
+    """Entry point of the console script; the root group maps every failure to its exit code."""
+    app(args=argv, prog_name="crowdperf", standalone_mode=True)

@@ -5,30 +5,30 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from dataclasses import asdict
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.markup import escape
 
 from crowdperf import plugins
 from crowdperf.backends.registry import backend_names
-from crowdperf.cli.console import console, err_console, state
-from crowdperf.errors import CrowdperfError, InterruptedRun, UsageError
+from crowdperf.cli.console import console, err_console
+from crowdperf.cli.run_progress import RunProgressView
+from crowdperf.cli.run_view import next_steps, results_json, results_rows
+from crowdperf.cli.tables import print_rows
+from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, default_round, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_plan
-from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunSpec, Targets, plan_runs
+from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunPlan, RunSpec, Targets, plan_runs
 from crowdperf.mlperf.workload import workload_names, workload_rules
 from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.submission.post_run import after_run
 from crowdperf.system.devices import DeviceSelection
 
-RUN_JSON_SCHEMA = "crowdperf.run/1"
 E = TypeVar("E", bound=Enum)
 
 POWER_NOTE = (
@@ -46,9 +46,13 @@ Examples:
 
 
 def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
-    if value not in choices:
+    """``value`` as one of ``choices``, in any case (``offline`` is Offline: the intent is plain)."""
+    if value in choices:
+        return value
+    same = [c for c in choices if c.casefold() == value.casefold()]
+    if len(same) != 1:
         raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}")
-    return value
+    return same[0]
 
 
 def _registered(value: str, group: plugins.PluginGroup) -> str:
@@ -59,8 +63,8 @@ def _registered(value: str, group: plugins.PluginGroup) -> str:
 
 def _enum(value: str, enum: type[E], option: str, extra: tuple[str, ...] = ()) -> E | None:
     names = tuple(str(m.value) for m in enum) + extra
-    _choice(value, names, option)
-    return None if value in extra else enum(value)
+    chosen = _choice(value, names, option)
+    return None if chosen in extra else enum(chosen)
 
 
 def run(
@@ -98,29 +102,27 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of the table."),
 ) -> None:
     """Run MLPerf Inference BERT through the real LoadGen and write the results directory."""
+    spec, scen, md = _build_spec(**locals())
+    get_round(spec.round)
+    plan = plan_runs(spec, workload_rules(spec.model), scen, md)
+    ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run, notify=_note)
     try:
-        spec, scen, md = _build_spec(**locals())
-        get_round(spec.round)
-        plan = plan_runs(spec, workload_rules(spec.model), scen, md)
-        ctx = HarnessContext(load_settings(), argv=list(sys.argv), after_run=after_run, notify=_note)
-        try:
-            results = _execute(plan, ctx, quiet=as_json)
-        except KeyboardInterrupt:  # between runs: nothing partial exists
-            raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
-    except CrowdperfError as exc:
-        if state.verbose:
-            err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
+        results = _execute(plan, ctx, quiet=as_json)
+    except KeyboardInterrupt:  # between runs: nothing partial exists
+        raise InterruptedRun("interrupted; completed runs were kept, nothing partial was left") from None
     if as_json:
         typer.echo(json.dumps(results_json(results), indent=2))
-    else:
-        console.print(results_table(results, spec.results_dir))
-        for r in results:
-            if r.valid is False:  # why, in one line, and the command that fixes it
-                console.print(f"[red]INVALID[/] {r.scenario} {r.mode}: {r.invalid_reason}", highlight=False)
-                if r.invalid_fix:
-                    console.print(f"  fix: {r.invalid_fix}", highlight=False, markup=False)
+        return
+    print_rows(console, results_rows(results, spec.results_dir))
+    for r in results:
+        if r.valid is False:  # why, in one line, and the command that fixes it
+            console.print(
+                f"[red]INVALID[/] {r.scenario} {r.mode}: {escape(str(r.invalid_reason))}", highlight=False
+            )
+            if r.invalid_fix:
+                console.print(f"  fix: {r.invalid_fix}", highlight=False, markup=False)
+    for line in next_steps(results, spec, scen):
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def _note(line: str) -> None:
@@ -156,7 +158,7 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: child stopped, partial run removed
 
 
-def _execute(plan: Any, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
+def _execute(plan: RunPlan, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return _execute_with_progress(plan, ctx, quiet=quiet)
@@ -164,96 +166,9 @@ def _execute(plan: Any, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _execute_with_progress(plan: Any, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet) as progress:
-        tasks: dict[int, Any] = {}
-
-        def on_event(spec: RunSpec, phase: str, _elapsed: float) -> None:
-            key = id(spec)
-            if phase == "start":
-                tasks[key] = progress.add_task(f"{spec.scenario} {spec.mode}", total=None)
-            elif phase == "done":
-                progress.update(tasks[key], visible=False)
-
-        return execute_plan(plan, ctx, on_event)
-
-
-def _metric_text(r: RunResult) -> str:
-    if r.metric is None:
-        return "-"
-    v = r.metric.value
-    return (
-        f"{r.metric.name}: {v:,.0f} {r.metric.unit}"
-        if v >= 100
-        else f"{r.metric.name}: {v:.3g} {r.metric.unit}"
-    )
-
-
-def _accuracy_text(r: RunResult) -> str:
-    a = r.accuracy
-    if a is None:
-        return "-"
-    verdict = "" if a.passed is None else (" PASS" if a.passed else " FAIL")
-    others = " ".join(f"{k} {v:.2f}" for k, v in a.scores.items() if k != a.metric)
-    text = f"{a.metric} {a.value:.2f}" + (f" ({others})" if others else "") + verdict
-    return f"{text} ({a.note})" if a.note else text
-
-
-def _validity(r: RunResult) -> str:
-    if r.valid is None:
-        return "-"
-    return "VALID" if r.valid else "INVALID"
-
-
-def _shared_unavailable(results: list[RunResult]) -> str | None:
-    """The one reason every measured run lacks power: said once under the table, no column."""
-    reasons = {r.power.unavailable for r in results if r.power is not None}
-    return next(iter(reasons)) if len(reasons) == 1 and None not in reasons else None
-
-
-def _power_text(r: RunResult) -> str:
-    if r.power is None:
-        return "-"
-    if r.power.unavailable is not None:
-        return f"unavailable ({r.power.unavailable})"
-    return r.power.text(span=False)  # min and max: power.json and --json
-
-
-def results_table(results: list[RunResult], results_dir: Path | None = None) -> Table:
-    test = any(not r.submittable for r in results)
-    systems = sorted({f"{r.system}/{r.model}" for r in results})
-    written = any(r.mode is not Mode.FIND_PERFORMANCE for r in results)
-    lines = [f"results under {results_dir}"] if results_dir and written else []
-    if test:
-        lines.insert(0, "TEST (not submittable)")
-    no_power = _shared_unavailable(results)
-    caption = "; ".join(lines) + (f"\npower: unavailable ({no_power})" if no_power else "")
-    power_column = not no_power and any(r.power is not None for r in results)
-    table = Table(title=", ".join(systems), caption=caption.strip() or None)
-    for col in ("scenario", "mode"):
-        table.add_column(col, no_wrap=True)
-    for col in ("metric", "result", "accuracy", *(("power",) if power_column else ())):
-        table.add_column(col, overflow="fold")
-    for r in results:
-        mark = "" if r.submittable else " [yellow]TEST[/]"
-        cells = [r.scenario.value, r.mode.value, _metric_text(r), _validity(r) + mark, _accuracy_text(r)]
-        table.add_row(*cells, *((_power_text(r),) if power_column else ()))
-    return table
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, StrEnum | Path):
-        return str(value)
-    return value
-
-
-def results_json(results: list[RunResult]) -> dict[str, Any]:
-    return {"schema": RUN_JSON_SCHEMA, "results": [_jsonable(asdict(r)) for r in results]}
+def _execute_with_progress(plan: RunPlan, ctx: HarnessContext, *, quiet: bool) -> list[RunResult]:
+    with RunProgressView(err_console, quiet=quiet) as view:
+        return execute_plan(plan, ctx, view)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,16 +6,20 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
+from crowdperf import jsonio
 from crowdperf.cli.console import console
-from crowdperf.errors import UsageError
+from crowdperf.cli.tables import Rows, print_rows
+from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.formatting import plural
 from crowdperf.mlperf.rounds import Category, default_round, get_round
-from crowdperf.submission.checker import CheckReport, check_submission
+from crowdperf.submission.checker import VALID_DIVISIONS, CheckReport, check_submission
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.official import run_official_checker
 from crowdperf.submission.push import push_submission
 
+GENERATE_SCHEMA = jsonio.schema("submission.generate", 1)
 submission_app = typer.Typer(help="Build, check and push MLPerf submission trees.", no_args_is_help=True)
 
 
@@ -39,6 +43,9 @@ def generate(
     sw_notes_extra: str = typer.Option("", "--sw-notes-extra", help="Appended to sw_notes."),
     overrides: Path | None = typer.Option(None, "--overrides", help="System description overrides (YAML)."),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty --submission-dir."),
+    as_json: bool = typer.Option(
+        False, "--json", help=f"Print JSON (schema {GENERATE_SCHEMA}): where each result went and why."
+    ),
 ) -> None:
     """Turn a results directory into the round's submission tree.
 
@@ -59,14 +66,21 @@ def generate(
         force,
     )
     report = generate_submission(opts)
-    table = Table(title=f"{report.submission_dir} ({report.round})")
-    for col in ("system", "model", "scenario", "division", "why"):
-        table.add_column(col)
-    for r in report.results:
-        table.add_row(r.system, r.model, r.scenario, r.division, r.reason)
-    console.print(table)
-    for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    if as_json:
+        typer.echo(jsonio.dumps(jsonio.document("submission.generate", 1, report)))
+        return
+    rows = Rows(
+        headers=("system", "model", "scenario", "division", "why"),
+        rows=tuple(
+            tuple(escape(c) for c in (r.system, r.model, r.scenario, r.division, r.reason))
+            for r in report.results
+        ),
+        title=f"{plural(len(report.results), 'result')} placed in {escape(str(report.submission_dir))} "
+        f"(round {report.round})",
+        keys=3,
+        notes=tuple(f"[yellow]note:[/] {escape(n)}" for n in report.notes),
+    )
+    print_rows(console, rows)
 
 
 def _render(report: CheckReport) -> None:
@@ -77,6 +91,15 @@ def _render(report: CheckReport) -> None:
             console.print(f"    [{f.rule}] {f.message}\n      fix: {f.fix}", highlight=False, markup=False)
     verdict = "[green]submission looks OK[/]" if report.passed else "[red]submission has errors[/]"
     console.print(f"crowdperf ({report.round}): {verdict}")
+
+
+def _require_tree(tree: Path) -> None:
+    """A folder that holds no division is not a submission with errors: it is the wrong folder."""
+    if tree.is_dir() and not any((tree / d).is_dir() for d in VALID_DIVISIONS):
+        raise MissingInputError(
+            f"{tree} holds no submission tree (no {', '.join(d + '/' for d in VALID_DIVISIONS)} in it)",
+            hint="pass the folder `crowdperf submission generate --submission-dir` wrote",
+        )
 
 
 @submission_app.command("check")
@@ -94,6 +117,7 @@ def check(
     Example: crowdperf submission check sub --official-checker ~/src/inference
     """
     rnd = _round(round_name)
+    _require_tree(tree)
     report = check_submission(tree, rnd, skip_compliance=skip_compliance)
     verdict = run_official_checker(official, tree, rnd) if official else None
     if as_json:

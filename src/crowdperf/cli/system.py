@@ -7,9 +7,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from crowdperf.cli.console import console
+from crowdperf.cli.tables import print_fields
+from crowdperf.formatting import plural
 from crowdperf.submission.system_description import UNKNOWN, default_devices, describe_system
 from crowdperf.system.accelerators import resolve
 from crowdperf.system.devices import DEVICE_HELP, DeviceSelection, describe_used
@@ -62,14 +64,20 @@ def describe(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-    table = Table(title=f"system {desc.system_name} (host slug {desc.host_slug})", show_header=False)
-    for key, value in asdict(desc).items():
-        table.add_row(key, f"[yellow]{value}[/]" if value == UNKNOWN else str(value))
-    console.print(table)
-    gpus = len(inventory.gpus)
-    console.print(f"devices: {describe_used(used)}; the host has {gpus} GPU(s). Note: {ATTRIBUTION}.")
+    fields = [
+        (key, f"[yellow]{value}[/]" if value == UNKNOWN else escape(str(value)))
+        for key, value in asdict(desc).items()
+    ]
+    title = f"system [bold]{escape(desc.system_name)}[/] (host slug {escape(desc.host_slug)})"
+    print_fields(console, title, fields)
+    gpus = plural(len(inventory.gpus), "GPU")
+    console.print(
+        f"devices: {describe_used(used)}; the host has {gpus}. Note: {ATTRIBUTION}.",
+        soft_wrap=True,
+        highlight=False,
+    )
     if unknown := desc.unknown_fields():
-        console.print(f"[yellow]not detectable, set in --overrides:[/] {', '.join(unknown)}")
+        console.print(f"[yellow]not detectable, set in --overrides:[/] {', '.join(unknown)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

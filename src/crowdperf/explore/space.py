@@ -31,7 +31,7 @@ from typing import Any
 from crowdperf.backends.registry import backend_names
 from crowdperf.errors import UsageError
 from crowdperf.mlperf.rounds import Category, Scenario
-from crowdperf.mlperf.spec import ExecutionMode, RunSpec
+from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceSelection
 
@@ -331,6 +331,9 @@ def build_space(
         texts = given.get(axis.name)
         raw = axis.defaults() if texts is None else tuple(texts)
         values = tuple(dict.fromkeys(axis.canonical(t) for t in raw if t.strip()))
+        probe = RunSpec(model, scenario, Mode.PERFORMANCE)
+        for v in values:  # RunSpec's own bounds (batch size >= 1, ...) now, not at the first run
+            replace(probe, **{axis.name: axis.parse(v)})
         out.append(AxisValues(axis.name, values))
     return Space(model, scenario, tuple(out), category, execution_mode, round_name)
 

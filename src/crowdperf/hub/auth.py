@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crowdperf.errors import HubError, UsageError
 from crowdperf.hub.models import Base, Result, utcnow
 from crowdperf.hub.store import Store
+from crowdperf.names import checked_name
 
 TOKEN_PREFIX = "cph_"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class AuthError(HubError):
@@ -73,10 +72,7 @@ def _digest(secret: str) -> str:
 def create_token(store: Store, name: str, *, admin: bool = False) -> CreatedToken:
     """A new token for ``name`` (letters, digits, ``_.-``): a name not yet used, or one whose
     token was revoked (the new token takes over its results)."""
-    if not _NAME.match(name):
-        raise UsageError(
-            f"token name {name!r} is not allowed", hint="use 1-64 letters, digits, '_', '.' or '-'"
-        )
+    checked_name(name, "token name")  # one rule for names (names.py): no "alice\n", no "../x"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     exists = UsageError(
         f"a live token named {name!r} exists",

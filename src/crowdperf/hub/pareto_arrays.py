@@ -12,6 +12,7 @@ from sqlalchemy import Integer, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
+from crowdperf.hub.best_text import result_label
 from crowdperf.hub.models import Result
 from crowdperf.hub.query_types import ParetoPoint
 from crowdperf.hub.store import Store
@@ -128,7 +129,7 @@ def _candidates_pg(
 def point(label: Any, coords: list[float], on_front: bool) -> ParetoPoint:
     return ParetoPoint(
         id=label.id,
-        label=f"{label.submitter} {label.system_name}",
+        label=result_label(label.submitter, label.system_name),
         accelerator=label.accelerator,
         accelerator_count=label.accelerator_count,
         coords=tuple(coords),

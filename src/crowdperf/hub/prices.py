@@ -12,12 +12,14 @@ accelerator it uses. Results without a matching entry (including CPU-only ones) 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from crowdperf.errors import MissingInputError, UsageError
+from crowdperf.errors import UsageError
+from crowdperf.numbers import checked_value
+from crowdperf.user_files import parse_json, read_user_text
 
 
 @dataclass(frozen=True)
@@ -51,27 +53,36 @@ def cost_per_million(usd_per_accelerator_hour: float, accelerator_count: int, th
     return usd_per_accelerator_hour * accelerator_count / (throughput * 3600.0) * 1e6
 
 
+MAX_USD_PER_HOUR = 1e6  # far above any instance: a bigger number is a typo, not a price
+MAX_ACCELERATORS = 100_000
+
+
+def _price(p: Any, where: str) -> Price:
+    if not isinstance(p, dict) or not str(p.get("match", "")).strip():
+        raise UsageError(f"{where}: each price needs a non-empty 'match'", hint=_HINT)
+    return Price(
+        match=str(p["match"]),
+        instance=str(p.get("instance", "")),
+        accelerators=int(checked_value(p.get("accelerators", 1), f"{where}: accelerators",
+                                       low=1, high=MAX_ACCELERATORS, whole=True)),
+        usd_per_hour=float(checked_value(p.get("usd_per_hour"), f"{where}: usd_per_hour",
+                                         low=0.0, high=MAX_USD_PER_HOUR)),
+        source=str(p.get("source", "")),
+        date=str(p.get("date", "")),
+    )  # fmt: skip
+
+
+_HINT = 'use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...]}'
+
+
 def _parse(text: str, origin: str) -> PriceTable:
-    try:
-        data = json.loads(text)
-        prices = tuple(
-            Price(
-                match=str(p["match"]),
-                instance=str(p.get("instance", "")),
-                accelerators=int(p.get("accelerators", 1)),
-                usd_per_hour=float(p["usd_per_hour"]),
-                source=str(p["source"]),
-                date=str(p["date"]),
-            )
-            for p in data["prices"]
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(
-            f"price table {origin} is not valid: {exc!r}",
-            hint='use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...]}',
-        ) from exc
-    if any(p.accelerators < 1 or p.usd_per_hour < 0 for p in prices):
-        raise UsageError(f"price table {origin}: accelerators must be >= 1 and prices >= 0")
+    """Every number checked as numbers.py checks any number a user gives: finite and plausible
+    (NaN, Infinity and 1e999 are refused by the JSON reader itself, user_files.parse_json)."""
+    data = parse_json(text, f"price table {origin}")
+    entries = data.get("prices") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError(f"price table {origin} has no list of prices", hint=_HINT)
+    prices = tuple(_price(p, f"price table {origin}, entry {i}") for i, p in enumerate(entries, start=1))
     return PriceTable(prices=prices, origin=origin)
 
 
@@ -80,8 +91,4 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     if path is None:
         text = resources.files("crowdperf.hub").joinpath("data/prices.json").read_text(encoding="utf-8")
         return _parse(text, "builtin")
-    if not path.is_file():
-        raise MissingInputError(
-            f"no price table at {path}", hint="pass an existing JSON file to --price-table"
-        )
-    return _parse(path.read_text(encoding="utf-8"), str(path))
+    return _parse(read_user_text(path, "price table"), str(path))

@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdperf.errors import UsageError
+from crowdperf.hub.best_text import lead_key
 from crowdperf.hub.models import Result
 from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, point
 from crowdperf.hub.prices import PriceTable, load_price_table
@@ -52,6 +53,7 @@ __all__ = [
     "get_result",
     "list_results",
     "pareto_front",
+    "sort_keys",
 ]
 
 _COST = "usd_per_million"
@@ -139,16 +141,24 @@ def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
+def sort_keys(sort: str) -> list[tuple[str, bool]]:
+    """``"-throughput,id"`` -> [("throughput", True), ("id", False)]; a UsageError for a field
+    that cannot be sorted by (checked before any database is opened)."""
     out = []
     for part in [p.strip() for p in sort.split(",") if p.strip()]:
-        desc = part.startswith("-")
         name = part.lstrip("-+")
         if name not in SORT_FIELDS:
             raise UsageError(
                 f"cannot sort by {name!r}",
                 hint=f"use one of {', '.join(SORT_FIELDS)} (prefix - for descending)",
             )
+        out.append((name, part.startswith("-")))
+    return out
+
+
+def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
+    out = []
+    for name, desc in sort_keys(sort):
         column = cost if name == _COST else getattr(Result, name)
         # NULLs last in both directions (SQLite and PostgreSQL; PostgreSQL has matching indexes)
         out.append((column.desc() if desc else column.asc()).nulls_last())
@@ -430,4 +440,5 @@ def best_configurations(
             "numbers from different keys are not comparable"
         ),
         price_table=prices.origin,
+        lead_key=lead_key(groups),
     )

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crowdperf import jsonio
 from crowdperf.errors import UsageError
+from crowdperf.hub.best_text import explain, result_label
 from crowdperf.hub.prices import PriceTable
 
 JSON_SCHEMA_VERSION = 1
@@ -204,7 +206,7 @@ class HubResult:
 
     @property
     def label(self) -> str:
-        return f"{self.submitter} {self.system_name}"
+        return result_label(self.submitter, self.system_name)
 
 
 _COLUMNS = tuple(n for n in HubResult.column_names() if n != "settings_json")
@@ -237,6 +239,7 @@ class ResultPage:
     sort: str
     comparison_keys: int  # distinct comparison keys among all matching rows
     price_table: str
+    __json_extra__ = ("comparable",)  # jsonio: the answer says whether its rows rank together
 
     @property
     def comparable(self) -> bool:
@@ -306,12 +309,6 @@ class ParetoFront:
     price_table: str
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    return f"${value:,.4g}" if unit.startswith("USD") else f"{value:,.4g} {unit}"
-
-
 @dataclass(frozen=True)
 class BestGroup:
     comparison_key: str
@@ -337,56 +334,8 @@ class BestGroup:
             meeting=meeting,
             excluded_by={k: int(v or 0) for k, v in excluded.items()},
             ranking=tuple(ranking),
-            explanation=tuple(_explain(ranking, candidates, meeting, excluded, axis)),
+            explanation=tuple(explain(ranking, candidates, meeting, excluded, axis)),
         )
-
-
-def _value(r: HubResult, axis: Axis) -> float | None:
-    return getattr(r, axis.column)
-
-
-def _explain(
-    ranking: list[HubResult], candidates: int, meeting: int, excluded: dict[str, int], axis: Axis
-) -> list[str]:
-    cut = ", ".join(f"{n} fail {k}" for k, n in excluded.items() if n) or "none ruled out"
-    if not ranking:
-        return [f"no configuration meets the constraints ({candidates} candidates; {cut})"]
-    win = ranking[0]
-    best_word = "highest" if axis.higher_is_better else "lowest"
-    lines = [
-        f"{win.label} ({win.accelerator_count}x {win.accelerator or 'CPU'}, {win.backend or win.software}, "
-        f"{win.precision or '?'}) has the {best_word} {axis.name}: {_fmt(_value(win, axis), axis.unit)} "
-        f"among the {meeting} configurations meeting the constraints "
-        f"({candidates} candidates; {cut})",
-        f"  accuracy F1 {_fmt(win.accuracy_f1, '').strip()}, latency {_fmt(win.latency_ms, 'ms')}, power "
-        f"{_fmt(win.power_w, 'W')}, cost {_fmt(win.usd_per_million, 'USD')} per million samples",
-    ]
-    if len(ranking) == 1:
-        lines.append("  no runner-up: it is the only configuration meeting the constraints")
-        return lines
-    run = ranking[1]
-    wv, rv = _value(win, axis), _value(run, axis)
-    margin = (
-        ""
-        if not (wv and rv)
-        else f" ({abs(wv - rv) / abs(rv) * 100:.1f}% {'ahead' if axis.higher_is_better else 'better'})"
-    )
-    lines.append(
-        f"  runner-up {run.label} ({run.accelerator_count}x {run.accelerator or 'CPU'}): "
-        f"{_fmt(rv, axis.unit)}{margin}"
-    )
-    if win.usd_per_million is not None and run.usd_per_million is not None:
-        diff = run.usd_per_million - win.usd_per_million
-        lines.append(
-            f"  runner-up costs {_fmt(run.usd_per_million, 'USD')} per million samples, "
-            f"{_fmt(abs(diff), 'USD')} {'more' if diff >= 0 else 'less'} than the winner"
-        )
-    else:
-        lines.append(
-            "  runner-up cost unknown: no price for "
-            f"{run.accelerator or 'CPU' if run.usd_per_million is None else win.accelerator or 'CPU'}"
-        )
-    return lines
 
 
 @dataclass(frozen=True)
@@ -396,37 +345,10 @@ class BestAnswer:
     groups: tuple[BestGroup, ...]  # one ranking per comparison key
     comparable_note: str
     price_table: str
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """A dataclass's field names (cached per class: thousands of Pareto points per answer)."""
-    try:
-        return _FIELD_NAMES[cls]
-    except KeyError:
-        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
-        return _FIELD_NAMES.setdefault(cls, names)
+    lead_key: str | None = None  # the key the answer leads with (best_text.lead_key); None: no winner
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples and datetimes -> JSON-ready data (stable field names). A non-finite
-    float becomes null: JSON has no Infinity, and one such value must not fail a whole answer."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, str | int):
-        return obj
-    names = _field_names(type(obj))
-    if names is not None:
-        out = {name: to_jsonable(getattr(obj, name)) for name in names}
-        if isinstance(obj, ResultPage):
-            out["comparable"] = obj.comparable
-        return out
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    return obj
+    """Dataclasses, tuples and datetimes -> JSON-ready data (``crowdperf.jsonio``; a
+    ``ResultPage`` also says whether its rows are ``comparable``)."""
+    return jsonio.to_jsonable(obj)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdperf.errors import HubError
+from crowdperf.errors import HubError, MissingInputError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # seconds a SQLite writer waits for another one (two CLI imports, an upload during an import)
@@ -85,6 +85,24 @@ class Store:
         self.engine.dispose()
 
 
+def _sqlite_file(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise MissingInputError(
+            f"hub database {path} is a directory", hint="pass the database file, e.g. hub.sqlite"
+        )
+    if path.exists():
+        return
+    if not create:
+        raise MissingInputError(
+            f"no hub database at {path}",
+            hint="check --db (or CROWDPERF_HUB_DB); `crowdperf hub import TREE --db PATH` creates one",
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HubError(f"cannot create the hub database's folder {path.parent}: {exc.strerror}") from exc
+
+
 def database_url(target: str | Path) -> str:
     """A SQLAlchemy URL from a URL or a file path; ``postgresql://`` means the psycopg 3 driver."""
     text = str(target)
@@ -135,11 +153,14 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
-def open_store(target: str | Path, *, create_dirs: bool = True) -> Store:
-    """Open (and migrate) the database at ``target``: a SQLite path or a SQLAlchemy URL."""
+def open_store(target: str | Path, *, create: bool = True) -> Store:
+    """Open (and migrate) the database at ``target``: a SQLite path or a SQLAlchemy URL. A writer
+    (import, serve, token create) creates a missing SQLite file and its folders; a reader passes
+    ``create=False`` and gets a MissingInputError instead: a typo in ``--db`` must not leave an
+    empty database behind and answer "0 results"."""
     url = database_url(target)
-    if url.startswith("sqlite:///") and create_dirs:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///"):
+        _sqlite_file(Path(url.removeprefix("sqlite:///")), create=create)
     try:
         sqlite = url.startswith("sqlite")
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {})

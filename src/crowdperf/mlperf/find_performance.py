@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crowdperf.errors import ResultsError
+from crowdperf.mlperf import progress
 from crowdperf.mlperf.probes import Prober
+from crowdperf.mlperf.progress import Phase
 from crowdperf.mlperf.rounds import SINGLE_STREAM_MIN_QUERIES, Scenario, Seeds
 from crowdperf.mlperf.spec import ExecutionMode, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
@@ -110,14 +112,17 @@ class TargetSearch:
 
 def search(job: FindJob) -> Measurement:
     """Child-process entry: measure the target for ``job.spec.scenario``."""
+    progress.report_phase(Phase.LOADING)
     opened = load_workload(job.workload_ref).open(job.spec)
     try:
         search_ = TargetSearch(job, opened)
         scenario = job.spec.scenario
         warmup = getattr(opened, "warmup", None)  # as before a real test: untimed, off the QSL
         if warmup is not None:  # the Server search probes Offline first, at the larger batch
+            progress.report_phase(Phase.WARMUP)
             probed = (scenario, Scenario.OFFLINE) if scenario is Scenario.SERVER else (scenario,)
             warmup(max(default_batch_size(s, job.spec.batch_size) for s in probed))
+        progress.report_phase(Phase.SEARCH, unit="probes")
         if scenario is Scenario.OFFLINE:
             return Measurement(scenario, search_.offline_qps(), "samples/s", search_.prober.count)
         if scenario is Scenario.SERVER:

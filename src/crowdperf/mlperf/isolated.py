@@ -24,13 +24,25 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, ResultsError
+from crowdperf.mlperf import progress
+from crowdperf.mlperf.progress import ProgressSnapshot
 
-Poll = Callable[[float], None]  # called with elapsed seconds while the child runs
+
+@dataclass(frozen=True)
+class ChildStatus:
+    """What the parent knows of a running child: for how long, and what it last reported."""
+
+    elapsed_s: float
+    progress: ProgressSnapshot | None = None  # None until the child's first report (progress.py)
+
+
+Poll = Callable[[ChildStatus], None]  # called about ten times a second while the child runs
 
 
 def _error_class(module: str, name: str) -> type[CrowdperfError]:
@@ -42,6 +54,7 @@ def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = Non
     """Call ``func`` (``"module:function"``) on ``job`` in a child; return its result or re-raise
     its CrowdperfError. KeyboardInterrupt stops the child and propagates."""
     job_path, out_path, log_path = work_dir / ".job.pkl", work_dir / ".outcome.pkl", work_dir / ".child.log"
+    progress_file = progress.progress_path(work_dir)
     job_path.write_bytes(pickle.dumps((func, job)))
     start = time.monotonic()
     with log_path.open("wb") as log:
@@ -61,7 +74,7 @@ def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = Non
         try:
             while proc.poll() is None:
                 if poll:
-                    poll(time.monotonic() - start)
+                    poll(ChildStatus(time.monotonic() - start, progress.read_progress(progress_file)))
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=0.1)
         except BaseException:
@@ -71,7 +84,7 @@ def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = Non
     try:
         return _read_outcome(out_path, log_path, proc.returncode, what)
     finally:
-        for p in (job_path, out_path, log_path):
+        for p in (job_path, out_path, log_path, *work_dir.glob(progress.PROGRESS_FILE + "*")):
             p.unlink(missing_ok=True)
 
 
@@ -128,6 +141,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _child_main(job_path: str, out_path: str, parent: int) -> int:
     _die_with_parent(parent)
+    reporter = progress.install(Path(job_path).parent)  # beside the job: the parent reads it there
     func_ref, job = pickle.loads(Path(job_path).read_bytes())
     module, _, name = func_ref.partition(":")
     try:
@@ -136,6 +150,8 @@ def _child_main(job_path: str, out_path: str, parent: int) -> int:
         outcome = ("error", type(exc).__module__, type(exc).__name__, exc.message, exc.hint)
     except BaseException:
         outcome = ("crash", traceback.format_exc()[-4000:])
+    finally:
+        reporter.close()  # no write under way when the process ends (no stray temporary file)
     atomic_write_bytes(Path(out_path), pickle.dumps(outcome))
     return 0
 

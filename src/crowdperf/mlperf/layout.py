@@ -30,6 +30,7 @@ from pathlib import Path
 from crowdperf.errors import InterruptedRun, ResultsError
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.names import checked_name
 from crowdperf.system.accelerators import resolve
 from crowdperf.system.devices import UsedDevice, accelerators
 from crowdperf.system.inventory import HostInventory, host_inventory
@@ -131,7 +132,10 @@ class RunLayout:
 
 
 def layout_for(spec: RunSpec, host: str | None = None, inventory: HostInventory | None = None) -> RunLayout:
-    return RunLayout(spec.results_dir, system_name(spec, host, inventory), spec.model, spec.scenario)
+    """Where ``spec``'s runs go. The system and the model become folder names: each is checked to
+    be one plain name (names.py), whatever a plugin called its workload or backend."""
+    system = checked_name(system_name(spec, host, inventory), "the system name", max_length=200)
+    return RunLayout(spec.results_dir, system, checked_name(spec.model, "--model"), spec.scenario)
 
 
 def remove_abandoned(final: Path) -> list[Path]:

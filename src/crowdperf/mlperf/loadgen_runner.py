@@ -18,10 +18,12 @@ from crowdperf.errors import BackendError, ResultsError
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.meters.registry import open_meters
 from crowdperf.meters.sampler import MeterTrace, PowerSampler
+from crowdperf.mlperf import progress
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL, SUMMARY, USER_CONF
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.probes import LOADGEN_SCENARIO, qsl_sizes
+from crowdperf.mlperf.progress import Phase, WorkBudget
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.sizing import size_test_targets
 from crowdperf.mlperf.spec import Mode, RunSpec
@@ -59,12 +61,14 @@ class TestOutcome:
 def execute_test(job: TestJob) -> TestOutcome:
     """Open the workload, write user.conf, FromConfig once, run LoadGen, score accuracy."""
     spec = job.spec
+    progress.report_phase(Phase.LOADING)
     workload = load_workload(job.workload_ref)
     opened = workload.open(spec)
     try:
         total, perf = qsl_sizes(opened.source.total_count, opened.source.performance_count, spec.count)
         warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
         if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
+            progress.report_phase(Phase.WARMUP)
             warmup(default_batch_size(spec.scenario, spec.batch_size))
         targets = size_test_targets(opened, spec, get_round(spec.round).seeds, job.targets)
         settings = _settings(job, opened, total, targets, workload.rules.benchmark.performance_sample_count)
@@ -77,6 +81,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
         accuracy = None
         if spec.mode is Mode.ACCURACY:
+            progress.report_phase(Phase.ACCURACY)
             accuracy = as_accuracy_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
             opened.runtime,
@@ -133,8 +138,16 @@ def _start(
     batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
     try:
         meters = open_meters(opened.runtime.devices, job.meters) if measured else []  # untimed: NVML, sysfs
+        progress.report_phase(Phase.LOADGEN, budget=work_budget(job.spec, settings, total))
         with (
-            BatchingSut(source, job.spec.scenario, batch_size=batch, workers=job.workers) as sut,
+            BatchingSut(
+                source,
+                job.spec.scenario,
+                batch_size=batch,
+                workers=job.workers,
+                on_issued=lambda n: progress.report_budget(WorkBudget(exact_samples=n)),
+                on_completed=progress.advance,
+            ) as sut,
             PowerSampler(meters) as power,
         ):
             # audit.config exists only in compliance mode; otherwise LoadGen finds no file there
@@ -146,6 +159,19 @@ def _start(
         exc = sut.errors[0]
         raise BackendError(f"inference failed during the {job.spec.scenario} run: {exc}") from exc
     return power.traces()
+
+
+def work_budget(spec: RunSpec, settings: lg.TestSettings, qsl_total: int) -> WorkBudget:
+    """How many samples the test will complete (progress only): every QSL sample once in
+    accuracy mode; Offline's query size arrives with the query (the SUT reports it); the other
+    scenarios run to ``min_duration`` and ``min_query_count`` (progress.py)."""
+    if spec.mode is Mode.ACCURACY:
+        return WorkBudget(exact_samples=qsl_total)
+    per_query = settings.multi_stream_samples_per_query if spec.scenario is Scenario.MULTI_STREAM else 1
+    return WorkBudget(
+        min_samples=int(settings.min_query_count) * per_query,
+        min_duration_s=settings.min_duration_ms / 1000.0,
+    )
 
 
 def as_accuracy_result(acc: object) -> AccuracyResult:

@@ -14,6 +14,7 @@ from pathlib import Path
 import mlperf_loadgen as lg
 
 from crowdperf.errors import ResultsError
+from crowdperf.mlperf import progress
 from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.rounds import Scenario, Seeds
@@ -97,6 +98,7 @@ class Prober:
             lg.DestroyQSL(qsl)
         if sut.errors:
             raise ResultsError(f"inference failed during a probe: {sut.errors[0]}")
+        progress.advance()  # sizing and find-performance count their probes
         return out
 
     def sizing_qps(

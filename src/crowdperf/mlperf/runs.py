@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
@@ -22,13 +23,14 @@ from crowdperf.mlperf import target_check
 from crowdperf.mlperf.commands import find_performance_command
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.invalid_reason import InvalidReason, explain_invalid
-from crowdperf.mlperf.isolated import Poll, run_isolated
+from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated
 from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.run_events import EventSink, RunFinished, RunProgress, RunStarted
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.target_check import runs_to_check
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
@@ -41,7 +43,6 @@ from crowdperf.system.inventory import HostInventory, host_inventory
 from crowdperf.system.load import machine_load
 
 TEST_DEFAULT_SERVER_QPS = 50.0
-Event = Callable[[RunSpec, str, float], None]  # (spec, phase, elapsed s): "start", "running", "done"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class HarnessContext:
     workers: int = 1
     # Called after every LoadGen run has landed in its final directory (README population, TEST01
     # verification); the harness itself knows nothing of submissions.
-    after_run: Callable[[RunSpec, RunResult], None] | None = None
+    after_run: Callable[[RunSpec, RunResult], object] | None = None  # its return value is ignored
     # One line for the user, said before what it is about happens (a target re-checked before a
     # 600 s run, a busy machine during find-performance); None: nobody listens.
     notify: Callable[[str], None] | None = None
@@ -266,10 +267,10 @@ def require_writable(directory: Path) -> None:
         )
 
 
-def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: Event | None = None) -> list[RunResult]:
-    """Every run of ``plan`` in order, after ``preflight`` passed for all of them. The results
-    directory is locked for the whole plan: a second ``crowdperf run`` into it fails at once,
-    naming this one (locks.py)."""
+def execute_plan(plan: RunPlan, ctx: HarnessContext, on_event: EventSink | None = None) -> list[RunResult]:
+    """Every run of ``plan`` in order, after ``preflight`` passed for all of them, telling
+    ``on_event`` how each goes (run_events.py). The results directory is locked for the whole
+    plan: a second ``crowdperf run`` into it fails at once, naming this one (locks.py)."""
     preflight(plan, ctx)
     writes = [s.results_dir for s in plan.runs if s.mode is not Mode.FIND_PERFORMANCE]
     if not writes:
@@ -311,20 +312,24 @@ def check_valid_targets(plan: RunPlan, ctx: HarnessContext) -> dict[Scenario, Re
 RECHECKED = "find-performance, re-targeted by a pre-run probe"
 
 
-def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: Event | None) -> list[RunResult]:
+def _execute_runs(plan: RunPlan, ctx: HarnessContext, on_event: EventSink | None) -> list[RunResult]:
     checked = check_valid_targets(plan, ctx)
     results = []
-    for spec in plan.runs:
-        if on_event:
-            on_event(spec, "start", 0.0)
-        poll = (lambda t, s=spec: on_event(s, "running", t)) if on_event else None
+    emit = on_event or (lambda _event: None)
+    count = len(plan.runs)
+    for index, spec in enumerate(plan.runs, start=1):
+        emit(RunStarted(spec, index, count))
+        started = time.monotonic()
+
+        def poll(status: ChildStatus, spec: RunSpec = spec, index: int = index) -> None:
+            emit(RunProgress(spec, index, count, status.elapsed_s, status.progress))
+
         targets = checked.get(spec.scenario) if spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE) else None
-        result = execute_run(spec, ctx, poll, targets)
+        result = execute_run(spec, ctx, poll if on_event else None, targets)
         if ctx.after_run is not None and spec.mode is not Mode.FIND_PERFORMANCE:
             ctx.after_run(spec, result)
         results.append(result)
-        if on_event:
-            on_event(spec, "done", 0.0)
+        emit(RunFinished(spec, index, count, time.monotonic() - started, result))
     return results
 
 

@@ -33,7 +33,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from crowdperf.mlperf import progress
 from crowdperf.mlperf.probes import Prober
+from crowdperf.mlperf.progress import Phase
 from crowdperf.mlperf.rounds import Scenario, Seeds
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunSpec
 from crowdperf.mlperf.user_conf import TEST_MIN_DURATION_MS, TEST_SPEED_HEADROOM, ResolvedTargets
@@ -69,6 +71,7 @@ def size_test_targets(
     at least as much work as the probe says is needed."""
     if not needs_sizing(spec):
         return given
+    progress.report_phase(Phase.SIZING, unit="probes")
     with tempfile.TemporaryDirectory(prefix="crowdperf-sizing-") as tmp:
         prober = Prober(
             opened, seeds=seeds, work_dir=Path(tmp), count=spec.count, batch_size=spec.batch_size, probe_ms=0

@@ -71,8 +71,11 @@ class BatchingSut:
         batch_size: int,
         workers: int = 1,  # threads per replica
         max_wait_ms: float = DEFAULT_SERVER_MAX_WAIT_MS,
+        on_issued: Callable[[int], None] | None = None,  # Offline: the size of its one query
+        on_completed: Callable[[int], None] | None = None,  # samples completed (progress.py)
     ) -> None:
         self.source = source
+        self._on_issued, self._on_completed = on_issued, on_completed
         self.scenario = scenario
         self.batch_size = max(1, batch_size)
         self.max_wait_s = max_wait_ms / 1000.0 if scenario is Scenario.SERVER else 0.0
@@ -117,6 +120,8 @@ class BatchingSut:
     def _issue_offline(self, ids: list[int], indices: list[int]) -> None:
         # Sort by real length, longest first, so each batch pads to a similar length and the run
         # ends on short batches (ids follow their samples).
+        if self._on_issued is not None:
+            self._on_issued(len(ids))
         order = np.argsort(-self._lengths[indices], kind="stable")
         ids_sorted = np.asarray(ids, dtype=np.uint64)[order].tolist()
         idx_sorted = np.asarray(indices, dtype=np.int64)[order].tolist()
@@ -180,6 +185,8 @@ class BatchingSut:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])
             return
         complete_rows(ids, rows)
+        if self._on_completed is not None:
+            self._on_completed(len(ids))
 
 
 def split_by_length(lengths: np.ndarray, align: int, overhead_tokens: float) -> list[list[int]]:

@@ -23,6 +23,7 @@ from crowdperf.meters.record import POWER_JSON
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.rounds import Category, Round
 from crowdperf.mlperf.workload import workload_rules
+from crowdperf.names import checked_name
 from crowdperf.submission.compliance import verify_test01
 from crowdperf.submission.layout import IMPLEMENTATION, ResultPaths
 from crowdperf.submission.readme import write_measurement_readme
@@ -61,6 +62,11 @@ class GenerateOptions:
     # Refuse runs whose LoadGen seeds are another round's (both checkers would); tests that need
     # another round's layout from these runs turn it off.
     check_round_seeds: bool = True
+
+    def __post_init__(self) -> None:
+        # The submitter is a directory of the tree (<division>/<submitter>/): one plain name, so
+        # the tree stays inside --submission-dir (names.py).
+        checked_name(self.submitter, "--submitter")
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,7 @@ def _generate_locked(opts: GenerateOptions, results: list[ScenarioResult]) -> Ge
         require_round_seeds(results, opts.round, test01_in=closed)
     stage = Path(tempfile.mkdtemp(prefix=".crowdperf-submission-", dir=opts.submission_dir.parent))
     try:
-        placed = _build(stage, results, divisions, opts)
+        built = _build(stage, results, divisions, opts)
         if opts.submission_dir.exists():
             shutil.rmtree(opts.submission_dir)
         stage.rename(opts.submission_dir)
@@ -254,7 +260,7 @@ def _generate_locked(opts: GenerateOptions, results: list[ScenarioResult]) -> Ge
             p.reason,
             opts.submission_dir / p.path.relative_to(stage),
         )
-        for p in placed
+        for p in built
     )
     notes = tuple(n for r in results for n in r.notes)
     return GenerateReport(opts.submission_dir, opts.round.name, placed, notes)

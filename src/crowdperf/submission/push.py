@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crowdperf.errors import MissingInputError, SubmissionError
+from crowdperf.errors import MissingInputError, SubmissionError, UsageError
 from crowdperf.gitcmd import git, git_or_none
 from crowdperf.locks import exclusive, tree_lock
 from crowdperf.mlperf.rounds import Round
@@ -61,9 +61,10 @@ def _push_locked(
             hint="fix what check reports, or push anyway with --force",
         )
     branch = branch or f"crowdperf-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    _check_branch(branch)
     with tempfile.TemporaryDirectory(prefix="crowdperf-push-") as tmp:
         clone = Path(tmp) / "repo"
-        _git("clone", "--quiet", repo_url, str(clone))
+        _git("clone", "--quiet", "--", repo_url, str(clone))  # "--": a URL is never an option
         _git("checkout", "--quiet", "-B", branch, cwd=clone)
         for top in tree.iterdir():
             dest = clone / top.name
@@ -87,6 +88,18 @@ def _push_locked(
         commit = _git("rev-parse", "HEAD", cwd=clone)
         _git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone)
     return PushResult(repo_url, branch, commit, report.passed), report
+
+
+def _check_branch(branch: str) -> None:
+    """git's own rule for branch names (``git check-ref-format --branch``), before any clone."""
+    bad = UsageError(
+        f"--branch {branch[:80]!r} is not a valid git branch name",
+        hint="use letters, digits, '-', '_', '/' and '.', e.g. crowdperf-h200-offline",
+    )
+    if not branch or branch.startswith("-") or "\x00" in branch:  # an option, or not an argv word
+        raise bad
+    if git_or_none("check-ref-format", "--branch", branch) is None:
+        raise bad
 
 
 def _has_identity(repo: Path) -> bool:

@@ -24,11 +24,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from crowdperf.errors import DeviceError, MissingInputError, UsageError
+from crowdperf.errors import DeviceError, UsageError
 from crowdperf.mlperf.layout import devices_slug, host_slug
+from crowdperf.names import checked_label, checked_name
+from crowdperf.numbers import checked_value
 from crowdperf.system.accelerators import resolve
 from crowdperf.system.devices import DeviceKind, DeviceSelection, UsedDevice, accelerators
 from crowdperf.system.inventory import HostInventory, host_inventory
+from crowdperf.user_files import load_yaml
 
 UNKNOWN = "unknown"
 
@@ -315,13 +318,21 @@ def detect(
     }
 
 
-def load_overrides(path: Path) -> dict[str, Any]:
-    """YAML mapping of SystemDescription keys (either '-' or '_' spelling) to values."""
-    import yaml
+# The integer fields and the range an overrides file may set them to (the checker wants counts).
+INT_FIELD_RANGES: dict[str, tuple[int, int]] = {
+    "number_of_nodes": (1, 100_000),
+    "host_processors_per_node": (1, 1_024),
+    "host_processor_core_count": (1, 1_000_000),
+    "accelerators_per_node": (0, 100_000),
+}
+MAX_FIELD_TEXT = 2_000
 
-    if not path.is_file():
-        raise MissingInputError(f"no overrides file at {path}", hint="pass an existing YAML file")
-    raw = yaml.safe_load(path.read_text()) or {}
+
+def load_overrides(path: Path) -> dict[str, Any]:
+    """YAML mapping of SystemDescription keys (either '-' or '_' spelling) to values. Every value is
+    checked: counts are whole numbers in range, text is text (a number is taken as its text), the
+    system name is a label, the host slug a name; anything else is a one-line UsageError."""
+    raw = load_yaml(path, "overrides file") or {}
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a mapping of field: value", hint="see docs/submission.md")
     known = {f.name for f in fields(SystemDescription)}
@@ -329,9 +340,29 @@ def load_overrides(path: Path) -> dict[str, Any]:
     for key, value in raw.items():
         name = str(key).replace("-", "_")
         if name not in known:
-            raise UsageError(f"{path}: unknown system field {key!r}", hint=f"use one of {sorted(known)}")
-        out[name] = value
+            raise UsageError(
+                f"{path}: unknown system field {str(key)[:80]!r}",
+                hint=f"use one of {', '.join(sorted(known))}",
+            )
+        out[name] = _override_value(name, value, f"{path}: {name}")
     return out
+
+
+def _override_value(name: str, value: object, what: str) -> int | str:
+    if name in INT_FIELD_RANGES:
+        low, high = INT_FIELD_RANGES[name]
+        return int(checked_value(value, what, low=low, high=high, whole=True))
+    if name == "system_name":
+        return checked_label(value, what)
+    if name == "host_slug":
+        return checked_name(value, what)  # type: ignore[arg-type]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # e.g. ``host_processor_frequency: 3800`` (finite: load_yaml checked it)
+    if not isinstance(value, str):
+        raise UsageError(f"{what} must be text, got {value!r}", hint="quote the value or remove the line")
+    if "\x00" in value or len(value) > MAX_FIELD_TEXT:
+        raise UsageError(f"{what} holds a NUL character or is over {MAX_FIELD_TEXT:,} characters")
+    return value
 
 
 def describe_system(

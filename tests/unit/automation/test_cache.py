@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from crowdperf.automation.cache import ArtifactCache
-from crowdperf.automation.cache_ops import remove_entries, show_entries
+from crowdperf.automation.cache_ops import find_paths, remove_entries, show_entries
 from crowdperf.automation.registry import load_registry
 from crowdperf.automation.resolve import GetRequest, get_artifact
 from crowdperf.automation.versions import VersionConstraint
-from crowdperf.errors import RecipeError
+from crowdperf.errors import MissingInputError, RecipeError, UsageError
 from crowdperf.settings import load_settings
 
 
@@ -83,6 +83,25 @@ def test_rm_removes_entries_and_the_files_the_cache_installed(recipe_plugin: Pat
     removed = remove_entries(load_settings(), "demo-tool")
     assert len(removed.removed) == 1 and removed.deleted_dirs == (installed_dir,)
     assert not installed_dir.exists() and show_entries(load_settings()) == []
+
+
+def test_filters_name_known_tags_and_a_request_that_matches_nothing_fails(
+    recipe_plugin: Path, tmp_path: Path
+) -> None:
+    settings = load_settings()
+    with pytest.raises(UsageError, match="unknown cache tag: demo-tol"):  # a typo is not "no entries"
+        show_entries(settings, "demo-tol")
+    assert show_entries(settings, "get,demo-tool,_blue") == []  # known tags, nothing cached yet
+    with pytest.raises(MissingInputError, match="no cache entry has the tags demo-tool; nothing was removed"):
+        remove_entries(settings, "demo-tool")
+    with pytest.raises(MissingInputError, match="no cache entry with the tags demo-tool"):
+        find_paths(settings, "demo-tool")
+    assert remove_entries(settings, everything=True).removed == ()  # --all of nothing: nothing to do
+    marker = tmp_path / "v"
+    marker.write_text("1.0")
+    _get(options={"path": str(marker)})
+    assert find_paths(settings, "demo-tool") == [marker.resolve()]
+    assert len(remove_entries(settings, "demo-tool").removed) == 1
 
 
 WORKER = textwrap.dedent(

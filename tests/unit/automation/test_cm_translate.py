@@ -203,8 +203,8 @@ def test_cm_models_and_backends_are_the_registries() -> None:
 
 
 def _every_ignored_flag_and_variation() -> list[tuple[str, str]]:
+    from crowdperf.automation.cm_common import IGNORED
     from crowdperf.automation.cm_mlperf import IGNORED_GENERATE_FLAGS, IGNORED_RUN_FLAGS, NOTE_VARIATIONS
-    from crowdperf.automation.cm_translate import IGNORED
 
     run = APP.format(v="_find-performance")
     generate = "run script --tags=generate,inference,submission --results_dir=/r --submission_dir=/s"

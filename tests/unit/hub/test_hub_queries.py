@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,25 @@ def test_cost_per_million_from_price_table(filled: Store, tmp_path: Path) -> Non
     assert mine.usd_per_million == pytest.approx(3.6 / (900.0 * 3600) * 1e6)
 
 
+@pytest.mark.parametrize(
+    ("entry", "needle"),
+    [
+        ('{"match": "L4", "usd_per_hour": NaN}', "NaN is not a finite number"),
+        ('{"match": "L4", "usd_per_hour": 1e999}', "1e999 is too large"),
+        ('{"match": "L4", "usd_per_hour": -1}', "usd_per_hour must be a finite number in [0, 1e+06]"),
+        ('{"match": "L4", "usd_per_hour": 1e12}', "usd_per_hour must be a finite number in [0, 1e+06]"),
+        ('{"match": "L4", "usd_per_hour": "3"}', "usd_per_hour must be a number"),
+        ('{"match": "L4", "usd_per_hour": 1, "accelerators": 0.5}', "accelerators must be a whole number"),
+        ('{"match": "", "usd_per_hour": 1}', "non-empty 'match'"),  # "" would price every accelerator
+    ],
+)
+def test_a_price_table_holds_only_plausible_numbers(entry: str, needle: str, tmp_path: Path) -> None:
+    table = tmp_path / "p.json"
+    table.write_text('{"prices": [' + entry + "]}")
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        load_price_table(table)
+
+
 def test_compare_deltas_and_comparability(filled: Store) -> None:
     ids = {r.system_name: r.id for r in list_results(filled, limit=None).rows}
     cmp = compare_results(filled, [ids["sys-b"], ids["sys-c"]])
@@ -180,8 +200,15 @@ def test_best_explains_winner_and_runner_up_cost(filled: Store) -> None:
     assert names(group.ranking) == ["b", "e", "d"] and group.meeting == 3 and group.candidates == 5
     assert group.excluded_by == {"F1 >= 89.96": 1, "power <= 500 W": 1}
     text = "\n".join(group.explanation)
-    assert "org-b sys-b" in text and "highest throughput" in text and "runner-up org-e sys-e" in text
-    assert "125.0% ahead" in text and "runner-up costs $" in text
+    assert "org-b sys-b (1x NVIDIA L4, onnxruntime, fp32) has the highest throughput, 900 samples/s" in text
+    assert "the best of 3 configurations meeting the constraints" in text
+    # the margin says who is behind, against the winner (900 vs 400 samples/s)
+    assert (
+        "runner-up: org-e sys-e (1x NVIDIA T4, onnxruntime, fp32), 400 samples/s, 56% lower than the winner"
+        in text
+    )
+    assert "the runner-up costs $" in text and "?" not in text and "ahead" not in text
+    assert answer.lead_key == group.comparison_key
     cheap = best_configurations(filled, Constraints(round="v5.1", objective="cost"))
     # $/1M samples: b 0.248, c 0.263, e 0.365, a 1.911; the CPU row has no price and is not ranked
     assert names(cheap.groups[0].ranking) == ["b", "c", "e", "a"]
@@ -189,7 +216,18 @@ def test_best_explains_winner_and_runner_up_cost(filled: Store) -> None:
     assert none.groups[0].ranking == () and "no configuration meets" in none.groups[0].explanation[0]
     both = best_configurations(filled, Constraints(min_accuracy_f1=89.96))
     assert len(both.groups) == 2 and "not comparable" in both.comparable_note
+    assert both.lead_key == KEY  # the newest round leads (v5.1 over v5.0, whatever the sizes)
     json.dumps(to_jsonable(both))
+
+
+def test_best_reads_right_for_one_configuration_and_vendor_named_systems(store: Store) -> None:
+    add(store, "x", "NVIDIA H100", 8, 8000.0, 90.5, 3000.0, submitter="NVIDIA", system_name="NVIDIA DGX H100",
+        precision="")  # fmt: skip
+    (group,) = best_configurations(store, Constraints(scenario="Offline")).groups
+    text = "\n".join(group.explanation)
+    assert text.startswith("NVIDIA DGX H100 (8x NVIDIA H100, onnxruntime) has")  # no doubled vendor, no "?"
+    assert "the only configuration meeting the constraints" in text and "1 configurations" not in text
+    assert group.ranking[0].label == "NVIDIA DGX H100"
 
 
 @pytest.mark.parametrize(

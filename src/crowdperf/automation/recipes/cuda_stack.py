@@ -13,9 +13,10 @@ from pathlib import Path
 from crowdperf.automation.probe import run_tool
 from crowdperf.automation.recipe import Artifact, Recipe, RecipeContext, RecipeOption
 from crowdperf.automation.recipes.frameworks import onnx_probe_graph
-from crowdperf.automation.recipes.python_venv import NAME_RX, find_interpreters
+from crowdperf.automation.recipes.python_venv import find_interpreters
 from crowdperf.automation.versions import parse_version
 from crowdperf.errors import DeviceError, RecipeError, UsageError
+from crowdperf.names import child_path
 from crowdperf.system import nvml
 
 # Wheel names per CUDA major (PyPI, 2026): CUDA 13 dropped the -cu13 suffix for the runtime
@@ -126,10 +127,7 @@ class CudaStackRecipe(Recipe):
     )
 
     def _venv(self, ctx: RecipeContext) -> Path:
-        name = ctx.option("venv") or "crowdperf-cuda"
-        if not NAME_RX.match(name):
-            raise UsageError(f"bad venv name {name!r}")
-        return ctx.settings.cache_dir / "venvs" / name
+        return child_path(ctx.settings.cache_dir / "venvs", ctx.option("venv") or "crowdperf-cuda", "--venv")
 
     def detect(self, ctx: RecipeContext) -> Artifact:
         python = self._venv(ctx) / "bin" / "python"

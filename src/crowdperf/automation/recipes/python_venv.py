@@ -13,8 +13,7 @@ from pathlib import Path
 from crowdperf.automation.probe import run_tool, which
 from crowdperf.automation.recipe import Artifact, Recipe, RecipeContext, RecipeOption
 from crowdperf.errors import RecipeError, UsageError
-
-NAME_RX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from crowdperf.names import child_path
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,10 @@ def find_interpreters() -> list[Interpreter]:
 
 
 def venv_dir(ctx: RecipeContext) -> Path:
-    name = ctx.option("name") or ""
-    if not NAME_RX.match(name):
-        raise UsageError(
-            f"python-venv needs --name (letters, digits, . _ -), got {name!r}",
-            hint="e.g. crowdperf get python-venv --name mlperf",
-        )
-    return ctx.settings.cache_dir / "venvs" / name
+    name = ctx.option("name")
+    if not name:
+        raise UsageError("python-venv needs --name", hint="e.g. crowdperf get python-venv --name mlperf")
+    return child_path(ctx.settings.cache_dir / "venvs", name, "--name")
 
 
 class PythonVenvRecipe(Recipe):

@@ -9,6 +9,7 @@ after the fork (``make_config``): database connections must never cross a fork.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import signal
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from crowdperf.errors import HubError
 from crowdperf.hub.web.app import WebConfig, create_app
 
 
@@ -45,16 +47,31 @@ def _uvicorn_config(config: WebConfig, options: ServeOptions) -> uvicorn.Config:
     )  # fmt: skip
 
 
-def serve(make_config: Callable[[], WebConfig], options: ServeOptions) -> None:
-    """Run until interrupted."""
-    if options.workers <= 1:
-        uvicorn.Server(_uvicorn_config(make_config(), options)).run()
-        return
+def listen(options: ServeOptions) -> socket.socket:
+    """The listening socket, bound before anything is printed or started: a port in use (another
+    hub, say) is a one-line HubError, not a banner followed by uvicorn's traceback."""
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((options.host, options.port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, never a listener
+        sock.bind((options.host, options.port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        in_use = exc.errno == errno.EADDRINUSE
+        raise HubError(
+            f"cannot listen on {options.host}:{options.port}: "
+            + ("the port is in use (another hub or server)" if in_use else str(exc.strerror or exc)),
+            hint="pass another --port, or stop what listens there" if in_use else "check --host and --port",
+        ) from exc
+    return sock
+
+
+def serve(make_config: Callable[[], WebConfig], options: ServeOptions, sock: socket.socket) -> None:
+    """Run on ``sock`` (from ``listen``) until interrupted."""
+    if options.workers <= 1:
+        uvicorn.Server(_uvicorn_config(make_config(), options)).run(sockets=[sock])
+        return
     children = [_fork_worker(make_config, options, sock) for _ in range(options.workers)]
     _wait_for(children)
 

@@ -8,7 +8,6 @@ checker exists, pass it instead (``WebConfig(checker=...)``): results it passes 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,22 +64,17 @@ def structure_check(tree: Path) -> CheckVerdict:
 
 def submission_checker(round_name: str | None = None) -> Checker:
     """The project's MLPerf submission checker (``crowdperf.submission.checker.check_submission``)
-    behind the structure check, when that module is installed; else ``structure_check`` alone.
-    One verdict per upload: *passed* when every result passes, else *failed* with the findings."""
-    try:
-        checker_module = importlib.import_module("crowdperf.submission.checker")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("crowdperf.submission.checker", "crowdperf.submission"):
-            raise
-        return structure_check
+    behind the structure check. One verdict per upload: *passed* when every result passes, else
+    *failed* with the findings."""
     from crowdperf.mlperf.rounds import default_round, get_round
+    from crowdperf.submission.checker import check_submission
 
     rnd = get_round(round_name) if round_name else default_round()
 
     def check(tree: Path) -> CheckVerdict:
         structure = structure_check(tree)
         try:
-            report = checker_module.check_submission(structure.root, rnd)
+            report = check_submission(structure.root, rnd)
         except CHECKER_CONTENT_ERRORS as exc:
             # content the checker could not read (a corrupt log line): the upload is labelled
             # failed and the importer still stores its good results and records the bad ones

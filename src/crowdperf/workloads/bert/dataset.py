@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crowdperf import jsonio
 from crowdperf.errors import MissingInputError
 from crowdperf.settings import Settings
 from crowdperf.workloads.bert import feature_cache
@@ -142,7 +143,7 @@ class DatasetStats:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "schema": 1,
+            "schema": jsonio.schema("dataset.squad", 1),
             "dataset_path": str(self.dataset_path),
             "vocab_path": str(self.vocab_path),
             "examples": self.examples,
