@@ -18,7 +18,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from crowdperf import jsonio
+from crowdperf import formatting, jsonio
 from crowdperf.backends.registry import backend_names
 from crowdperf.cli.console import console, err_console
 from crowdperf.errors import InterruptedRun, UsageError
@@ -308,13 +308,6 @@ def _listener(as_json: bool, exp: Exploration) -> tuple[Any, Any]:
     return show, live.stop
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{text} {unit}".strip()
-
-
 def _shared_power_note(points: Any) -> str:
     """The one reason no measured point has power (no meter on this machine), said once under
     the table instead of on every row; "" when the reasons differ."""
@@ -334,8 +327,8 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
     title = (
         f"{report.model} {report.scenario}: {counts['finished']} finished, {counts['running']} running, "
         f"{counts['left']} left, {counts['screened'] + counts['promoted']} screened, "
-        f"{counts['pruned']} pruned, "
-        f"{counts['skipped']} skipped, {counts['failed']} failed; {report.spent_s:,.0f} of {budget:,.0f} s"
+        f"{counts['pruned']} pruned, {counts['skipped']} skipped, {counts['failed']} failed; "
+        f"{formatting.duration(report.spent_s)} of {formatting.duration(budget)}"
     )
     shared = _shared_power_note(report.points)
     caption = "* on the current front (final numbers where a point has them)" + (
@@ -346,15 +339,19 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
         table.add_column(col, overflow="fold")
     for r in report.points:
         mark = "*" if r.on_front else ""
-        perf = "-" if r.performance is None else f"{_num(r.performance, r.unit)} ({r.rung})"
-        acc = "-" if r.accuracy is None else f"{r.accuracy_metric} {r.accuracy:.2f}"
+        perf = "-" if r.performance is None else f"{formatting.quantity(r.performance, r.unit)} ({r.rung})"
+        acc = (
+            "-"
+            if r.accuracy is None
+            else f"{r.accuracy_metric} {formatting.number(r.accuracy, formatting.ACCURACY_DIGITS)}"
+        )
         table.add_row(
             f"{mark}{r.label}",
             r.status,
             perf,
             acc,
-            _num(r.joules_per_sample),
-            _num(r.usd_per_million),
+            formatting.number(r.joules_per_sample),
+            formatting.number(r.usd_per_million),
             "" if shared and r.note == shared else r.note,
         )
     return table
