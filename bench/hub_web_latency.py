@@ -54,6 +54,7 @@ def _rows(n: int, rng: random.Random) -> list[dict]:
             model="bert-99", scenario=scenario, metric="m", unit="samples/s", value=tp, throughput=tp,
             latency_ms=rng.uniform(1, 100), valid=True, accuracy_f1=rng.uniform(89, 91),
             power_w=rng.uniform(50, 5000), energy_j_per_sample=rng.uniform(0.01, 1), source="bench",
+            power_meter="ptd" if i % 5 else "nvml",  # PTD's and software meters' figures in one hub
             path=f"p/{i}",
         ))  # fmt: skip
     return out
@@ -68,9 +69,12 @@ URLS: tuple[tuple[str, float | None], ...] = (
     ("/api/pareto?x=throughput&y=accuracy&z=cost&scenario=Offline", 300),
     ("/api/best?scenario=Offline&min_accuracy_f1=90&max_latency_ms=50", 300),
     ("/api/best?min_accuracy_f1=89.5&max_watts=2000&max_usd_per_million=5", 300),
+    ("/api/best?scenario=Offline&objective=energy&max_joules_per_sample=0.5", 300),
+    ("/api/results?meter=nvml&sort=energy_j_per_sample&limit=50", 100),
     ("/", None),
     ("/?scenario=Offline&accelerator=h100&sort=-usd_per_million", None),
     ("/chart?x=throughput&y=accuracy", None),
+    ("/chart?x=throughput&y=energy", None),
     ("/best?scenario=Offline&min_accuracy_f1=90&max_latency_ms=50", None),
     ("/compare?ids={0}&ids={1}&ids={2}", None),  # the three lowest ids
 )

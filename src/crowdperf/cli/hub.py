@@ -19,7 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from crowdperf import jsonio
 from crowdperf.cli.console import console, err_console
-from crowdperf.cli.hub_render import compare_rows, print_best, print_import, print_pareto, results_rows
+from crowdperf.cli.hub_render import (
+    compare_rows,
+    meter_warning,
+    print_best,
+    print_import,
+    print_pareto,
+    results_rows,
+)
 from crowdperf.cli.hub_web import register_web
 from crowdperf.cli.tables import print_rows
 from crowdperf.errors import HubError, MissingInputError, UsageError
@@ -70,6 +77,16 @@ SUBMITTER = typer.Option(None, "--submitter", help="Substring of the submitter (
 BACKEND = typer.Option(None, "--backend", help="onnxruntime, tensorrt, pytorch, ...")
 PRECISION = typer.Option(None, "--precision", help="Weight data type, e.g. fp32, int8.")
 MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Only results with F1 at least this.")
+METER = typer.Option(
+    None,
+    "--meter",
+    help="Only power figures of this meter: ptd (MLPerf's, the system at the wall), nvml (GPU boards), "
+    "rapl (CPU packages), none (no figure). Figures of different meters are not comparable.",
+)
+MAX_WATTS = typer.Option(None, "--max-watts", help="Mean power at most this (W, of the result's meter).")
+MAX_JPS = typer.Option(
+    None, "--max-joules-per-sample", help="Energy per sample at most this (J, of the result's meter)."
+)
 
 
 def _store(db: str | None, *, create: bool = False) -> Store:
@@ -191,6 +208,9 @@ def list_cmd(
     backend: str = BACKEND,
     precision: str = PRECISION,
     min_accuracy_f1: float = MIN_F1,
+    meter: str = METER,
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
     valid_only: bool = typer.Option(False, "--valid-only", help="Only VALID LoadGen runs."),
     sort: str = typer.Option("-throughput", "--sort", help="Comma-separated fields, '-' for descending."),
     limit: int = typer.Option(
@@ -220,6 +240,9 @@ def list_cmd(
         backend=backend,
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
+        meter=meter,
+        max_watts=max_watts,
+        max_joules_per_sample=max_joules_per_sample,
         valid_only=valid_only,
     )
     store = _store(db)
@@ -243,7 +266,7 @@ def list_cmd(
             f"[yellow]note:[/] these rows span {number(page.comparison_keys)} comparison keys: rank only "
             "rows with the same key (filter by model, scenario, round and division)",
         )
-    print_rows(console, results_rows(page.rows, shown, notes))
+    print_rows(console, results_rows(page.rows, shown, (*notes, *meter_warning(page.meter_note))))
 
 
 @hub_app.command("compare")
@@ -272,7 +295,9 @@ def compare_cmd(
 @hub_app.command("pareto")
 def pareto_cmd(
     axes: str = typer.Option(
-        "throughput,accuracy", "--axes", help="Two or three of throughput, latency, accuracy, energy, cost."
+        "throughput,accuracy",
+        "--axes",
+        help="Two or three of throughput, latency, accuracy, energy (J/sample), power (W), cost.",
     ),
     model: str = MODEL,
     scenario: str = SCENARIO,
@@ -283,6 +308,9 @@ def pareto_cmd(
     backend: str = BACKEND,
     precision: str = PRECISION,
     min_accuracy_f1: float = MIN_F1,
+    meter: str = METER,
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
     db: str = DB,
     price_table: Path = PRICES,
     as_json: bool = JSON,
@@ -290,6 +318,7 @@ def pareto_cmd(
     """Pareto front over two or three axes, one per comparison key.
 
     Example: crowdperf hub pareto --axes throughput,accuracy,cost --scenario Offline
+    Example: crowdperf hub pareto --axes throughput,energy --meter nvml
     """
     from crowdperf.hub.queries import pareto_front
 
@@ -304,6 +333,9 @@ def pareto_cmd(
         backend=backend,
         precision=precision,
         min_accuracy_f1=min_accuracy_f1,
+        meter=meter,
+        max_watts=max_watts,
+        max_joules_per_sample=max_joules_per_sample,
     )
     store = _store(db)
     axis_names = [a.strip() for a in axes.split(",") if a.strip()]
@@ -323,12 +355,16 @@ def best_cmd(
     accelerator: str = ACCEL,
     min_accuracy_f1: float = typer.Option(None, "--min-accuracy-f1", help="F1 at least this."),
     max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="Scenario latency at most this."),
-    max_watts: float = typer.Option(None, "--max-watts", help="Mean system power at most this."),
+    max_watts: float = MAX_WATTS,
+    max_joules_per_sample: float = MAX_JPS,
+    meter: str = METER,
     max_usd_per_million: float = typer.Option(
         None, "--max-usd-per-million", help="Cost per 1M samples at most this."
     ),
     objective: str = typer.Option(
-        "throughput", "--objective", help="throughput, latency, accuracy, energy or cost."
+        "throughput",
+        "--objective",
+        help="throughput, latency, accuracy, energy (J/sample), power (W) or cost.",
     ),
     include_invalid: bool = typer.Option(
         False, "--include-invalid", help="Also rank INVALID (test-mode) runs."
@@ -344,6 +380,7 @@ def best_cmd(
     of every comparison key the filters match (numbers of different keys are not comparable).
 
     Example: crowdperf hub best --scenario Offline --min-accuracy-f1 89.96 --max-usd-per-million 5
+    Example: crowdperf hub best --scenario Offline --objective energy --meter nvml
     """
     from crowdperf.hub.queries import best_configurations
 
@@ -360,6 +397,8 @@ def best_cmd(
         max_usd_per_million=max_usd_per_million,
         valid_only=not include_invalid,
         objective=objective,
+        max_joules_per_sample=max_joules_per_sample,
+        meter=meter,
     )
     store = _store(db)
     answer: BestAnswer = best_configurations(store, _filters(store, c), prices=prices, top=top)

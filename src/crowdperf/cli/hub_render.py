@@ -1,7 +1,9 @@
 """How ``crowdperf hub list|compare|pareto|best`` print their answers for people: rows that are a
 table when they fit and one block per result when they do not (cli/tables.py), numbers in the one
 format (formatting.py), submitted text escaped (a system name is never rich markup). ``best``
-leads with the winner of the key a user most likely asks about, then each key's detail."""
+leads with the winner of the key a user most likely asks about, then each key's detail. A power
+figure is never shown without its meter (a `meter` column, or `683 W (nvml)`), and figures of
+different meters meeting in one answer get a `warning:` line (hub/power_meters.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from rich.markup import escape
 
 from crowdperf.cli.tables import Rows, print_rows
 from crowdperf.formatting import ACCURACY_DIGITS, delta_percent, number, plural, quantity
-from crowdperf.hub.best_text import constraints_text, stack, value_text
+from crowdperf.hub.best_text import constraints_text, objective_text, stack
 from crowdperf.hub.query_types import AXES, BestAnswer, BestGroup, Comparison, HubResult, ParetoFront
 
 if TYPE_CHECKING:  # the importer loads SQLAlchemy: `crowdperf --help` must not (test_root.py)
@@ -21,9 +23,21 @@ if TYPE_CHECKING:  # the importer loads SQLAlchemy: `crowdperf --help` must not 
 
 RESULT_HEADERS = (
     "id", "system", "hardware", "software", "model", "scenario", "round", "result",
-    "F1", "W", "J/sample", "$/1M", "valid", "key",
+    "F1", "W", "J/sample", "meter", "$/1M", "$/1M energy", "valid", "key",
 )  # fmt: skip
-RIGHT = frozenset({"result", "F1", "W", "J/sample", "$/1M"})
+RIGHT = frozenset({"result", "F1", "W", "J/sample", "$/1M", "$/1M energy"})
+
+
+def meter(r: HubResult) -> str:
+    """The meter of a result's power figures ("-" without one)."""
+    if r.power_w is None and r.energy_j_per_sample is None:
+        return "-"
+    return r.power_meter or "not recorded"
+
+
+def meter_warning(note: str) -> tuple[str, ...]:
+    """Figures of different power meters side by side: said in plain sight, never silently."""
+    return (f"[yellow]warning:[/] {escape(note)}",) if note else ()
 
 
 def hardware(r: HubResult) -> str:
@@ -38,15 +52,19 @@ def result_cells(r: HubResult) -> tuple[str, ...]:
     cells = (
         str(r.id), r.label, hardware(r), software(r), r.model, r.scenario, f"{r.round} {r.division}",
         quantity(r.value, r.unit), number(r.accuracy_f1, ACCURACY_DIGITS), number(r.power_w, 3),
-        number(r.energy_j_per_sample, 3), number(r.usd_per_million), "yes" if r.valid else "no",
-        r.comparison_key[:8],
+        number(r.energy_j_per_sample, 3), meter(r), number(r.usd_per_million),
+        number(r.energy_usd_per_million), "yes" if r.valid else "no", r.comparison_key[:8],
     )  # fmt: skip
     return tuple(escape(c) for c in cells)
 
 
-# left out first when a table is too wide: what a reader can do without soonest
-LIST_DROPPABLE = ("key", "J/sample", "W", "valid", "round", "scenario", "model", "software", "$/1M", "F1")
-RANKING_HEADERS = ("#", "system", "hardware", "software", "result", "F1", "W", "$/1M", "valid")
+# left out first when a table is too wide: what a reader can do without soonest (a meter only after
+# the figures it labels)
+LIST_DROPPABLE = (
+    "$/1M energy", "key", "J/sample", "W", "meter", "valid", "round", "scenario", "model", "software", "$/1M",
+    "F1",
+)  # fmt: skip
+RANKING_HEADERS = ("#", "system", "hardware", "software", "result", "F1", "W", "meter", "$/1M", "valid")
 
 
 def results_rows(rows: Sequence[HubResult], title: str, notes: tuple[str, ...] = ()) -> Rows:
@@ -61,12 +79,12 @@ def ranking_rows(ranking: Sequence[HubResult], title: str) -> Rows:
     cells = tuple(
         tuple(escape(c) for c in (
             str(i), r.label, hardware(r), software(r), quantity(r.value, r.unit),
-            number(r.accuracy_f1, ACCURACY_DIGITS), number(r.power_w, 3), number(r.usd_per_million),
-            "yes" if r.valid else "no",
+            number(r.accuracy_f1, ACCURACY_DIGITS), number(r.power_w, 3), meter(r),
+            number(r.usd_per_million), "yes" if r.valid else "no",
         ))
         for i, r in enumerate(ranking, start=1)
     )  # fmt: skip
-    droppable = ("W", "valid", "software", "$/1M", "F1")
+    droppable = ("W", "meter", "valid", "software", "$/1M", "F1")
     return Rows(RANKING_HEADERS, cells, title=title, keys=2, right=RIGHT, droppable=droppable)
 
 
@@ -75,6 +93,7 @@ def print_import(console: Console, report: ImportReport) -> None:
     console.print(
         f"{plural(report.found, 'result')} found in {escape(report.root)}: [green]{number(report.imported)} "
         f"imported[/], {number(report.unchanged)} unchanged, "
+        + (f"{number(report.updated)} updated with their power.json, " if report.updated else "")
         + (f"[red]{number(failed)} failed[/]" if failed else "0 failed")
         + f" ({number(report.results_per_second)} results/s)",
         soft_wrap=True,
@@ -91,10 +110,13 @@ def compare_rows(cmp: Comparison) -> Rows:
             quantity(v, "") if i == 0 or d is None else f"{quantity(v, '')} ({delta_percent(d)})"
             for i, (v, d) in enumerate(zip(m.values, m.delta_pct, strict=True))
         ]
+        if m.meters:  # a power figure is shown with its meter
+            named = zip(cells, m.meters, strict=True)
+            cells = [c if c == "-" else f"{c} ({mt or 'meter not recorded'})" for c, mt in named]
         unit = f"{m.unit}, " if m.unit else ""
         rows.append((escape(f"{m.name} ({unit}{m.better} is better)"), *cells))
     stacks = ("hardware", *(escape(stack(r)) for r in cmp.results))
-    notes = (f"[yellow]note:[/] {escape(cmp.note)}",) if cmp.note else ()
+    notes = ((f"[yellow]note:[/] {escape(cmp.note)}",) if cmp.note else ()) + meter_warning(cmp.meter_note)
     return Rows(
         tuple(escape(h) for h in headers),
         (stacks, *rows),
@@ -116,14 +138,17 @@ def print_pareto(console: Console, front: ParetoFront) -> None:
             f"{number(len(g.front_ids))} on the front of {plural(g.total, 'result')}"
         )
         units = {a: AXES[a].unit for a in front.axes}
+        powered = any(a in ("energy", "power") for a in front.axes)  # the figures' meter beside them
         headers = ("id", "system", "hardware", *(f"{a} ({units[a]})" for a in front.axes))
+        headers += ("meter",) if powered else ()
         rows = tuple(
             (str(p.id), escape(p.label), escape(_hardware(p.accelerator_count, p.accelerator)),
-             *(number(c) for c in p.coords))
+             *(number(c) for c in p.coords), *((escape(p.power_meter or "not recorded"),) if powered else ()))
             for p in g.points if p.on_front
         )  # fmt: skip
-        right = frozenset(headers[3:])
-        print_rows(console, Rows(headers, rows, title=title, keys=2, right=right))
+        right = frozenset(headers[3 : 3 + len(front.axes)])
+        notes = meter_warning(g.meter_note)
+        print_rows(console, Rows(headers, rows, title=title, keys=2, right=right, notes=notes))
 
 
 def _key_title(g: BestGroup) -> str:
@@ -146,12 +171,14 @@ def print_best(console: Console, answer: BestAnswer) -> None:
         console.print(f"[bold]No configuration meets the constraints[/] ({wants}).", soft_wrap=True)
     else:
         win, axis = lead.ranking[0], AXES[answer.objective]
-        value = escape(value_text(getattr(win, axis.column), axis.unit))
+        value = escape(objective_text(win, axis))
         console.print(f"[bold]Best {answer.objective}: {escape(win.label)}, {value}[/]", soft_wrap=True)
         console.print(f"  asked: {wants}", soft_wrap=True, highlight=False)
         console.print(f"  among: {escape(_key_title(lead))}", soft_wrap=True, highlight=False)
         for line in lead.explanation:
             console.print("  " + escape(line), soft_wrap=True, highlight=False)
+        for warning in meter_warning(lead.meter_note):
+            console.print("  " + warning, soft_wrap=True, highlight=False)
     others = [g for g in answer.groups if g is not lead]
     if lead is not None and others:
         console.print(
@@ -166,3 +193,5 @@ def print_best(console: Console, answer: BestAnswer) -> None:
         if g is not lead:
             for line in g.explanation:
                 console.print(escape(line), soft_wrap=True, highlight=False)
+            for warning in meter_warning(g.meter_note):
+                console.print(warning, soft_wrap=True, highlight=False)

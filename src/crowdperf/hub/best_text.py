@@ -5,7 +5,9 @@ Rules the text keeps (each once read wrongly): a margin always says who is behin
 than the winner", never "runner-up ... (3.3% ahead)"); a name is never doubled when the system
 name already starts with the submitter ("NVIDIA DGX H100", not "NVIDIA NVIDIA DGX H100"); an
 unknown value is left out, never shown as "?"; counts agree with their nouns ("the only
-configuration", "the best of 12 configurations"); numbers use ``formatting.number``.
+configuration", "the best of 12 configurations"); numbers use ``formatting.number``; a power or
+energy figure names its meter ("683 W (nvml)"), and a runner-up measured by another meter gets no
+margin ("not comparable: nvml vs ptd").
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crowdperf.formatting import number, plural
+from crowdperf.hub.power_meters import UNRECORDED, with_meter
 
 _ROUND = re.compile(r"v(\d+)\.(\d+)")
+_METERED = ("power_w", "energy_j_per_sample")  # values that mean what their meter measured
 
 
 def result_label(submitter: str, system_name: str) -> str:
@@ -44,7 +48,7 @@ def _facts(r: Any) -> str:
     known = [
         f"accuracy F1 {number(r.accuracy_f1, 5)}" if r.accuracy_f1 is not None else "",
         f"latency {number(r.latency_ms)} ms" if r.latency_ms is not None else "",
-        f"{number(r.power_w, 3)} W" if r.power_w is not None else "",
+        with_meter(f"{number(r.power_w, 3)} W", r.power_meter) if r.power_w is not None else "",
         f"${number(r.usd_per_million)} per million samples" if r.usd_per_million is not None else "",
     ]
     return ", ".join(k for k in known if k)
@@ -68,7 +72,7 @@ def explain(
     win_value = getattr(win, axis.column)
     lines = [
         f"{result_label(win.submitter, win.system_name)} ({stack(win)}) has the {best_word} {axis.name}, "
-        f"{value_text(win_value, axis.unit)}: {among} ({pool})"
+        f"{objective_text(win, axis)}: {among} ({pool})"
     ]
     if facts := _facts(win):
         lines.append(f"  {facts}")
@@ -76,9 +80,12 @@ def explain(
         return lines
     run = ranking[1]
     run_value = getattr(run, axis.column)
+    margin = _margin(win_value, run_value, axis.higher_is_better)
+    if axis.column in _METERED and win.power_meter != run.power_meter:
+        margin = f", not comparable: {win.power_meter or UNRECORDED} vs {run.power_meter or UNRECORDED}"
     lines.append(
         f"  runner-up: {result_label(run.submitter, run.system_name)} ({stack(run)}), "
-        f"{value_text(run_value, axis.unit)}{_margin(win_value, run_value, axis.higher_is_better)}"
+        f"{objective_text(run, axis)}{margin}"
     )
     if win.usd_per_million is not None and run.usd_per_million is not None:
         diff = run.usd_per_million - win.usd_per_million
@@ -90,6 +97,12 @@ def explain(
         missing = run.accelerator if run.usd_per_million is None else win.accelerator
         lines.append(f"  cost not compared: no price for {missing or 'CPU'}")
     return lines
+
+
+def objective_text(r: Any, axis: Any) -> str:
+    """The objective's value of ``r``; a power or energy value with its meter."""
+    text = value_text(getattr(r, axis.column), axis.unit)
+    return with_meter(text, r.power_meter) if axis.column in _METERED else text
 
 
 def _margin(win: float | None, run: float | None, higher_is_better: bool) -> str:
@@ -133,6 +146,10 @@ def constraints_text(c: Any) -> str:
         parts.append(f"latency <= {number(c.max_latency_ms)} ms")
     if c.max_watts is not None:
         parts.append(f"power <= {number(c.max_watts)} W")
+    if c.max_joules_per_sample is not None:
+        parts.append(f"energy <= {number(c.max_joules_per_sample)} J/sample")
+    if c.meter:
+        parts.append(f"power meter {c.meter}")
     if c.max_usd_per_million is not None:
         parts.append(f"cost <= ${number(c.max_usd_per_million)} per million samples")
     parts.append("valid runs only" if c.valid_only else "valid and invalid runs")

@@ -80,13 +80,15 @@ def insert_failures(store: Store, failures: Sequence[dict[str, Any]]) -> None:
         conn.execute(stmt, list(failures))
 
 
-# what a legacy row must share with a freshly parsed one to be the same result
+# what a stored row must share with a freshly parsed one to be the same result
 _SAME = ("value", "summary_text", "system_json", "settings_json", "accuracy_value")
+# what a row imported before migration 0004 (power_meter NULL) takes from the fresh one
+_POWER = ("power_meter", "power_scope", "power_w", "energy_j_per_sample", "power_note")
 
 
 def legacy_rows(store: Store) -> dict[str, list[dict[str, Any]]]:
     """Rows whose hash predates canonical paths, by path (none in a database made since)."""
-    cols = [Result.id, Result.path, *(getattr(Result, c) for c in _SAME)]
+    cols = [Result.id, Result.path, Result.source, Result.power_meter, *(getattr(Result, c) for c in _SAME)]
     with store.session() as s:
         found = s.execute(select(*cols).where(Result.content_hash.startswith(LEGACY_PREFIX))).all()
     out: dict[str, list[dict[str, Any]]] = {}
@@ -96,15 +98,46 @@ def legacy_rows(store: Store) -> dict[str, list[dict[str, Any]]]:
 
 
 def rekey_legacy(store: Store, candidates: list[dict[str, Any]], row: dict[str, Any]) -> bool:
-    """Give the legacy row that is this same result its new content hash; False when none is."""
+    """Give the stored row that is this same result its new content hash (and, when it was stored
+    before the hub read power.json by the same source, the fresh row's power: another uploader's
+    power.json never lands in someone else's row); False when none is."""
     for old in candidates:
         if all(old[c] == row[c] for c in _SAME):
             candidates.remove(old)
-            rekey = update(Result).where(Result.id == old["id"]).values(content_hash=row["content_hash"])
+            values = {"content_hash": row["content_hash"]}
+            if old["power_meter"] is None and old["source"] == row["source"]:
+                values.update({c: row[c] for c in _POWER})
+            rekey = update(Result).where(Result.id == old["id"]).values(**values)
             try:
                 with store.session() as s:
-                    s.execute(rekey)
+                    changed = s.execute(rekey).rowcount  # type: ignore[attr-defined]
             except IntegrityError:  # another importer stored it under the new hash meanwhile
                 return False
-            return True
+            return bool(changed)
     return False
+
+
+def pre_power_paths(store: Store, source: str) -> dict[str, list[int]]:
+    """Ids of the rows ``source`` stored before the hub read power.json (migration 0004:
+    power_meter NULL), by path. Their hash was computed without power.json: the next import of a
+    result that has one must update that row (``adopt_pre_power_row``), not add the same result
+    again. Only the same source's: a power.json uploaded by someone else is their own row."""
+    unread = (Result.power_meter.is_(None), Result.source == source)
+    with store.session() as s:
+        found = s.execute(select(Result.id, Result.path).where(*unread)).all()
+    out: dict[str, list[int]] = {}
+    for result_id, path in found:
+        out.setdefault(path, []).append(result_id)
+    return out
+
+
+def adopt_pre_power_row(store: Store, ids: list[int], row: dict[str, Any]) -> bool:
+    """The row among ``ids`` that is this same result takes its new hash and its power; False
+    when none is (or another importer took it first)."""
+    cols = [Result.id, Result.source, Result.power_meter, *(getattr(Result, c) for c in _SAME)]
+    with store.session() as s:
+        found = [r._asdict() for r in s.execute(select(*cols).where(Result.id.in_(ids)))]
+    stored = [r for r in found if r["power_meter"] is None]
+    for old in stored:
+        ids.remove(old["id"])
+    return rekey_legacy(store, stored, row)

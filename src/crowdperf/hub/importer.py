@@ -4,7 +4,8 @@
     report = import_tree(store, "inference_results_v4.0/", source="mlcommons")
     report = import_tree(store, "file:///srv/results.git")          # cloned with git first
 
-Every result directory ends up as exactly one of: imported, unchanged (its content hash is already
+Every result directory ends up as exactly one of: imported, updated (stored before the hub read
+power.json: the row takes that file's power and its new hash), unchanged (its content hash is already
 stored: re-importing is idempotent, from any folder of the tree, and a second importer running at
 the same time finds the rows the first stored) or failed (recorded in ``import_failures`` with a
 reason that names the file inside the tree; one bad result never stops the others). What may be
@@ -28,11 +29,20 @@ from sqlalchemy import select
 
 from crowdperf.errors import CrowdperfError, HubError, MissingInputError, ResultsError, UsageError
 from crowdperf.gitcmd import git
-from crowdperf.hub.import_writer import insert_failures, insert_results, legacy_rows, rekey_legacy
+from crowdperf.hub.import_writer import (
+    adopt_pre_power_row,
+    insert_failures,
+    insert_results,
+    legacy_rows,
+    pre_power_paths,
+    rekey_legacy,
+)
 from crowdperf.hub.models import ImportFailure, Result
+from crowdperf.hub.power_import import SPL
 from crowdperf.hub.result_parser import ResultDir, parse_result
 from crowdperf.hub.row_checks import check_row, text_problem
 from crowdperf.hub.store import Store
+from crowdperf.meters.record import POWER_JSON
 
 BATCH = 500  # rows per INSERT ... executemany
 _GIT_URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
@@ -55,6 +65,7 @@ class ImportReport:
     unchanged: int
     failed: tuple[FailedResult, ...]
     seconds: float
+    updated: int = 0  # stored before the hub read power.json: now with the power of its power.json
 
     @property
     def results_per_second(self) -> float:
@@ -104,14 +115,15 @@ def discover(root: Path) -> list[ResultDir]:
 
 def _read_files(where: ResultDir) -> tuple[str, Path | None]:
     """(content hash, the first file holding a NUL byte or None). The hash is sha256 over the
-    result's canonical path and the bytes of the files it is built from."""
+    result's canonical path and the bytes of the files it is built from. A NUL in power.json costs
+    only its power (power_import: a power.json the hub cannot use gives a null power and a note)."""
     h = hashlib.sha256(where.rel.encode())
     nul = None
     for f in where.hashed_files():
         data = f.read_bytes()
         h.update(b"\0" + f.name.encode() + b"\0")
         h.update(data)
-        if nul is None and b"\0" in data:
+        if nul is None and b"\0" in data and f.name != POWER_JSON:
             nul = f
     return h.hexdigest(), nul
 
@@ -135,7 +147,7 @@ def _files(where: ResultDir) -> dict[str, str]:
         "detail": where.shown(where.perf_dir / "mlperf_log_detail.txt"),
         "summary": where.shown(where.perf_dir / "mlperf_log_summary.txt"),
         "accuracy": where.shown(where.accuracy_txt),
-        "power": where.shown(where.perf_dir / "spl.txt"),
+        "power": where.shown(where.perf_dir / (SPL if (where.perf_dir / SPL).is_file() else POWER_JSON)),
         "system": where.shown(where.system_json),
         "measurements": where.shown(measurements[0]) if measurements else "",
         "readme": where.shown(readme) if readme else "",
@@ -188,6 +200,8 @@ class _Batch:
     failed: list[FailedResult] = field(default_factory=list)
     imported: int = 0
     unchanged: int = 0
+    updated: int = 0
+    pre_power: dict[str, list[int]] | None = None  # loaded when first needed (pre_power_paths)
 
     def fail(self, path: str, digest: str, reason: str) -> None:
         self.failed.append(FailedResult(path, reason))
@@ -217,7 +231,20 @@ class _Batch:
         if where.rel in self.legacy and rekey_legacy(self.store, self.legacy[where.rel], row):
             self.unchanged += 1
             return
+        if self._adopted(where, row):
+            self.updated += 1
+            return
         self.rows.append(row)
+
+    def _adopted(self, where: ResultDir, row: dict[str, Any]) -> bool:
+        """A result with a power.json that was stored before the hub read power.json (its hash
+        left that file out) is that row, updated; never the same result twice."""
+        if not (where.perf_dir / POWER_JSON).is_file():
+            return False
+        if self.pre_power is None:
+            self.pre_power = pre_power_paths(self.store, self.opts.source)
+        ids = self.pre_power.get(where.rel)
+        return ids is not None and adopt_pre_power_row(self.store, ids, row)
 
     def flush(self) -> None:
         inserted, refused = insert_results(self.store, self.rows)
@@ -286,4 +313,5 @@ def import_tree(
         unchanged=batch.unchanged,
         failed=tuple(batch.failed),
         seconds=time.perf_counter() - started,
+        updated=batch.updated,
     )

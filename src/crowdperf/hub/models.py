@@ -67,8 +67,17 @@ class Result(Base):
     accuracy_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_exact_match: Mapped[float | None] = mapped_column(Float, nullable=True)
-    power_w: Mapped[float | None] = mapped_column(Float, nullable=True)  # mean system power in the run
+    # mean power over LoadGen's power window, and energy per sample, from the meter named in
+    # power_meter: "ptd" (spl.txt: the whole system at the wall, MLPerf's power), a software meter of
+    # crowdperf's power.json ("nvml": GPU boards, "rapl": CPU packages and DRAM, or a meter plugin's
+    # name), "none" (no figure: power_note says why when a file said), NULL (imported before
+    # migration 0004 read power.json). power_scope: "system" (PTD), "devices" or "host" (the
+    # role of the software meter). Figures of different meters measure different things.
+    power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
     energy_j_per_sample: Mapped[float | None] = mapped_column(Float, nullable=True)
+    power_meter: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    power_scope: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    power_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what was measured, or why not
     loadgen_version: Mapped[str] = mapped_column(String(32), default="")
     settings_json: Mapped[str] = mapped_column(Text, default="{}")  # the settings in the comparison key
     system_json: Mapped[str] = mapped_column(Text, default="{}")

@@ -8,6 +8,13 @@ A table is JSON (``hub/data/prices.json`` ships defaults; ``--price-table FILE``
 ``match`` is a case-insensitive substring of the result's accelerator name; the first matching
 entry wins, so list specific names first. A result costs ``usd_per_hour / accelerators`` per
 accelerator it uses. Results without a matching entry (including CPU-only ones) have no cost.
+
+An optional ``energy`` entry prices electricity, from which the hub derives a second cost, of the
+energy a result's meter measured per sample (J/sample x USD/kWh / 3.6 per million samples)::
+
+    {"energy": {"usd_per_kwh": 0.13, "source": "https://...", "date": "2024", "note": "..."}}
+
+A table without it has no energy cost. The shipped value is an example to override.
 """
 
 from __future__ import annotations
@@ -37,9 +44,26 @@ class Price:
 
 
 @dataclass(frozen=True)
+class EnergyPrice:
+    usd_per_kwh: float
+    source: str
+    date: str
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"${self.usd_per_kwh:g}/kWh ({self.source}, {self.date})"
+
+
+J_PER_KWH = 3.6e6
+MAX_USD_PER_KWH = 100.0  # retail prices are ~0.05-0.6: a bigger number is a typo, not a price
+
+
+@dataclass(frozen=True)
 class PriceTable:
     prices: tuple[Price, ...]
     origin: str  # "builtin" or the file it came from
+    energy: EnergyPrice | None = None  # None: the table prices no electricity
 
     def lookup(self, accelerator: str) -> Price | None:
         name = accelerator.lower()
@@ -51,6 +75,11 @@ class PriceTable:
 def cost_per_million(usd_per_accelerator_hour: float, accelerator_count: int, throughput: float) -> float:
     """USD per 1e6 samples: (price/h x accelerators) / (samples/s x 3600 s/h) x 1e6."""
     return usd_per_accelerator_hour * accelerator_count / (throughput * 3600.0) * 1e6
+
+
+def energy_cost_per_million(joules_per_sample: float, usd_per_kwh: float) -> float:
+    """USD per 1e6 samples of the energy measured: J/sample x 1e6 / (3.6e6 J/kWh) x USD/kWh."""
+    return joules_per_sample * 1e6 / J_PER_KWH * usd_per_kwh
 
 
 MAX_USD_PER_HOUR = 1e6  # far above any instance: a bigger number is a typo, not a price
@@ -72,7 +101,24 @@ def _price(p: Any, where: str) -> Price:
     )  # fmt: skip
 
 
-_HINT = 'use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...]}'
+_HINT = (
+    'use {"prices": [{"match", "usd_per_hour", "accelerators", "source", "date"}, ...], '
+    '"energy": {"usd_per_kwh", "source", "date", "note"}}'
+)
+
+
+def _energy(raw: object, where: str) -> EnergyPrice | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where} must be an object with usd_per_kwh, source, date", hint=_HINT)
+    return EnergyPrice(
+        usd_per_kwh=float(checked_value(raw.get("usd_per_kwh"), f"{where}: usd_per_kwh",
+                                        low=0.0, high=MAX_USD_PER_KWH)),
+        source=str(raw.get("source", "")),
+        date=str(raw.get("date", "")),
+        note=str(raw.get("note", "")),
+    )  # fmt: skip
 
 
 def _parse(text: str, origin: str) -> PriceTable:
@@ -83,7 +129,8 @@ def _parse(text: str, origin: str) -> PriceTable:
     if not isinstance(entries, list):
         raise UsageError(f"price table {origin} has no list of prices", hint=_HINT)
     prices = tuple(_price(p, f"price table {origin}, entry {i}") for i, p in enumerate(entries, start=1))
-    return PriceTable(prices=prices, origin=origin)
+    energy = _energy(data.get("energy"), f"price table {origin}, energy")
+    return PriceTable(prices=prices, origin=origin, energy=energy)
 
 
 def load_price_table(path: Path | None = None) -> PriceTable:

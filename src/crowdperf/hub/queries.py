@@ -15,7 +15,7 @@ a bound parameter.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,21 @@ from crowdperf.errors import UsageError
 from crowdperf.hub.best_text import lead_key
 from crowdperf.hub.models import Result
 from crowdperf.hub.pareto_arrays import candidates, front_mask, labels_by_id, point
+from crowdperf.hub.power_meters import energy_cost_line, mixed_meters_note
+from crowdperf.hub.power_queries import (
+    compare_meters,
+    meter_name,
+    metered,
+    meters_between,
+    page_counts,
+    power_where,
+    with_meters,
+)
 from crowdperf.hub.prices import PriceTable, load_price_table
 from crowdperf.hub.query_types import (
     AXES,
     MAX_ROWS,
+    POWER_COLUMNS,
     Axis,
     BestAnswer,
     BestGroup,
@@ -68,7 +79,9 @@ SORT_FIELDS: tuple[str, ...] = (
     "accuracy_f1",
     "power_w",
     "energy_j_per_sample",
+    "power_meter",
     _COST,
+    "energy_usd_per_million",  # one price per kWh: the order of energy per sample
     "value",
     "submitter",
     "system_name",
@@ -138,7 +151,10 @@ def _where(flt: ResultFilter) -> list[ColumnElement[bool]]:
         conds.append(visible)
     if flt.ids:
         conds.append(Result.id.in_(list(flt.ids)))
-    return conds
+    return [*conds, *power_where(flt)]
+
+
+_SORT_COLUMN = {"energy_usd_per_million": "energy_j_per_sample"}
 
 
 def sort_keys(sort: str) -> list[tuple[str, bool]]:
@@ -159,7 +175,7 @@ def sort_keys(sort: str) -> list[tuple[str, bool]]:
 def _order(sort: str, cost: ColumnElement[Any]) -> list[Any]:
     out = []
     for name, desc in sort_keys(sort):
-        column = cost if name == _COST else getattr(Result, name)
+        column = cost if name == _COST else getattr(Result, _SORT_COLUMN.get(name, name))
         # NULLs last in both directions (SQLite and PostgreSQL; PostgreSQL has matching indexes)
         out.append((column.desc() if desc else column.asc()).nulls_last())
     out.append(Result.id.asc())  # stable pagination
@@ -196,18 +212,8 @@ def list_results(
     stmt = select(*_ROW_COLUMNS, cost).where(*where).order_by(*_order(sort, cost)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    # one hash aggregate gives the total and the number of comparison keys (COUNT DISTINCT sorts)
-    per_key = (
-        select(func.count().label("n"))
-        .select_from(Result)
-        .where(*where)
-        .group_by(Result.comparison_key)
-        .subquery()
-    )
-    with store.session() as s:
-        total, keys = s.execute(
-            select(func.coalesce(func.sum(per_key.c.n), 0), func.count()).select_from(per_key)
-        ).one()
+    # one hash aggregate by (key, meter) gives the total, the comparison keys and the power meters
+    total, keys, meters = page_counts(store, where)
     rows = _rows(store, stmt, prices)
     return ResultPage(
         rows=tuple(rows),
@@ -217,6 +223,8 @@ def list_results(
         sort=sort,
         comparison_keys=keys,
         price_table=prices.origin,
+        power_meters=meters,
+        meter_note=mixed_meters_note(meters, "these results"),
     )
 
 
@@ -240,6 +248,7 @@ _COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("power_w", "W", "lower"),
     ("energy_j_per_sample", "J", "lower"),
     (_COST, "USD", "lower"),
+    ("energy_usd_per_million", "USD", "lower"),
 )
 
 
@@ -268,6 +277,7 @@ def compare_results(
         base = values[0]
         deltas = tuple(None if v is None or not base else (v - base) / abs(base) * 100.0 for v in values)
         metrics.append(MetricDelta(name=name, unit=unit, better=better, values=values, delta_pct=deltas))
+    metrics, meter_note = compare_meters(results, metrics)
     keys = {r.comparison_key for r in results}
     note = (
         ""
@@ -277,7 +287,9 @@ def compare_results(
             "LoadGen settings differ): the numbers are shown side by side but are not comparable"
         )
     )
-    return Comparison(results=results, metrics=tuple(metrics), comparable=len(keys) == 1, note=note)
+    return Comparison(
+        results=results, metrics=tuple(metrics), comparable=len(keys) == 1, note=note, meter_note=meter_note
+    )
 
 
 def _axis_column(axis: Axis, cost: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -319,10 +331,12 @@ def pareto_front(
     axis_objs = [AXES[a] for a in axes]
     cols = [_axis_column(a, cost) for a in axis_objs]
     where = [*_where(flt), *(_finite(c) for c in cols)]
-    groups = candidates(store, where, cols)
+    powered = any(a.column in POWER_COLUMNS for a in axis_objs)  # a front over power: whose figures?
+    groups = candidates(store, where, cols, meters=powered)
+    meters = {key: found for key, _, _, found in groups}
     signs = np.array([1.0 if a.higher_is_better else -1.0 for a in axis_objs])
     picked = []  # per key: (key, ids, coords, indices handed out: the front first, then others by id)
-    for key, ids, coords in groups:
+    for key, ids, coords, _ in groups:
         on_front = front_mask(coords * signs)
         front_idx = np.flatnonzero(on_front)
         others = np.flatnonzero(~on_front)[: max(max_points - len(front_idx), 0)]
@@ -347,6 +361,8 @@ def pareto_front(
             for i, xyz in zip(ids[idx].tolist(), coords[idx].tolist(), strict=True)
         ]
         out.append(ParetoGroup.build(key, labels[int(ids[0])], len(ids), points))
+    if powered:
+        out = [with_meters(g, meters[g.comparison_key], "this front") for g in out]
     out.sort(key=lambda g: -g.total)
     return ParetoFront(axes=tuple(axes), groups=tuple(out), price_table=prices.origin)
 
@@ -360,6 +376,9 @@ def _constraint_where(c: Constraints, cost: ColumnElement[Any]) -> list[tuple[st
         out.append((f"latency <= {c.max_latency_ms:g} ms", Result.latency_ms <= c.max_latency_ms))
     if c.max_watts is not None:
         out.append((f"power <= {c.max_watts:g} W", Result.power_w <= c.max_watts))
+    if c.max_joules_per_sample is not None:
+        limit = c.max_joules_per_sample
+        out.append((f"energy <= {limit:g} J/sample", Result.energy_j_per_sample <= limit))
     if c.max_usd_per_million is not None:
         out.append((f"cost <= ${c.max_usd_per_million:g} per million samples", cost <= c.max_usd_per_million))
     return out
@@ -384,18 +403,32 @@ def best_configurations(
     active = _constraint_where(constraints, cost)
     axis = AXES[constraints.objective]
     objective = _axis_column(axis, cost)
-    # how many results each constraint removes, in one aggregate query per comparison key
+    # how many results each constraint removes, and the lowest and highest power meter of those
+    # meeting them (one meter when they agree), in one aggregate query per comparison key
     meets = and_(true(), _finite(objective), *(cond for _, cond in active))
-    counts = [func.count(Result.id), func.sum(case((meets, 1), else_=0))] + [
-        func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active
-    ]
+    counts = [
+        func.count(Result.id),
+        func.sum(case((meets, 1), else_=0)),
+        func.min(metered(meets)),
+        func.max(metered(meets)),
+    ] + [func.sum(case((or_(~cond, cond.is_(None)), 1), else_=0)) for _, cond in active]
     with store.session() as s:
         per_key = {
-            row[0]: (row[1], int(row[2] or 0), row[3:])
+            row[0]: (row[1], int(row[2] or 0), row[5:], row[3:5])
             for row in s.execute(
                 select(Result.comparison_key, *counts).where(*base).group_by(Result.comparison_key)
             )
         }
+
+    def meeting_meters(key: str) -> tuple[str, ...]:
+        def exact() -> list[str | None]:
+            stmt = select(metered(meets)).where(*base, Result.comparison_key == key).distinct()
+            with store.session() as s:
+                return list(s.scalars(stmt))
+
+        low, high = per_key[key][3]
+        return meters_between(store, low, high, exact)
+
     ranked_col = (
         func.row_number()
         .over(
@@ -428,6 +461,7 @@ def best_configurations(
         )
         for key in per_key
     ]
+    groups = _best_power(constraints, meeting_meters, groups)
     groups.sort(key=lambda g: (not g.ranking, -g.candidates))
     return BestAnswer(
         constraints=constraints,
@@ -442,3 +476,22 @@ def best_configurations(
         price_table=prices.origin,
         lead_key=lead_key(groups),
     )
+
+
+def _best_power(
+    c: Constraints, meeting: Callable[[str], tuple[str, ...]], groups: list[BestGroup]
+) -> list[BestGroup]:
+    """Each ranking's power figures with their meters: the winner's energy cost, and a warning
+    when the ranking ranks by power, or constrains it, over figures of several meters (``meeting``:
+    of every row of a key meeting the constraints) or shows figures of several meters (its own rows)."""
+    by_power = AXES[c.objective].column in POWER_COLUMNS
+    weighed = by_power or c.max_watts is not None or c.max_joules_per_sample is not None
+    out = []
+    for g in groups:
+        shown = {meter_name(r.power_meter) for r in g.ranking if r.power_text() != "n/a"}
+        if weighed:
+            shown |= set(meeting(g.comparison_key))
+        g = with_meters(g, tuple(sorted(shown)), "this ranking")
+        line = energy_cost_line(g.ranking[0]) if g.ranking else None
+        out.append(dataclasses.replace(g, explanation=(*g.explanation, line)) if line else g)
+    return out

@@ -13,8 +13,10 @@ from typing import Any
 
 from crowdperf import jsonio
 from crowdperf.errors import UsageError
+from crowdperf.formatting import quantity
 from crowdperf.hub.best_text import explain, result_label
-from crowdperf.hub.prices import PriceTable
+from crowdperf.hub.power_meters import check_meter_filter, with_meter
+from crowdperf.hub.prices import PriceTable, energy_cost_per_million
 
 JSON_SCHEMA_VERSION = 1
 MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
@@ -27,6 +29,7 @@ NUMBER_LIMITS: dict[str, tuple[float, float]] = {
     "max_usd_per_million": (0.0, 1e12),
     "max_latency_ms": (0.0, 1e9),
     "max_watts": (0.0, 1e9),
+    "max_joules_per_sample": (0.0, 1e15),
 }
 
 
@@ -45,6 +48,7 @@ def check_query_values(obj: Any) -> None:
             low, high = NUMBER_LIMITS[f.name]
             if not (math.isfinite(value) and low <= value <= high):
                 raise UsageError(f"{f.name} must be a number in [{low:g}, {high:g}], not {value!r}")
+    check_meter_filter(getattr(obj, "meter", None))
     for result_id in getattr(obj, "ids", ()):
         if not 1 <= result_id <= MAX_ID:
             raise UsageError(f"result ids are 1 to {MAX_ID}, not {result_id}")
@@ -53,7 +57,8 @@ def check_query_values(obj: Any) -> None:
 @dataclass(frozen=True)
 class ResultFilter:
     """Which results; ``None``/empty means any. Text filters on accelerator, submitter and
-    system are case-insensitive substrings; the others are exact. Hidden results are left out
+    system are case-insensitive substrings; the others are exact (``meter``: the power meter,
+    hub/power_meters.py; "none" = results without a power figure). Hidden results are left out
     unless ``include_hidden`` (everyone's: an admin, the CLI on its own database) or
     ``hidden_owner`` (that uploader's own hidden results) says otherwise."""
 
@@ -70,6 +75,9 @@ class ResultFilter:
     comparison_key: str | None = None
     min_accuracy_f1: float | None = None
     max_usd_per_million: float | None = None
+    meter: str | None = None
+    max_watts: float | None = None
+    max_joules_per_sample: float | None = None
     valid_only: bool = False
     include_hidden: bool = False
     hidden_owner: str | None = None
@@ -94,6 +102,8 @@ class Constraints:
     max_usd_per_million: float | None = None
     valid_only: bool = True
     objective: str = "throughput"
+    max_joules_per_sample: float | None = None
+    meter: str | None = None  # only power figures of this meter (hub/power_meters.py)
     source: str | None = None  # only results imported with this source (an exploration's)
     include_hidden: bool = False
 
@@ -109,8 +119,12 @@ class Constraints:
             accelerator=self.accelerator,
             source=self.source,
             valid_only=self.valid_only,
+            meter=self.meter,
             include_hidden=self.include_hidden,
         )
+
+
+POWER_COLUMNS = ("power_w", "energy_j_per_sample")  # figures that mean what their meter measured
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,7 @@ AXES: dict[str, Axis] = {
     "latency": Axis("latency", "latency_ms", "ms", False),
     "accuracy": Axis("accuracy", "accuracy_f1", "F1", True),
     "energy": Axis("energy", "energy_j_per_sample", "J/sample", False),
+    "power": Axis("power", "power_w", "W", False),
     "cost": Axis("cost", "usd_per_million", "USD/1M samples", False),
 }
 
@@ -167,8 +182,13 @@ class HubResult:
     accuracy_exact_match: float | None
     power_w: float | None
     energy_j_per_sample: float | None
-    usd_per_million: float | None  # derived from the price table
+    power_meter: str | None  # where power_w and energy came from (hub/power_meters.py); None: not recorded
+    power_scope: str | None  # "system" (PTD), "devices" or "host" (a software meter's role)
+    power_note: str | None  # what the software meter measured, or why there is no figure
+    usd_per_million: float | None  # instance-hour cost, derived from the price table
     price_source: str | None  # "<instance> <usd>/h (<source>, <date>)"
+    energy_usd_per_million: float | None  # cost of the metered energy at the table's USD/kWh
+    energy_price_source: str | None  # "$0.13/kWh (<source>, <date>)"
     loadgen_version: str
     settings: dict[str, Any]
     command: str | None
@@ -184,7 +204,7 @@ class HubResult:
     @classmethod
     def column_names(cls) -> tuple[str, ...]:
         """The ``results`` columns a HubResult is built from."""
-        derived = {"usd_per_million", "price_source", "settings"}
+        derived = {"usd_per_million", "price_source", "settings", *_ENERGY_COST}
         return (*(f.name for f in dataclasses.fields(cls) if f.name not in derived), "settings_json")
 
     @classmethod
@@ -202,11 +222,28 @@ class HubResult:
             else f"{price.instance} ${price.usd_per_hour:g}/h for {price.accelerators} "
             f"({price.source}, {price.date})",
             settings=_settings(row.settings_json),
+            **_energy_cost(values["energy_j_per_sample"], prices),
         )
 
     @property
     def label(self) -> str:
         return result_label(self.submitter, self.system_name)
+
+    def power_text(self) -> str:
+        """``683 W, 0.189 J/sample (nvml)``; ``n/a`` without a figure."""
+        parts = [quantity(self.power_w, "W", 3), quantity(self.energy_j_per_sample, "J/sample")]
+        shown = [p for p in parts if p != "-"]
+        return with_meter(", ".join(shown), self.power_meter) if shown else "n/a"
+
+
+_ENERGY_COST = ("energy_usd_per_million", "energy_price_source")
+
+
+def _energy_cost(joules_per_sample: float | None, prices: PriceTable) -> dict[str, Any]:
+    if joules_per_sample is None or prices.energy is None:
+        return {"energy_usd_per_million": None, "energy_price_source": None}
+    cost = energy_cost_per_million(joules_per_sample, prices.energy.usd_per_kwh)
+    return {"energy_usd_per_million": finite_or_none(cost), "energy_price_source": prices.energy.label}
 
 
 _COLUMNS = tuple(n for n in HubResult.column_names() if n != "settings_json")
@@ -239,6 +276,8 @@ class ResultPage:
     sort: str
     comparison_keys: int  # distinct comparison keys among all matching rows
     price_table: str
+    power_meters: tuple[str, ...] = ()  # meters of the matching rows' power figures ("unrecorded")
+    meter_note: str = ""  # a warning when those are more than one (power_meters.mixed_meters_note)
     __json_extra__ = ("comparable",)  # jsonio: the answer says whether its rows rank together
 
     @property
@@ -253,7 +292,8 @@ class MetricDelta:
     unit: str
     better: str  # "higher" | "lower"
     values: tuple[float | None, ...]
-    delta_pct: tuple[float | None, ...]  # vs the first result
+    delta_pct: tuple[float | None, ...]  # vs the first result; None across different power meters
+    meters: tuple[str | None, ...] = ()  # power metrics: each value's meter
 
 
 @dataclass(frozen=True)
@@ -262,6 +302,7 @@ class Comparison:
     metrics: tuple[MetricDelta, ...]
     comparable: bool
     note: str
+    meter_note: str = ""  # the power figures come from different meters
 
 
 @dataclass(frozen=True)
@@ -272,6 +313,7 @@ class ParetoPoint:
     accelerator_count: int
     coords: tuple[float, ...]  # in the order of ParetoFront.axes, natural units
     on_front: bool
+    power_meter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -284,6 +326,8 @@ class ParetoGroup:
     total: int  # results with every axis
     points: tuple[ParetoPoint, ...]  # the front first, then others up to max_points
     front_ids: tuple[int, ...]
+    power_meters: tuple[str, ...] = ()  # with a power axis: the meters of every candidate's figure
+    meter_note: str = ""
 
     @classmethod
     def build(cls, key: str, first: Any, total: int, points: Sequence[ParetoPoint]) -> ParetoGroup:
@@ -317,6 +361,8 @@ class BestGroup:
     excluded_by: dict[str, int]  # constraint -> results it rules out (a result may fail several)
     ranking: tuple[HubResult, ...]  # winners first
     explanation: tuple[str, ...]  # why the winner wins, what the runner-up costs
+    power_meters: tuple[str, ...] = ()  # meters of the power figures ranked or constrained
+    meter_note: str = ""
 
     @classmethod
     def build(

@@ -2,12 +2,13 @@
 
 A result is ``<division>/<submitter>/results/<system>/<model>/<scenario>/`` with
 ``performance/run_1/mlperf_log_detail.txt`` (required), ``accuracy/accuracy.txt``, and where present
-``performance/run_1/spl.txt`` (power). The system description is ``<submitter>/systems/<system>.json``;
+``performance/run_1/spl.txt`` (PTD power) or ``power.json`` (crowdperf's software meters;
+``power_import.py``). The system description is ``<submitter>/systems/<system>.json``;
 the measurement JSON is ``measurements/<system>/<model>/<scenario>/*.json`` (v5.x and the official
 repositories) or ``measurements.json`` inside the result directory (v6.x).
 Rules followed: mlcommons/inference ``tools/submission/submission_checker/constants.py``
 (``RESULT_FIELD_NEW``: the metric per scenario, one table in ``mlperf/metrics.py``) and
-``checks/power_check.py`` (power window).
+``checks/power_check.py`` (power window, in ``power_import.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from crowdperf.errors import ResultsError
 from crowdperf.hub.comparison import comparison_key, key_settings
+from crowdperf.hub.power_import import SPL, power_columns
+from crowdperf.meters.record import POWER_JSON
 from crowdperf.mlperf.layout import ScenarioDir
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.metrics import result_field
@@ -57,7 +59,6 @@ def _wanted_log_key(key: str) -> bool:
     return key.startswith(_LOG_PREFIXES) or key == "loadgen_version"
 
 
-_POWER_TIME = "%m-%d-%Y %H:%M:%S.%f"  # power_begin/power_end and spl.txt timestamps
 _SEED_ROUNDS = {r.seeds.qsl_rng_seed: name for name, r in ROUNDS.items()}
 _ROUND_IN_NAME = re.compile(r"v(\d+\.\d+)")
 
@@ -123,7 +124,8 @@ class ResultDir:
             self.perf_dir / "mlperf_log_summary.txt",
             self.accuracy_txt,
             self.system_json,
-            self.perf_dir / "spl.txt",
+            self.perf_dir / SPL,
+            self.perf_dir / POWER_JSON,
             *self.measurement_files,
         ]
         return [f for f in files if f.is_file()]
@@ -205,42 +207,6 @@ def _first_line_scores(text: str) -> dict[str, float]:
 def accuracy_metric_of(model: str) -> str | None:
     """The accuracy metric of an installed workload named ``model``; None for any other model."""
     return workload_rules(model).benchmark.accuracy_metric if model in workload_names() else None
-
-
-def _power_time(text: str) -> tuple[int, ...]:
-    """``MM-DD-YYYY HH:MM:SS.fff`` -> a comparable tuple (strptime is 30x slower; spl.txt has
-    a line per sample)."""
-    try:
-        return (
-            int(text[6:10]),
-            int(text[0:2]),
-            int(text[3:5]),
-            int(text[11:13]),
-            int(text[14:16]),
-            int(text[17:19]),
-            int((text[20:] + "000000")[:6]),
-        )
-    except ValueError:
-        t = datetime.strptime(text, _POWER_TIME)
-        return (t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond)
-
-
-def mean_power(perf_dir: Path, log: DetailLog) -> float | None:
-    """Mean of spl.txt's positive watt samples inside (power_begin, power_end) (power_check.py)."""
-    spl = perf_dir / "spl.txt"
-    if not spl.is_file() or "power_begin" not in log or "power_end" not in log:
-        return None
-    begin, end = _power_time(log["power_begin"]), _power_time(log["power_end"])
-    watts = []
-    for line in spl.read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = line.split(",")
-        if not line.startswith("Time") or len(parts) < 4:
-            continue
-        if begin < _power_time(parts[1]) < end and float(parts[3]) > 0:
-            watts.append(float(parts[3]))
-    if not watts:
-        raise ResultsError(f"{spl}: no power samples between power_begin and power_end")
-    return sum(watts) / len(watts)
 
 
 def infer_round(log: DetailLog, hint: str | None) -> str:
@@ -426,7 +392,7 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     row = {**_system_columns(where, system, measurements), **_performance_columns(log, scenario, logged)}
     accel_count, throughput = row["accelerator_count"], row["throughput"]
     accuracy = parse_accuracy(_read(where.accuracy_txt), accuracy_metric_of(where.model))
-    power = mean_power(where.perf_dir, log)
+    power = power_columns(where.perf_dir, log, throughput, where.shown)
     division = where.org_dir.parent.name.lower()
     round_name = infer_round(log, round_hint)
     settings = key_settings(scenario, log.values)
@@ -441,8 +407,7 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         "accuracy_value": accuracy["value"],
         "accuracy_f1": accuracy["f1"],
         "accuracy_exact_match": accuracy["em"],
-        "power_w": power,
-        "energy_j_per_sample": power / throughput if power and throughput else None,
+        **power.row(),
         "settings_json": json.dumps(settings, sort_keys=True),
         "comparison_key": comparison_key(
             model=where.model, scenario=scenario, round=round_name, division=division, settings=settings

@@ -8,7 +8,8 @@ Why each rule: a stored ``Infinity`` made every read endpoint answer 500 (JSON h
 broke the chart; PostgreSQL refuses NUL in text and numbers past its column types, which aborted a
 whole batch; SQLite truncates text at a NUL when it is read back. Ranges are wide (every MLPerf
 Inference model and system class fits) but finite, so derived numbers (cost, energy) stay finite
-too: cost divides by throughput, hence its lower bound.
+too: cost divides by throughput, hence its lower bound. A power figure names its meter
+(``power_meter``): a GPU board's watts are not a system's at the wall (hub/power_meters.py).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ NUMBER_BOUNDS: dict[str, Bounds] = {
     "accuracy_exact_match": PERCENT,
     "accuracy_value": Bounds(0.0, 1e6, "accuracy score"),  # FID, ROUGE, mAP, AUC, DICE, percent
     "power_w": Bounds(1e-3, 1e8, "W"),
-    "energy_j_per_sample": Bounds(0.0, 1e15, "J/sample"),
+    # > 0: a measured energy is never zero (power_w >= 1e-3 W at <= 1e9 samples/s gives >= 1e-12)
+    "energy_j_per_sample": Bounds(1e-12, 1e15, "J/sample"),
     "accelerator_count": Bounds(0, 1e6, "accelerators"),
     "host_cpu_count": Bounds(0, 1e7, "processors"),
 }
@@ -69,7 +71,7 @@ _SYSTEM_COLUMNS = [
 SOURCE_FILE: dict[str, str] = {
     **dict.fromkeys(_SYSTEM_COLUMNS, "system"),
     **dict.fromkeys(("accuracy_metric", "accuracy_value", "accuracy_f1", "accuracy_exact_match"), "accuracy"),
-    **dict.fromkeys(("power_w", "energy_j_per_sample"), "power"),
+    **dict.fromkeys(("power_w", "energy_j_per_sample", "power_meter", "power_scope", "power_note"), "power"),
     "precision": "measurements",
     "command": "readme",
     "summary_text": "summary",
@@ -78,7 +80,8 @@ SOURCE_FILE: dict[str, str] = {
 _LENGTHS = {c.name: c.type.length for c in Result.__table__.columns if isinstance(c.type, String)}
 
 
-def _number_problem(name: str, value: Any, unit: str | None) -> str | None:
+def number_problem(name: str, value: Any, unit: str | None) -> str | None:
+    """Why ``value`` may not be stored in column ``name`` (not finite, out of its bounds), or None."""
     bounds = NUMBER_BOUNDS.get(name)
     if name == "value":
         bounds = MILLISECONDS if unit == "ms" else SAMPLES_PER_S
@@ -110,10 +113,20 @@ def check_row(row: Mapping[str, Any], files: Callable[[], Mapping[str, str]]) ->
         if isinstance(value, str):
             problem = text_problem(name, value)
         elif isinstance(value, int | float):
-            problem = _number_problem(name, value, row.get("unit"))
+            problem = number_problem(name, value, row.get("unit"))
         else:
             problem = None
+        if problem is None and name == "power_w":
+            problem = _unmetered(row)
         if problem:
             names = files()
             where = names.get(SOURCE_FILE.get(name, "detail")) or names.get("detail", "")
             raise ResultsError(f"{where}: {problem}")
+
+
+def _unmetered(row: Mapping[str, Any]) -> str | None:
+    """A power or energy figure must name its meter: numbers of different meters are not comparable."""
+    figure = row.get("power_w") is not None or row.get("energy_j_per_sample") is not None
+    if figure and row.get("power_meter") in (None, "none"):
+        return "a power figure without the meter it came from"
+    return None

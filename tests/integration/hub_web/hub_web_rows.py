@@ -44,6 +44,8 @@ def add_result(store: Store, **over: Any) -> int:
         base["throughput_per_accelerator"] = base["throughput"] / base["accelerator_count"]
     if base.get("power_w") and base.get("throughput"):
         base["energy_j_per_sample"] = base["power_w"] / base["throughput"]
+    if base.get("power_w") is not None or base.get("energy_j_per_sample") is not None:
+        base.setdefault("power_meter", "ptd")  # the sample figures stand for PTD's unless a test says
     base["comparison_key"] = comparison_key(
         model=base["model"], scenario=scenario, round=base["round"], division=base["division"], settings={}
     )

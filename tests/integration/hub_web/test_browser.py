@@ -176,7 +176,7 @@ def poisoned_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("axes", ["x=throughput&y=accuracy", "x=cost&y=energy", "x=latency&y=throughput",
-                                  "x=accuracy&y=cost", "x=energy&y=latency"])  # fmt: skip
+                                  "x=accuracy&y=cost", "x=energy&y=latency", "x=power&y=energy"])  # fmt: skip
 def test_chart_survives_any_stored_value(poisoned_live: str, page, axes: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{poisoned_live}/chart?{axes}")
     page.wait_for_selector("#chart .main-svg")
@@ -192,3 +192,35 @@ def test_api_docs_render_offline_under_the_csp(live, page) -> None:  # type: ign
     page.wait_for_selector(".swagger-ui .opblock-summary-path")
     assert "/api/results" in page.inner_text(".swagger-ui")
     assert all(r.startswith(url) or r.startswith("data:") for r in requests), requests
+
+
+@pytest.fixture(scope="module")
+def power_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The sample rows (their power is PTD's) plus a crowd run measured by NVML."""
+    base = tmp_path_factory.mktemp("power")
+    store = open_store(base / "hub.sqlite")
+    for row in ROWS:
+        add_result(store, **row)
+    add_result(store, submitter="crowd", system_name="h200-crowd", accelerator="NVIDIA H200",
+               accelerator_count=1, backend="pytorch", precision="fp16", throughput=3613.0, accuracy_f1=90.4,
+               power_w=683.0, power_meter="nvml", power_scope="devices")  # fmt: skip
+    with live_server(create_app(WebConfig(store=store, staging_dir=base / "staging"))) as url:
+        yield url
+    store.close()
+
+
+def test_chart_with_a_power_axis_names_the_meters_and_offers_one(power_live: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{power_live}/chart?x=throughput&y=power")
+    page.wait_for_selector("#chart .scatterlayer .point")
+    assert page.locator("#chart .scatterlayer .point").count() == 4  # the Offline results with power
+    assert "meters nvml, ptd: not comparable" in (page.text_content("#chart .g-ytitle") or "")
+    assert page.locator("#meter-warning").is_visible()
+    page.select_option("select[name=color]", "meter")  # recoloured in place: one trace per meter
+    page.wait_for_selector("#chart .legendtext >> text=meter nvml")
+    assert page.locator("#chart .legendtext", has_text="meter ptd").count() == 1
+    with page.expect_navigation():
+        page.click("#meter-warning a >> text=nvml")
+    page.wait_for_selector("#chart .scatterlayer .point")
+    assert "meter=nvml" in page.url and page.locator("#chart .scatterlayer .point").count() == 1
+    assert (page.text_content("#chart .g-ytitle") or "") == "Power (W) · meter nvml"
+    assert page.locator("#meter-warning").count() == 0

@@ -30,6 +30,7 @@ class Entry:
     framework: str = "onnxruntime 1.18.0"
     precision: str = "fp32"
     watts: float | None = None  # write spl.txt with this power inside the log's power window
+    power_json: str | None = None  # write this text as performance/run_1/power.json
 
 
 def system_json(e: Entry, division: str, submitter: str) -> dict[str, object]:
@@ -93,6 +94,8 @@ def write_tree(
             shutil.copy(e.logs / name, perf / name)
         if e.watts is not None:
             (perf / "spl.txt").write_text(_spl(e.logs / "mlperf_log_detail.txt", e.watts))
+        if e.power_json is not None:
+            (perf / "power.json").write_text(e.power_json)
         if e.f1 is not None:
             (res / "accuracy").mkdir(exist_ok=True)
             (res / "accuracy" / "accuracy.txt").write_text(
@@ -122,3 +125,30 @@ def write_tree(
                 parents=True, exist_ok=True
             )
     return root
+
+
+def logged_throughput(logs: Path) -> float:
+    """The Offline samples/s of a log directory (what the hub stores as throughput)."""
+    for line in (logs / "mlperf_log_detail.txt").read_text().splitlines():
+        if '"result_samples_per_second"' in line:
+            return float(json.loads(line.split(":::MLLOG", 1)[1])["value"])
+    raise ValueError(f"no result_samples_per_second in {logs}")
+
+
+def power_json(
+    logs: Path, watts: float = 650.0, *, meter: str = "nvml", role: str = "devices", **summary: object
+) -> str:
+    """A crowdperf.power/1 record written by crowdperf's own writer (meters/record.py), its joules
+    per sample consistent with the log's throughput; ``summary`` overrides fields of the headline."""
+    from crowdperf.meters.base import MeterRole
+    from crowdperf.meters.readings import MeterReading, PowerSummary
+    from crowdperf.meters.record import PowerRecord
+
+    per_sample = watts / logged_throughput(logs)
+    devices = ("cuda:0 NVIDIA H200 (GPU-5c1e)",) if meter == "nvml" else ("cpu AMD EPYC 7R13",)
+    reading = MeterReading(meter, MeterRole(role), devices, 40, 20.0, 2.0, watts * 2, watts, watts * 0.9,
+                           watts * 1.1, per_sample)  # fmt: skip
+    headline = PowerSummary(meter, watts, watts * 0.9, watts * 1.1, watts * 2, per_sample)
+    data = PowerRecord(headline, (reading,), None, int(2 * watts / per_sample), None).to_json()
+    data["summary"].update(summary)
+    return json.dumps(data)

@@ -84,3 +84,24 @@ def test_the_next_import_rekeys_a_legacy_row(tmp_path: Path, lg_logs) -> None:
         assert not s.scalars(select(Result.content_hash)).one().startswith("legacy:")
     assert import_tree(store, tree).unchanged == 1
     store.close()
+
+
+def test_migration_0004_names_the_meter_of_figures_stored_before(tmp_path: Path) -> None:
+    """Until 0004 only spl.txt gave power: a stored figure is PTD's; a row without one keeps NULL
+    ("imported before the hub read power.json"), which the next import of its tree updates."""
+    url = database_url(tmp_path / "hub.sqlite")
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(insert(Result.__table__).values(_row("closed/a/results/x/m/s", "h1", power_w=412.5,
+                                                          energy_j_per_sample=0.5)))  # fmt: skip
+        conn.execute(insert(Result.__table__).values(_row("open/b/results/y/m/s", "h2")))
+    engine.dispose()
+    store = open_store(tmp_path / "hub.sqlite")
+    with store.session() as s:
+        meters = {r.content_hash: (r.power_meter, r.power_scope) for r in s.scalars(select(Result))}
+    assert meters == {"h1": ("ptd", "system"), "h2": (None, None)}
+    store.close()

@@ -171,7 +171,8 @@ def test_submitter_is_the_folder_name(store: Store, lg_logs, tmp_path: Path) -> 
 
 def test_check_row_names_the_source_file_per_column() -> None:
     files = {"detail": "d.txt", "accuracy": "acc.txt", "system": "sys.json", "power": "spl.txt"}
-    base = {"unit": "samples/s", "value": 10.0, "throughput": 10.0, "accuracy_f1": 90.0, "power_w": 300.0}
+    base = {"unit": "samples/s", "value": 10.0, "throughput": 10.0, "accuracy_f1": 90.0, "power_w": 300.0,
+            "power_meter": "ptd"}  # fmt: skip
     check_row(base, lambda: files)
     for column, bad, where in (
         ("accuracy_f1", float("inf"), "acc.txt"),

@@ -29,7 +29,7 @@ from crowdperf.hub.web.command_builder import (
     build_commands,
 )
 from crowdperf.hub.web.json_body import json_response
-from crowdperf.hub.web.params import constraints, result_filter, viewer, visible
+from crowdperf.hub.web.params import AXIS_PATTERN, Axis, constraints, result_filter, viewer, visible
 from crowdperf.hub.web.uploads import ACCEPTED_TYPES, BadContent, UploadReport, handle_upload, read_body
 
 router = APIRouter(prefix="/api", tags=["results"])
@@ -61,7 +61,6 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Axis = Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")]
 MAX_ID = 2**31 - 1  # results.id is a 32-bit INTEGER on PostgreSQL
 ResultId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # Pareto points per comparison key by default: with 100,000 results, handing out every point
@@ -173,7 +172,7 @@ def pareto(
     flt: Annotated[ResultFilter, Depends(result_filter)],
     x: Axis = "throughput",
     y: Axis = "accuracy",
-    z: Annotated[str | None, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")] = None,
+    z: Annotated[str | None, Query(pattern=AXIS_PATTERN)] = None,
     max_points: Annotated[int, Query(
         ge=0, le=5000,
         description="points per comparison key: the whole front always, then dominated points (lowest ids "

@@ -75,7 +75,9 @@ def template_environment() -> Environment:
 METRIC_LABELS = {
     "value": "Result", "throughput": "Throughput", "throughput_per_accelerator": "Per accelerator",
     "latency_ms": "Latency", "latency_p99_ms": "Latency p99", "accuracy_f1": "Accuracy F1",
-    "power_w": "Power", "energy_j_per_sample": "Energy per sample", "usd_per_million": "Cost per million",
+    "power_w": "Power", "energy_j_per_sample": "Energy per sample",
+    "usd_per_million": "Cost per million (instance-hours)",
+    "energy_usd_per_million": "Cost per million (energy)",
 }  # fmt: skip
 
 

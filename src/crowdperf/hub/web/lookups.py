@@ -13,6 +13,8 @@ from crowdperf.hub.web.command_builder import PRECISIONS, RunChoice, allowed_val
 from crowdperf.hub.web.uploads import UPLOAD_SOURCE_PREFIX
 from crowdperf.hub.web.views import CHOICE_FILTERS
 
+_FACET_COLUMN = {"meter": "power_meter"}  # filter name -> column
+
 
 def facet_values(store: Store) -> dict[str, list[str]]:
     """Distinct non-empty values of each drop-down filter among visible results (a full scan per
@@ -22,7 +24,7 @@ def facet_values(store: Store) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         with store.session() as s:
             for name in CHOICE_FILTERS:
-                column = getattr(Result, name)
+                column = getattr(Result, _FACET_COLUMN.get(name, name))
                 visible = (Result.hidden.is_(False), column != "")
                 stmt = select(column).where(*visible).distinct().order_by(column)
                 out[name] = [v for (v,) in s.execute(stmt)]

@@ -11,11 +11,11 @@ from pydantic import Field
 
 from crowdperf.errors import CrowdperfError, UsageError
 from crowdperf.hub import queries
-from crowdperf.hub.query_types import MAX_ROWS, Constraints, ResultFilter
+from crowdperf.hub.query_types import AXES, MAX_ROWS, Constraints, ResultFilter
 from crowdperf.hub.web.app import render_page
 from crowdperf.hub.web.command_builder import RunChoice, allowed_values, build_commands
 from crowdperf.hub.web.lookups import facet_values, reproduce_command, result_logs
-from crowdperf.hub.web.params import Text, constraints, filter_query, result_filter, visible
+from crowdperf.hub.web.params import Axis, Text, constraints, filter_query, result_filter, visible
 from crowdperf.hub.web.urls import ServerUrls
 from crowdperf.hub.web.views import (
     AXIS_LABELS,
@@ -24,6 +24,7 @@ from crowdperf.hub.web.views import (
     TABLE_COLUMNS,
     TEXT_FILTERS,
     chart_data,
+    meter_links,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -76,6 +77,7 @@ def results_page(
         request, "results.html", page="results", rows=page.rows, result_page=page, columns=TABLE_COLUMNS,
         choice_filters=CHOICE_FILTERS, text_filters=TEXT_FILTERS, facets=facet_values(cfg.store),
         filters=query, sort=sort, sort_links=_sort_links(query, sort), pager=pager,
+        meter_links=meter_links("/", with_sort, page.power_meters) if page.meter_note else {},
         export_csv="/api/results.csv?" + urlencode({**with_sort}),
         export_json="/api/results?" + urlencode({**with_sort, "limit": "500"}),
     )  # fmt: skip
@@ -115,8 +117,7 @@ def compare_page(
     return render_page(request, "compare.html", page="results", view=view)
 
 
-Axis = Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")]
-Color = Annotated[str, Query(pattern="^(accelerator|front)$")]
+Color = Annotated[str, Query(pattern="^(" + "|".join(COLOR_FIELDS) + ")$")]
 
 
 @router.get("/chart", response_class=HTMLResponse)
@@ -133,9 +134,13 @@ def chart_page(
         return render_error(request, 400, "pick two different axes")
     front = queries.pareto_front(cfg.store, flt, [x, y], prices=cfg.prices, focus=key or "")
     data = chart_data(front, key)
+    links = {}
+    if data.group is not None and data.group.meter_note:  # offer the same chart with one meter
+        drawn = {**filter_query(flt), "x": x, "y": y, "color": color, "key": data.group.comparison_key}
+        links = meter_links("/chart", drawn, data.group.power_meters)
     return render_page(
         request, "chart.html", page="chart", data=data, chart_json=data.to_json(ServerUrls().result),
-        axes=AXIS_LABELS, colors=COLOR_FIELDS, color=color, filters=filter_query(flt),
+        axes=AXIS_LABELS, colors=COLOR_FIELDS, color=color, filters=filter_query(flt), meter_links=links,
     )  # fmt: skip
 
 
@@ -145,9 +150,11 @@ def best_page(request: Request, c: Annotated[Constraints, Depends(constraints)])
     asked = bool(request.query_params)
     answer = queries.best_configurations(cfg.store, c, prices=cfg.prices) if asked else None
     form = {k: v for k, v in request.query_params.items() if v}
+    mixed = sorted({m for g in answer.groups if g.meter_note for m in g.power_meters}) if answer else []
     return render_page(
-        request, "best.html", page="best", answer=answer, form=form, facets=facet_values(cfg.store)
-    )
+        request, "best.html", page="best", answer=answer, form=form, facets=facet_values(cfg.store),
+        objectives=list(AXES), meter_links=meter_links("/best", form, tuple(mixed)),
+    )  # fmt: skip
 
 
 @router.get("/builder", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from crowdperf.hub.auth import AuthError, TokenOwner, authenticate_owner
-from crowdperf.hub.query_types import Constraints, ResultFilter
+from crowdperf.hub.query_types import AXES, Constraints, ResultFilter
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -30,6 +30,10 @@ Number = Annotated[
     Annotated[float, Field(allow_inf_nan=False)] | None, BeforeValidator(_blank_to_none), Query()
 ]
 
+
+# a Pareto axis or a best objective: the query layer's axes (hub/query_types.py AXES)
+AXIS_PATTERN = "^(" + "|".join(AXES) + ")$"
+Axis = Annotated[str, Query(pattern=AXIS_PATTERN)]
 
 REPEATABLE = frozenset({"ids"})  # the only list parameter (compare)
 
@@ -88,17 +92,23 @@ def result_filter(
     comparison_key: Text = None,
     min_accuracy: Number = None,
     max_usd_per_million: Number = None,
+    meter: Text = None,
+    max_watts: Number = None,
+    max_joules_per_sample: Number = None,
     valid_only: bool = False,
     include_hidden: Annotated[bool, Query(description="with a token: your hidden results too")] = False,
     authorization: AuthHeader = None,
 ) -> ResultFilter:
-    """Filter fields; ``accelerator``, ``submitter`` and ``system`` match substrings."""
+    """Filter fields; ``accelerator``, ``submitter`` and ``system`` match substrings; ``meter`` is
+    the power meter (ptd, nvml, rapl, none: no figure), ``max_watts`` and ``max_joules_per_sample``
+    bound the power figures (whatever their meter: filter by ``meter`` to compare like with like)."""
     seen = visible_to(viewer(request, authorization), include_hidden=include_hidden)
     return ResultFilter(
         model=model, scenario=scenario, division=division, round=round, accelerator=accelerator,
         submitter=submitter, system=system, backend=backend, precision=precision,
         comparison_key=comparison_key, min_accuracy_f1=min_accuracy,
-        max_usd_per_million=max_usd_per_million, valid_only=valid_only,
+        max_usd_per_million=max_usd_per_million, valid_only=valid_only, meter=meter, max_watts=max_watts,
+        max_joules_per_sample=max_joules_per_sample,
         include_hidden=seen.include_hidden, hidden_owner=seen.hidden_owner,
     )  # fmt: skip
 
@@ -113,12 +123,15 @@ def constraints(
     max_latency_ms: Number = None,
     max_watts: Number = None,
     max_usd_per_million: Number = None,
-    objective: Annotated[str, Query(pattern="^(throughput|latency|accuracy|energy|cost)$")] = "throughput",
+    objective: Axis = "throughput",
+    max_joules_per_sample: Number = None,
+    meter: Text = None,
 ) -> Constraints:
     return Constraints(
         model=model, scenario=scenario, division=division, round=round, accelerator=accelerator,
         min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts,
         max_usd_per_million=max_usd_per_million, objective=objective,
+        max_joules_per_sample=max_joules_per_sample, meter=meter,
     )  # fmt: skip
 
 
@@ -126,14 +139,15 @@ def filter_query(flt: ResultFilter) -> dict[str, str]:
     """A ResultFilter back as query parameters (for sort links, paging and export links)."""
     out: dict[str, str] = {}
     for name in ("model", "scenario", "division", "round", "accelerator", "submitter", "system",
-                 "backend", "precision", "comparison_key"):  # fmt: skip
+                 "backend", "precision", "comparison_key", "meter"):  # fmt: skip
         value = getattr(flt, name)
         if value:
             out[name] = value
     if flt.min_accuracy_f1 is not None:
         out["min_accuracy"] = f"{flt.min_accuracy_f1:g}"
-    if flt.max_usd_per_million is not None:
-        out["max_usd_per_million"] = f"{flt.max_usd_per_million:g}"
+    for name in ("max_usd_per_million", "max_watts", "max_joules_per_sample"):
+        if getattr(flt, name) is not None:
+            out[name] = f"{getattr(flt, name):g}"
     if flt.valid_only:
         out["valid_only"] = "true"
     if flt.include_hidden or flt.hidden_owner:

@@ -25,7 +25,7 @@ from jinja2 import Environment
 from crowdperf.errors import HubError
 from crowdperf.hub import queries
 from crowdperf.hub.prices import PriceTable
-from crowdperf.hub.query_types import AXES, HubResult, ResultFilter, to_jsonable
+from crowdperf.hub.query_types import AXES, HubResult, ResultFilter, ResultPage, to_jsonable
 from crowdperf.hub.store import Store
 from crowdperf.hub.web.app import HERE, PLOTLY_JS, template_environment
 from crowdperf.hub.web.lookups import reproduce_command, result_logs
@@ -54,9 +54,10 @@ def _groups(rows: tuple[HubResult, ...]) -> dict[str, list[HubResult]]:
     return groups
 
 
-def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResult, ...],
+def _render_pages(env: Environment, store: Store, out: Path, page: ResultPage,
                   prices: PriceTable | None, max_detail_pages: int) -> int:  # fmt: skip
     pages = 0
+    rows = page.rows
     groups = _groups(rows)
     links = [
         {"href": StaticUrls().compare_key(k), "count": len(g),
@@ -64,7 +65,7 @@ def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResu
         for k, g in groups.items() if len(g) > 1
     ]  # fmt: skip
     _write(out / "index.html", env.get_template("results.html").render(
-        urls=StaticUrls(), page="results", rows=rows, result_page=_PageInfo(len(rows)),
+        urls=StaticUrls(), page="results", rows=rows, result_page=_PageInfo(len(rows), page.meter_note),
         columns=TABLE_COLUMNS, sort="-throughput", sort_links=None, pager=None, groups=links, filters={},
     ))  # fmt: skip
     pages += 1
@@ -100,6 +101,7 @@ def _render_pages(env: Environment, store: Store, out: Path, rows: tuple[HubResu
 @dataclass(frozen=True)
 class _PageInfo:
     total: int
+    meter_note: str = ""  # every row is shown: its figures may come from several power meters
     offset: int = 0
 
 
@@ -115,7 +117,7 @@ def export_site(store: Store, dest: Path, *, prices: PriceTable | None = None,
     try:
         page = queries.list_results(store, ResultFilter(), sort="-throughput", limit=None, prices=prices)
         env = template_environment()
-        pages = _render_pages(env, store, tmp, page.rows, prices, max_detail_pages)
+        pages = _render_pages(env, store, tmp, page, prices, max_detail_pages)
         _write(tmp / "data" / "results.json", json.dumps(to_jsonable(page), indent=1))
         shutil.copytree(HERE / "static", tmp / "static")
         shutil.copyfile(PLOTLY_JS, tmp / "static" / "plotly.min.js")

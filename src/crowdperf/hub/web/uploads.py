@@ -65,6 +65,7 @@ class UploadReport(BaseModel):
     imported: int
     unchanged: int
     failed: list[str]
+    updated: int = 0  # stored before the hub read power.json: now with the power of theirs
 
 
 async def read_body(request: Request, content_type: str | None, limits: ArchiveLimits) -> bytes:
@@ -115,7 +116,7 @@ def _unpack_check_import(config: WebConfig, up: _Upload, data: bytes, budget: St
     return UploadReport(
         upload_id=up.upload_id, owner=owner, verdict=verdict.verdict, notes=verdict.notes,
         files=extracted.files, found=report.found, imported=report.imported, unchanged=report.unchanged,
-        failed=[f"{f.path}: {f.reason}" for f in report.failed],
+        failed=[f"{f.path}: {f.reason}" for f in report.failed], updated=report.updated,
     )  # fmt: skip
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-from crowdperf.hub.query_types import AXES, ParetoFront, ParetoGroup
+from crowdperf.hub.power_meters import UNRECORDED
+from crowdperf.hub.query_types import AXES, POWER_COLUMNS, ParetoFront, ParetoGroup
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Column:
     sortable: bool = True  # the key is one of queries.SORT_FIELDS
 
 
-# MLPerf's results-table columns, then accuracy, power and cost.
+# MLPerf's results-table columns, then accuracy, power (with the meter it came from) and cost.
 TABLE_COLUMNS: tuple[Column, ...] = (
     Column("round", "Round"),
     Column("division", "Division"),
@@ -38,15 +40,33 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     Column("accuracy_f1", "F1", numeric=True, digits=3),
     Column("power_w", "Power W", numeric=True, digits=1),
     Column("energy_j_per_sample", "J/sample", numeric=True, digits=4),
-    Column("usd_per_million", "$/M samples", numeric=True),
+    Column("power_meter", "Meter"),
+    Column("usd_per_million", "$/M samples (instance-hours)", numeric=True),
+    Column("energy_usd_per_million", "$/M samples (energy)", numeric=True, digits=4),
 )
 
 # exact-match filters get a drop-down of the values present; substring filters a text box
-CHOICE_FILTERS: tuple[str, ...] = ("model", "scenario", "division", "round", "backend", "precision")
+CHOICE_FILTERS: tuple[str, ...] = ("model", "scenario", "division", "round", "backend", "precision", "meter")
 TEXT_FILTERS: tuple[str, ...] = ("accelerator", "submitter", "system")
 
 AXIS_LABELS: dict[str, str] = {name: f"{name.capitalize()} ({axis.unit})" for name, axis in AXES.items()}
-COLOR_FIELDS: tuple[str, ...] = ("accelerator", "front")
+COLOR_FIELDS: tuple[str, ...] = ("accelerator", "front", "meter")
+
+
+def meter_links(path: str, query: dict[str, str], meters: tuple[str, ...]) -> dict[str, str]:
+    """Each meter -> the same view restricted to it (what a mixed-meter warning offers)."""
+    return {m: f"{path}?{urlencode({**query, 'meter': m})}" for m in meters if m != UNRECORDED}
+
+
+def _axis_label(axis: str, group: ParetoGroup | None) -> str:
+    """``Energy (J/sample) · meter nvml``: a power axis names the meters of what it draws."""
+    label = AXIS_LABELS[axis]
+    if group is None or AXES[axis].column not in POWER_COLUMNS or not group.power_meters:
+        return label
+    meters = ", ".join(group.power_meters)
+    if len(group.power_meters) == 1:
+        return f"{label} · meter {meters}"
+    return f"{label} · meters {meters}: not comparable"
 
 
 @dataclass(frozen=True)
@@ -62,13 +82,16 @@ class ChartData:
         for p in self.group.points if self.group else ():
             points.append({
                 "id": p.id, "x": p.coords[0], "y": p.coords[1], "label": p.label, "href": href(p.id),
-                "on_front": p.on_front,
+                "on_front": p.on_front, "meter": p.power_meter or "not recorded",
                 "groups": {
                     "accelerator": f"{p.accelerator_count}x {p.accelerator}" if p.accelerator else "CPU",
                     "front": "Pareto front" if p.on_front else "dominated",
+                    "meter": f"meter {p.power_meter or 'not recorded'}",
                 },
             })  # fmt: skip
-        return {"x_label": AXIS_LABELS[self.x], "y_label": AXIS_LABELS[self.y], "points": points}
+        power_axis = any(AXES[a].column in POWER_COLUMNS for a in (self.x, self.y))
+        return {"x_label": _axis_label(self.x, self.group), "y_label": _axis_label(self.y, self.group),
+                "points": points, "power_axis": power_axis}  # fmt: skip
 
 
 def chart_data(front: ParetoFront, key: str | None) -> ChartData:

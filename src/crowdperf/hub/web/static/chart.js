@@ -15,7 +15,8 @@
       return {
         type: "scatter", mode: "markers", name: g,
         x: pts.map(function (p) { return p.x; }), y: pts.map(function (p) { return p.y; }),
-        text: pts.map(function (p) { return p.label; }), customdata: pts.map(function (p) { return p.href; }),
+        text: pts.map(function (p) { return data.power_axis ? p.label + " · meter " + p.meter : p.label; }),
+        customdata: pts.map(function (p) { return p.href; }),
         marker: { size: pts.map(function (p) { return p.on_front ? 14 : 8; }), line: { width: 1, color: "#fff" } },
         hovertemplate: "%{text}<br>x=%{x}<br>y=%{y}<extra></extra>"
       };
