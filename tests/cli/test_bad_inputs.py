@@ -234,6 +234,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("explore", ["--axis", "nonsense", "--dir", "{new}"]),
     ("explore", ["--model", "nosuch", "--dir", "{new}"]),
     ("explore", ["--dir", "{file}", "--precisions", "fp32", "--backends", "onnxruntime"]),
+    ("explore", ["--meter", "Not A Meter", "--dir", "{new}"]),  # refused before anything runs
+    ("explore", ["--objective", "speed", "--dir", "{new}"]),
+    ("explore", ["--max-joules-per-sample", "nan", "--dir", "{new}"]),
     ("explore status", ["{missing}"]),
     ("explore status", ["{file}"]),
     ("explore status", ["{empty_dir}"]),

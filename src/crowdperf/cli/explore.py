@@ -29,7 +29,8 @@ from crowdperf.explore.space import DEFAULT, build_space, split_devices, split_l
 from crowdperf.explore.space_file import AXIS_KEYS, SpaceFile, first, load_space_file, parse_duration
 from crowdperf.explore.state import ExplorationState
 from crowdperf.explore.steps import RunSettings
-from crowdperf.hub.query_types import Constraints
+from crowdperf.hub.power_meters import with_meter
+from crowdperf.hub.query_types import AXES, Constraints
 from crowdperf.mlperf.rounds import Category, Scenario, default_round
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode
 from crowdperf.mlperf.workload import workload_names
@@ -67,12 +68,51 @@ PRICES = typer.Option(None, "--price-table", help="JSON price table for cost (de
 OBJECTIVE = typer.Option(
     None,
     "--objective",
-    help="The winner's objective: throughput, latency, accuracy, energy or cost (default: the scenario's).",
+    help="The winner's objective: throughput, latency, accuracy, energy (J/sample), power (W) or cost "
+    "(default: the scenario's).",
 )
 MIN_F1 = typer.Option(None, "--min-accuracy-f1", help="Winner's accuracy F1 at least this.")
 MAX_LATENCY = typer.Option(None, "--max-latency-ms", help="Winner's latency at most this.")
-MAX_WATTS = typer.Option(None, "--max-watts", help="Winner's mean power at most this.")
+MAX_WATTS = typer.Option(None, "--max-watts", help="Winner's mean power at most this (W, of its meter).")
+MAX_JPS = typer.Option(
+    None, "--max-joules-per-sample", help="Winner's energy per sample at most this (J, of its meter)."
+)
+METER = typer.Option(
+    None,
+    "--meter",
+    help="Rank only power figures of this meter: rapl (CPU packages), nvml (GPU boards), none "
+    "(points without a figure). Figures of different meters are not comparable.",
+)
 MAX_COST = typer.Option(None, "--max-usd-per-million", help="Winner's cost per 1M samples at most this.")
+
+
+@dataclass(frozen=True)
+class WinnerOptions:
+    """What the winner must meet and maximise: ``hub best``'s constraints, said on the command line."""
+
+    objective: str | None
+    min_accuracy_f1: float | None
+    max_latency_ms: float | None
+    max_watts: float | None
+    max_joules_per_sample: float | None
+    meter: str | None
+    max_usd_per_million: float | None
+
+    def constraints(self, scenario: str) -> Constraints:
+        """The hub's constraints; the objective defaults to the scenario's metric."""
+        latency = scenario in (Scenario.SINGLE_STREAM.value, Scenario.MULTI_STREAM.value)
+        objective = self.objective or ("latency" if latency else "throughput")
+        if objective not in AXES:
+            raise UsageError(f"--objective {objective!r} is not one of: {', '.join(AXES)}")
+        return Constraints(
+            objective=objective,
+            min_accuracy_f1=self.min_accuracy_f1,
+            max_latency_ms=self.max_latency_ms,
+            max_watts=self.max_watts,
+            max_joules_per_sample=self.max_joules_per_sample,
+            meter=self.meter,
+            max_usd_per_million=self.max_usd_per_million,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,11 +138,6 @@ class ExploreOptions:
     retry_failed: bool
     paths: AssetPaths
     download: bool
-
-
-def _constraints(scenario: str, objective: str | None, **limits: Any) -> Constraints:
-    latency = scenario in (Scenario.SINGLE_STREAM.value, Scenario.MULTI_STREAM.value)
-    return Constraints(objective=objective or ("latency" if latency else "throughput"), **limits)
 
 
 @explore_app.callback()
@@ -161,6 +196,8 @@ def explore(
     min_accuracy_f1: float | None = MIN_F1,
     max_latency_ms: float | None = MAX_LATENCY,
     max_watts: float | None = MAX_WATTS,
+    max_joules_per_sample: float | None = MAX_JPS,
+    meter: str | None = METER,
     max_usd_per_million: float | None = MAX_COST,
     as_json: bool = JSON,
 ) -> None:
@@ -194,6 +231,16 @@ def explore(
         download=download,
     )
     exp = _exploration(sf, opts)
+    winner = WinnerOptions(
+        objective,
+        min_accuracy_f1,
+        max_latency_ms,
+        max_watts,
+        max_joules_per_sample,
+        meter,
+        max_usd_per_million,
+    )
+    constraints = winner.constraints(exp.space.scenario.value)  # checked before anything runs
     from crowdperf.explore.session import exploration_report, run_exploration
     from crowdperf.hub.prices import load_price_table
 
@@ -208,9 +255,7 @@ def explore(
     finally:
         signal.signal(signal.SIGTERM, previous)
         finish()
-    limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
-    c = _constraints(exp.space.scenario.value, objective, max_usd_per_million=max_usd_per_million, **limits)
-    report = exploration_report(exp.directory, c, hub_db, prices)
+    report = exploration_report(exp.directory, constraints, hub_db, prices)
     if as_json:
         typer.echo(json.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
     else:
@@ -321,6 +366,11 @@ def _shared_power_note(points: Any) -> str:
     return note if all(r.note == note for r in waiting) else ""
 
 
+def _energy_cell(joules_per_sample: float | None, meter: str | None) -> str:
+    """J/sample with its meter (``0.0123 (rapl)``): a power figure is never shown without it."""
+    return "-" if joules_per_sample is None else with_meter(formatting.number(joules_per_sample), meter)
+
+
 def status_table(report: Any, *, budget_s: float | None = None) -> Table:
     counts = report.counts
     budget = budget_s if budget_s is not None else report.budget_s
@@ -331,11 +381,12 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
         f"{formatting.duration(report.spent_s)} of {formatting.duration(budget)}"
     )
     shared = _shared_power_note(report.points)
-    caption = "* on the current front (final numbers where a point has them)" + (
-        f"\n{shared}" if shared else ""
+    caption = "* on the current front (final numbers where a point has them)"
+    caption += "".join(
+        f"\n{line}" for line in (shared, report.meter_note and f"warning: {report.meter_note}") if line
     )
     table = Table(title=title, caption=caption)
-    for col in ("point", "status", "performance", "accuracy", "J/sample", "$/1M", "note"):
+    for col in ("point", "status", "performance", "accuracy", "J/sample", "$/1M", "$/1M energy", "note"):
         table.add_column(col, overflow="fold")
     for r in report.points:
         mark = "*" if r.on_front else ""
@@ -350,11 +401,18 @@ def status_table(report: Any, *, budget_s: float | None = None) -> Table:
             r.status,
             perf,
             acc,
-            formatting.number(r.joules_per_sample),
+            _energy_cell(r.joules_per_sample, r.power_meter),
             formatting.number(r.usd_per_million),
+            formatting.number(r.energy_usd_per_million),
             "" if shared and r.note == shared else r.note,
         )
     return table
+
+
+def _warn(note: str) -> None:
+    """Figures of different power meters side by side: said in plain sight, as the hub says it."""
+    if note:
+        console.print(f"warning: {note}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_report(report: Any) -> None:
@@ -372,9 +430,11 @@ def _print_report(report: Any) -> None:
         names = [p.label for p in group.points if p.id in ids]
         axes = ", ".join(hub.front.axes)
         console.print(f"hub front ({axes}): " + "; ".join(names), highlight=False, markup=False)
+        _warn(group.meter_note)
     for group in hub.best.groups:
         for line in group.explanation:
             console.print(line, highlight=False, markup=False)
+        _warn(group.meter_note)
     if not hub.best.groups:
         console.print("no winner: no point finished its full runs", highlight=False)
 
@@ -406,6 +466,8 @@ def report_cmd(
     min_accuracy_f1: float | None = MIN_F1,
     max_latency_ms: float | None = MAX_LATENCY,
     max_watts: float | None = MAX_WATTS,
+    max_joules_per_sample: float | None = MAX_JPS,
+    meter: str | None = METER,
     max_usd_per_million: float | None = MAX_COST,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the tables."),
 ) -> None:
@@ -417,11 +479,18 @@ def report_cmd(
     from crowdperf.explore.session import exploration_report, exploration_status
     from crowdperf.hub.prices import load_price_table
 
+    winner = WinnerOptions(
+        objective,
+        min_accuracy_f1,
+        max_latency_ms,
+        max_watts,
+        max_joules_per_sample,
+        meter,
+        max_usd_per_million,
+    )
     prices = load_price_table(price_table)
     scenario = exploration_status(directory, prices).scenario
-    limits = dict(min_accuracy_f1=min_accuracy_f1, max_latency_ms=max_latency_ms, max_watts=max_watts)
-    c = _constraints(scenario, objective, max_usd_per_million=max_usd_per_million, **limits)
-    report = exploration_report(directory, c, db or load_settings().hub_db, prices)
+    report = exploration_report(directory, winner.constraints(scenario), db or load_settings().hub_db, prices)
     if as_json:
         typer.echo(jsonio.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
         return

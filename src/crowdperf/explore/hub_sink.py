@@ -14,6 +14,7 @@ from pathlib import Path
 
 from crowdperf.explore.steps import FinalResult, unpack_tree
 from crowdperf.hub.importer import ImportReport, import_tree
+from crowdperf.hub.prices import PriceTable
 from crowdperf.hub.queries import best_configurations, list_results, pareto_front
 from crowdperf.hub.query_types import BestAnswer, Constraints, HubResult, ParetoFront, ResultFilter
 from crowdperf.hub.store import Store, open_store
@@ -58,17 +59,24 @@ class HubReport:
 
 def front_axes(results: tuple[HubResult, ...], latency: bool) -> tuple[str, ...]:
     """Performance and accuracy, and energy or cost where every result has it (the hub's front
-    takes two or three axes; a point without a value on an axis would drop out of it)."""
+    takes two or three axes; a point without a value on an axis would drop out of it). Energy only
+    when one meter measured every result: figures of different meters are not comparable."""
     axes = ["latency" if latency else "throughput", "accuracy"]
-    if results and all(r.energy_j_per_sample is not None for r in results):
+    one_meter = len({r.power_meter for r in results}) == 1
+    if results and one_meter and all(r.energy_j_per_sample is not None for r in results):
         axes.append("energy")
     elif results and all(r.usd_per_million is not None for r in results):
         axes.append("cost")
     return tuple(axes)
 
 
-def hub_report(store: Store, source: str, constraints: Constraints, *, latency: bool) -> HubReport:
-    flt = ResultFilter(source=source, include_hidden=True)
-    results = list_results(store, flt, sort="id", limit=None).rows
-    front = pareto_front(store, flt, front_axes(results, latency))
-    return HubReport(source, results, front, best_configurations(store, constraints))
+def hub_report(
+    store: Store, source: str, constraints: Constraints, prices: PriceTable, *, latency: bool
+) -> HubReport:
+    """The exploration's rows, the hub's front among them (of the constraints' meter, when one is
+    given) and ``hub best``'s answer under the constraints, all priced by ``prices``."""
+    flt = ResultFilter(source=source, meter=constraints.meter, include_hidden=True)
+    results = list_results(store, flt, sort="id", limit=None, prices=prices).rows
+    front = pareto_front(store, flt, front_axes(results, latency), prices=prices)
+    best = best_configurations(store, constraints, prices=prices)
+    return HubReport(source, results, front, best)

@@ -44,6 +44,9 @@ class Measured:
     power_w: float | None = None
     joules_per_sample: float | None = None
     power_note: str | None = None  # why there is no power (no meter applies, a meter could not read)
+    # where power_w and joules_per_sample came from ("rapl", "nvml", "nvml+rapl"), as the hub names
+    # meters (hub/power_meters.py): figures of different meters are never compared (pareto.py)
+    power_meter: str | None = None
     accelerator: str = ""  # the model of the accelerators used ("" on the CPU): what cost is priced by
     accelerator_count: int = 0
     valid: bool | None = None  # final: LoadGen's verdict on the performance run

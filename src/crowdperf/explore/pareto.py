@@ -5,7 +5,11 @@ Four objectives, each known or not for a point:
     performance  samples/s (Offline, Server: higher is better) or ms (SingleStream,
                  MultiStream: lower is better)
     accuracy     the workload's own metric (higher is better)
-    energy       J/sample, from the meters that apply to the devices (lower is better)
+    energy       J/sample, from the meters that apply to the devices (lower is better); compared
+                 only between points of the same meter, as the hub compares power
+                 (hub/power_meters.py): a CPU package's joules (rapl) and a GPU board's (nvml)
+                 measure different things, so a cpu point and a cuda point never rule each
+                 other out by energy
     cost         USD per million samples, from the hub's price table and the accelerators used
                  (lower is better; a CPU has no price, so CPU points have none)
 
@@ -44,6 +48,7 @@ class Objectives:
     accuracy: float | None = None
     energy: float | None = None
     cost: float | None = None
+    meter: str | None = None  # whose joules ``energy`` is ("rapl", "nvml", ...)
 
 
 def throughput(m: Measured, scenario: str) -> float:
@@ -61,7 +66,10 @@ def objectives_of(m: Measured, scenario: str, prices: PriceTable) -> Objectives:
         if price is not None and rate > 0
         else None
     )
-    return Objectives(m.performance, m.unit != "ms", m.accuracy, m.joules_per_sample, cost)
+    energy = m.joules_per_sample
+    return Objectives(
+        m.performance, m.unit != "ms", m.accuracy, energy, cost, m.power_meter if energy is not None else None
+    )
 
 
 def _compare(a: float | None, b: float | None, higher: bool, tol: float, relative: bool) -> int:
@@ -78,7 +86,7 @@ def dominates(a: Objectives, b: Objectives, tol: Tolerances) -> bool:
     verdicts = (
         _compare(a.performance, b.performance, a.higher_performance, tol.performance, True),
         _compare(a.accuracy, b.accuracy, True, tol.accuracy, False),
-        _compare(a.energy, b.energy, False, tol.energy, True),
+        _compare(a.energy, b.energy, False, tol.energy, True) if a.meter == b.meter else 0,
         _compare(a.cost, b.cost, False, tol.cost, True),
     )
     return 1 in verdicts and -1 not in verdicts

@@ -12,12 +12,13 @@ from pathlib import Path
 from crowdperf.errors import MissingInputError
 from crowdperf.explore.executors import Executor, LocalExecutor
 from crowdperf.explore.hub_sink import HubReport, HubSink, hub_report
-from crowdperf.explore.journal import Header, journal_path, read_journal
+from crowdperf.explore.journal import Header, Measured, journal_path, read_journal
 from crowdperf.explore.pareto import front, objectives_of
 from crowdperf.explore.search import Driver, Exploration, Listener
 from crowdperf.explore.space import Space, build_space
 from crowdperf.explore.state import ExplorationState, PointState, PointStatus, replay
-from crowdperf.hub.prices import PriceTable, load_price_table
+from crowdperf.hub.power_meters import mixed_meters_note
+from crowdperf.hub.prices import PriceTable, energy_cost_per_million, load_price_table
 from crowdperf.hub.query_types import Constraints
 from crowdperf.locks import dir_lock
 from crowdperf.mlperf.rounds import Category, Scenario
@@ -38,7 +39,9 @@ class PointRow:
     accuracy: float | None
     power_w: float | None
     joules_per_sample: float | None
-    usd_per_million: float | None
+    power_meter: str | None  # whose power_w and joules_per_sample (hub/power_meters.py names)
+    usd_per_million: float | None  # instance-hours at the price table's price of the accelerators
+    energy_usd_per_million: float | None  # the metered energy at the price table's USD/kWh
     on_front: bool  # on the current front of every measured point (best numbers known)
     note: str  # why skipped / failed / pruned, the power note, the hub import
 
@@ -57,6 +60,7 @@ class StatusReport:
     writer_alive: bool
     counts: dict[str, int]
     points: tuple[PointRow, ...]
+    meter_note: str = ""  # the hub's warning when the points' power figures come from several meters
 
     @property
     def done(self) -> int:
@@ -76,6 +80,13 @@ def _note(p: PointState, label: Callable[[str], str]) -> str:
         return f"in the hub ({p.imported.source})"
     best = p.best
     return f"power: {best.power_note}" if best and best.power_note and best.joules_per_sample is None else ""
+
+
+def _energy_cost(m: Measured | None, prices: PriceTable) -> float | None:
+    """USD per million samples of the energy the point's meter measured (as the hub prices it)."""
+    if m is None or m.joules_per_sample is None or prices.energy is None:
+        return None
+    return energy_cost_per_million(m.joules_per_sample, prices.energy.usd_per_kwh)
 
 
 def status_of(
@@ -109,7 +120,9 @@ def status_of(
                 m.accuracy if m else None,
                 m.power_w if m else None,
                 m.joules_per_sample if m else None,
+                m.power_meter if m else None,
                 o.cost if o else None,
+                _energy_cost(m, prices),
                 point.key in on_front,
                 _note(p, label),
             )
@@ -129,6 +142,7 @@ def status_of(
         writer_alive,
         state.counts(),
         tuple(rows),
+        mixed_meters_note((r.power_meter for r in rows if r.power_meter), "these points"),
     )
 
 
@@ -216,7 +230,7 @@ def exploration_report(
     sink = HubSink(db)
     try:
         latency = space.scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM)
-        hub = hub_report(sink.store, header.source, constraints, latency=latency)
+        hub = hub_report(sink.store, header.source, constraints, prices, latency=latency)
     finally:
         sink.close()
     return ExploreReport(status, hub, db)

@@ -28,6 +28,7 @@ from crowdperf.errors import CrowdperfError
 from crowdperf.explore.journal import Measured
 from crowdperf.explore.space import Point
 from crowdperf.locks import dir_lock, exclusive
+from crowdperf.meters.readings import PowerSummary
 from crowdperf.mlperf.layout import devices_slug, host_slug
 from crowdperf.mlperf.loadgen_runner import RunResult
 from crowdperf.mlperf.rounds import Category, Scenario, get_round
@@ -173,6 +174,13 @@ def _deadline_poll(deadline: float | None):  # type: ignore[no-untyped-def]
     return poll
 
 
+def _meter(power: PowerSummary | None) -> str | None:
+    """The meter of a run's power figures; None when there are none (a reason is the note)."""
+    if power is None or (power.mean_w is None and power.joules_per_sample is None):
+        return None
+    return power.meter
+
+
 def measured_screen(s: Screening) -> Measured:
     acc, power = s.accuracy, s.power
     used = tuple(d for d in s.runtime.devices if d.is_accelerator)
@@ -186,6 +194,7 @@ def measured_screen(s: Screening) -> Measured:
         power_w=power.mean_w if power else None,
         joules_per_sample=power.joules_per_sample if power else None,
         power_note=(power.unavailable if power else "no meter applies to these devices"),
+        power_meter=_meter(power),
         accelerator=used[0].name if used else "",
         accelerator_count=len(dict.fromkeys(used)),
         runtime=f"{s.runtime.name} {s.runtime.version} {s.runtime.execution_provider}",
@@ -300,6 +309,7 @@ def measured_final(runs: FinalRuns, settings: RunSettings, point: Point) -> Meas
         power_w=power.mean_w if power else None,
         joules_per_sample=power.joules_per_sample if power else None,
         power_note=power.unavailable if power else None,
+        power_meter=_meter(power),
         accelerator=used[0].name if used else "",
         accelerator_count=len(used),
         valid=perf.valid,

@@ -65,3 +65,17 @@ def test_cost_from_the_price_table_for_accelerators_only() -> None:
             prices,
         ).cost
     )
+
+
+def test_energy_of_different_meters_is_never_compared() -> None:
+    """A CPU package's joules (rapl) and a GPU board's (nvml) measure different things, as the hub
+    says: neither rules the other out by energy; the same meter's figures do."""
+    cpu = Objectives(100.0, True, 90.0, energy=0.5, meter="rapl")
+    gpu = Objectives(100.0, True, 90.0, energy=0.05, meter="nvml")
+    assert not dominates(gpu, cpu, TOL) and not dominates(cpu, gpu, TOL)
+    assert front({"cpu": cpu, "gpu": gpu}) == ["cpu", "gpu"]
+    assert dominates(Objectives(100.0, True, 90.0, energy=0.05, meter="rapl"), cpu, TOL)
+    measured = Measured("screen", 100.0, "samples/s", joules_per_sample=0.5, power_meter="rapl")
+    assert objectives_of(measured, "Offline", load_price_table()).meter == "rapl"
+    unpowered = Measured("screen", 100.0, "samples/s", power_note="no meter applies")
+    assert objectives_of(unpowered, "Offline", load_price_table()).meter is None
