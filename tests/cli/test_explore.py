@@ -184,3 +184,35 @@ def test_kill_9_at_any_moment_loses_nothing_finished_and_a_rerun_resumes(
     assert not leftovers  # the harness removed the killed run's partial directory
     status = json.loads(runner.invoke(app, ["explore", "status", str(d), "--json"]).stdout)
     assert status["counts"]["running"] == 0 and status["counts"]["left"] == 0
+
+
+def test_a_failed_point_is_data_and_retry_failed_runs_it_again(
+    toy_plugin: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that dies (not a refusal) fails its point: the journal keeps the error, the end of
+    the child's log, the versions and a log file; the other points go on; --retry-failed redoes it."""
+    d, db = tmp_path / "exp", tmp_path / "hub.sqlite"
+    args = ["explore", "--model", "toyclass", "--backends", "onnxruntime", "--precisions", "fp32"]
+    args += ["--threads", "1,2", "--batch-sizes", "4", "--budget", "2m", "--screen-count", "32"]
+    args += ["--dir", str(d), "--db", str(db), "--json"]
+    monkeypatch.setenv("TOYCLASS_CRASH_AT_THREADS", "2")
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    (failed,) = [e for e in _events(out.stdout)[:-1] if e["event"] == "failed"]
+    assert failed["point"].endswith("threads=2") and failed["rung"] == "screen"
+    assert failed["error"] == "ResultsError" and "exited with status 3" in failed["message"]
+    assert {"crowdperf", "python", "onnxruntime"} <= set(failed["versions"])
+    log = Path(failed["log"])
+    assert log.is_file() and "exited with status 3" in log.read_text() and "versions:" in log.read_text()
+    status = json.loads(runner.invoke(app, ["explore", "status", str(d), "--json"]).stdout)
+    assert status["counts"]["failed"] == 1 and status["counts"]["finished"] == 1
+    (row,) = [r for r in status["points"] if r["status"] == "failed"]
+    assert row["note"].startswith("screen failed: ResultsError") and str(log) in row["note"]
+
+    again = runner.invoke(app, args)  # a plain rerun leaves a failure alone: it is data
+    assert not [e for e in _events(again.stdout)[:-1] if e["event"] in ("started", "measured")]
+    monkeypatch.delenv("TOYCLASS_CRASH_AT_THREADS")
+    retried = runner.invoke(app, [*args, "--retry-failed"])
+    assert retried.exit_code == 0, retried.output
+    measured = [e for e in _events(retried.stdout)[:-1] if e["event"] == "measured"]
+    assert {e["point"] for e in measured} == {failed["point"]}

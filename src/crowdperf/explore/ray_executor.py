@@ -82,7 +82,10 @@ def _final_remote(task: FinalTask) -> FinalResult | None:
         result = run_final_task(replace(task, work_dir=node_dir, pack=True))
     except DeadlinePassed:
         return None
-    return replace(result, run_dir=f"{socket.gethostname()}:{result.run_dir}")
+    host = socket.gethostname()
+    if result.failure is not None and result.failure.log:  # on this node: the driver names where
+        result = replace(result, failure=replace(result.failure, log=f"{host}:{result.failure.log}"))
+    return replace(result, run_dir=f"{host}:{result.run_dir}")
 
 
 class RayExecutor:

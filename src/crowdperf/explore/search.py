@@ -53,6 +53,7 @@ from crowdperf.explore.steps import (
     RunSettings,
     ScreenResult,
     ScreenTask,
+    write_failure_log,
 )
 from crowdperf.hub.prices import PriceTable
 from crowdperf.locks import dir_lock, exclusive
@@ -236,8 +237,11 @@ class Driver:
     def _failed(self, f: PointFailure, rung: str) -> None:
         if f.refused:
             self.record(PointSkipped(f.point, f.error, f.message, f.hint))
-        else:
-            self.record(PointFailed(f.point, rung, f.error, f.message, f.hint, f.versions, f.log))
+            return
+        if f.log is None or not Path(f.log).is_file():  # a screening's, or a log on a Ray worker
+            log = points_dir(self.exp.directory) / self.points[f.point].slug / f"{rung}-error.log"
+            f = write_failure_log(f, log, elsewhere=f.log)
+        self.record(PointFailed(f.point, rung, f.error, f.message, f.hint, f.versions, f.log))
 
     # -- promotion -----------------------------------------------------------------------------
     def objectives(self) -> dict[str, Objectives]:

@@ -150,20 +150,27 @@ def _versions(backend: str) -> dict[str, str]:
 
 def _failure(point: Point, exc: BaseException | ScreenFailure, log: Path | None = None) -> PointFailure:
     failure = exc if isinstance(exc, ScreenFailure) else ScreenFailure.of(exc)
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(
-            f"{failure.error}: {failure.message}\n" + (f"fix: {failure.hint}\n" if failure.hint else "")
-        )
-    return PointFailure(
+    out = PointFailure(
         point.key,
         failure.error,
         failure.message,
         failure.hint,
         failure.refused,
         _versions(point.value("backend")),
-        None if log is None else str(log),
     )
+    return out if log is None else write_failure_log(out, log)
+
+
+def write_failure_log(failure: PointFailure, log: Path, *, elsewhere: str | None = None) -> PointFailure:
+    """``failure`` in ``log`` (the error, its message with the end of the child's own log, the
+    fix, the versions); the failure naming that log. ``elsewhere``: the log a worker wrote."""
+    lines = [f"point: {failure.point}", f"{failure.error}: {failure.message}"]
+    lines += [f"fix: {failure.hint}"] if failure.hint else []
+    lines += [f"versions: {' '.join(f'{k} {v}' for k, v in sorted(failure.versions.items()))}"]
+    lines += [f"worker's log: {elsewhere}"] if elsewhere else []
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join(lines) + "\n")
+    return replace(failure, log=str(log))
 
 
 def _deadline_poll(deadline: float | None):  # type: ignore[no-untyped-def]
