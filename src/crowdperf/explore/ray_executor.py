@@ -33,6 +33,7 @@ from crowdperf.explore.steps import (
     FinalTask,
     ScreenResult,
     ScreenTask,
+    lost_failure,
     run_final_task,
     run_screen_task,
 )
@@ -104,8 +105,10 @@ class RayExecutor:
                 f"ray start ... --resources='{{\"{CPU_RESOURCE}\": 1}}' (docs/explore.md)",
             )
         self.slots = max(1, int(resources.get("GPU", 0)) + int(resources.get(CPU_RESOURCE, 0)))
-        self._screen = self.ray.remote(_screen_remote)
-        self._final = self.ray.remote(_final_remote)
+        # no retries: a step that killed its worker fails its points (data, --retry-failed redoes
+        # them) instead of taking the budget three more times
+        self._screen = self.ray.remote(max_retries=0)(_screen_remote)
+        self._final = self.ray.remote(max_retries=0)(_final_remote)
 
     def _run(
         self,
@@ -115,8 +118,11 @@ class RayExecutor:
         admit: Callable[[Any], bool],
         on_start: Callable[[Any], None],
         collect: Callable[[Any], bool],
+        lost: Callable[[Any, BaseException], Any],
     ) -> bool:
-        """Keep up to ``slots`` tasks in flight; ``collect(value)`` -> False: a deadline hit."""
+        """Keep up to ``slots`` tasks in flight; ``collect(value)`` -> False: a deadline hit. A task
+        Ray could not finish (its worker died, or it raised) is ``lost(task, exc)``: a failure of
+        its points, journalled like any other, never the end of the exploration."""
         pending, complete = list(tasks), True
         in_flight: dict[Any, Any] = {}
         while pending or in_flight:
@@ -137,8 +143,12 @@ class RayExecutor:
                     self.ray.cancel(ref, force=True)
                 return False
             for ref in done:
-                in_flight.pop(ref)
-                complete = collect(self.ray.get(ref)) and complete
+                task = in_flight.pop(ref)
+                try:
+                    value = self.ray.get(ref)
+                except self.ray.exceptions.RayError as exc:  # the worker died, or the task raised
+                    value = lost(task, exc)
+                complete = collect(value) and complete
         return complete
 
     def screen(
@@ -157,7 +167,10 @@ class RayExecutor:
         def submit(task: ScreenTask, res: dict[str, Any]) -> Any:
             return self._screen.options(**res).remote(task)
 
-        return self._run(tasks, lambda t: t.points[0], submit, admit, on_start, collect)
+        def lost(task: ScreenTask, exc: BaseException) -> tuple[list[ScreenResult], bool]:
+            return [ScreenResult(p.key, None, lost_failure(p, exc)) for p in task.points], True
+
+        return self._run(tasks, lambda t: t.points[0], submit, admit, on_start, collect, lost)
 
     def final(
         self,
@@ -175,7 +188,10 @@ class RayExecutor:
         def submit(task: FinalTask, res: dict[str, Any]) -> Any:
             return self._final.options(**res).remote(task)
 
-        return self._run(tasks, lambda t: t.point, submit, admit, on_start, collect)
+        def lost(task: FinalTask, exc: BaseException) -> FinalResult:
+            return FinalResult(task.point.key, None, failure=lost_failure(task.point, exc))
+
+        return self._run(tasks, lambda t: t.point, submit, admit, on_start, collect, lost)
 
     def close(self) -> None:
         self.ray.shutdown()

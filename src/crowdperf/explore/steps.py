@@ -161,6 +161,17 @@ def _failure(point: Point, exc: BaseException | ScreenFailure, log: Path | None 
     return out if log is None else write_failure_log(out, log)
 
 
+def lost_failure(point: Point, exc: BaseException) -> PointFailure:
+    """The point's failure when the step itself was lost (a Ray worker died or raised)."""
+    failure = ScreenFailure(
+        type(exc).__name__,
+        str(exc).strip() or repr(exc),
+        "the worker that ran it died or raised: see its log (ray logs), then rerun with --retry-failed",
+        refused=False,
+    )
+    return _failure(point, failure)
+
+
 def write_failure_log(failure: PointFailure, log: Path, *, elsewhere: str | None = None) -> PointFailure:
     """``failure`` in ``log`` (the error, its message with the end of the child's own log, the
     fix, the versions); the failure naming that log. ``elsewhere``: the log a worker wrote."""
