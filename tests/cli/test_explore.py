@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -160,6 +161,8 @@ def test_kill_9_at_any_moment_loses_nothing_finished_and_a_rerun_resumes(
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     first = _measured(read_journal(journal))
+    scratch = list(Path(tempfile.gettempdir()).glob(f"crowdperf-screen-{proc.pid}-*"))
+    assert scratch  # the killed screening's scratch directory, left behind ...
 
     # 2. killed mid-final: its LoadGen child dies with it, its partial run directory stays behind
     proc = _explore_process(args, log)
@@ -182,6 +185,7 @@ def test_kill_9_at_any_moment_loses_nothing_finished_and_a_rerun_resumes(
     assert sum(1 for e in entries if isinstance(e.record, SessionStarted)) == 3
     leftovers = [p for p in (d / "points").rglob("*") if ".partial-" in p.name or ".old-" in p.name]
     assert not leftovers  # the harness removed the killed run's partial directory
+    assert not any(p.exists() for p in scratch)  # ... removed by the next screening
     status = json.loads(runner.invoke(app, ["explore", "status", str(d), "--json"]).stdout)
     assert status["counts"]["running"] == 0 and status["counts"]["left"] == 0
 

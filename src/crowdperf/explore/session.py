@@ -3,8 +3,6 @@ one stands, report its front and winner. Each returns a frozen result the CLI re
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +18,7 @@ from crowdperf.explore.state import ExplorationState, PointState, PointStatus, r
 from crowdperf.hub.power_meters import mixed_meters_note
 from crowdperf.hub.prices import PriceTable, energy_cost_per_million, load_price_table
 from crowdperf.hub.query_types import Constraints
-from crowdperf.locks import dir_lock
+from crowdperf.locks import dir_lock, holder_alive
 from crowdperf.mlperf.rounds import Category, Scenario
 from crowdperf.mlperf.spec import ExecutionMode
 
@@ -171,19 +169,8 @@ def space_of(header: Header) -> Space:
 
 
 def writer_alive(directory: Path) -> bool:
-    """A session is writing ``directory`` now (its lock's holder note names a live process)."""
-    note = dir_lock(directory).with_name(dir_lock(directory).name + ".holder")
-    try:
-        pid = int(json.loads(note.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """A session is writing ``directory`` now (its lock's holder is a live process)."""
+    return holder_alive(dir_lock(directory))
 
 
 def read_exploration(directory: Path) -> tuple[Header, Space, ExplorationState, bool]:

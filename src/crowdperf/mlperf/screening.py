@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import pickle
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, DeviceError, InterruptedRun, UsageError
@@ -36,7 +34,7 @@ from crowdperf.meters.readings import PowerSummary, summarise
 from crowdperf.meters.registry import meter_refs, open_meters
 from crowdperf.meters.sampler import PowerSampler
 from crowdperf.mlperf.find_performance import FindJob, Measurement, TargetSearch
-from crowdperf.mlperf.isolated import run_isolated
+from crowdperf.mlperf.isolated import run_isolated, scratch_dir
 from crowdperf.mlperf.layout import DETAIL
 from crowdperf.mlperf.loadgen_runner import as_accuracy_result
 from crowdperf.mlperf.logs import parse_detail_log
@@ -191,7 +189,7 @@ def screen_group(
             on_result(i, ScreenFailure.of(exc))
         return
     ref = workload_ref(spec.model)
-    work = Path(tempfile.mkdtemp(prefix="crowdperf-screen-"))
+    work = scratch_dir("screen")
     seen: set[int] = set()
 
     def collect(*status: object) -> None:
