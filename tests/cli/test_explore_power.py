@@ -78,7 +78,7 @@ def test_every_point_records_its_power_with_the_meter_and_the_hub_keeps_the_mete
     assert len(rows) == 2 and all(r.power_meter == "rapl" and r.power_scope == "devices" for r in rows)
     assert all(r.energy_j_per_sample and r.energy_usd_per_million for r in rows)
 
-    table = runner.invoke(app, ["explore", "status", str(d)], terminal_width=220)
+    table = runner.invoke(app, ["explore", "status", str(d)], env={"COLUMNS": "200"})
     assert "(rapl)" in table.stdout  # J/sample with its meter
 
 

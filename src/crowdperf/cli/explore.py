@@ -1,7 +1,7 @@
 """CLI: ``crowdperf explore`` (run or resume an exploration), ``explore status DIR`` and
 ``explore report DIR``. Parses options, calls one function of ``crowdperf.explore.session``,
-renders its typed result: a live rich table while it runs (stderr), the front and the winner at
-the end (stdout), or JSON lines with ``--json``."""
+renders its typed result (``explore_view.py``): a live table while it runs (stderr), the front and
+the winner at the end (stdout), or JSON lines with ``--json``."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from typing import Any
 
 import typer
 from rich.live import Live
-from rich.table import Table
 
-from crowdperf import formatting, jsonio
+from crowdperf import jsonio
 from crowdperf.backends.registry import backend_names
 from crowdperf.cli.console import console, err_console
+from crowdperf.cli.explore_view import live_view, print_report, print_status
 from crowdperf.errors import InterruptedRun, UsageError
 from crowdperf.explore.journal import Record
 from crowdperf.explore.pareto import Tolerances
@@ -29,7 +29,6 @@ from crowdperf.explore.space import DEFAULT, build_space, split_devices, split_l
 from crowdperf.explore.space_file import AXIS_KEYS, SpaceFile, first, load_space_file, parse_duration
 from crowdperf.explore.state import ExplorationState
 from crowdperf.explore.steps import RunSettings
-from crowdperf.hub.power_meters import with_meter
 from crowdperf.hub.query_types import AXES, Constraints
 from crowdperf.mlperf.rounds import Category, Scenario, default_round
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode
@@ -50,7 +49,7 @@ Examples:
 
   crowdperf explore status explorations/tiny-Offline
 
-  crowdperf explore report explorations/tiny-Offline --max-watts 300
+  crowdperf explore report explorations/tiny-Offline --objective energy --meter rapl
 """
 
 explore_app = typer.Typer(
@@ -259,7 +258,7 @@ def explore(
     if as_json:
         typer.echo(json.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
     else:
-        _print_report(report)
+        print_report(console, report)
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
@@ -348,95 +347,9 @@ def _listener(as_json: bool, exp: Exploration) -> tuple[Any, Any]:
 
     def show(st: ExplorationState, _record: Record | None) -> None:
         report = status_of(st, exp.space, prices, directory=exp.directory, writer_alive=True)
-        live.update(status_table(report, budget_s=exp.search.budget_s))
+        live.update(live_view(err_console, report, budget_s=exp.search.budget_s))
 
     return show, live.stop
-
-
-def _shared_power_note(points: Any) -> str:
-    """The one reason no measured point has power (no meter on this machine), said once under
-    the table instead of on every row; "" when the reasons differ."""
-    notes = {r.note for r in points if r.note.startswith("power: ")}
-    if len(notes) != 1:
-        return ""
-    note = next(iter(notes))
-    waiting = [
-        r for r in points if r.performance is not None and not r.note.startswith(("in the hub", "ruled"))
-    ]
-    return note if all(r.note == note for r in waiting) else ""
-
-
-def _energy_cell(joules_per_sample: float | None, meter: str | None) -> str:
-    """J/sample with its meter (``0.0123 (rapl)``): a power figure is never shown without it."""
-    return "-" if joules_per_sample is None else with_meter(formatting.number(joules_per_sample), meter)
-
-
-def status_table(report: Any, *, budget_s: float | None = None) -> Table:
-    counts = report.counts
-    budget = budget_s if budget_s is not None else report.budget_s
-    title = (
-        f"{report.model} {report.scenario}: {counts['finished']} finished, {counts['running']} running, "
-        f"{counts['left']} left, {counts['screened'] + counts['promoted']} screened, "
-        f"{counts['pruned']} pruned, {counts['skipped']} skipped, {counts['failed']} failed; "
-        f"{formatting.duration(report.spent_s)} of {formatting.duration(budget)}"
-    )
-    shared = _shared_power_note(report.points)
-    caption = "* on the current front (final numbers where a point has them)"
-    caption += "".join(
-        f"\n{line}" for line in (shared, report.meter_note and f"warning: {report.meter_note}") if line
-    )
-    table = Table(title=title, caption=caption)
-    for col in ("point", "status", "performance", "accuracy", "J/sample", "$/1M", "$/1M energy", "note"):
-        table.add_column(col, overflow="fold")
-    for r in report.points:
-        mark = "*" if r.on_front else ""
-        perf = "-" if r.performance is None else f"{formatting.quantity(r.performance, r.unit)} ({r.rung})"
-        acc = (
-            "-"
-            if r.accuracy is None
-            else f"{r.accuracy_metric} {formatting.number(r.accuracy, formatting.ACCURACY_DIGITS)}"
-        )
-        table.add_row(
-            f"{mark}{r.label}",
-            r.status,
-            perf,
-            acc,
-            _energy_cell(r.joules_per_sample, r.power_meter),
-            formatting.number(r.usd_per_million),
-            formatting.number(r.energy_usd_per_million),
-            "" if shared and r.note == shared else r.note,
-        )
-    return table
-
-
-def _warn(note: str) -> None:
-    """Figures of different power meters side by side: said in plain sight, as the hub says it."""
-    if note:
-        console.print(f"warning: {note}", highlight=False, markup=False, soft_wrap=True)
-
-
-def _print_report(report: Any) -> None:
-    console.print(status_table(report.status))
-    hub = report.hub
-    front = [r.label for r in report.status.points if r.on_front]
-    console.print(
-        "front (performance, accuracy, energy, cost where known): " + ("; ".join(front) or "none yet"),
-        highlight=False,
-        markup=False,
-    )
-    console.print(f"hub {report.db}: {len(hub.results)} point(s) of source {hub.source}", highlight=False)
-    for group in hub.front.groups:  # the hub's accuracy axis is F1: empty for another metric
-        ids = set(group.front_ids)
-        names = [p.label for p in group.points if p.id in ids]
-        axes = ", ".join(hub.front.axes)
-        console.print(f"hub front ({axes}): " + "; ".join(names), highlight=False, markup=False)
-        _warn(group.meter_note)
-    for group in hub.best.groups:
-        for line in group.explanation:
-            console.print(line, highlight=False, markup=False)
-        _warn(group.meter_note)
-    if not hub.best.groups:
-        console.print("no winner: no point finished its full runs", highlight=False)
 
 
 @explore_app.command("status")
@@ -454,7 +367,7 @@ def status_cmd(
     if as_json:
         typer.echo(jsonio.dumps(jsonio.document("explore.status", EXPLORE_VERSION, report)))
         return
-    console.print(status_table(report))
+    print_status(console, report)
 
 
 @explore_app.command("report")
@@ -475,6 +388,7 @@ def report_cmd(
     explained as `crowdperf hub best` explains it.
 
     Example: crowdperf explore report explorations/tiny-Offline --objective throughput --max-watts 300
+    Example: crowdperf explore report explorations/h200 --objective energy --meter nvml
     """
     from crowdperf.explore.session import exploration_report, exploration_status
     from crowdperf.hub.prices import load_price_table
@@ -494,7 +408,7 @@ def report_cmd(
     if as_json:
         typer.echo(jsonio.dumps(jsonio.document("explore", EXPLORE_VERSION, report)))
         return
-    _print_report(report)
+    print_report(console, report)
 
 
 def register(app: typer.Typer) -> None:

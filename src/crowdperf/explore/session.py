@@ -38,6 +38,7 @@ class PointRow:
     power_w: float | None
     joules_per_sample: float | None
     power_meter: str | None  # whose power_w and joules_per_sample (hub/power_meters.py names)
+    power_note: str | None  # why a measured point has no power figure
     usd_per_million: float | None  # instance-hours at the price table's price of the accelerators
     energy_usd_per_million: float | None  # the metered energy at the price table's USD/kWh
     on_front: bool  # on the current front of every measured point (best numbers known)
@@ -119,6 +120,7 @@ def status_of(
                 m.power_w if m else None,
                 m.joules_per_sample if m else None,
                 m.power_meter if m else None,
+                (m.power_note or "no figure") if m and m.joules_per_sample is None else None,
                 o.cost if o else None,
                 _energy_cost(m, prices),
                 point.key in on_front,

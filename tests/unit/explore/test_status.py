@@ -49,3 +49,24 @@ def test_a_journal_from_before_meters_reads_with_no_meter(tmp_path: Path) -> Non
     path.write_text(json.dumps(record) + "\n")
     (entry,) = read_journal(path)
     assert isinstance(entry.record, PointMeasured) and entry.record.measured.power_meter is None
+
+
+def test_the_table_names_each_figures_meter_and_leaves_out_empty_columns() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from crowdperf.cli.explore_view import live_view, status_rows
+
+    space = _space()
+    cpu, _gpu = space.points()
+    rapl = Measured("screen", 100.0, "samples/s", power_w=1.0, joules_per_sample=0.01, power_meter="rapl")
+    entries = [Entry(1.0, PointMeasured(cpu.key, rapl))]
+    state = replay(entries, tuple(p.key for p in space.points()))
+    report = status_of(state, space, load_price_table(), directory=Path("x"), writer_alive=False)
+    rows = status_rows(report)
+    assert "$/1M" not in rows.headers and "accuracy" not in rows.headers  # no point has one
+    assert rows.rows[0][rows.headers.index("J/sample")] == "0.01 (rapl)"
+    wide = live_view(Console(width=200), report, budget_s=60.0)
+    assert any(isinstance(part, Table) for part in wide.renderables)
+    narrow = live_view(Console(width=30), report, budget_s=60.0)  # the counts alone, never wrapped cells
+    assert not any(isinstance(part, Table) for part in narrow.renderables)
