@@ -16,8 +16,9 @@ opens the workload once, warms it up at the largest batch, and for each batch si
 Each result is written to the work directory as soon as it exists, so the parent can journal it
 while the next one runs, and a child that dies costs only the configuration it was on. Nothing
 is stored: no targets file, no results directory. A backend that refuses the configuration (a
-precision it does not run, a device it cannot use) raises a UsageError or DeviceError out of
-``open``: every configuration of the group gets that refusal.
+precision it does not run, a device it cannot use) raises a UsageError or DeviceError: in the
+parent, from the harness's ``preflight`` (the workload's cheap checks, before any child starts or
+a model is made), or out of ``open`` in the child; every configuration of the group gets it.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.power import loadgen_samples, loadgen_window
 from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import Scenario, get_round
-from crowdperf.mlperf.runs import HarnessContext, with_resolved_devices
-from crowdperf.mlperf.spec import Mode, RunSpec
+from crowdperf.mlperf.runs import HarnessContext, preflight, with_resolved_devices
+from crowdperf.mlperf.spec import Mode, RunPlan, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
 from crowdperf.mlperf.workload import AccuracyResult, OpenWorkload, RuntimeInfo, load_workload, workload_ref
 
@@ -184,6 +185,7 @@ def screen_group(
     exception it raises (a deadline) stops the child like Ctrl-C does."""
     try:
         spec = replace(with_resolved_devices(spec, ctx.inventory), mode=Mode.FIND_PERFORMANCE, count=None)
+        preflight(RunPlan((spec,)), ctx)  # a refusal the parent can see (backend, precision) costs no child
     except CrowdperfError as exc:
         for i in range(len(batch_sizes)):
             on_result(i, ScreenFailure.of(exc))

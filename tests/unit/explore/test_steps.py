@@ -3,6 +3,10 @@ CUDA point runs on the GPUs Ray hands it, and a device that is not here as a ref
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from crowdperf.explore.ray_executor import CPU_RESOURCE, resources_of
 from crowdperf.explore.space import build_space
 from crowdperf.explore.steps import RunSettings
@@ -10,6 +14,7 @@ from crowdperf.mlperf.rounds import Category, Scenario
 from crowdperf.mlperf.runs import HarnessContext
 from crowdperf.mlperf.screening import ScreenFailure, screen_group
 from crowdperf.mlperf.spec import AssetPaths, ExecutionMode, Mode, RunSpec
+from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.system.devices import DeviceKind, DeviceSelection
 
@@ -44,3 +49,17 @@ def test_a_device_that_is_not_here_refuses_every_point_of_the_group_before_any_c
     screen_group(spec, (1, 8), ctx, accuracy_count=8, on_result=lambda i, o: got.append((i, o)))
     assert [i for i, _ in got] == [0, 1]
     assert all(isinstance(o, ScreenFailure) and o.refused and o.error == "DeviceError" for _, o in got)
+
+
+def test_a_precision_the_backend_refuses_is_refused_in_the_parent_before_any_child() -> None:
+    """The backend's own preflight (the harness's, as `crowdperf run` has it) says no before a
+    screening child starts or a model is made: this process never makes a scratch directory."""
+    ctx = HarnessContext(load_settings())
+    spec = RunSpec(
+        "tiny", Scenario.OFFLINE, Mode.FIND_PERFORMANCE, backend="onnxruntime", precision=Precision.BF16
+    )
+    got: list[tuple[int, object]] = []
+    screen_group(spec, (1, 8), ctx, accuracy_count=8, on_result=lambda i, o: got.append((i, o)))
+    assert [i for i, _ in got] == [0, 1]
+    assert all(isinstance(o, ScreenFailure) and o.refused and "not bf16" in o.message for _, o in got)
+    assert not list(Path(tempfile.gettempdir()).glob(f"crowdperf-screen-{os.getpid()}-*"))
