@@ -94,3 +94,27 @@ def _holder(note: Path) -> str:
         return f"pid {info['pid']}, `{' '.join(info['argv'])}`, since {info['since']}"
     except (OSError, ValueError, KeyError):
         return "holder unknown"
+
+
+def process_alive(pid: int) -> bool:
+    """A process with this id runs on this machine (another user's counts). Whoever leaves
+    something named by its pid (a lock's holder note, a partial run directory, a child's scratch
+    directory) is asked here whether it is still there after a ``kill -9``."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def holder_alive(lock_path: Path) -> bool:
+    """Someone holds ``lock_path`` now: its holder note names a live process. Only reads (a reader
+    that took the lock to find out could make a starting writer fail)."""
+    note = lock_path.with_name(lock_path.name + ".holder")
+    try:
+        pid = int(json.loads(note.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return process_alive(pid)

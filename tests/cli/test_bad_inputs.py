@@ -224,6 +224,32 @@ CASES: list[tuple[str, list[str]]] = [
     ("ui", ["--db", "{db}", "--no-open-browser", "--price-table", "{bad_json}"]),
     ("ui", ["--db", "{db}", "--no-open-browser", "--price-table", "{nan_json}"]),
     ("ui", ["--db", "{db}", "--no-open-browser", "--port", "{busy_port}"]),
+    # explore (the group's own options are not leaves: the generated corpus misses them)
+    ("explore", ["--space", "{missing}"]),
+    ("explore", ["--space", "{bad_yaml}"]),
+    ("explore", ["--space", "{list_yaml}"]),
+    ("explore", ["--space", "{unknown_field_yaml}"]),
+    ("explore", ["--budget", "soon", "--dir", "{new}"]),
+    ("explore", ["--budget", "0s", "--dir", "{new}"]),
+    ("explore", ["--noise", "nan", "--dir", "{new}"]),
+    ("explore", ["--accuracy-tolerance", "inf", "--dir", "{new}"]),
+    ("explore", ["--screen-count", "0", "--dir", "{new}"]),
+    ("explore", ["--backends", "tensorflow", "--dir", "{new}"]),
+    ("explore", ["--precisions", "fp7", "--dir", "{new}"]),
+    ("explore", ["--devices", "tpu", "--dir", "{new}"]),
+    ("explore", ["--batch-sizes", "0", "--dir", "{new}"]),
+    ("explore", ["--axis", "results_dir=x", "--dir", "{new}"]),
+    ("explore", ["--axis", "nonsense", "--dir", "{new}"]),
+    ("explore", ["--model", "nosuch", "--dir", "{new}"]),
+    ("explore", ["--dir", "{file}", "--precisions", "fp32", "--backends", "onnxruntime"]),
+    ("explore", ["--meter", "Not A Meter", "--dir", "{new}"]),  # refused before anything runs
+    ("explore", ["--objective", "speed", "--dir", "{new}"]),
+    ("explore", ["--max-joules-per-sample", "nan", "--dir", "{new}"]),
+    ("explore status", ["{missing}"]),
+    ("explore status", ["{file}"]),
+    ("explore status", ["{empty_dir}"]),
+    ("explore report", ["{missing}", "--db", "{db}"]),
+    ("explore report", ["{empty_dir}", "--db", "{db}"]),
 ]
 
 

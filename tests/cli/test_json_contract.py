@@ -36,9 +36,9 @@ COVERED_ELSEWHERE = {
     "hub pareto": "tests/cli/test_hub_cli.py",
     "hub best": "tests/cli/test_hub_cli.py",
     "hub submit": "tests/integration/hub_web",
-    "explore": "tests for crowdperf explore",
-    "explore status": "tests for crowdperf explore",
-    "explore report": "tests for crowdperf explore",
+    "explore": "tests/cli/test_explore.py",
+    "explore status": "tests/cli/test_explore.py",
+    "explore report": "tests/cli/test_explore.py",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from crowdperf import __version__
-from crowdperf.cli import cache, cm, dataset, get, hub, run, submission, system, ui
+from crowdperf.cli import cache, cm, dataset, explore, get, hub, run, submission, system, ui
 from crowdperf.cli.boundary import CrowdperfGroup
 from crowdperf.cli.console import state
 
@@ -38,7 +38,7 @@ def _root(
     state.verbose = verbose
 
 
-for _module in (run, dataset, get, cache, cm, system, submission, hub, ui):
+for _module in (run, dataset, get, cache, cm, system, submission, hub, explore, ui):
     _module.register(app)
 
 

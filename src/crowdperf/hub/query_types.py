@@ -108,6 +108,8 @@ class Constraints:
     objective: str = "throughput"
     max_joules_per_sample: float | None = None
     meter: str | None = None  # only power figures of this meter (hub/power_meters.py)
+    source: str | None = None  # only results imported with this source (an exploration's)
+    include_hidden: bool = False
 
     def __post_init__(self) -> None:
         check_query_values(self)
@@ -119,8 +121,10 @@ class Constraints:
             division=self.division,
             round=self.round,
             accelerator=self.accelerator,
+            source=self.source,
             valid_only=self.valid_only,
             meter=self.meter,
+            include_hidden=self.include_hidden,
         )
 
 

@@ -17,9 +17,11 @@ import ctypes
 import importlib
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -30,6 +32,7 @@ from typing import Any
 
 from crowdperf.atomic import atomic_write_bytes
 from crowdperf.errors import CrowdperfError, ResultsError
+from crowdperf.locks import process_alive
 from crowdperf.mlperf import progress
 from crowdperf.mlperf.progress import ProgressSnapshot
 
@@ -48,6 +51,21 @@ Poll = Callable[[ChildStatus], None]  # called about ten times a second while th
 def _error_class(module: str, name: str) -> type[CrowdperfError]:
     cls = getattr(importlib.import_module(module), name, None)
     return cls if isinstance(cls, type) and issubclass(cls, CrowdperfError) else CrowdperfError
+
+
+SCRATCH_PREFIX = "crowdperf-{kind}-{pid}-"
+
+
+def scratch_dir(kind: str) -> Path:
+    """A fresh temporary directory for a child's job, outcome and probes (``kind``: "screen",
+    "findperf", ...), removed by its caller when done. Its name carries this process's id, so one
+    that a ``kill -9`` left behind is removed by the next process that makes one of its kind."""
+    base = Path(tempfile.gettempdir())
+    for stale in base.glob(SCRATCH_PREFIX.format(kind=kind, pid="*") + "*"):
+        pid = stale.name.removeprefix(f"crowdperf-{kind}-").partition("-")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX.format(kind=kind, pid=os.getpid())))
 
 
 def run_isolated(func: str, job: Any, work_dir: Path, *, poll: Poll | None = None, what: str = "run") -> Any:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crowdperf.errors import InterruptedRun, ResultsError
+from crowdperf.locks import process_alive
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import Mode, RunSpec
 from crowdperf.names import checked_name
@@ -145,21 +146,11 @@ def remove_abandoned(final: Path) -> list[Path]:
     removed = []
     for p in final.parent.glob(f".{final.name}.*-*"):
         kind, _, pid = p.name.rpartition("-")
-        if not kind.endswith((".partial", ".old")) or not pid.isdigit() or _alive(int(pid)):
+        if not kind.endswith((".partial", ".old")) or not pid.isdigit() or process_alive(int(pid)):
             continue
         shutil.rmtree(p, ignore_errors=True)
         removed.append(p)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
 
 
 @contextmanager

@@ -82,7 +82,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         accuracy = None
         if spec.mode is Mode.ACCURACY:
             progress.report_phase(Phase.ACCURACY)
-            accuracy = _as_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
+            accuracy = as_accuracy_result(opened.evaluate_accuracy(job.out_dir / ACCURACY_LOG, job.out_dir))
         return TestOutcome(
             opened.runtime,
             dict(opened.asset_checksums),
@@ -174,7 +174,7 @@ def work_budget(spec: RunSpec, settings: lg.TestSettings, qsl_total: int) -> Wor
     )
 
 
-def _as_result(acc: object) -> AccuracyResult:
+def as_accuracy_result(acc: object) -> AccuracyResult:
     """The workload's score with plain Python numbers (a plugin may hand over numpy scalars, which
     neither JSON nor the hub take)."""
     if not isinstance(acc, AccuracyResult):

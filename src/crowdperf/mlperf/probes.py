@@ -15,7 +15,7 @@ import mlperf_loadgen as lg
 
 from crowdperf.errors import ResultsError
 from crowdperf.mlperf import progress
-from crowdperf.mlperf.layout import DETAIL
+from crowdperf.mlperf.layout import ACCURACY_LOG, DETAIL
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.rounds import Scenario, Seeds
 from crowdperf.mlperf.sut import BatchingSut, default_batch_size
@@ -62,11 +62,23 @@ class Prober:
 
     def probe(self, scenario: Scenario, **fields: float | int) -> DetailLog:
         """One LoadGen performance test; ``fields`` set ``TestSettings`` attributes by name."""
+        return parse_detail_log(self._run(scenario, lg.TestMode.PerformanceOnly, fields) / DETAIL)
+
+    def accuracy_log(self, scenario: Scenario) -> Path:
+        """Every QSL sample once, in LoadGen's AccuracyOnly mode (the first ``count`` samples of
+        the data set when ``count`` caps the QSL): the ``mlperf_log_accuracy.json`` it wrote."""
+        return self._run(scenario, lg.TestMode.AccuracyOnly, {}) / ACCURACY_LOG
+
+    @property
+    def last_probe_dir(self) -> Path:
+        return self.work_dir / f"probe_{self.count}"
+
+    def _run(self, scenario: Scenario, mode: lg.TestMode, fields: dict[str, float | int]) -> Path:
         self.count += 1
-        out = self.work_dir / f"probe_{self.count}"
+        out = self.last_probe_dir
         out.mkdir(parents=True, exist_ok=True)
         s = lg.TestSettings()
-        s.scenario, s.mode = LOADGEN_SCENARIO[scenario], lg.TestMode.PerformanceOnly
+        s.scenario, s.mode = LOADGEN_SCENARIO[scenario], mode
         s.qsl_rng_seed, s.sample_index_rng_seed = self.seeds.qsl_rng_seed, self.seeds.sample_index_rng_seed
         s.schedule_rng_seed = self.seeds.schedule_rng_seed
         s.performance_sample_count_override = self.perf
@@ -87,7 +99,7 @@ class Prober:
         if sut.errors:
             raise ResultsError(f"inference failed during a probe: {sut.errors[0]}")
         progress.advance()  # sizing and find-performance count their probes
-        return parse_detail_log(out / DETAIL)
+        return out
 
     def sizing_qps(
         self, floor_ms: float = SIZING_FLOOR_MS, first_samples: int = SIZING_FIRST_SAMPLES

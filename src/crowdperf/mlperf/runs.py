@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,7 @@ from crowdperf.mlperf import target_check
 from crowdperf.mlperf.commands import find_performance_command
 from crowdperf.mlperf.find_performance import FindJob, Measurement
 from crowdperf.mlperf.invalid_reason import InvalidReason, explain_invalid
-from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated
+from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated, scratch_dir
 from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
 from crowdperf.mlperf.logs import parse_detail_log
@@ -190,7 +189,7 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
             "measured now may be too low for a quiet machine; a valid run re-checks it first"
         )
     offline = ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
-    work = Path(tempfile.mkdtemp(prefix="crowdperf-findperf-"))
+    work = scratch_dir("findperf")
     ref = workload_ref(spec.model)
     try:
         job = FindJob(

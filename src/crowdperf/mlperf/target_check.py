@@ -28,12 +28,11 @@ of the line.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from crowdperf.errors import UsageError
-from crowdperf.mlperf.isolated import run_isolated
+from crowdperf.mlperf.isolated import run_isolated, scratch_dir
 from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import MIN_DURATION_MS, Scenario, Seeds, get_round
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
@@ -162,7 +161,7 @@ def runs_to_check(plan: RunPlan) -> list[RunSpec]:
 def probe(spec: RunSpec, ref: str, targets: ResolvedTargets, stored: StoredTarget | None) -> float:
     """Measure the system now in a child (see ``measure_now``)."""
     speed = stored.value if stored is not None and stored.unit == "samples/s" else targets.target_qps or 64.0
-    work = Path(tempfile.mkdtemp(prefix="crowdperf-target-check-"))
+    work = scratch_dir("target-check")
     try:
         job = SpeedJob(spec, ref, work, get_round(spec.round).seeds, max(8, min(int(speed * PROBE_S), 4096)))
         return float(

@@ -10,6 +10,7 @@ metric    top-1 accuracy in percent; accuracy.txt's first line is ``{"accuracy":
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,14 @@ class OpenToy:
             backend.close()
 
 
+# tests of a child that dies (a crash, not a refusal): opening a configuration with this many
+# threads ends the process at once, as a segfault in native code would
+CRASH_AT_THREADS = "TOYCLASS_CRASH_AT_THREADS"
+
+
 def open_toy(spec: RunSpec, rules: WorkloadRules) -> OpenToy:
+    if spec.threads is not None and os.environ.get(CRASH_AT_THREADS) == str(spec.threads):
+        os._exit(3)
     x, _labels, prototypes = dataset(rules.benchmark.dataset_size)
     if spec.count:
         x = x[: spec.count]

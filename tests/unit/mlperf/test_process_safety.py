@@ -4,9 +4,11 @@ both write (issue 14, items 3 and 4)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from crowdperf.errors import BusyError
 from crowdperf.locks import dir_lock, exclusive
-from crowdperf.mlperf.isolated import death_reason
+from crowdperf.mlperf.isolated import death_reason, scratch_dir
 from crowdperf.mlperf.layout import atomic_run_dir
 
 SLOW_PLAN = """
@@ -93,6 +95,30 @@ def test_a_live_writers_partial_directory_is_kept(tmp_path: Path) -> None:
         with atomic_run_dir(tmp_path / "run_1"):
             pass
         assert live.is_dir() and not dead.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_killed_processs_scratch_directory_is_removed_by_the_next_of_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child's scratch directory (find-performance, a target check, a screening) lives in the
+    temp dir, outside any results directory: one a kill -9 left is removed by the next one made,
+    never a live process's, never another kind's."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = tmp_path / "crowdperf-screen-999999999-abc"
+        live = tmp_path / f"crowdperf-screen-{writer.pid}-def"
+        other = tmp_path / "crowdperf-findperf-999999999-ghi"
+        for d in (dead, live, other):
+            (d / "config-8").mkdir(parents=True)
+        made = scratch_dir("screen")
+        assert made.is_dir() and made.name.startswith(f"crowdperf-screen-{os.getpid()}-")
+        assert not dead.exists() and live.is_dir() and other.is_dir()
+        scratch_dir("findperf")
+        assert not other.exists()
     finally:
         writer.kill()
         writer.wait()

@@ -1,0 +1,98 @@
+"""Where the steps run: here, one at a time (``LocalExecutor``), or as Ray tasks across a cluster
+(``explore/ray_executor.py``, imported only for ``--ray-address``).
+
+An executor runs a list of tasks of one rung: before starting each it asks ``admit(task)``
+(the driver's budget check), tells ``on_start(task)`` (journalled as running), and hands every
+result to ``on_result`` as soon as it exists. It returns when every admitted task is done, or
+when the deadline passes (the running step is stopped, ``DeadlinePassed``); tasks it did not
+start stay unstarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from crowdperf.explore.steps import (
+    DeadlinePassed,
+    FinalResult,
+    FinalTask,
+    ScreenResult,
+    ScreenTask,
+    run_final_task,
+    run_screen_task,
+)
+from crowdperf.mlperf.runs import HarnessContext
+from crowdperf.settings import load_settings
+
+Admit = Callable[[object], bool]
+
+
+class Executor(Protocol):
+    name: str
+
+    def screen(
+        self,
+        tasks: Sequence[ScreenTask],
+        admit: Callable[[ScreenTask], bool],
+        on_start: Callable[[ScreenTask], None],
+        on_result: Callable[[ScreenResult], None],
+    ) -> bool:
+        """Run the tasks; False when the deadline stopped it."""
+        ...
+
+    def final(
+        self,
+        tasks: Sequence[FinalTask],
+        admit: Callable[[FinalTask], bool],
+        on_start: Callable[[FinalTask], None],
+        on_result: Callable[[FinalResult], None],
+    ) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """Every step in this process, one after another (each LoadGen test still gets its own child)."""
+
+    name = "local"
+
+    def __init__(self, argv: list[str] | None = None) -> None:
+        self.ctx = HarnessContext(load_settings(), argv=argv)
+
+    def screen(
+        self,
+        tasks: Sequence[ScreenTask],
+        admit: Callable[[ScreenTask], bool],
+        on_start: Callable[[ScreenTask], None],
+        on_result: Callable[[ScreenResult], None],
+    ) -> bool:
+        for task in tasks:
+            if not admit(task):
+                continue
+            on_start(task)
+            try:
+                run_screen_task(task, self.ctx, on_result=on_result)
+            except DeadlinePassed:
+                return False
+        return True
+
+    def final(
+        self,
+        tasks: Sequence[FinalTask],
+        admit: Callable[[FinalTask], bool],
+        on_start: Callable[[FinalTask], None],
+        on_result: Callable[[FinalResult], None],
+    ) -> bool:
+        for task in tasks:
+            if not admit(task):
+                continue
+            on_start(task)
+            try:
+                on_result(run_final_task(task))
+            except DeadlinePassed:
+                return False
+        return True
+
+    def close(self) -> None:
+        pass
