@@ -11,8 +11,8 @@ magnitude, so one scale per weight matrix loses little.
 The quantize step is where speed goes between GEMMs: every e4m3 input is made by the op before it.
 ``Fp8Kernels`` groups those ops (LayerNorm + quantize, residual + LayerNorm + quantize, GELU +
 quantize, quantize) as plain PyTorch; ``fused=True`` hands each to ``torch.compile`` (Inductor
-writes one Triton kernel per op, for any token count: ``dynamic=True``), so an activation is read
-once and written once in fp16 and once in e4m3. Unfused, the same functions run op by op (CPU,
+writes one Triton kernel per op, for any token count after its second size), so an activation is
+read once and written once in fp16 and once in e4m3. Unfused, the same functions run op by op (CPU,
 or a GPU without Triton).
 """
 
@@ -142,7 +142,9 @@ class Fp8Kernels:
             _quantize, _layernorm_quantize, _add_layernorm_quantize, _add_layernorm, _gelu_quantize
         ]  # fmt: skip
         if fused:
-            fns = [torch.compile(fn, dynamic=True, fullgraph=True) for fn in fns]
+            # automatic dynamic shapes: the first call compiles for its sizes, the second (another
+            # token count) once more with only that dimension symbolic; hidden sizes stay static
+            fns = [torch.compile(fn, fullgraph=True) for fn in fns]
         quant, ln_quant, add_ln_quant, add_ln, gelu_quant = fns
         return cls(quant, ln_quant, add_ln_quant, add_ln, gelu_quant, fused)
 
