@@ -69,16 +69,23 @@ class Table:
 
 @dataclass(frozen=True)
 class Variant:
+    """``<precision>[-unfused][-fastacc][-tanh]-b<batch>``: fp8's kernels op by op, cuBLASLt's
+    fast FP8 accumulation, tanh GELU before the second FFN GEMM."""
+
     precision: Precision
     batch: int
-    fused: bool = True
+    options: Fp8Options
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        m = re.fullmatch(r"(fp32|fp16|bf16|fp8)(-unfused)?-b(\d+)", name)
+        m = re.fullmatch(r"(fp32|fp16|bf16|fp8)((?:-unfused|-fastacc|-tanh)*)-b(\d+)", name)
         if m is None:
-            raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-unfused-b1024")
-        return cls(Precision(m[1]), int(m[3]), fused=m[2] is None)
+            raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-fastacc-b1024")
+        flags = m[2].split("-")
+        options = Fp8Options(
+            fused="unfused" not in flags, fast_accum="fastacc" in flags, gelu_tanh="tanh" in flags
+        )
+        return cls(Precision(m[1]), int(m[3]), options)
 
 
 def _sync() -> None:
@@ -213,7 +220,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
             t0 = time.perf_counter()
             runner, info = bert_runner(
                 "pytorch", weights, device, v.precision, None, max_len=384,
-                calibration=calibration, fp8=Fp8Options(fused=v.fused),
+                calibration=calibration, fp8=v.options,
             )  # fmt: skip
             runner.prepare(v.batch, WIDTHS)
             setup = time.perf_counter() - t0
@@ -255,38 +262,53 @@ def accuracy(args, feats: SquadFeatures, device: UsedDevice, log: Table) -> None
     )
     path = save_trained(model, cfg, load_settings().models_dir / f"qa-trained-{cfg.key}.npz")
     del model
-    rng = np.random.default_rng(0)
-    calib_rows = rng.choice(split.train_rows, size=100, replace=False)  # never the evaluation half
-    calibration = list(unpadded_batches(feats, calib_rows))
-    log("| precision | path | EM | F1 | F1 / fp16 F1 | same best start as fp16 |")
+    # each half is scored with scales calibrated on 100 features of the other half
+    trained_rows = split.train_rows[: args.limit or None]  # a dry run: the first ones
+    trained_rows = (
+        trained_rows[
+            np.isin(
+                feats.raw.example_index[trained_rows], feats.raw.example_index[trained_rows[-1]], invert=True
+            )
+        ]
+        if args.limit
+        else trained_rows
+    )
+    halves = (
+        ("held out (odd)", split.eval_rows, split.eval_examples, split.train_rows),
+        ("trained on (even)", trained_rows, _examples_of(feats, trained_rows), split.eval_rows),
+    )
+    log("| precision | scored half | EM | F1 | F1 / fp16 F1 | same best start as fp16 |")
     log("|---|---|---|---|---|---|")
-    base_f1, base_starts = None, None
-    for label, precision, fused in (
-        ("fp16", Precision.FP16, True),
-        ("fp32", Precision.FP32, True),
-        ("fp8", Precision.FP8, True),
-        ("fp8 (unfused kernels)", Precision.FP8, False),
-    ):
-        try:
-            runner, _ = bert_runner(
-                "pytorch", path, device, precision, None, max_len=384,
-                calibration=calibration, fp8=Fp8Options(fused=fused),
-            )  # fmt: skip
-            logits = runner_logits(runner, feats, split.eval_rows, batch=256)
-            runner.close()
-        except Exception as exc:
-            log(f"| {label} | FAILED: {_first_line(exc)} | | | | |")
-            continue
-        scores = squad_scores(feats, logits, split.eval_examples)
-        starts = np.array([logits[int(r)][:, 0].argmax() for r in split.eval_rows])
-        if base_f1 is None:
-            base_f1, base_starts = scores.f1, starts
-        same = float((starts == base_starts).mean())
-        kept = kept_fraction(scores.f1, base_f1)
-        log(
-            f"| {label} | {runner.description} | {scores.exact_match:.2f} | {scores.f1:.2f} "
-            f"| {kept:.2%} | {same:.1%} |"
-        )
+    for half, rows, examples, calibrate_on in halves:
+        calib_rows = np.random.default_rng(0).choice(calibrate_on, size=100, replace=False)
+        calibration = list(unpadded_batches(feats, calib_rows))
+        base_f1, base_starts = None, None
+        for name in args.accuracy_variants.split(","):
+            v = Variant.parse(name + "-b256")
+            try:
+                runner, _ = bert_runner(
+                    "pytorch", path, device, v.precision, None, max_len=384,
+                    calibration=calibration, fp8=v.options,
+                )  # fmt: skip
+                logits = runner_logits(runner, feats, rows, batch=256)
+                runner.close()
+            except Exception as exc:
+                log(f"| {name} | {half} | FAILED: {_first_line(exc)} | | | |")
+                continue
+            scores = squad_scores(feats, logits, examples)
+            starts = np.array([logits[int(r)][:, 0].argmax() for r in rows])
+            if base_f1 is None:
+                base_f1, base_starts = scores.f1, starts
+            same = float((starts == base_starts).mean())
+            kept = kept_fraction(scores.f1, base_f1)
+            log(
+                f"| {name} ({runner.description}) | {half} | {scores.exact_match:.2f} | {scores.f1:.2f} "
+                f"| {kept:.2%} | {same:.1%} |"
+            )
+
+
+def _examples_of(feats: SquadFeatures, rows: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unique(feats.raw.example_index[rows]))
 
 
 def main() -> None:
@@ -298,7 +320,8 @@ def main() -> None:
     ap.add_argument("--variants", default="fp16-b512,fp16-b1024,fp8-unfused-b1024,fp8-b512,fp8-b1024")
     ap.add_argument("--reference-samples", type=int, default=300)
     ap.add_argument("--train-model", choices=["tiny", "base", "large"], default="base")
-    ap.add_argument("--train-steps", type=int, default=3000)
+    ap.add_argument("--train-steps", type=int, default=2000)
+    ap.add_argument("--accuracy-variants", default="fp16,fp32,fp8,fp8-fastacc,fp8-tanh")
     ap.add_argument("--train-lr", type=float, default=1e-4)
     ap.add_argument("--train-seconds", type=float, default=None, help="stop training early")
     ap.add_argument("--profile", default="fp16-b1024,fp8-b1024", help="variants to profile one batch of")

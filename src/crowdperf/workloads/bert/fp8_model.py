@@ -48,9 +48,12 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input_ids, input_mask
 @dataclass(frozen=True)
 class Fp8Options:
     """How to build the FP8 form. ``fused``: element-wise steps through ``torch.compile`` (GPUs
-    with Triton; ignored elsewhere)."""
+    with Triton; ignored elsewhere). ``fast_accum``: cuBLASLt's fast FP8 accumulation.
+    ``gelu_tanh``: tanh GELU before the FFN's second GEMM (BERT's is erf)."""
 
     fused: bool = True
+    fast_accum: bool = False
+    gelu_tanh: bool = False
 
 
 def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict[str, float]:
@@ -72,18 +75,20 @@ def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict
 
 
 class _Fp8Layer(nn.Module):
-    def __init__(self, layer: _Layer, amax: Mapping[str, float], kernels: Fp8Kernels) -> None:
+    def __init__(
+        self, layer: _Layer, amax: Mapping[str, float], kernels: Fp8Kernels, fast_accum: bool
+    ) -> None:
         super().__init__()
         sa = layer.attention.self
-        dtype = sa.query.weight.dtype
+        dtype, fast = sa.query.weight.dtype, fast_accum
         qkv_weight = torch.cat([sa.query.weight, sa.key.weight, sa.value.weight])
         qkv_bias = torch.cat([sa.query.bias, sa.key.bias, sa.value.bias])
         self.heads = sa.heads
-        self.qkv = Fp8Linear(qkv_weight.detach(), qkv_bias.detach(), amax["qkv"], dtype)
-        self.attn_out = Fp8Linear.of(layer.attention.output.dense, amax["attn_out"], dtype)
+        self.qkv = Fp8Linear(qkv_weight.detach(), qkv_bias.detach(), amax["qkv"], dtype, fast)
+        self.attn_out = Fp8Linear.of(layer.attention.output.dense, amax["attn_out"], dtype, fast)
         self.ln1 = layer.attention.output.LayerNorm
-        self.ffn_in = Fp8Linear.of(layer.intermediate.dense, amax["ffn_in"], dtype)
-        self.ffn_out = Fp8Linear.of(layer.output.dense, amax["ffn_out"], dtype)
+        self.ffn_in = Fp8Linear.of(layer.intermediate.dense, amax["ffn_in"], dtype, fast)
+        self.ffn_out = Fp8Linear.of(layer.output.dense, amax["ffn_out"], dtype, fast)
         self.ln2 = layer.output.LayerNorm
         self.kernels = kernels
 
@@ -109,12 +114,16 @@ class Fp8Bert(nn.Module):
     """``BertForQuestionAnswering``'s inputs and outputs, encoder GEMMs in FP8."""
 
     def __init__(
-        self, model: BertForQuestionAnswering, amax: Mapping[str, float], kernels: Fp8Kernels
+        self,
+        model: BertForQuestionAnswering,
+        amax: Mapping[str, float],
+        kernels: Fp8Kernels,
+        fast_accum: bool = False,
     ) -> None:
         super().__init__()
         self.embeddings: _Embeddings = model.bert.embeddings
         self.layers = nn.ModuleList(
-            _Fp8Layer(cast(_Layer, layer), {key: amax[f"{i}.{key}"] for key in LINEARS}, kernels)
+            _Fp8Layer(cast(_Layer, layer), {key: amax[f"{i}.{key}"] for key in LINEARS}, kernels, fast_accum)
             for i, layer in enumerate(model.bert.encoder.layer)
         )
         self.qa_outputs = model.qa_outputs  # (h -> 2): too narrow for an FP8 GEMM, and cheap
@@ -126,7 +135,8 @@ class Fp8Bert(nn.Module):
         cls, model: BertForQuestionAnswering, amax: Mapping[str, float], options: Fp8Options = Fp8Options()
     ) -> Fp8Bert:
         device = next(model.parameters()).device
-        return cls(model, amax, Fp8Kernels.make(options.fused and fusion_available(device)))
+        kernels = Fp8Kernels.make(options.fused and fusion_available(device), options.gelu_tanh)
+        return cls(model, amax, kernels, options.fast_accum)
 
     def _encode(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         emb = self.embeddings.LayerNorm

@@ -48,7 +48,15 @@ class Packed:
 Context = torch.Tensor | Packed  # the padded batch's additive mask, or the packing
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx: Context, heads: int) -> torch.Tensor:
+def _dropout(x: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    """Training only (qa_training.py sets ``dropout_p``); inference never reaches ``F.dropout``."""
+    p = getattr(module, "dropout_p", 0.0)
+    return F.dropout(x, p) if module.training and p else x
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx: Context, heads: int, dropout_p: float = 0.0
+) -> torch.Tensor:
     """Multi-head attention of projected (..., hidden) queries, keys and values (views of one
     fused projection are fine: only the last dimension must be contiguous) -> (..., hidden)."""
     h = q.shape[-1]
@@ -66,7 +74,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx: Context, head
     def split(p: torch.Tensor) -> torch.Tensor:  # (b, s, h) -> (b, heads, s, head_dim)
         return p.view(b, s, heads, head_dim).transpose(1, 2)
 
-    out = F.scaled_dot_product_attention(split(q), split(k), split(v), ctx)  # ctx: additive mask
+    out = F.scaled_dot_product_attention(split(q), split(k), split(v), ctx, dropout_p)  # ctx: additive mask
     return out.transpose(1, 2).reshape(b, s, h)
 
 
@@ -79,7 +87,8 @@ class _SelfAttention(nn.Module):
         self.value = nn.Linear(cfg.hidden, cfg.hidden)
 
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
-        return attend(self.query(x), self.key(x), self.value(x), ctx, self.heads)
+        p = getattr(self, "dropout_p", 0.0) if self.training else 0.0
+        return attend(self.query(x), self.key(x), self.value(x), ctx, self.heads, p)
 
 
 class _AttentionOutput(nn.Module):
@@ -96,7 +105,7 @@ class _Attention(nn.Module):
         self.output = _AttentionOutput(cfg)
 
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
-        return self.output.LayerNorm(self.output.dense(self.self(x, ctx)) + x)
+        return self.output.LayerNorm(_dropout(self.output.dense(self.self(x, ctx)), self) + x)
 
 
 class _Intermediate(nn.Module):
@@ -122,7 +131,7 @@ class _Layer(nn.Module):
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         x = self.attention(x, ctx)
         inter = F.gelu(self.intermediate.dense(x))  # exact (erf) GELU, BERT's "gelu"
-        return self.output.LayerNorm(self.output.dense(inter) + x)
+        return self.output.LayerNorm(_dropout(self.output.dense(inter), self) + x)
 
 
 class _Encoder(nn.Module):
