@@ -90,6 +90,10 @@ def _squad() -> tuple[Path, Path]:
 
 @pytest.mark.slow
 def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(tmp_path: Path) -> None:
+    """bench/gpu.py's accuracy check as a test: BERT-Base trained from random init on the even
+    paragraphs; each half scored with fp8 scales calibrated on the other half. On the trained-on
+    half (F1 ~84 on an H200) the bert-99 rule applies as is; the held-out half (F1 ~9: the model
+    barely generalises) moves a few tenths of a point with any rounding, so it gets a looser bound."""
     from crowdperf.workloads.bert.qa_training import (
         TrainConfig,
         kept_fraction,
@@ -109,18 +113,26 @@ def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(tmp_path: Path)
     model = BertForQuestionAnswering(cfg)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in generate_weights(cfg, seed=0).items()})
     model = model.cuda()
-    train_qa(model, feats, split.train_rows, TrainConfig(steps=2000, warmup=200))
+    train_qa(model, feats, split.train_rows, TrainConfig(steps=1500, warmup=150))
     path = save_trained(model, cfg, tmp_path / "qa.npz")
     del model
-    calib_rows = np.random.default_rng(0).choice(split.train_rows, size=100, replace=False)
-    assert not set(calib_rows) & set(split.eval_rows)  # calibration never sees the scored half
-    calibration = list(unpadded_batches(feats, calib_rows))
-    f1 = {}
-    for precision in (Precision.FP16, Precision.FP8):
-        runner, _ = bert_runner("pytorch", path, GPU0, precision, None, max_len=384, calibration=calibration)
-        f1[precision] = squad_scores(
-            feats, runner_logits(runner, feats, split.eval_rows, 256), split.eval_examples
-        ).f1
-        runner.close()
-    assert f1[Precision.FP16] > 15.0  # a trained model (random weights score ~5)
-    assert kept_fraction(f1[Precision.FP8], f1[Precision.FP16]) >= 0.99, f1
+    trained_examples = tuple(int(i) for i in np.unique(feats.raw.example_index[split.train_rows]))
+    halves = {  # scored rows, their questions, the rows calibration may use
+        "trained": (split.train_rows, trained_examples, split.eval_rows),
+        "held out": (split.eval_rows, split.eval_examples, split.train_rows),
+    }
+    f1: dict[tuple[str, Precision], float] = {}
+    for half, (rows, examples, calibrate_on) in halves.items():
+        calib_rows = np.random.default_rng(0).choice(calibrate_on, size=100, replace=False)
+        assert not set(calib_rows) & set(rows)  # calibration never sees the scored half
+        calibration = list(unpadded_batches(feats, calib_rows))
+        for precision in (Precision.FP16, Precision.FP8):
+            runner, _ = bert_runner(
+                "pytorch", path, GPU0, precision, None, max_len=384, calibration=calibration
+            )
+            logits = runner_logits(runner, feats, rows, 256)
+            f1[half, precision] = squad_scores(feats, logits, examples).f1
+            runner.close()
+    assert f1["trained", Precision.FP16] > 50.0, f1  # a trained model (random weights score ~5)
+    assert kept_fraction(f1["trained", Precision.FP8], f1["trained", Precision.FP16]) >= 0.99, f1
+    assert kept_fraction(f1["held out", Precision.FP8], f1["held out", Precision.FP16]) >= 0.97, f1

@@ -1,4 +1,4 @@
-"""Padding-free batches for PyTorch on CUDA (fp16/bf16): the real tokens of every sequence in a
+"""Padding-free batches for PyTorch on CUDA (fp16/bf16/fp8): the real tokens of every sequence in a
 batch, back to back, through ``BertForQuestionAnswering.forward_packed`` (variable-length flash
 attention; every other layer is token-wise, so no padded token is ever computed).
 
