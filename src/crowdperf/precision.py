@@ -14,3 +14,4 @@ class Precision(StrEnum):
     FP16 = "fp16"
     BF16 = "bf16"
     INT8 = "int8"
+    FP8 = "fp8"  # e4m3 matrix products with static scales, the rest in fp16 (pytorch on cuda)

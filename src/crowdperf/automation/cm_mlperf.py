@@ -67,6 +67,8 @@ PRECISIONS = {
     "bf16": "bf16",
     "bfloat16": "bf16",
     "int8": "int8",
+    "fp8": "fp8",
+    "float8": "fp8",
 }
 IMPLEMENTATIONS = {"reference", "mlcommons-python", "python"}
 SUBMISSION_KEYS = (

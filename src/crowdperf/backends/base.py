@@ -44,11 +44,16 @@ class OnnxGraph:
 class TorchProgram:
     """A PyTorch model as the workload builds it: ``build()`` returns the ``nn.Module`` on the CPU
     in fp32 with its weights loaded; the backend places it on the device in the run's precision
-    and calls ``module(**inputs)``. A module returning a tuple names its outputs ``output_names``."""
+    and calls ``module(**inputs)``. A module returning a tuple names its outputs ``output_names``.
+    Only the workload knows which layers an FP8 form quantizes and on what data it calibrates
+    them, so ``--precision fp8`` runs ``fp8`` (the backend checks the GPU can)."""
 
     build: Callable[[], Any]
     label: str  # what it is, for messages and provenance: "model.pytorch", "bert-large (generated)"
     output_names: tuple[str, ...]
+    # fp8: turns the module, placed on its GPU in fp16, into its FP8 form (calibrated on the
+    # workload's calibration data); None: the program has no FP8 form
+    fp8: Callable[[Any], Any] | None = None
 
 
 ModelArtifact = OnnxGraph | TorchProgram

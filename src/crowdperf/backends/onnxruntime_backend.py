@@ -104,7 +104,7 @@ def _check_precision(precision: Precision) -> None:
     if precision not in (Precision.FP32, Precision.INT8):
         raise UsageError(
             f"onnxruntime runs the fp32 (or int8) ONNX model, not {precision.value}",
-            hint="use --precision fp32, or --backend pytorch for fp16/bf16",
+            hint="use --precision fp32, or --backend pytorch for fp16/bf16/fp8",
         )
 
 

@@ -1,4 +1,5 @@
-"""PyTorch: any ``nn.Module`` a workload builds, on the CPU or one GPU, in fp32 / bf16 / fp16.
+"""PyTorch: any ``nn.Module`` a workload builds, on the CPU or one GPU, in fp32 / bf16 / fp16, and
+fp8 on GPUs with FP8 tensor cores (compute capability 8.9+) where the program has an FP8 form.
 
 torch is the optional extra ``crowdperf[torch]``. On CUDA every instance owns its device's stream
 and a ``GraphCache``: ``prepare`` captures a CUDA graph per example's input shapes and ``run``
@@ -51,7 +52,10 @@ class PyTorchBackend(Backend):
         if importlib.util.find_spec("torch") is None:
             import_torch()  # the BackendError naming the extra to install
         if device is DeviceKind.CUDA:
-            _cuda_device(import_torch(), 0)  # a CPU build of torch, or no driver: DeviceError now
+            torch = import_torch()
+            gpu = _cuda_device(torch, 0)  # a CPU build of torch, or no driver: DeviceError now
+            if precision is Precision.FP8:
+                _check_fp8_device(torch, gpu)
 
     def load(self, config: BackendConfig) -> BackendInfo:
         torch = import_torch()
@@ -64,13 +68,20 @@ class PyTorchBackend(Backend):
         self._dtype = _dtype(torch, config.precision, config.device.kind)
         if config.device.kind is DeviceKind.CUDA:
             self._device = _cuda_device(torch, config.device.index or 0)
+            if config.precision is Precision.FP8:
+                _check_fp8_device(torch, self._device)
             torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 (accuracy is measured)
             torch.backends.cudnn.allow_tf32 = False
         else:
             self._device = torch.device("cpu")
             torch.set_num_threads(config.threads or physical_cores())
-        module = program.build()
-        self._module = module.to(device=self._device, dtype=self._dtype).eval()
+        module = program.build().to(device=self._device, dtype=self._dtype).eval()
+        if config.precision is Precision.FP8:
+            if program.fp8 is None:
+                raise UsageError(f"{program.label} has no fp8 form", hint="use --precision fp16 or bf16")
+            with torch.inference_mode():
+                module = program.fp8(module).eval()
+        self._module = module
         self._outputs = program.output_names
         provider = f"torch:{self._device}"
         if self._device.type == "cuda":
@@ -151,18 +162,38 @@ def _cuda_device(torch: Any, index: int) -> Any:
     return torch.device(f"cuda:{index}")
 
 
+FP8_CAPABILITY = (8, 9)  # FP8 tensor cores: Ada (8.9), Hopper (9.0) and later
+
+
+def _check_fp8_device(torch: Any, device: Any) -> None:
+    """FP8 matrix products need FP8 tensor cores and a torch that has ``_scaled_mm``."""
+    capability = tuple(torch.cuda.get_device_capability(device))
+    name = torch.cuda.get_device_name(device)
+    if capability < FP8_CAPABILITY or not hasattr(torch, "_scaled_mm"):
+        raise DeviceError(
+            f"{device} ({name}, compute capability {capability[0]}.{capability[1]}) has no FP8 "
+            f"tensor cores (8.9+: Ada, Hopper) or torch {torch.__version__} lacks _scaled_mm",
+            hint="use --precision fp16 or bf16 on this GPU",
+        )
+
+
 def _check_precision(precision: Precision, device: DeviceKind) -> None:
-    supported = (Precision.FP32, Precision.BF16, *((Precision.FP16,) if device is DeviceKind.CUDA else ()))
+    cuda = device is DeviceKind.CUDA
+    supported = (Precision.FP32, Precision.BF16, *((Precision.FP16, Precision.FP8) if cuda else ()))
     if precision not in supported:
         raise UsageError(
             f"the pytorch backend does not run {precision.value} on {device.value}",
             hint=f"use --precision one of: {', '.join(p.value for p in supported)}"
-            + (" (fp16 on cuda)" if device is not DeviceKind.CUDA else ""),
+            + (" (fp16, and fp8 on FP8 GPUs, on cuda)" if not cuda else ""),
         )
 
 
 def _dtype(torch: Any, precision: Precision, device: DeviceKind) -> Any:
+    """The module's dtype: fp8 runs its matrix products in e4m3 and everything else in fp16."""
     _check_precision(precision, device)
-    return {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16, Precision.FP16: torch.float16}[
-        precision
-    ]
+    return {
+        Precision.FP32: torch.float32,
+        Precision.BF16: torch.bfloat16,
+        Precision.FP16: torch.float16,
+        Precision.FP8: torch.float16,
+    }[precision]

@@ -76,7 +76,9 @@ def run(
         "cpu", help="cpu, cuda (every visible GPU), or cuda:N[,M] (never silently falls back to CPU)."
     ),
     devices: str | None = typer.Option(None, help="Accelerator indices to use, e.g. 0,2 (default: all)."),
-    precision: str = typer.Option("fp32", help="fp32, fp16, bf16 or int8 (what the backend supports)."),
+    precision: str = typer.Option(
+        "fp32", help="fp32, fp16, bf16, int8 or fp8 (what the backend supports; fp8: pytorch on FP8 GPUs)."
+    ),
     scenario: str = typer.Option("all", help="SingleStream, MultiStream, Server, Offline or all."),
     category: str = typer.Option("edge", help="edge or datacenter (datacenter adds Server to 'all')."),
     mode: str = typer.Option("all", help="find-performance, accuracy, performance, compliance or all."),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from crowdperf.backends.base import Backend
 from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
 from crowdperf.workloads.bert.packed import PackedBatch
 
@@ -54,3 +57,42 @@ def test_padding_never_crowds_real_candidates_out_of_the_n_best() -> None:
     out = packed.unpack(logits)
     assert 3 in best_indexes(out[0, :, 0], 20)[:1]
     assert set(best_indexes(out[0, :, 0], 20)[:real_len]) == set(range(real_len))
+
+
+class _TokenEcho(Backend):
+    """A backend whose 'model' answers each token's (id, position): what the runner sends shows."""
+
+    name = "echo"
+    artifact = object
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, np.ndarray]] = []
+
+    def load(self, config: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ()
+
+    def run(self, inputs: Any) -> dict[str, np.ndarray]:
+        self.sent.append(dict(inputs))
+        return {"logits": np.stack([inputs["input_ids"], inputs["positions"]], -1).astype(np.float32)}
+
+
+def test_eager_packed_batches_are_rounded_to_32_tokens_that_belong_to_no_sequence() -> None:
+    from crowdperf.workloads.bert.packed import EAGER_ALIGN, PackedTorchRunner
+
+    backend = _TokenEcho()
+    runner = PackedTorchRunner(backend, max_len=384)  # nothing prepared: every batch runs eagerly
+    mask = np.zeros((3, 50), np.int64)
+    for row, length in enumerate((50, 17, 33)):
+        mask[row, :length] = 1
+    ids = (np.arange(150).reshape(3, 50) + 1000) * mask
+    out = runner.run(FeatureBatch(ids, mask, mask * 0))
+    sent = backend.sent[-1]
+    assert len(sent["input_ids"]) == 128 and 128 % EAGER_ALIGN == 0  # 100 real tokens, 28 spare
+    assert sent["cu_seqlens"].tolist() == [0, 50, 67, 100]  # the spare ones are in no sequence
+    real = mask.astype(bool)
+    assert (out[..., 0][real] == ids[real]).all() and (out[~real] == PAD_LOGIT).all()
+    assert (out[..., 1][real] == np.nonzero(real)[1]).all()  # each token's own position

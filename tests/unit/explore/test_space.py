@@ -60,8 +60,8 @@ def test_values_are_checked_and_canonical() -> None:
     )
     with pytest.raises(UsageError, match="backend 'tensorflow' is not one of"):
         build_space("tiny", Scenario.OFFLINE, {"backend": ["tensorflow"]})
-    with pytest.raises(UsageError, match="precision 'fp8'"):
-        build_space("tiny", Scenario.OFFLINE, {"precision": ["fp8"]})
+    with pytest.raises(UsageError, match="precision 'fp7'"):
+        build_space("tiny", Scenario.OFFLINE, {"precision": ["fp7"]})
     with pytest.raises(UsageError, match="batch_size value 'big'"):
         build_space("tiny", Scenario.OFFLINE, {"batch_size": ["big"]})
     with pytest.raises(UsageError, match="--batch-size must be"):

@@ -1,4 +1,4 @@
-"""Padding-free batches for PyTorch on CUDA (fp16/bf16): the real tokens of every sequence in a
+"""Padding-free batches for PyTorch on CUDA (fp16/bf16/fp8): the real tokens of every sequence in a
 batch, back to back, through ``BertForQuestionAnswering.forward_packed`` (variable-length flash
 attention; every other layer is token-wise, so no padded token is ever computed).
 
@@ -24,6 +24,7 @@ from crowdperf.backends.base import Backend
 from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
 
 GRAPH_MAX_TOKENS = 16_384
+EAGER_ALIGN = 32
 _BUCKET_STEPS = ((512, 32), (2048, 64), (GRAPH_MAX_TOKENS, 256))  # (up to, step)
 OUTPUT_NAMES = ("logits",)
 
@@ -109,18 +110,21 @@ class PackedTorchRunner:
         packed = PackedBatch.of(batch)
         rows, n = len(packed.cu_seqlens) - 1, packed.tokens
         k = bisect.bisect_left(self._buckets, n)
-        if k == len(self._buckets) or rows > self._max_seqs:  # eager, exact sizes
-            logits = self.backend.run(_inputs(packed.ids, packed.seg, packed.pos, packed.cu_seqlens))[
-                "logits"
-            ]
-            return packed.unpack(logits)
-        bucket = self._buckets[k]
+        if k == len(self._buckets) or rows > self._max_seqs:  # eager, exact sequences
+            # tokens rounded up to EAGER_ALIGN (spare ones belong to no sequence): FP8 GEMMs
+            # want multiples of 16, and aligned sizes pick the faster GEMM kernels anyway
+            size = -(-n // EAGER_ALIGN) * EAGER_ALIGN
+            return packed.unpack(self._run_padded(packed, size, packed.cu_seqlens)[:n])
         cu = np.full(self._max_seqs + 1, n, np.int32)  # unused sequences are empty
         cu[: rows + 1] = packed.cu_seqlens
-        ids, seg, pos = (np.zeros(bucket, np.int64) for _ in range(3))
+        return packed.unpack(self._run_padded(packed, self._buckets[k], cu)[:n])
+
+    def _run_padded(self, packed: PackedBatch, size: int, cu: np.ndarray) -> np.ndarray:
+        """(size, 2) logits of ``packed``'s tokens followed by ``size - tokens`` spare ones."""
+        n = packed.tokens
+        ids, seg, pos = (np.zeros(size, np.int64) for _ in range(3))
         ids[:n], seg[:n], pos[:n] = packed.ids, packed.seg, packed.pos
-        logits = self.backend.run(_inputs(ids, seg, pos, cu))["logits"]
-        return packed.unpack(logits[:n])
+        return self.backend.run(_inputs(ids, seg, pos, cu))["logits"]
 
     def close(self) -> None:
         self.backend.close()

@@ -5,7 +5,7 @@ outputs the (batch, seq, 2) start/end logits the accuracy script reads. One runn
                        whose inputs carry HuggingFace's names): feeds by the graph's input names
     PaddedTorchRunner  ``BertForQuestionAnswering.forward`` on a padded batch; on CUDA the batch
                        is padded up to a (rows, width) bucket so a captured graph replays it
-    PackedTorchRunner  (packed.py) real tokens only, variable-length attention (CUDA, fp16/bf16)
+    PackedTorchRunner  (packed.py) real tokens only, variable-length attention (CUDA, fp16/bf16/fp8)
 
 Padding rows and columns carry ``input_mask = 0``: BERT's additive mask (-10000 before softmax)
 gives them zero attention weight, so the real tokens' logits equal the unpadded batch's up to

@@ -10,7 +10,7 @@ CUDA): no padding anywhere, and every token-wise layer (Linear, LayerNorm, GELU)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -48,35 +48,47 @@ class Packed:
 Context = torch.Tensor | Packed  # the padded batch's additive mask, or the packing
 
 
+def _dropout(x: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    """Training only (qa_training.py sets ``dropout_p``); inference never reaches ``F.dropout``."""
+    p = getattr(module, "dropout_p", 0.0)
+    return F.dropout(x, p) if module.training and p else x
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx: Context, heads: int, dropout_p: float = 0.0
+) -> torch.Tensor:
+    """Multi-head attention of projected (..., hidden) queries, keys and values (views of one
+    fused projection are fine: only the last dimension must be contiguous) -> (..., hidden)."""
+    h = q.shape[-1]
+    head_dim = h // heads
+    if isinstance(ctx, Packed):  # (tokens, hidden): variable-length flash attention
+        from torch.nn.attention.varlen import varlen_attn
+
+        t = q.shape[0]
+        q, k, v = (p.view(t, heads, head_dim) for p in (q, k, v))
+        cu, n = ctx.cu_seqlens, ctx.max_len
+        out = cast(torch.Tensor, varlen_attn(q, k, v, cu, cu, n, n))  # (t, heads, head_dim): no lse
+        return out.reshape(t, h)
+    b, s = q.shape[:2]
+
+    def split(p: torch.Tensor) -> torch.Tensor:  # (b, s, h) -> (b, heads, s, head_dim)
+        return p.view(b, s, heads, head_dim).transpose(1, 2)
+
+    out = F.scaled_dot_product_attention(split(q), split(k), split(v), ctx, dropout_p)  # ctx: additive mask
+    return out.transpose(1, 2).reshape(b, s, h)
+
+
 class _SelfAttention(nn.Module):
     def __init__(self, cfg: BertModelConfig) -> None:
         super().__init__()
-        self.heads, self.head_dim = cfg.heads, cfg.head_dim
+        self.heads = cfg.heads
         self.query = nn.Linear(cfg.hidden, cfg.hidden)
         self.key = nn.Linear(cfg.hidden, cfg.hidden)
         self.value = nn.Linear(cfg.hidden, cfg.hidden)
 
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
-        if isinstance(ctx, Packed):  # x (tokens, hidden)
-            from torch.nn.attention.varlen import varlen_attn
-
-            t, h = x.shape
-            q, k, v = (
-                proj(x).view(t, self.heads, self.head_dim) for proj in (self.query, self.key, self.value)
-            )
-            cu, n = ctx.cu_seqlens, ctx.max_len
-            out = cast(torch.Tensor, varlen_attn(q, k, v, cu, cu, n, n))  # (t, heads, head_dim): no lse
-            return out.reshape(t, h)
-        mask = ctx
-        b, s, h = x.shape
-
-        def split(t: torch.Tensor) -> torch.Tensor:  # (b, s, h) -> (b, heads, s, head_dim)
-            return t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(
-            split(self.query(x)), split(self.key(x)), split(self.value(x)), mask
-        )
-        return out.transpose(1, 2).reshape(b, s, h)
+        p = getattr(self, "dropout_p", 0.0) if self.training else 0.0
+        return attend(self.query(x), self.key(x), self.value(x), ctx, self.heads, p)
 
 
 class _AttentionOutput(nn.Module):
@@ -93,7 +105,7 @@ class _Attention(nn.Module):
         self.output = _AttentionOutput(cfg)
 
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
-        return self.output.LayerNorm(self.output.dense(self.self(x, ctx)) + x)
+        return self.output.LayerNorm(_dropout(self.output.dense(self.self(x, ctx)), self) + x)
 
 
 class _Intermediate(nn.Module):
@@ -119,7 +131,7 @@ class _Layer(nn.Module):
     def forward(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         x = self.attention(x, ctx)
         inter = F.gelu(self.intermediate.dense(x))  # exact (erf) GELU, BERT's "gelu"
-        return self.output.LayerNorm(self.output.dense(inter) + x)
+        return self.output.LayerNorm(_dropout(self.output.dense(inter), self) + x)
 
 
 class _Encoder(nn.Module):
@@ -163,13 +175,23 @@ class BertForQuestionAnswering(nn.Module):
         return self.qa_outputs(x)
 
 
+class PackedModel(Protocol):
+    """What ``PackedBert`` runs: BERT in fp16/bf16 (``BertForQuestionAnswering``) or its FP8 form."""
+
+    max_positions: int
+
+    def forward_packed(
+        self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor, packed: Packed
+    ) -> torch.Tensor: ...
+
+
 class PackedBert(nn.Module):
     """``forward_packed`` with named tensor inputs, as the pytorch backend calls a module: the
     real tokens of a batch and where each sequence starts. The longest sequence is bounded by the
     position table (``max_positions``): flash attention only sizes its grid by it, so one static
     bound serves every batch and every captured graph."""
 
-    def __init__(self, model: BertForQuestionAnswering) -> None:
+    def __init__(self, model: PackedModel) -> None:
         super().__init__()
         self.model = model
 

@@ -3,6 +3,8 @@
     padded   ``BertForQuestionAnswering``: (input_ids, input_mask, segment_ids) -> logits
     packed   ``PackedBert``: the real tokens of a batch (input_ids, segment_ids, positions,
              cu_seqlens) -> logits per token, variable-length flash attention (CUDA, fp16/bf16)
+    fp8      either one with its encoder GEMMs in FP8, calibrated on the calibration features
+             (fp8_model.py; ``--precision fp8``)
 
 Weights: our generated ``.npz`` (with its config) or a state dict such as MLPerf's
 ``model.pytorch`` (shapes read from it). torch is imported only when a program is built.
@@ -10,22 +12,47 @@ Weights: our generated ``.npz`` (with its config) or a state dict such as MLPerf
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from crowdperf.backends.base import TorchProgram
 from crowdperf.backends.pytorch_backend import import_torch
 from crowdperf.errors import BackendError, MissingInputError
 
+if TYPE_CHECKING:
+    from crowdperf.workloads.bert.fp8_model import Fp8Options
+
+CalibrationBatch = tuple[np.ndarray, ...]  # input_ids, input_mask, segment_ids of one feature
+
 # The official model.pytorch must carry these (the reference loads it with strict=False).
 REQUIRED_KEYS = ("bert.embeddings.word_embeddings.weight", "qa_outputs.weight", "qa_outputs.bias")
 
 
-def bert_program(path: Path, *, packed: bool) -> TorchProgram:
-    """The program the pytorch backend builds and places on its device (``label``: the file)."""
+def bert_program(
+    path: Path, *, packed: bool, calibration: Sequence[CalibrationBatch] = (), fp8: Fp8Options | None = None
+) -> TorchProgram:
+    """The program the pytorch backend builds and places on its device (``label``: the file).
+    Its FP8 form calibrates on ``calibration`` (unpadded host batches: calibration.py); without
+    any, it has none."""
     if not path.is_file():
         raise MissingInputError(f"model file not found: {path}", hint="pass --model-path")
-    return TorchProgram(lambda: _build(path, packed), path.name, ("logits",))
+    form = None
+    if calibration:
+        batches = tuple(calibration)
+        form = partial(_fp8_form, batches=batches, options=fp8)
+    return TorchProgram(lambda: _build(path, packed), path.name, ("logits",), fp8=form)
+
+
+def _fp8_form(module: Any, *, batches: tuple[CalibrationBatch, ...], options: Fp8Options | None) -> Any:
+    torch = import_torch()
+    from crowdperf.workloads.bert.fp8_model import Fp8Options, fp8_form
+
+    tensors = [tuple(torch.from_numpy(a) for a in batch) for batch in batches]
+    return fp8_form(module, tensors, options or Fp8Options())
 
 
 def varlen_available() -> bool:

@@ -40,6 +40,7 @@ from crowdperf.workloads.bert.assets import (
     resolve_asset,
     resolve_squad_files,
 )
+from crowdperf.workloads.bert.calibration import calibration_rows, unpadded_batches
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
 from crowdperf.workloads.bert.model_config import GeneratedWeights
 from crowdperf.workloads.bert.model_files import generated_model_asset
@@ -48,6 +49,8 @@ from crowdperf.workloads.bert.sample_source import SquadSampleSource
 
 if TYPE_CHECKING:
     from crowdperf.mlperf.spec import RunSpec
+    from crowdperf.workloads.bert.fp8_model import Fp8Options
+    from crowdperf.workloads.bert.torch_program import CalibrationBatch
 
 BERT_LARGE_VOCAB_SIZE = 30522
 # Batches are trimmed to their longest sample, rounded up to these (fewer shapes to capture on GPU).
@@ -76,9 +79,11 @@ def _best_seconds(fn: Callable[[], object], repeats: int = 2) -> float:
 def bert_runner(
     backend_name: str, model_file: Path, device: UsedDevice, precision: Precision, threads: int | None, *,
     max_len: int, pack_sequences: bool = True, cuda_graphs: bool = True,
+    calibration: Sequence[CalibrationBatch] = (), fp8: Fp8Options | None = None,
 ) -> tuple[BertRunner, BackendInfo]:  # fmt: skip
     """Load ``model_file`` on one device through the named backend, behind BERT's adapter for it:
-    ONNX graphs as they are; PyTorch padded, or packed (real tokens only) on CUDA in fp16/bf16."""
+    ONNX graphs as they are; PyTorch padded, or packed (real tokens only) on CUDA in fp16/bf16/fp8.
+    ``calibration``: the unpadded features FP8 scales come from (calibration.py)."""
     backend = get_backend(backend_name)
     cuda = device.kind is DeviceKind.CUDA
     packed = False
@@ -88,9 +93,10 @@ def bert_runner(
     else:
         from crowdperf.workloads.bert.torch_program import bert_program, varlen_available
 
-        half = precision in (Precision.FP16, Precision.BF16)  # flash attention's dtypes
+        # flash attention's dtypes (fp8 runs attention in fp16)
+        half = precision in (Precision.FP16, Precision.BF16, Precision.FP8)
         packed = cuda and half and pack_sequences and varlen_available()
-        artifact = bert_program(model_file, packed=packed)
+        artifact = bert_program(model_file, packed=packed, calibration=calibration, fp8=fp8)
     info = backend.load(BackendConfig(artifact, device, precision, threads, cuda_graphs=cuda_graphs))
     runner: BertRunner
     if backend.artifact is OnnxGraph:
@@ -218,10 +224,18 @@ class BertWorkload:
         model_file = self._model_file(spec, settings, features, spec.allow_download)
         devices = accelerators.resolve(spec.devices)
         max_len = features.params.max_seq_length
+        calibration = (
+            list(unpadded_batches(features, calibration_rows(features)))
+            if spec.precision is Precision.FP8
+            else []
+        )
         loaded = [
-            bert_runner(spec.backend, model_file.path, d, spec.precision, spec.threads, max_len=max_len)
+            bert_runner(
+                spec.backend, model_file.path, d, spec.precision, spec.threads, max_len=max_len,
+                calibration=calibration,
+            )
             for d in devices
-        ]
+        ]  # fmt: skip
         checksums = {a.name: a.md5 for a in (files.dataset, files.vocab, model_file)}
         return OpenBertWorkload(
             self.model, features, [r for r, _ in loaded], [i for _, i in loaded], checksums, model_file.name

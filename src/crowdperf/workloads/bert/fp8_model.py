@@ -1,0 +1,187 @@
+"""BERT's FP8 form (``--precision fp8``): every encoder matrix product in e4m3, the rest in fp16.
+
+    calibrate(model, batches)   the largest |input| of each encoder Linear over the calibration
+                                features (the fp16 model, one unpadded feature at a time, so no
+                                padding token widens a range) -> amax per Linear
+    Fp8Bert.of(model, amax)     the same weights as ``Fp8Linear`` (backends/fp8.py): query, key
+                                and value fused into one (3h, h) GEMM; attention (flash, fp16),
+                                softmax, LayerNorm, GELU and the QA head stay fp16
+
+Static scales: each GEMM's input scale is fixed at calibration (amax / 448), so the op before it
+writes its output straight to e4m3 (``Fp8Kernels``: LayerNorm + quantize, residual + LayerNorm +
+quantize, GELU + quantize; fused into one kernel each by ``torch.compile`` on GPUs), never a
+reduction over the batch at run time. What calibrates is the workload's business: MLPerf's 100
+calibration features for ``crowdperf run`` (calibration.py), a training split in the accuracy
+check; never the features a score is computed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import nn
+
+from crowdperf.backends.fp8 import AmaxObserver, Fp8Kernels, Fp8Linear, fusion_available
+from crowdperf.workloads.bert.torch_model import (
+    BertForQuestionAnswering,
+    Context,
+    Packed,
+    PackedBert,
+    _Embeddings,
+    _Layer,
+    attend,
+)
+
+# the four matrix products of a layer: our name -> the Linear whose input sets its scale
+LINEARS = {
+    "qkv": "attention.self.query",  # key and value read the same input
+    "attn_out": "attention.output.dense",
+    "ffn_in": "intermediate.dense",
+    "ffn_out": "output.dense",
+}
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input_ids, input_mask, segment_ids
+
+
+@dataclass(frozen=True)
+class Fp8Options:
+    """How to build the FP8 form. ``fused``: element-wise steps through ``torch.compile`` (GPUs
+    with Triton; ignored elsewhere). ``fast_accum``: cuBLASLt's fast FP8 accumulation (on an
+    H200 it cut the GEMMs of a 1,024-feature batch from 93 to 79 ms and kept the trained check's
+    F1: docs/performance.md). ``gelu_tanh``: tanh GELU before the FFN's second GEMM (BERT's is
+    erf; measured no faster, so off)."""
+
+    fused: bool = True
+    fast_accum: bool = True
+    gelu_tanh: bool = False
+
+
+def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict[str, float]:
+    """``"<layer>.<linear>"`` -> the largest |input| seen over ``batches`` (run as they come:
+    pass unpadded ones, a padded position's activations would count)."""
+    watched = {
+        f"{i}.{key}": layer.get_submodule(path)
+        for i, layer in enumerate(model.bert.encoder.layer)
+        for key, path in LINEARS.items()
+    }
+    observer = AmaxObserver(watched)
+    try:
+        with torch.inference_mode():
+            for ids, mask, seg in batches:
+                model(ids, mask, seg)
+    finally:
+        observer.close()
+    return observer.amax
+
+
+class _Fp8Layer(nn.Module):
+    def __init__(
+        self, layer: _Layer, amax: Mapping[str, float], kernels: Fp8Kernels, fast_accum: bool
+    ) -> None:
+        super().__init__()
+        sa = layer.attention.self
+        dtype, fast = sa.query.weight.dtype, fast_accum
+        qkv_weight = torch.cat([sa.query.weight, sa.key.weight, sa.value.weight])
+        qkv_bias = torch.cat([sa.query.bias, sa.key.bias, sa.value.bias])
+        self.heads = sa.heads
+        self.qkv = Fp8Linear(qkv_weight.detach(), qkv_bias.detach(), amax["qkv"], dtype, fast)
+        self.attn_out = Fp8Linear.of(layer.attention.output.dense, amax["attn_out"], dtype, fast)
+        self.ln1 = layer.attention.output.LayerNorm
+        self.ffn_in = Fp8Linear.of(layer.intermediate.dense, amax["ffn_in"], dtype, fast)
+        self.ffn_out = Fp8Linear.of(layer.output.dense, amax["ffn_out"], dtype, fast)
+        self.ln2 = layer.output.LayerNorm
+        self.kernels = kernels
+
+    def forward(
+        self, x: torch.Tensor, x8: torch.Tensor, ctx: Context, next_inv_scale: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x: (..., h) fp16 and x8 its e4m3 copy -> the layer's output, and its e4m3 copy at
+        ``next_inv_scale`` (None for the last layer: the QA head reads fp16)."""
+        k = self.kernels
+        q, key, v = self.qkv(x8).chunk(3, dim=-1)  # views: attention reads them strided
+        context = attend(q, key, v, ctx, self.heads)
+        a = self.attn_out(k.quantize(context, self.attn_out.input_inv_scale))
+        ln1, ln2 = self.ln1, self.ln2
+        x, h8 = k.add_layernorm_quantize(a, x, ln1.weight, ln1.bias, ln1.eps, self.ffn_in.input_inv_scale)
+        inter8 = k.gelu_quantize(self.ffn_in(h8), self.ffn_out.input_inv_scale)
+        out = self.ffn_out(inter8)
+        if next_inv_scale is None:
+            return k.add_layernorm(out, x, ln2.weight, ln2.bias, ln2.eps), None
+        return k.add_layernorm_quantize(out, x, ln2.weight, ln2.bias, ln2.eps, next_inv_scale)
+
+
+class Fp8Bert(nn.Module):
+    """``BertForQuestionAnswering``'s inputs and outputs, encoder GEMMs in FP8."""
+
+    def __init__(
+        self,
+        model: BertForQuestionAnswering,
+        amax: Mapping[str, float],
+        kernels: Fp8Kernels,
+        fast_accum: bool = False,
+    ) -> None:
+        super().__init__()
+        self.embeddings: _Embeddings = model.bert.embeddings
+        self.layers = nn.ModuleList(
+            _Fp8Layer(cast(_Layer, layer), {key: amax[f"{i}.{key}"] for key in LINEARS}, kernels, fast_accum)
+            for i, layer in enumerate(model.bert.encoder.layer)
+        )
+        self.qa_outputs = model.qa_outputs  # (h -> 2): too narrow for an FP8 GEMM, and cheap
+        self.max_positions = model.max_positions
+        self.kernels = kernels
+
+    @classmethod
+    def of(
+        cls, model: BertForQuestionAnswering, amax: Mapping[str, float], options: Fp8Options = Fp8Options()
+    ) -> Fp8Bert:
+        device = next(model.parameters()).device
+        kernels = Fp8Kernels.make(options.fused and fusion_available(device), options.gelu_tanh)
+        return cls(model, amax, kernels, options.fast_accum)
+
+    def _encode(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
+        emb = self.embeddings.LayerNorm
+        layers = [cast(_Fp8Layer, layer) for layer in self.layers]
+        scales = [layer.qkv.input_inv_scale for layer in layers]
+        x, x8 = self.kernels.layernorm_quantize(x, emb.weight, emb.bias, emb.eps, scales[0])
+        for i, layer in enumerate(layers):
+            x, x8 = layer(x, x8, ctx, scales[i + 1] if i + 1 < len(layers) else None)
+        return cast(torch.Tensor, self.qa_outputs(x))
+
+    def _embed(
+        self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor | None
+    ) -> torch.Tensor:
+        e = self.embeddings  # its LayerNorm runs fused with the first quantize step
+        if positions is None:
+            positions = torch.arange(input_ids.shape[-1], device=input_ids.device)
+        x = e.word_embeddings(input_ids) + e.position_embeddings(positions)
+        return x + e.token_type_embeddings(segment_ids)
+
+    def forward(
+        self, input_ids: torch.Tensor, input_mask: torch.Tensor, segment_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """Padded (batch, seq) -> (batch, seq, 2), BERT's additive mask (the CPU check's path)."""
+        x = self._embed(input_ids, segment_ids, None)
+        mask = ((1.0 - input_mask[:, None, None, :].to(x.dtype)) * -10000.0).to(x.dtype)
+        return self._encode(x, mask)
+
+    def forward_packed(
+        self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor, packed: Packed
+    ) -> torch.Tensor:
+        """(tokens,) -> (tokens, 2), variable-length flash attention (CUDA)."""
+        return self._encode(self._embed(input_ids, segment_ids, positions), packed)
+
+
+def fp8_form(module: nn.Module, batches: Iterable[Batch], options: Fp8Options = Fp8Options()) -> nn.Module:
+    """The pytorch backend's ``TorchProgram.fp8`` for BERT: calibrate the fp16 module placed on
+    its device on ``batches`` (host tensors; moved to the module's device), then its FP8 form,
+    packed if the module was."""
+    packed = isinstance(module, PackedBert)
+    model = module.model if packed else module
+    if not isinstance(model, BertForQuestionAnswering):
+        raise TypeError(f"not a BERT model: {type(model).__name__}")
+    device = next(model.parameters()).device
+    placed = [(ids.to(device), mask.to(device), seg.to(device)) for ids, mask, seg in batches]
+    fp8 = Fp8Bert.of(model, calibrate(model, placed), options)
+    return PackedBert(fp8) if packed else fp8

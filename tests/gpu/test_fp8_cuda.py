@@ -1,0 +1,138 @@
+"""PyTorch --precision fp8 on an FP8 GPU (device tool): the packed path with CUDA graphs answers
+as the padded FP8 model does, fused kernels as unfused ones, close to fp16; and on a QA model
+trained here, fp8 keeps >= 99 % of fp16's F1 (the bert-99 rule), calibrated off the scored half."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crowdperf.precision import Precision
+from crowdperf.settings import load_settings
+from crowdperf.system.devices import DeviceKind, UsedDevice
+from crowdperf.workloads.bert.calibration import unpadded_batches
+from crowdperf.workloads.bert.dataset import FeatureBatch, load_features
+from crowdperf.workloads.bert.fp8_model import Fp8Options
+from crowdperf.workloads.bert.model_config import BertModelConfig
+from crowdperf.workloads.bert.weights import ensure_weights
+from crowdperf.workloads.bert.workload import bert_runner
+
+torch = pytest.importorskip("torch")
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+    pytest.mark.skipif(
+        torch.cuda.is_available() and torch.cuda.get_device_capability(0) < (8, 9),
+        reason="no FP8 tensor cores",
+    ),
+]
+GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _batch(n: int, width: int, lengths: list[int], vocab: int, seed: int) -> FeatureBatch:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, (n, width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, length in enumerate(lengths):
+        mask[row, :length] = 1
+    seg = (np.arange(width) >= width // 3).astype(np.int64)[None].repeat(n, 0) * mask
+    return FeatureBatch(ids * mask, mask, seg)
+
+
+def _calibration(vocab: int) -> list[tuple[np.ndarray, ...]]:
+    out = []
+    for k in range(8):
+        b = _batch(1, 40 + 30 * k, [40 + 30 * k], vocab, seed=100 + k)
+        out.append((b.input_ids, b.input_mask, b.segment_ids))
+    return out
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: Path) -> None:
+    cfg = BertModelConfig.base(30522)
+    weights = ensure_weights(tmp_path, cfg, seed=3)
+    calib = _calibration(cfg.vocab_size)
+    kw = {"max_len": 384, "calibration": calib}
+    fp16, _ = bert_runner("pytorch", weights, GPU0, Precision.FP16, None, max_len=384, pack_sequences=False)
+    padded, _ = bert_runner(
+        "pytorch", weights, GPU0, Precision.FP8, None, pack_sequences=False, cuda_graphs=False, **kw
+    )  # type: ignore[arg-type]
+    packed, info = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, **kw)  # type: ignore[arg-type]
+    unfused, _ = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(fused=False), **kw)  # type: ignore[arg-type]
+    assert info.precision is Precision.FP8 and packed.description == "packed sequences"
+    packed.prepare(16, [64, 96, 384])
+    # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
+    for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
+        batch = _batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
+        real = batch.input_mask.astype(bool)
+        want, got, plain = padded.run(batch), packed.run(batch), unfused.run(batch)
+        half = fp16.run(batch)
+        assert got.shape == want.shape == (n, width, 2)
+        scale = float(np.abs(half[real]).max())
+        np.testing.assert_allclose(got[real], want[real], atol=0.03 * scale)
+        np.testing.assert_allclose(got[real], plain[real], atol=0.03 * scale)
+        assert _cosine(got[real], half[real]) > 0.99
+        assert (got[~real] == 0).all()
+
+
+def _squad() -> tuple[Path, Path]:
+    for folder in (REPO / ".data", REPO.parent / "shared" / "data" / "squad"):
+        if (folder / "dev-v1.1.json").is_file() and (folder / "vocab.txt").is_file():
+            return folder / "dev-v1.1.json", folder / "vocab.txt"
+    pytest.skip("SQuAD dev-v1.1.json / vocab.txt not found (.data/ or ../shared/data/squad)")
+
+
+@pytest.mark.slow
+def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(tmp_path: Path) -> None:
+    """bench/gpu.py's accuracy check as a test: BERT-Base trained from random init on the even
+    paragraphs; each half scored with fp8 scales calibrated on the other half. On the trained-on
+    half (F1 ~84 on an H200) the bert-99 rule applies as is; the held-out half (F1 ~9: the model
+    barely generalises) moves a few tenths of a point with any rounding, so it gets a looser bound."""
+    from crowdperf.workloads.bert.qa_training import (
+        TrainConfig,
+        kept_fraction,
+        runner_logits,
+        save_trained,
+        split_by_paragraph,
+        squad_scores,
+        train_qa,
+    )
+    from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering
+    from crowdperf.workloads.bert.weights import generate_weights
+
+    dev, vocab = _squad()
+    feats = load_features(dev, vocab, load_settings())
+    split = split_by_paragraph(feats)
+    cfg = BertModelConfig.base(feats.vocab_size)
+    model = BertForQuestionAnswering(cfg)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in generate_weights(cfg, seed=0).items()})
+    model = model.cuda()
+    train_qa(model, feats, split.train_rows, TrainConfig(steps=1500, warmup=150))
+    path = save_trained(model, cfg, tmp_path / "qa.npz")
+    del model
+    trained_examples = tuple(int(i) for i in np.unique(feats.raw.example_index[split.train_rows]))
+    halves = {  # scored rows, their questions, the rows calibration may use
+        "trained": (split.train_rows, trained_examples, split.eval_rows),
+        "held out": (split.eval_rows, split.eval_examples, split.train_rows),
+    }
+    f1: dict[tuple[str, Precision], float] = {}
+    for half, (rows, examples, calibrate_on) in halves.items():
+        calib_rows = np.random.default_rng(0).choice(calibrate_on, size=100, replace=False)
+        assert not set(calib_rows) & set(rows)  # calibration never sees the scored half
+        calibration = list(unpadded_batches(feats, calib_rows))
+        for precision in (Precision.FP16, Precision.FP8):
+            runner, _ = bert_runner(
+                "pytorch", path, GPU0, precision, None, max_len=384, calibration=calibration
+            )
+            logits = runner_logits(runner, feats, rows, 256)
+            f1[half, precision] = squad_scores(feats, logits, examples).f1
+            runner.close()
+    assert f1["trained", Precision.FP16] > 50.0, f1  # a trained model (random weights score ~5)
+    assert kept_fraction(f1["trained", Precision.FP8], f1["trained", Precision.FP16]) >= 0.99, f1
+    assert kept_fraction(f1["held out", Precision.FP8], f1["held out", Precision.FP16]) >= 0.97, f1
