@@ -74,6 +74,9 @@ def test_a_finished_run_is_ranked_then_generated_checked_uploaded_and_pushed(
         assert done.state is JobState.FINISHED and len(done.result_ids) == 1, (done.error, done.import_note)
         html = client.get(f"/run/jobs/{job_id}").text
         assert "Rank 1 of 1" in html and f'href="/results/{done.result_ids[0]}"' in html
+        # the run's power with its meter, or why there is none (this machine has no powercap)
+        power = html.split(f'id="power-{done.result_ids[0]}">', 1)[1].split("</p>", 1)[0]
+        assert "Power:" in power and ("J/sample" in power or "not measured: " in power), power
         page = Page(client, state, job_id, token)
 
         early = page.share("check")
