@@ -3,6 +3,7 @@ that is not BERT: they run named arrays, whatever the model."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from crowdperf.system.devices import DeviceKind, UsedDevice
 from crowdperf.workloads.bert.dataset import FeatureBatch
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.model_files import generated_model_file
+from crowdperf.workloads.bert.onnx_export import GRAPH_LAYOUT
 from crowdperf.workloads.bert.runners import BertRunner
 from crowdperf.workloads.bert.weights import ensure_weights, load_weights
 from crowdperf.workloads.bert.workload import bert_runner
@@ -144,7 +146,7 @@ def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
     settings = load_settings()
     fp32_path = generated_model_file("onnxruntime", CFG, settings)
     int8_path = generated_model_file("onnxruntime", CFG, settings, int8=True)
-    assert int8_path != fp32_path and int8_path.name.endswith(".int8.onnx")
+    assert int8_path != fp32_path and int8_path.name.endswith("-onnx2.fused.int8.onnx")
     assert generated_model_file("onnxruntime", CFG, settings, int8=True) == int8_path  # made once
     fp32, _ = bert_runner("onnxruntime", fp32_path, CPU, Precision.FP32, None, max_len=384)
     int8, _ = bert_runner("onnxruntime", int8_path, CPU, Precision.INT8, None, max_len=384)
@@ -152,6 +154,27 @@ def test_int8_is_a_really_quantized_graph_close_to_fp32() -> None:
     a, b = fp32.run(batch), int8.run(batch)
     assert a.shape == b.shape and not np.array_equal(a, b)  # really different arithmetic
     np.testing.assert_allclose(b[:, :70], a[:, :70], atol=0.05 * float(np.abs(a).max()))
+
+
+def test_int8_graph_has_every_layer_fused_and_quantized() -> None:
+    """onnxruntime's transformer fusions matched our exported graph (attention, residual +
+    LayerNorm, bias + GELU, embeddings) before quantization: what makes int8 fast on CPUs."""
+    path = generated_model_file("onnxruntime", CFG, load_settings(), int8=True)
+    ops = Counter(node.op_type for node in onnx.load(str(path)).graph.node)
+    assert ops["QAttention"] == CFG.layers and ops["BiasGelu"] == CFG.layers
+    assert ops["SkipLayerNormalization"] == 2 * CFG.layers and ops["EmbedLayerNormalization"] == 1
+    assert ops["MatMulInteger"] == 3 * CFG.layers + 1  # attention output, FFN in and out, QA head
+    assert "Softmax" not in ops and "Erf" not in ops  # inside the fused operators
+
+
+def test_a_graph_of_an_older_layout_in_the_cache_is_never_reused() -> None:
+    settings = load_settings()
+    npz = ensure_weights(settings.models_dir, CFG)
+    stale = npz.with_suffix(".onnx")  # where the layout-1 graph was cached
+    stale.write_bytes(b"layout 1")
+    path = generated_model_file("onnxruntime", CFG, settings)
+    assert path != stale and path.name.endswith(f"-onnx{GRAPH_LAYOUT}.onnx")
+    assert onnx.load(str(path)).graph.node  # a real graph, exported afresh
 
 
 def test_an_fp32_graph_is_never_run_as_int8() -> None:

@@ -19,6 +19,10 @@ from crowdperf.atomic import atomic_path
 from crowdperf.workloads.bert.model_config import BertModelConfig
 
 OPSET = 17  # LayerNormalization is an ONNX op from 17 on
+# the graph's layout, in the generated file's name: bump it when the nodes change (cached files
+# of an older layout are then never reused). 2: embeddings, mask, attention scale and GELU in the
+# shapes onnxruntime's transformer fusions match (HuggingFace's export)
+GRAPH_LAYOUT = 2
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 OUTPUT_NAMES = ("output_start_logits", "output_end_logits")
 
@@ -63,8 +67,12 @@ def build_model(cfg: BertModelConfig, weights: dict[str, np.ndarray]) -> onnx.Mo
     g = _GraphBuilder(weights)
     e = "bert.embeddings."
     # embeddings: word + position + token type, then LayerNorm      (batch, seq, hidden)
-    seq_len = g.op("Gather", g.op("Shape", "input_ids"), g.const("one_i64", np.array(1, np.int64)), axis=0)
+    ids_shape = g.op("Shape", "input_ids")
+    seq_len = g.op("Gather", ids_shape, g.const("one_i64", np.array(1, np.int64)), axis=0)
     positions = g.op("Range", g.const("zero_i64", np.array(0, np.int64)), seq_len, "one_i64")  # (seq,)
+    # (batch, seq) like input_ids: the shape onnxruntime's EmbedLayerNormalization fusion matches
+    positions = g.op("Unsqueeze", positions, g.const("axes_0", np.array([0], np.int64)))
+    positions = g.op("Expand", positions, ids_shape)
     x = g.op(
         "Add",
         g.op("Add", g.op("Gather", g.param(e + "word_embeddings.weight"), "input_ids"),
@@ -73,13 +81,17 @@ def build_model(cfg: BertModelConfig, weights: dict[str, np.ndarray]) -> onnx.Mo
     )  # fmt: skip
     x = g.layer_norm(x, e + "LayerNorm", cfg.layer_norm_eps)
     # additive attention mask: 0 where real, -10000 where padding    (batch, 1, 1, seq)
-    mask = g.op("Cast", "input_mask", to=TensorProto.FLOAT)
+    # (Unsqueeze, Unsqueeze, Cast, Sub, Mul: the order onnxruntime's Attention fusion matches)
+    mask = g.op("Unsqueeze", g.op("Unsqueeze", "input_mask", g.const("axes_1", np.array([1], np.int64))),
+                g.const("axes_2", np.array([2], np.int64)))  # fmt: skip
+    mask = g.op("Cast", mask, to=TensorProto.FLOAT)
     mask = g.op("Mul", g.op("Sub", g.const("one_f", np.array(1.0, np.float32)), mask),
                 g.const("neg_10k", np.array(-10000.0, np.float32)))  # fmt: skip
-    mask = g.op("Unsqueeze", mask, g.const("axes_1_2", np.array([1, 2], np.int64)))
     heads_shape = g.const("heads_shape", np.array([0, 0, cfg.heads, cfg.head_dim], np.int64))
     hidden_shape = g.const("hidden_shape", np.array([0, 0, cfg.hidden], np.int64))
-    scale = g.const("attn_scale", np.array(1.0 / math.sqrt(cfg.head_dim), np.float32))
+    # scores / sqrt(head_dim) with Div, as HuggingFace's export: onnxruntime's Attention fusion
+    # would take a Mul by 1/sqrt(head_dim) for the mask's Mul
+    sqrt_head_dim = g.const("attn_sqrt_head_dim", np.array(math.sqrt(cfg.head_dim), np.float32))
     half, one = g.const("half", np.array(0.5, np.float32)), "one_f"
     inv_sqrt2 = g.const("inv_sqrt2", np.array(1.0 / math.sqrt(2.0), np.float32))
     for n in range(cfg.layers):
@@ -92,16 +104,16 @@ def build_model(cfg: BertModelConfig, weights: dict[str, np.ndarray]) -> onnx.Mo
         q = heads("query", [0, 2, 1, 3])  # (batch, heads, seq, head_dim)
         k = heads("key", [0, 2, 3, 1])  # (batch, heads, head_dim, seq)
         v = heads("value", [0, 2, 1, 3])
-        scores = g.op("Add", g.op("Mul", g.op("MatMul", q, k), scale), mask)  # (batch, heads, seq, seq)
+        scores = g.op("Add", g.op("Div", g.op("MatMul", q, k), sqrt_head_dim), mask)  # (b, heads, seq, seq)
         ctx = g.op("MatMul", g.op("Softmax", scores, axis=-1), v)
         ctx = g.op("Reshape", g.op("Transpose", ctx, perm=[0, 2, 1, 3]), hidden_shape)
         x1 = g.layer_norm(g.op("Add", g.linear(ctx, p + "attention.output.dense"), x),
                           p + "attention.output.LayerNorm", cfg.layer_norm_eps)  # fmt: skip
         inter = g.linear(x1, p + "intermediate.dense")
-        # exact GELU: 0.5 x (1 + erf(x / sqrt 2)), as BERT's "gelu"
-        gelu = g.op(
-            "Mul", g.op("Mul", inter, half), g.op("Add", g.op("Erf", g.op("Mul", inter, inv_sqrt2)), one)
-        )
+        # exact GELU: x ((1 + erf(x / sqrt 2)) 0.5), as BERT's "gelu"; this order is the one
+        # onnxruntime's Gelu fusion matches (x 0.5 is exact, so it equals 0.5 x (1 + erf))
+        erf = g.op("Erf", g.op("Mul", inter, inv_sqrt2))
+        gelu = g.op("Mul", inter, g.op("Mul", g.op("Add", erf, one), half))
         x = g.layer_norm(g.op("Add", g.linear(gelu, p + "output.dense"), x1),
                          p + "output.LayerNorm", cfg.layer_norm_eps)  # fmt: skip
     logits = g.linear(x, "qa_outputs")  # (batch, seq, 2)
