@@ -136,7 +136,9 @@ def test_launch_watch_rank_queue_and_cancel_from_the_browser(
 
     # a third run, cancelled mid-way: nothing left that looks complete, nothing imported
     page.goto(url + "/run")
-    third = _launch(page)
+    # every edge scenario (nine tests): long enough that a quiet, fast machine cannot finish it
+    # before the click (one Offline test of 8 samples did, and Cancel left the page)
+    third = _launch(page, scenario="all")
     page.wait_for_function("() => document.getElementById('job-phase').textContent !== '–'")
     with page.expect_navigation():
         page.click("#cancel")
