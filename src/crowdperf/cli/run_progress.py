@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from crowdperf.formatting import duration, number, plural, quantity
+from crowdperf.formatting import duration, number, plural
 from crowdperf.mlperf.progress import Phase, ProgressSnapshot
+from crowdperf.mlperf.run_event_json import EventRecord
 from crowdperf.mlperf.run_events import RunEvent, RunFinished, RunProgress, RunStarted
 from crowdperf.mlperf.spec import RunSpec
 
@@ -42,18 +43,6 @@ def work_text(progress: ProgressSnapshot | None) -> str:
 def remaining_s(progress: ProgressSnapshot | None) -> float | None:
     """Seconds left in the LoadGen phase at the rate so far; None when there is no rate yet."""
     return None if progress is None else progress.remaining_s()
-
-
-def finished_text(event: RunFinished) -> str:
-    r = event.result
-    parts = [f"done in {duration(event.elapsed_s)}"]
-    if r.metric is not None:
-        parts.append(f"{r.metric.name} {quantity(r.metric.value, r.metric.unit)}")
-    if r.valid is not None:
-        parts.append("VALID" if r.valid else "INVALID")
-    if r.accuracy is not None:
-        parts.append(f"{r.accuracy.metric} {number(r.accuracy.value)}")
-    return ", ".join(parts)
 
 
 class RunProgressView:
@@ -126,7 +115,7 @@ class RunProgressView:
             self._say(f"{name}: {p.phase.value}" + "".join(f", {d}" for d in details if d and not changed))
 
     def _finished(self, event: RunFinished) -> None:
-        line = f"{test_name(event.spec, event.index, event.count)}: {finished_text(event)}"
+        line = f"{test_name(event.spec, event.index, event.count)}: {EventRecord.of(event).finished_text()}"
         if self.live and self._task is not None:
             self._bar.remove_task(self._task)
             self._task = None

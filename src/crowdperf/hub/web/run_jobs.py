@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdperf import jsonio
-from crowdperf.formatting import duration, number, quantity
+from crowdperf.formatting import number
 from crowdperf.hub.web.run_form import LaunchChoice
 from crowdperf.mlperf.run_event_json import EventRecord
 
@@ -169,7 +169,7 @@ class Job:
         if record.kind == "started":
             self.log.append(f"{name}: started")
         elif record.kind == "finished":
-            line = f"{name}: {finished_text(record)}"
+            line = f"{name}: {record.finished_text()}"
             self.tests_done.append(line)
             self.log.append(line)
         elif record.phase and (self.progress is None or self.progress.phase != record.phase
@@ -192,18 +192,6 @@ class Job:
             error=self.error, result_ids=self.result_ids, import_note=self.import_note,
             shares=tuple(self.shares.values()), version=self.version,
         )  # fmt: skip
-
-
-def finished_text(r: EventRecord) -> str:
-    """``done in 4.4 s, throughput 219.4 samples/s, VALID`` (as ``crowdperf run`` prints it)."""
-    parts = [f"done in {duration(r.elapsed_s)}"]
-    if r.metric is not None:
-        parts.append(f"{r.metric} {quantity(r.value, r.value_unit or '')}")
-    if r.valid is not None:
-        parts.append("VALID" if r.valid else "INVALID")
-    if r.accuracy_metric is not None:
-        parts.append(f"{r.accuracy_metric} {number(r.accuracy_value)}")
-    return ", ".join(parts)
 
 
 class LineFollower:
