@@ -11,7 +11,7 @@ start stay unstarted.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from crowdperf.explore.steps import (
     DeadlinePassed,
@@ -24,6 +24,8 @@ from crowdperf.explore.steps import (
 )
 from crowdperf.mlperf.runs import HarnessContext
 from crowdperf.settings import load_settings
+
+T = TypeVar("T")
 
 Admit = Callable[[object], bool]
 
@@ -67,15 +69,7 @@ class LocalExecutor:
         on_start: Callable[[ScreenTask], None],
         on_result: Callable[[ScreenResult], None],
     ) -> bool:
-        for task in tasks:
-            if not admit(task):
-                continue
-            on_start(task)
-            try:
-                run_screen_task(task, self.ctx, on_result=on_result)
-            except DeadlinePassed:
-                return False
-        return True
+        return _each(tasks, admit, on_start, lambda t: run_screen_task(t, self.ctx, on_result=on_result))
 
     def final(
         self,
@@ -84,15 +78,25 @@ class LocalExecutor:
         on_start: Callable[[FinalTask], None],
         on_result: Callable[[FinalResult], None],
     ) -> bool:
-        for task in tasks:
-            if not admit(task):
-                continue
-            on_start(task)
-            try:
-                on_result(run_final_task(task))
-            except DeadlinePassed:
-                return False
-        return True
+        return _each(tasks, admit, on_start, lambda t: on_result(run_final_task(t)))
 
     def close(self) -> None:
         pass
+
+
+def _each(
+    tasks: Sequence[T],
+    admit: Callable[[T], bool],
+    on_start: Callable[[T], None],
+    run: Callable[[T], object],
+) -> bool:
+    """Run the admitted tasks one after another; False when the budget's deadline stopped one."""
+    for task in tasks:
+        if not admit(task):
+            continue
+        on_start(task)
+        try:
+            run(task)
+        except DeadlinePassed:
+            return False
+    return True
