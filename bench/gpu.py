@@ -20,7 +20,11 @@ each against the physical bound, and F1 of a model trained here in each precisio
         [--accuracy-variants fp16,fp16-padded,fp32,bf16,fp8,fp8-exactacc] \
         [--reference-samples 300] [--train-steps 1500] [--skip-speed] [--skip-accuracy]
 
-Variant names: ``<precision>[-padded][-unfused][-exactacc][-tanh]-b<batch>`` (Variant below).
+A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 and p90 latency
+of the runner, SingleStream's work without LoadGen).
+
+Variant names: ``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep]-b<batch>``
+(Variant below).
 """
 
 from __future__ import annotations
@@ -74,9 +78,11 @@ class Table:
 
 @dataclass(frozen=True)
 class Variant:
-    """``<precision>[-padded][-unfused][-exactacc][-tanh]-b<batch>``: padded batches instead of
-    packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8 accumulation (the
-    default has it); tanh GELU before the second FFN GEMM."""
+    """``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep]-b<batch>``: padded batches
+    instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
+    accumulation; BERT's erf GELU instead of tanh's; GELU + quantize as a kernel of its own after
+    cuBLASLt's first FFN product instead of the Triton GEMM's epilogue (each flag turns one of
+    ``Fp8Options``' defaults off)."""
 
     precision: Precision
     batch: int
@@ -85,12 +91,16 @@ class Variant:
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        m = re.fullmatch(r"(fp32|fp16|bf16|fp8)((?:-padded|-unfused|-exactacc|-tanh)*)-b(\d+)", name)
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep"
+        m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
         flags = m[2].split("-")
         options = Fp8Options(
-            fused="unfused" not in flags, fast_accum="exactacc" not in flags, gelu_tanh="tanh" in flags
+            fused="unfused" not in flags,
+            fast_accum="exactacc" not in flags,
+            gelu_tanh="erf" not in flags,
+            gelu_in_gemm="gelustep" not in flags,
         )
         return cls(Precision(m[1]), int(m[3]), options, packed="padded" not in flags)
 
@@ -162,6 +172,20 @@ def offline_style(runner, feats: SquadFeatures, rows: np.ndarray, batch: int) ->
     return len(order) / (time.perf_counter() - t0)
 
 
+def single_stream(runner, feats: SquadFeatures, rows: np.ndarray, n: int = 300) -> tuple[float, float]:
+    """p50 and p90 ms of one feature at a time (what SingleStream asks of the runner, without
+    LoadGen), over ``n`` features drawn at random."""
+    pick = np.random.default_rng(0).choice(rows, size=min(n, len(rows)), replace=False)
+    for r in pick[:20]:
+        runner.run(feats.gather([r]))
+    times = []
+    for r in pick:
+        t0 = time.perf_counter()
+        runner.run(feats.gather([r]))
+        times.append(time.perf_counter() - t0)
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 90) * 1e3)
+
+
 GROUPS = [  # first match wins, on the lower-cased kernel name (bench/gpu_profile.py's, + Triton)
     ("attention", re.compile(r"fmha|attention|flash|softmax")),
     ("gemm", re.compile(r"gemm|cutlass|sm90|matmul|xmma|nvjet|cublas")),
@@ -231,6 +255,12 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
             )  # fmt: skip
             runner.prepare(v.batch, WIDTHS)
             setup = time.perf_counter() - t0
+            if v.batch == 1:  # SingleStream style: latency, not throughput
+                p50, p90 = single_stream(runner, feats, rows)
+                runner.close()
+                log(f"| {name} ({runner.description}), one feature at a time | p50 {p50:.3f} ms, "
+                    f"p90 {p90:.3f} ms | | | | {setup:.0f} |")  # fmt: skip
+                continue
             sps = max(offline_style(runner, feats, rows, v.batch) for _ in range(2))
             if name in args.profile.split(","):
                 kernel_profile(runner, feats, rows, v.batch, name)

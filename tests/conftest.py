@@ -12,6 +12,12 @@ import pytest
 from crowdperf.system.inventory import HostInventory
 from crowdperf.system.nvml import NvmlDevice
 
+# Without a GPU, Triton kernels run in Triton's interpreter (numpy on the CPU): their numerics are
+# tested here and their speed on a GPU. ``triton.jit`` reads this when a kernel is defined, so it
+# is set before any test module imports one.
+if not Path("/dev/nvidia0").exists():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent
 # ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>.

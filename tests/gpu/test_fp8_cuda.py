@@ -65,13 +65,18 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
     )  # type: ignore[arg-type]
     packed, info = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, **kw)  # type: ignore[arg-type]
     unfused, _ = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(fused=False), **kw)  # type: ignore[arg-type]
+    steps, _ = bert_runner(
+        "pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(gelu_in_gemm=False), **kw
+    )  # type: ignore[arg-type]
     assert info.precision is Precision.FP8 and packed.description == "packed sequences"
     packed.prepare(16, [64, 96, 384])
+    steps.prepare(16, [64, 96, 384])
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
     for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
         batch = _batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
         real = batch.input_mask.astype(bool)
         want, got, plain = padded.run(batch), packed.run(batch), unfused.run(batch)
+        apart = steps.run(batch)  # GELU + quantize after cuBLASLt, not in the Triton GEMM's epilogue
         half = fp16.run(batch)
         assert got.shape == want.shape == (n, width, 2)
         scale = float(np.abs(half[real]).max())
@@ -81,9 +86,11 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
         # the trained-model F1 unchanged (bench/gpu.py). So: close, and the same direction.
         np.testing.assert_allclose(got[real], want[real], atol=0.1 * scale)
         np.testing.assert_allclose(got[real], plain[real], atol=0.1 * scale)
+        np.testing.assert_allclose(apart[real], got[real], atol=0.1 * scale)
         assert _cosine(got[real], want[real]) > 0.995 and _cosine(got[real], plain[real]) > 0.995
+        assert _cosine(apart[real], got[real]) > 0.995
         assert _cosine(got[real], half[real]) > 0.99
-        assert (got[~real] == PAD_LOGIT).all()
+        assert (got[~real] == PAD_LOGIT).all() and (apart[~real] == PAD_LOGIT).all()
 
 
 def _squad() -> tuple[Path, Path]:

@@ -14,6 +14,10 @@ quantize, quantize) as plain PyTorch; ``fused=True`` hands each to ``torch.compi
 writes one Triton kernel per op, for any token count after its second size), so an activation is
 read once and written once in fp16 and once in e4m3. Unfused, the same functions run op by op (CPU,
 or a GPU without Triton).
+
+One step goes further, into a GEMM's epilogue (``triton_fp8_gemm.py``, a Triton FP8 GEMM):
+``Fp8Linear.gelu_quantized``, GELU + quantize after the first FFN product, whose 4h-wide output
+is then written once, in e4m3.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class Fp8Linear(nn.Module):
     weight_scale: torch.Tensor  # fp32, 0-dim
     input_scale: torch.Tensor
     input_inv_scale: torch.Tensor
+    out_scale: torch.Tensor  # input_scale * weight_scale
     bias: torch.Tensor | None  # out_dtype
 
     def __init__(
@@ -75,6 +80,7 @@ class Fp8Linear(nn.Module):
         x_scale = scale_for(input_amax).to(device)
         self.register_buffer("input_scale", x_scale)
         self.register_buffer("input_inv_scale", 1.0 / x_scale)
+        self.register_buffer("out_scale", x_scale * w_scale)  # the Triton GEMM's one scale
         self.register_buffer("bias", None if bias is None else bias.detach().to(out_dtype))
         self.out_dtype = out_dtype
         self.fast_accum = fast_accum  # cuBLASLt's FP8 fast accumulation (fewer promotions to fp32)
@@ -97,6 +103,21 @@ class Fp8Linear(nn.Module):
             out_dtype=self.out_dtype,
             use_fast_accum=self.fast_accum,
         )
+        return out.view(*lead, out.shape[-1])
+
+    def gelu_quantized(
+        self, x8: torch.Tensor, out_inv_scale: torch.Tensor, gelu_tanh: bool = False
+    ) -> torch.Tensor:
+        """``quantize(gelu(self(x8)), out_inv_scale)`` in one Triton GEMM (GELU, erf or tanh's, and
+        the quantize in its epilogue; the product never reaches memory in 16 bits): (..., in)
+        e4m3 -> (..., out) e4m3."""
+        from crowdperf.backends.triton_fp8_gemm import fp8_gemm
+
+        lead = x8.shape[:-1]
+        out = fp8_gemm(
+            x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
+            gelu_out_inv_scale=out_inv_scale, gelu_tanh=gelu_tanh,
+        )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 
 

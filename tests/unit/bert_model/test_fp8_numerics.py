@@ -139,7 +139,7 @@ def _fake_quant_reference(model: BertForQuestionAnswering, fp8: Fp8Bert) -> Bert
 def test_fp8_bert_equals_the_fake_quant_model_and_stays_near_fp32() -> None:
     model = _model()
     amax = calibrate(model, _batches(4))
-    fp8 = Fp8Bert.of(model, amax, Fp8Options(fused=False))
+    fp8 = Fp8Bert.of(model, amax, Fp8Options(fused=False, gelu_tanh=False))  # the reference's erf
     assert not fp8.kernels.fused  # no GPU here: op by op
     ids = torch.randint(1, CFG.vocab_size, (3, 40), generator=torch.Generator().manual_seed(5))
     mask = torch.ones_like(ids)
@@ -207,3 +207,28 @@ def test_pytorch_refuses_fp8_on_a_gpu_without_fp8_tensor_cores() -> None:
     assert "fp16" in (info.value.hint or "")
     _check_fp8_device(gpu((8, 9)), "cuda:0")  # Ada
     _check_fp8_device(gpu((9, 0)), "cuda:0")  # Hopper
+
+
+def test_triton_gemm_epilogue_answers_as_the_separate_step_does() -> None:
+    """GELU + quantize in the Triton GEMM's epilogue (Triton's interpreter here) against the same
+    model with them as a separate step after a cuBLAS-style product."""
+    pytest.importorskip("triton")
+    model = _model()
+    amax = calibrate(model, _batches(4))
+    kernels = Fp8Kernels.make(fused=False)
+    apart = Fp8Bert(model, amax, kernels, Fp8Options(fused=False, gelu_in_gemm=False))
+    fused = Fp8Bert(model, amax, kernels, Fp8Options(fused=False, gelu_in_gemm=True))
+    ids = torch.randint(1, CFG.vocab_size, (2, 24), generator=torch.Generator().manual_seed(6))
+    mask, seg = torch.ones_like(ids), (torch.arange(24) > 9).long()[None].repeat(2, 1)
+    with torch.inference_mode():
+        want, got = apart(ids, mask, seg), fused(ids, mask, seg)
+    cosine = torch.nn.functional.cosine_similarity(got.flatten(), want.flatten(), dim=0)
+    assert float(cosine) > 0.995
+    assert float((got - want).abs().max()) < 0.1 * float(want.abs().max())
+
+
+def test_options_keep_only_what_the_device_runs() -> None:
+    wanted = Fp8Options(fused=True, gelu_in_gemm=True)
+    on_cpu = wanted.on(torch.device("cpu"))
+    assert not (on_cpu.fused or on_cpu.gelu_in_gemm)
+    assert (on_cpu.fast_accum, on_cpu.gelu_tanh) == (wanted.fast_accum, wanted.gelu_tanh)

@@ -1,0 +1,148 @@
+"""One GPU call: BERT-Large's four FP8 GEMMs, cuBLASLt (``torch._scaled_mm``) against the Triton
+GEMM (backends/triton_fp8_gemm.py), alone and with the element-wise step after each product.
+
+For each token count (an Offline batch of 1,024 real-length features, a Server batch, one
+SingleStream feature) and each GEMM shape, prints ms per call (CUDA events, median of
+``--repeats``), TFLOP/s and the ratio to cuBLASLt measured in the same run:
+
+- ``cublas``: ``_scaled_mm``, per-tensor scales, bias, fast accumulation, fp16 out;
+- ``cublas + step``: that, then the step (GELU + quantize after the first FFN GEMM; residual +
+  LayerNorm + quantize after the others) as Inductor's fused Triton kernel: today's ``--precision
+  fp8`` path;
+- ``triton <tiling>``: the Triton GEMM, fp16 out, for each tiling in ``--configs``;
+- ``triton + GELU epilogue <tiling>`` (the first FFN product): the Triton GEMM with GELU (erf or
+  tanh's) + quantize in its epilogue, e4m3 out.
+
+    python bench/fp8_gemm.py [--tokens 181000,11520,180] [--configs 128x256x128s4w8,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable
+from functools import partial
+
+import torch
+
+from crowdperf.backends.fp8 import Fp8Kernels, quantize, scale_for
+from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm
+
+SHAPES = {"qkv": (3072, 1024), "attn_out": (1024, 1024), "ffn_in": (4096, 1024), "ffn_out": (1024, 4096)}
+CONFIGS = ",".join([
+    "128x256x128s4w8", "128x256x128s3w8", "128x128x128s4w8", "128x128x128s4w4", "256x128x128s3w8",
+    "64x128x128s4w4", "64x256x128s4w4",
+])  # fmt: skip
+
+
+def parse_config(name: str) -> GemmConfig:
+    mnk, rest = name.split("s")
+    m, n, k = (int(v) for v in mnk.split("x"))
+    stages, warps = (int(v) for v in rest.split("w"))
+    return GemmConfig(block_m=m, block_n=n, block_k=k, stages=stages, warps=warps)
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median ms of ``fn`` (CUDA events), after three warm-up calls."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+class Case:
+    """One GEMM shape at one token count: its operands and each way to run it."""
+
+    def __init__(self, name: str, m: int, n: int, k: int) -> None:
+        dev = torch.device("cuda")
+        self.name, self.m, self.n, self.k = name, m, n, k
+        x = torch.randn(m, k, device=dev, dtype=torch.float16)
+        w = torch.randn(n, k, device=dev, dtype=torch.float16) / k**0.5
+        self.sx, self.sw = scale_for(float(x.abs().max())).to(dev), scale_for(float(w.abs().max())).to(dev)
+        self.x8, self.w8 = quantize(x, 1 / self.sx), quantize(w, 1 / self.sw)
+        self.scale, self.bias = self.sx * self.sw, torch.randn(n, device=dev, dtype=torch.float16) * 0.1
+        self.residual = torch.randn(m, n, device=dev, dtype=torch.float16)  # today's step after a product
+        self.ln_w, self.ln_b = torch.ones_like(self.bias), torch.zeros_like(self.bias)
+        self.inv = 1 / scale_for(4.0).to(dev)
+        self.steps = Fp8Kernels.make(fused=True)
+
+    def cublas(self) -> torch.Tensor:
+        return torch._scaled_mm(
+            self.x8, self.w8.t(), scale_a=self.sx, scale_b=self.sw, bias=self.bias,
+            out_dtype=torch.float16, use_fast_accum=True,
+        )  # fmt: skip
+
+    def cublas_and_step(self) -> torch.Tensor:
+        """Today's path: the product, then the step after it as Inductor's fused kernel."""
+        k = self.steps
+        if self.name == "ffn_in":
+            return k.gelu_quantize(self.cublas(), self.inv)
+        return k.add_layernorm_quantize(self.cublas(), self.residual, self.ln_w, self.ln_b, 1e-12, self.inv)[
+            1
+        ]
+
+    def triton(self, cfg: GemmConfig) -> torch.Tensor:
+        return fp8_gemm(self.x8, self.w8, self.scale, self.bias, config=cfg)
+
+    def triton_epilogue(self, cfg: GemmConfig, tanh: bool = False) -> torch.Tensor:
+        """GELU (erf, or ``tanh``'s) + quantize in the GEMM's epilogue (the first FFN product)."""
+        x8, w8, inv = self.x8, self.w8, self.inv
+        return fp8_gemm(x8, w8, self.scale, self.bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=cfg)
+
+    def rows(self, configs: list[GemmConfig], repeats: int) -> list[tuple[str, float]]:
+        rows = [
+            ("cublas", timed(self.cublas, repeats)),
+            ("cublas + step", timed(self.cublas_and_step, repeats)),
+        ]
+        want = self.cublas().float()
+        default = default_config(self.m, self.n, self.k)
+        for cfg in [default, *[c for c in configs if c != default]]:
+            label = cfg.name + (" (default)" if cfg == default else "")
+            try:
+                err = float((self.triton(cfg).float() - want).abs().max() / want.abs().max())
+                rows.append(
+                    (f"triton {label} (rel err {err:.1e})", timed(partial(self.triton, cfg), repeats))
+                )
+                if self.name == "ffn_in":
+                    for tanh in (False, True):
+                        run = partial(self.triton_epilogue, cfg, tanh)
+                        gelu = "tanh" if tanh else "erf"
+                        rows.append((f"triton + {gelu} GELU epilogue {label}", timed(run, repeats)))
+            except Exception as exc:  # a tiling that does not compile (shared memory) is a row
+                rows.append((f"triton {label}: {type(exc).__name__} {str(exc)[:80]}", float("nan")))
+        return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tokens", default="181000,11520,180", help="token counts (GEMM M)")
+    ap.add_argument("--shapes", default=",".join(SHAPES), help="which of " + ",".join(SHAPES))
+    ap.add_argument("--configs", default=CONFIGS, help="Triton tilings: MxNxK s<stages> w<warps>")
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    configs = [parse_config(c) for c in args.configs.split(",")]
+    print(f"# {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+    print("| tokens | GEMM | variant | ms | TFLOP/s | x cublas |")
+    print("|---|---|---|---|---|---|")
+    for m in (int(t) for t in args.tokens.split(",")):
+        for name in args.shapes.split(","):
+            n, k = SHAPES[name]
+            case = Case(name, m, n, k)
+            rows = case.rows(configs, args.repeats)
+            base, flops = rows[0][1], 2 * m * n * k
+            for variant, ms in rows:
+                shape = f"{name} {n}x{k}"
+                print(f"| {m} | {shape} | {variant} | {ms:.3f} | {flops / ms / 1e9:,.0f} | {base / ms:.2f} |")
+            del case
+
+
+if __name__ == "__main__":
+    main()

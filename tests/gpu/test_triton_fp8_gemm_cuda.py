@@ -1,0 +1,48 @@
+"""The Triton FP8 GEMM on an FP8 GPU (device tool) against cuBLASLt's ``torch._scaled_mm`` at
+BERT's shapes, for one token, a SingleStream feature and a batch, and its GELU + quantize epilogue
+against GELU + quantize of cuBLASLt's product."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+    pytest.mark.skipif(
+        torch.cuda.is_available() and torch.cuda.get_device_capability(0) < (8, 9),
+        reason="no FP8 tensor cores",
+    ),
+]
+
+from crowdperf.backends.fp8 import quantize, scale_for  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402
+
+
+@pytest.mark.parametrize("m", [1, 181, 5003])
+@pytest.mark.parametrize(("n", "k"), [(3072, 1024), (1024, 1024), (4096, 1024), (1024, 4096)])
+def test_triton_gemm_agrees_with_scaled_mm(m: int, n: int, k: int) -> None:
+    g = torch.Generator(device="cuda").manual_seed(m + n)
+    x = torch.randn(m, k, device="cuda", generator=g, dtype=torch.float16)
+    w = torch.randn(n, k, device="cuda", generator=g, dtype=torch.float16) / k**0.5
+    sx, sw = scale_for(float(x.abs().max())).cuda(), scale_for(float(w.abs().max())).cuda()
+    x8, w8 = quantize(x, 1 / sx), quantize(w, 1 / sw)
+    bias = torch.randn(n, device="cuda", generator=g, dtype=torch.float16) * 0.1
+    # fp32 out (no bias then: cuBLASLt takes a bias only with 16-bit outputs), exact accumulation
+    want = torch._scaled_mm(x8, w8.t(), scale_a=sx, scale_b=sw, out_dtype=torch.float32) + bias.float()
+    got = fp8_gemm(x8, w8, sx * sw, bias)
+    assert float((got.float() - want).abs().max()) < 2e-3 * float(want.abs().max()) + 1e-3
+    for tanh in (False, True):
+        gelu = torch.nn.functional.gelu(want, approximate="tanh" if tanh else "none")
+        inv = 1 / scale_for(float(gelu.abs().max())).cuda()
+        codes = fp8_gemm(x8, w8, sx * sw, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh).float()
+        _assert_same_codes_but_at_boundaries(codes, quantize(gelu, inv).float())
+
+
+def _assert_same_codes_but_at_boundaries(codes: torch.Tensor, expected: torch.Tensor) -> None:
+    differ = codes != expected  # only where sums in another order land on a rounding boundary
+    assert float(differ.float().mean()) < 0.02
+    step = (expected.abs() / 8).clamp(min=2**-9)  # one e4m3 step
+    assert bool(((codes - expected).abs() <= step * 1.01)[differ].all())

@@ -1,0 +1,92 @@
+"""The Triton FP8 GEMM and its epilogues against a fake-quant reference (Triton's interpreter on
+the CPU; tests/conftest.py switches it on where no GPU is)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+triton = pytest.importorskip("triton")
+tl = pytest.importorskip("triton.language")
+
+from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm  # noqa: E402
+
+TINY = GemmConfig(block_m=16, block_n=32, block_k=32, stages=1, warps=4, group_m=2)
+
+
+def _operands(m: int, n: int, k: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(m, k, generator=g) * 3
+    w = torch.randn(n, k, generator=g) / k**0.5
+    sx, sw = scale_for(float(x.abs().max())), scale_for(float(w.abs().max()))
+    x8, w8 = quantize(x, 1 / sx), quantize(w, 1 / sw)
+    bias = (torch.randn(n, generator=g) * 0.1).half()
+    return x8, w8, sx * sw, bias
+
+
+def _reference(x8: torch.Tensor, w8: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return (x8.float() @ w8.float().t()) * scale + bias.float()
+
+
+@pytest.mark.parametrize("m", [1, 13, 16, 37])
+def test_product_with_bias_equals_the_fake_quant_reference_for_any_row_count(m: int) -> None:
+    x8, w8, scale, bias = _operands(m, 64, 96)
+    out = fp8_gemm(x8, w8, scale, bias, config=TINY)
+    assert out.dtype == torch.float16 and out.shape == (m, 64)
+    torch.testing.assert_close(out.float(), _reference(x8, w8, scale, bias), rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("tanh", [False, True])
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp2")  # exp2 -> inf: GELU(-big) = -0
+def test_gelu_quantize_epilogue_gives_the_codes_of_gelu_then_quantize(tanh: bool) -> None:
+    x8, w8, scale, bias = _operands(40, 64, 64, seed=2)
+    y = _reference(x8, w8, scale, bias)
+    gelu = torch.nn.functional.gelu(y, approximate="tanh" if tanh else "none")
+    inv = 1 / scale_for(float(gelu.abs().max()) * 0.5)  # half the range: the top values saturate
+    out = fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=TINY)
+    assert out.dtype == E4M3
+    assert float(out.float().abs().max()) == 448.0  # saturated, not NaN
+    got, want = out.float(), _cast_as_triton_does(gelu * inv).float()
+    differ = got != want  # only where fp32 sums in another order land on a rounding boundary
+    assert differ.float().mean() < 0.01
+    # one e4m3 step (3 mantissa bits) on a GPU; the interpreter's cast can halve a value there
+    assert bool(((got - want).abs() <= torch.maximum(got.abs(), want.abs()) / 2 + 2**-9)[differ].all())
+
+
+@triton.jit
+def _cast_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    r = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + r, mask=r < n)
+    tl.store(y_ptr + r, tl.minimum(tl.maximum(x, -448.0), 448.0).to(y_ptr.dtype.element_ty), mask=r < n)
+
+
+def _cast_as_triton_does(x: torch.Tensor) -> torch.Tensor:
+    """fp32 -> e4m3 by Triton's own cast. A GPU rounds as torch does; Triton 3.6's interpreter
+    does not (it drops the carry into the next power of two, 7.9 -> 4, and truncates
+    subnormals), so the reference goes through the same cast as the kernel under test."""
+    flat = x.contiguous().view(-1)
+    y = torch.empty(flat.shape, dtype=E4M3, device=x.device)
+    _cast_kernel[(triton.cdiv(flat.numel(), 1024),)](flat, y, flat.numel(), BLOCK=1024)
+    return y.view(x.shape)
+
+
+def test_default_tiling_divides_the_sizes_of_every_bert_shape() -> None:
+    shapes = [(3 * 1024, 1024), (1024, 1024), (4096, 1024), (1024, 4096), (768, 3072), (256, 64), (64, 256)]
+    for n, k in shapes:
+        for m in (1, 180, 190_000):
+            cfg = default_config(m, n, k)
+            assert n % cfg.block_n == 0 and k % cfg.block_k == 0
+
+
+def test_sizes_the_kernel_cannot_tile_are_refused() -> None:
+    x8, w8, scale, bias = _operands(8, 64, 64)
+    with pytest.raises(ValueError, match="do not fit"):
+        fp8_gemm(x8, w8[:, :48].contiguous(), scale, bias, config=TINY)
+    with pytest.raises(ValueError, match="contiguous"):
+        fp8_gemm(x8.t().contiguous().t(), w8, scale, bias, config=TINY)
+
+
+def test_no_rows_give_an_empty_product() -> None:
+    x8, w8, scale, bias = _operands(1, 64, 64)
+    assert fp8_gemm(x8[:0], w8, scale, bias, config=TINY).shape == (0, 64)
