@@ -1,0 +1,150 @@
+"""Runs backends/triton_attention.py under Triton's interpreter (CPU) and prints one JSON object
+of measured errors per case; tests/unit/backends/test_triton_attention.py asserts on them.
+
+A child process because ``TRITON_INTERPRET=1`` must be set before triton is first imported, and
+the rest of the suite must not run interpreted. Two fixes to triton 3.6's interpreter are
+installed first (``fix_interpreter``), both about the interpreter, not the kernel:
+
+- a scalar in the interpreter is a 1-element array and ``range(0, n)`` over one calls
+  ``int(array)``, which NumPy >= 2.4 refuses for arrays with a dimension;
+- its software float downcast (``_convert_float``) rounds half up without carrying a mantissa
+  overflow into the exponent (fp32 125.8 -> e4m3 64, not 128), where the GPU's ``cvt.rn`` rounds
+  to nearest even. fp32/fp16 -> fp16 and e4m3 here go through torch's conversions (round to
+  nearest even, as the GPU and ``fp8.quantize``).
+
+    TRITON_INTERPRET=1 python tests/triton_attention_cases.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from typing import Any
+
+
+def fix_interpreter() -> None:
+    import numpy as np
+    import torch
+    import triton.language as tl
+    import triton.runtime.interpreter as interp
+
+    patch_tensor = interp._patch_lang_tensor
+
+    def patched(tensor: Any, scope: Any) -> None:
+        patch_tensor(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+    interp._patch_lang_tensor = patched
+    convert = interp._convert_float
+    exact = {tl.float16: (torch.float16, np.uint16), tl.float8e4nv: (torch.float8_e4m3fn, np.uint8)}
+    rtz = interp._ir.ROUNDING_MODE.RTZ
+
+    def convert_float(data: Any, src: Any, dst: Any, rounding: Any) -> Any:
+        if src in (tl.float32, tl.float16) and dst in exact and src != dst and rounding != rtz:
+            to, bits = exact[dst]
+            wide = torch.from_numpy(np.ascontiguousarray(data).astype(np.float32))
+            return wide.to(to).view(torch.uint8 if bits == np.uint8 else torch.int16).numpy().view(bits)
+        return convert(data, src, dst, rounding)
+
+    interp._convert_float = convert_float
+
+
+def reference(qkv: Any, cu: list[int], heads: int) -> Any:
+    """softmax(Q K^T / sqrt(d)) V per sequence and head, fp32; zeros past the last sequence."""
+    import torch
+
+    h = qkv.shape[1] // 3
+    d = h // heads
+    x = qkv.float()
+    out = torch.zeros(qkv.shape[0], h)
+    for a, b in itertools.pairwise(cu):
+        for j in range(heads):
+            q, k, v = (x[a:b, part * h + j * d : part * h + (j + 1) * d] for part in range(3))
+            out[a:b, j * d : (j + 1) * d] = torch.softmax(q @ k.T / math.sqrt(d), -1) @ v
+    return out
+
+
+def ordinal(x8: Any) -> Any:
+    """e4m3 codes -> integers in value order (+0 and -0 both 0): one step apart = 1 apart."""
+    import torch
+
+    code = x8.view(torch.uint8).int()
+    magnitude = code & 0x7F
+    return torch.where(code >= 128, -magnitude, magnitude)
+
+
+def run_cases() -> dict[str, dict[str, float]]:
+    import torch
+
+    from crowdperf.backends.fp8 import E4M3, quantize
+    from crowdperf.backends.triton_attention import (
+        GRIDS,
+        AttentionConfig,
+        attention,
+        plan_attention,
+        varlen_attention,
+    )
+
+    torch.manual_seed(0)
+    heads, d, spare = 2, 64, 9
+    lengths = [1, 7, 64, 0, 130, 200]  # an empty sequence, as a graph's unused ones
+    cu = [0]
+    for n in lengths:
+        cu.append(cu[-1] + n)
+    cu += [cu[-1]] * 2  # unused sequences at the end, empty
+    tokens = cu[-1] + spare
+    wide = torch.randn(tokens, 3 * heads * d + 32) * 1.5  # qkv read strided from a wider buffer
+    qkv = wide.half()[:, : 3 * heads * d]
+    cu_t = torch.tensor(cu, dtype=torch.int32)
+    ref = reference(qkv, cu, heads)
+    real = cu[-1]
+    results: dict[str, dict[str, float]] = {}
+
+    def fp16_case(name: str, cfg: AttentionConfig) -> Any:
+        out = torch.full((tokens, heads * d), float("nan"), dtype=torch.float16)  # spare rows too
+        plan = plan_attention(cu_t, 512, tokens, heads, d, cfg)
+        varlen_attention(qkv, plan, out=out)
+        results[name] = {
+            "max_abs_error": float((out[:real].float() - ref[:real]).abs().max()),
+            "spare_max_abs": float(out[real:].float().abs().max()),
+            "nans": float(out.isnan().sum()),
+        }
+        return out
+
+    configs = [
+        AttentionConfig(64, 64),
+        AttentionConfig(128, 64),
+        AttentionConfig(16, 32),
+    ]  # 16x32: many blocks
+    own16 = {}
+    for grid in GRIDS:
+        for base in configs:
+            cfg = AttentionConfig(base.block_m, base.block_n, grid=grid, programs_per_sm=2)
+            own16[cfg.name] = fp16_case(f"fp16 {cfg.name}", cfg)
+    for grid in GRIDS:
+        cfg = AttentionConfig(64, 64, grid=grid)
+        for label, amax in (("in range", float(ref.abs().max())), ("saturating", 0.5)):
+            inv = torch.tensor(448.0 / amax, dtype=torch.float32)
+            out8 = attention(qkv, cu_t, 512, heads, inv, cfg)
+            steps = (ordinal(out8) - ordinal(quantize(own16[cfg.name], inv)))[:real].abs()
+            back = out8[:real].float() / inv
+            tolerance = ref[:real].abs().clamp(max=amax) * 0.0625 + 4.0 * amax / 448 * 2**-6 + 2e-3
+            results[f"e4m3 {label} {cfg.name}"] = {
+                "dtype_is_e4m3": float(out8.dtype == E4M3),
+                "max_steps_vs_quantized_fp16": float(steps.max()),
+                "share_off_by_one_step": float((steps > 0).float().mean()),
+                "over_tolerance_vs_reference": float(
+                    (back - ref[:real].clamp(-amax, amax)).abs().gt(tolerance).sum()
+                ),
+                "max_abs_code": float(ordinal(out8).abs().max()),
+                "spare_nonzero": float((out8[real:].view(torch.uint8) != 0).sum()),
+            }
+    return results
+
+
+if __name__ == "__main__":
+    assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
+    fix_interpreter()
+    print(json.dumps(run_cases()))
