@@ -20,9 +20,10 @@ Then a CUDA-graph check of each grid (captured with 8 spare sequences and 96 spa
     python bench/attention_kernels.py [--dataset-path dev-v1.1.json --vocab-path vocab.txt] \
         [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30]
 
-Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>]``, grid one
-of padded, worklist, persistent (-p: persistent only). Runs with torch + triton and crowdperf's
-src on PYTHONPATH (the dataset adds crowdperf's own dependencies).
+Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8]``,
+grid one of padded, worklist, persistent (-p: persistent only; -qk8: Q K^T in e4m3 with per-token
+scales, ``AttentionConfig.qk_fp8``, an accuracy risk: its error column says how much). Runs with
+torch + triton and crowdperf's src on PYTHONPATH (the dataset adds crowdperf's own dependencies).
 """
 
 from __future__ import annotations
@@ -42,21 +43,31 @@ import torch
 from crowdperf.backends.fp8 import Fp8Kernels
 from crowdperf.backends.triton_attention import AttentionConfig, Grid, plan_attention, varlen_attention
 
+TILES = (
+    "m64-n64-w4-s2",
+    "m64-n64-w4-s3",
+    "m64-n128-w4-s2",
+    "m128-n64-w8-s2",
+    "m128-n64-w4-s2",
+    "m128-n128-w8-s2",
+)
+EXTRA = ("persistent-m64-n64-w4-s2-p2", "persistent-m64-n64-w4-s2-p8", "worklist-m64-n64-w4-s2-qk8",
+         "worklist-m128-n64-w8-s2-qk8")  # fmt: skip
 DEFAULT_VARIANTS = ",".join(
-    f"{grid}-{tiles}"
-    for grid in ("padded", "worklist", "persistent")
-    for tiles in ("m64-n64-w4-s2", "m64-n64-w4-s3", "m64-n128-w4-s2", "m128-n64-w8-s2", "m128-n64-w4-s2",
-                  "m128-n128-w8-s2")
-) + ",persistent-m64-n64-w4-s2-p2,persistent-m64-n64-w4-s2-p8"  # fmt: skip
-_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?$")
+    [f"{g}-{t}" for g in ("padded", "worklist", "persistent") for t in TILES] + list(EXTRA)
+)
+_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?$")
 
 
 def parse_variant(name: str) -> AttentionConfig:
     m = _NAME.match(name)
     if m is None:
-        raise SystemExit(f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>]")
-    grid, bm, bn, warps, stages, per_sm = m.groups()
-    return AttentionConfig(int(bm), int(bn), int(warps), int(stages), cast(Grid, grid), int(per_sm or 4))
+        raise SystemExit(
+            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8]"
+        )
+    grid, bm, bn, warps, stages, per_sm, qk8 = m.groups()
+    sizes = (int(bm), int(bn), int(warps), int(stages))
+    return AttentionConfig(*sizes, grid=cast(Grid, grid), programs_per_sm=int(per_sm or 4), qk_fp8=bool(qk8))
 
 
 def squad_lengths(args: argparse.Namespace) -> list[int]:

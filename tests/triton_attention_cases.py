@@ -51,8 +51,18 @@ def fix_interpreter() -> None:
     interp._convert_float = convert_float
 
 
-def reference(qkv: Any, cu: list[int], heads: int) -> Any:
-    """softmax(Q K^T / sqrt(d)) V per sequence and head, fp32; zeros past the last sequence."""
+def e4m3_rows(x: Any) -> Any:
+    """Each row through e4m3 at its own scale (amax / 448), as the kernel's ``qk_fp8`` does."""
+    import torch
+
+    amax = x.abs().amax(1, keepdim=True).clamp(min=1e-6)
+    x8 = (x * (1.0 / amax * 448.0)).clamp(-448.0, 448.0).to(torch.float8_e4m3fn)
+    return x8.float() * (amax * (1.0 / 448.0))
+
+
+def reference(qkv: Any, cu: list[int], heads: int, qk_e4m3: bool = False) -> Any:
+    """softmax(Q K^T / sqrt(d)) V per sequence and head, fp32; zeros past the last sequence.
+    ``qk_e4m3``: Q and K rounded per token to e4m3 first."""
     import torch
 
     h = qkv.shape[1] // 3
@@ -62,6 +72,8 @@ def reference(qkv: Any, cu: list[int], heads: int) -> Any:
     for a, b in itertools.pairwise(cu):
         for j in range(heads):
             q, k, v = (x[a:b, part * h + j * d : part * h + (j + 1) * d] for part in range(3))
+            if qk_e4m3:
+                q, k = e4m3_rows(q), e4m3_rows(k)
             out[a:b, j * d : (j + 1) * d] = torch.softmax(q @ k.T / math.sqrt(d), -1) @ v
     return out
 
@@ -113,19 +125,16 @@ def run_cases() -> dict[str, dict[str, float]]:
         }
         return out
 
-    configs = [
-        AttentionConfig(64, 64),
-        AttentionConfig(128, 64),
-        AttentionConfig(16, 32),
-    ]  # 16x32: many blocks
+    tiles = [(64, 64), (16, 32)]  # 16 x 32: many blocks per sequence, both loops' tails
     own16 = {}
     for grid in GRIDS:
-        for base in configs:
-            cfg = AttentionConfig(base.block_m, base.block_n, grid=grid, programs_per_sm=2)
+        for bm, bn in [*tiles, (128, 64)] if grid == "worklist" else tiles:
+            cfg = AttentionConfig(bm, bn, grid=grid, programs_per_sm=2)
             own16[cfg.name] = fp16_case(f"fp16 {cfg.name}", cfg)
     for grid in GRIDS:
-        cfg = AttentionConfig(64, 64, grid=grid)
-        for label, amax in (("in range", float(ref.abs().max())), ("saturating", 0.5)):
+        cfg = AttentionConfig(64, 64, grid=grid, programs_per_sm=2)
+        scales = [("in range", float(ref.abs().max()))] + [("saturating", 0.5)] * (grid == "worklist")
+        for label, amax in scales:
             inv = torch.tensor(448.0 / amax, dtype=torch.float32)
             out8 = attention(qkv, cu_t, 512, heads, inv, cfg)
             steps = (ordinal(out8) - ordinal(quantize(own16[cfg.name], inv)))[:real].abs()
@@ -141,6 +150,15 @@ def run_cases() -> dict[str, dict[str, float]]:
                 "max_abs_code": float(ordinal(out8).abs().max()),
                 "spare_nonzero": float((out8[real:].view(torch.uint8) != 0).sum()),
             }
+    ref_qk8 = reference(qkv, cu, heads, qk_e4m3=True)
+    for grid in ("worklist",):
+        cfg = AttentionConfig(64, 64, grid=grid, qk_fp8=True)
+        out = attention(qkv, cu_t, 512, heads, config=cfg)
+        results[f"qk-e4m3 {cfg.name}"] = {
+            "max_abs_error_vs_rounded_reference": float((out[:real].float() - ref_qk8[:real]).abs().max()),
+            "mean_abs_error_vs_exact": float((out[:real].float() - ref[:real]).abs().mean()),
+            "mean_abs_reference": float(ref[:real].abs().mean()),
+        }
     return results
 
 

@@ -68,6 +68,10 @@ class AttentionConfig:
     num_stages: int = 2
     grid: Grid = "worklist"
     programs_per_sm: int = 4  # "persistent" only
+    # Q K^T in e4m3 with one scale per token (its amax over the head), P V stays fp16: twice the
+    # tensor-core rate for half the FLOPs, at e4m3's 3-bit mantissa in the softmax's logits
+    # (errors there scale the probabilities by exp(error)): an experiment, off by default
+    qk_fp8: bool = False
 
     def __post_init__(self) -> None:
         for name in ("block_m", "block_n"):
@@ -79,7 +83,9 @@ class AttentionConfig:
 
     @property
     def name(self) -> str:
-        return f"{self.grid} m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}"
+        per_sm = f" p{self.programs_per_sm}" if self.grid == "persistent" else ""
+        qk = " qk-e4m3" if self.qk_fp8 else ""
+        return f"{self.grid} m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}{per_sm}{qk}"
 
 
 @dataclass(frozen=True)
@@ -156,15 +162,17 @@ def varlen_attention(
     inv_scale = out_inv_scale if out_inv_scale is not None else out  # unread unless FP8_OUT
     n = plan.sequences
     common = dict(
-        HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=fp8_out,
+        HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=fp8_out, QK_FP8=cfg.qk_fp8,
         num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )  # fmt: skip
     scale = _LOG2_E / math.sqrt(d)
     if cfg.grid == "padded":
-        grid = (triton.cdiv(plan.max_len, cfg.block_m), n * heads + 1)  # + 1: zeroes spare rows
+        m_blocks = triton.cdiv(plan.max_len, cfg.block_m)
+        grid = ((n * heads + 1) * m_blocks,)  # + 1: zeroes spare rows
         _padded_kernel[grid](
-            qkv, out, plan.cu_seqlens, inv_scale, qkv.stride(0), out.stride(0), t, n, scale, **common
-        )
+            qkv, out, plan.cu_seqlens, inv_scale, qkv.stride(0), out.stride(0), t, n, scale,
+            M_BLOCKS=m_blocks, **common,
+        )  # fmt: skip
         return out
     assert plan.block_starts is not None
     steps = (n - 1).bit_length()  # binary search over n sequences: ceil(log2 n) halvings
@@ -222,9 +230,18 @@ def _block_starts_kernel(cu, starts, n, BLOCK_M: tl.constexpr, CHUNK: tl.constex
 
 
 @triton.jit
-def _kv_step(q, acc, m_i, l_i, k_ptrs, v_ptrs, n_start, length, qk_scale,
-             BLOCK_N: tl.constexpr, MASKED: tl.constexpr):  # fmt: skip
-    """One block of keys and values into the running (acc, max, sum); masked past ``length``."""
+def _e4m3_rows(x):
+    """(rows, d) -> e4m3 with one scale per row (its amax / 448), and those scales (fp32)."""
+    amax = tl.maximum(tl.max(tl.abs(x.to(tl.float32)), 1), 1e-6)  # masked rows are all zero
+    x8 = tl.clamp(x.to(tl.float32) * (1.0 / amax * _SATURATE)[:, None], -_SATURATE, _SATURATE)
+    return x8.to(tl.float8e4nv), amax * (1.0 / _SATURATE)
+
+
+@triton.jit
+def _kv_step(q, acc, m_i, l_i, k_ptrs, v_ptrs, n_start, length, s_scale,
+             BLOCK_N: tl.constexpr, MASKED: tl.constexpr, QK_FP8: tl.constexpr):  # fmt: skip
+    """One block of keys and values into the running (acc, max, sum); masked past ``length``.
+    ``s_scale``: log2(e) / sqrt(d), times each query row's e4m3 scale with QK_FP8."""
     if MASKED:
         live = n_start + tl.arange(0, BLOCK_N) < length
         k = tl.load(k_ptrs, mask=live[:, None], other=0.0)  # (BLOCK_N, HEAD_DIM)
@@ -232,7 +249,11 @@ def _kv_step(q, acc, m_i, l_i, k_ptrs, v_ptrs, n_start, length, qk_scale,
     else:
         k = tl.load(k_ptrs)
         v = tl.load(v_ptrs)
-    s = tl.dot(q, tl.trans(k)) * qk_scale  # (BLOCK_M, BLOCK_N) fp32, log2 units
+    if QK_FP8:  # S = diag(s_q) (Q8 K8^T) diag(s_k): per-token scales fold into S exactly
+        k8, k_scale = _e4m3_rows(k)
+        s = tl.dot(q, tl.trans(k8)) * (s_scale[:, None] * k_scale[None, :])
+    else:
+        s = tl.dot(q, tl.trans(k)) * s_scale  # (BLOCK_M, BLOCK_N) fp32, log2 units
     if MASKED:
         s = tl.where(live[None, :], s, float("-inf"))
     m_new = tl.maximum(m_i, tl.max(s, 1))
@@ -246,7 +267,7 @@ def _kv_step(q, acc, m_i, l_i, k_ptrs, v_ptrs, n_start, length, qk_scale,
 @triton.jit
 def _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
                   HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
-                  BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr):  # fmt: skip
+                  BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr):  # fmt: skip
     """Queries ``m_block * BLOCK_M`` onward of the sequence at rows [start, start + length), one head."""
     hidden = HEADS * HEAD_DIM
     offs_m = m_block * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -258,6 +279,10 @@ def _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, he
     q = tl.load(
         qkv + rows_m[:, None] * stride_qkv + col + offs_d[None, :], mask=(offs_m < length)[:, None], other=0.0
     )
+    s_scale = qk_scale
+    if QK_FP8:
+        q, q_scale = _e4m3_rows(q)
+        s_scale = q_scale * qk_scale
     kv_ptrs = qkv + rows_n[:, None] * stride_qkv + col + offs_d[None, :]  # (BLOCK_N, HEAD_DIM)
     k_ptrs = kv_ptrs + hidden
     v_ptrs = kv_ptrs + 2 * hidden
@@ -268,12 +293,12 @@ def _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, he
     for n_start in range(0, full, BLOCK_N):
         step = n_start * stride_qkv  # < max_len * 3 * hidden: int32 is enough
         acc, m_i, l_i = _kv_step(
-            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, n_start, length, qk_scale, BLOCK_N, False
+            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, n_start, length, s_scale, BLOCK_N, False, QK_FP8
         )
     if full < length:
         step = full * stride_qkv
         acc, m_i, l_i = _kv_step(
-            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, full, length, qk_scale, BLOCK_N, True
+            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, full, length, s_scale, BLOCK_N, True, QK_FP8
         )
     o = acc / l_i[:, None]
     o_ptrs = out + rows_m[:, None] * stride_out + col + offs_d[None, :]
@@ -299,22 +324,17 @@ def _zero_rows(out, stride_out, first_row, tokens, first, step,
 @triton.jit
 def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_seqs, qk_scale,
                    HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
-                   BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr):  # fmt: skip
-    """Grid (cdiv(max_len, BLOCK_M), n_seqs * HEADS + 1); the last column zeroes spare rows."""
-    m_block = tl.program_id(0)
-    pair = tl.program_id(1)
+                   BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                   M_BLOCKS: tl.constexpr):  # fmt: skip
+    """Grid ((n_seqs * HEADS + 1) * M_BLOCKS,), one axis (CUDA's second and third are capped at
+    65,535); M_BLOCKS = cdiv(max_len, BLOCK_M) programs per (sequence, head), the last
+    M_BLOCKS zero the spare rows."""
+    pid = tl.program_id(0)
+    pair = pid // M_BLOCKS
+    m_block = pid % M_BLOCKS
     if pair == n_seqs * HEADS:
-        _zero_rows(
-            out,
-            stride_out,
-            tl.load(cu + n_seqs),
-            tokens,
-            m_block,
-            tl.num_programs(0),
-            HEADS,
-            HEAD_DIM,
-            BLOCK_M,
-        )
+        first_row = tl.load(cu + n_seqs)
+        _zero_rows(out, stride_out, first_row, tokens, m_block, M_BLOCKS, HEADS, HEAD_DIM, BLOCK_M)
         return
     seq = pair // HEADS
     start = tl.load(cu + seq)
@@ -322,7 +342,7 @@ def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_se
     if m_block * BLOCK_M >= length:
         return
     _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, pair % HEADS, m_block, qk_scale,
-                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT)  # fmt: skip
+                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
 
 
 @triton.jit
@@ -346,8 +366,8 @@ def _work_item(cu, block_starts, n_seqs, item, HEADS: tl.constexpr, SEARCH_STEPS
 @triton.jit
 def _worklist_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
-                     BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, SEARCH_STEPS: tl.constexpr,
-                     ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
+                     BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                     SEARCH_STEPS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
     """Grid (bound * HEADS + ZERO_PROGRAMS,): items past the real count exit, the last programs
     zero the spare rows."""
     item = tl.program_id(0)
@@ -362,13 +382,14 @@ def _worklist_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_o
         return
     start, length, head, m_block = _work_item(cu, block_starts, n_seqs, item, HEADS, SEARCH_STEPS)
     _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
-                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT)  # fmt: skip
+                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
 
 
 @triton.jit
 def _persistent_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                        qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
-                       BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, SEARCH_STEPS: tl.constexpr):  # fmt: skip
+                       BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                       SEARCH_STEPS: tl.constexpr):  # fmt: skip
     """Grid (programs,): each walks items pid, pid + programs, ..., then zeroes its share of the
     spare rows."""
     pid = tl.program_id(0)
@@ -376,5 +397,5 @@ def _persistent_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride
     for item in range(pid, tl.load(block_starts + n_seqs) * HEADS, programs):
         start, length, head, m_block = _work_item(cu, block_starts, n_seqs, item, HEADS, SEARCH_STEPS)
         _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
-                      HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT)  # fmt: skip
+                      HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
     _zero_rows(out, stride_out, tl.load(cu + n_seqs), tokens, pid, programs, HEADS, HEAD_DIM, BLOCK_M)
