@@ -17,14 +17,15 @@ Math: one program owns ``BLOCK_M`` queries of one (sequence, head) and walks tha
 ``BLOCK_N`` at a time with the online softmax (FlashAttention): ``S = Q K^T`` and ``P V`` in fp16 on
 tensor cores with fp32 accumulation; the running max, sum and rescaling in fp32, ``exp2`` with
 ``log2(e) / sqrt(head_dim)`` folded into one scale. Only the last key block of a sequence is
-masked.
+masked. ``AttentionConfig.qk_fp8`` (off by default, an experiment) computes ``Q K^T`` in e4m3 with
+one scale per token instead.
 
 Work distribution (``grid``), all CUDA-graph capturable (the grid comes from host ints only, every
 per-batch quantity is read on the device):
 
-- ``"padded"``: programs (cdiv(max_len, BLOCK_M), sequences * heads), those past their sequence's
-  end exit at once. Simple; with graphs captured at max_len 512 and BERT's median of ~170 tokens
-  most programs exit.
+- ``"padded"``: cdiv(max_len, BLOCK_M) programs per (sequence, head) (one grid axis), those past
+  their sequence's end exit at once. Simple; with graphs captured at max_len 512 and BERT's
+  median of ~170 tokens most programs exit.
 - ``"worklist"``: one program per real (sequence, head, query block), found by a binary search
   over the plan's prefix sum of query blocks per sequence; the grid's bound (from the token and
   sequence counts) is tight to within one block per sequence, the programs past the real count
@@ -33,7 +34,10 @@ per-batch quantity is read on the device):
 - ``"persistent"``: ``programs_per_sm`` programs per SM walk the same work list round-robin.
 
 ``plan_attention`` makes that prefix sum in one small kernel; make the plan once per batch and
-pass it to every layer (the same plan serves every layer: it depends on the packing only).
+pass it to every layer (the same plan serves every layer: it depends on the packing only). Triton
+compiles a kernel on its first call for each constexpr combination (tile sizes, heads, fp16 or
+e4m3 out, the binary search's depth ceil(log2 sequences)): call it once before capturing a graph.
+Import this module only where Triton is installed.
 """
 
 from __future__ import annotations
