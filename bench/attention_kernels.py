@@ -5,9 +5,9 @@ The batch: ``--batch`` sequences (default 1,024, an Offline batch of the fp8 pat
 are SQuAD v1.1 dev's (``--dataset-path`` and ``--vocab-path``: the features as bench/gpu.py
 loads them; ``--mix random`` draws them at random, ``--mix median`` takes the middle of the sorted
 order, what bench/gpu.py profiles) or, without the dataset, drawn like them (8 % at 384 tokens,
-the rest around 160: mean ~176). Q, K and V are one (tokens, 3 * hidden) fp16 tensor, as the
-fused QKV GEMM writes it; the grid's bound is ``--max-len`` (512: what the model passes, the
-position table).
+the rest around 160: mean ~180, SQuAD dev's is 178.5). Q, K and V are one (tokens, 3 * hidden)
+fp16 tensor, as the fused QKV GEMM writes it; the grid's bound is ``--max-len`` (512: what the
+model passes, the position table).
 
 Rows: ``varlen_attn`` (fp16 context), ``varlen_attn`` + the separate quantize the fp8 path runs
 (``Fp8Kernels`` fused, an Inductor kernel), then each Triton variant with fp16 out and with e4m3
