@@ -150,6 +150,19 @@ def run_cases() -> dict[str, dict[str, float]]:
                 "max_abs_code": float(ordinal(out8).abs().max()),
                 "spare_nonzero": float((out8[real:].view(torch.uint8) != 0).sum()),
             }
+    plan = plan_attention(cu_t, 512, tokens, heads, d, AttentionConfig(64, 64))
+    blocks = [(i, j) for i, n in enumerate(lengths) for j in range(-(-n // 64))]
+    count = int(plan.work_count[0]) if plan.work_count is not None else -1
+    table = plan.work[:count].tolist() if plan.work is not None else []
+    long = plan_attention(
+        torch.tensor([0, 600], dtype=torch.int32), 256, 600, heads, d, AttentionConfig(64, 64)
+    )
+    results["plan"] = {
+        "work_is_every_query_block_in_order": float(table == [i * 8 + j for i, j in blocks]),
+        "work_of_a_sequence_past_max_len_stops_at_it": float(
+            long.work_count is not None and int(long.work_count[0]) == 4
+        ),
+    }
     ref_qk8 = reference(qkv, cu, heads, qk_e4m3=True)
     for grid in ("worklist",):
         cfg = AttentionConfig(64, 64, grid=grid, qk_fp8=True)

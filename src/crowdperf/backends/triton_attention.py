@@ -26,17 +26,15 @@ per-batch quantity is read on the device):
 - ``"padded"``: cdiv(max_len, BLOCK_M) programs per (sequence, head) (one grid axis), those past
   their sequence's end exit at once. Simple; with graphs captured at max_len 512 and BERT's
   median of ~170 tokens most programs exit.
-- ``"worklist"``: one program per real (sequence, head, query block), found by a binary search
-  over the plan's prefix sum of query blocks per sequence; the grid's bound (from the token and
-  sequence counts) is tight to within one block per sequence, the programs past the real count
-  exit at once. A sequence's query blocks of one head run next to each other (its K and V stay in
-  L2).
+- ``"worklist"``: one program per real (query block, head), read from the plan's table of query
+  blocks (one load); the grid's bound (from the token and sequence counts) is tight to within one
+  block per sequence, the programs past the real count exit at once. Heads vary fastest.
 - ``"persistent"``: ``programs_per_sm`` programs per SM walk the same work list round-robin.
 
-``plan_attention`` makes that prefix sum in one small kernel; make the plan once per batch and
+``plan_attention`` writes that table in one small kernel; make the plan once per batch and
 pass it to every layer (the same plan serves every layer: it depends on the packing only). Triton
 compiles a kernel on its first call for each constexpr combination (tile sizes, heads, fp16 or
-e4m3 out, the binary search's depth ceil(log2 sequences)): call it once before capturing a graph.
+e4m3 out, the grid's bound cdiv(max_len, BLOCK_M)): call it once before capturing a graph.
 Import this module only where Triton is installed.
 """
 
@@ -95,10 +93,12 @@ class AttentionConfig:
 @dataclass(frozen=True)
 class AttentionPlan:
     """Where the work of one packed batch is: the packing, the launch shape and (work-list grids)
-    ``block_starts`` (sequences + 1,) int32 on the device: query blocks before each sequence."""
+    on the device, ``work``: each real query block as ``sequence * m_blocks + block``, and
+    ``work_count``: how many there are (the rest of ``work`` is unwritten)."""
 
     cu_seqlens: torch.Tensor  # (sequences + 1,) int32
-    block_starts: torch.Tensor | None  # (sequences + 1,) int32, None for the padded grid
+    work: torch.Tensor | None  # (bound,) int32, None for the padded grid
+    work_count: torch.Tensor | None  # (1,) int32
     max_len: int
     tokens: int
     heads: int
@@ -109,6 +109,11 @@ class AttentionPlan:
     @property
     def sequences(self) -> int:
         return self.cu_seqlens.shape[0] - 1
+
+    @property
+    def m_blocks(self) -> int:
+        """Query blocks of the longest sequence the grid covers."""
+        return triton.cdiv(self.max_len, self.config.block_m)
 
 
 def plan_attention(
@@ -127,16 +132,18 @@ def plan_attention(
         raise ValueError(f"head_dim must be a power of two >= 16, not {head_dim}")
     n, bm = cu_seqlens.shape[0] - 1, config.block_m
     if config.grid == "padded":
-        return AttentionPlan(cu_seqlens, None, max_len, tokens, heads, head_dim, config, 0)
-    block_starts = torch.empty_like(cu_seqlens)
-    _block_starts_kernel[(1,)](cu_seqlens, block_starts, n, BLOCK_M=bm, CHUNK=1024)
-    # sum_i cdiv(L_i, bm) <= (tokens + n (bm - 1)) / bm, and <= n cdiv(max_len, bm)
-    bound = min((tokens + n * (bm - 1)) // bm, n * triton.cdiv(max_len, bm))
+        return AttentionPlan(cu_seqlens, None, None, max_len, tokens, heads, head_dim, config, 0)
+    m_blocks = triton.cdiv(max_len, bm)
+    # sum_i cdiv(L_i, bm) <= (tokens + n (bm - 1)) / bm, and <= n m_blocks
+    bound = max(1, min((tokens + n * (bm - 1)) // bm, n * m_blocks))
+    work = torch.empty(bound, dtype=torch.int32, device=cu_seqlens.device)
+    count = torch.empty(1, dtype=torch.int32, device=cu_seqlens.device)
+    _plan_kernel[(1,)](cu_seqlens, work, count, n, BLOCK_M=bm, M_BLOCKS=m_blocks, CHUNK=256)
     if config.grid == "worklist":
         programs = bound * heads + _ZERO_PROGRAMS
     else:
         programs = _sm_count(cu_seqlens.device) * config.programs_per_sm
-    return AttentionPlan(cu_seqlens, block_starts, max_len, tokens, heads, head_dim, config, programs)
+    return AttentionPlan(cu_seqlens, work, count, max_len, tokens, heads, head_dim, config, programs)
 
 
 def varlen_attention(
@@ -171,21 +178,21 @@ def varlen_attention(
     )  # fmt: skip
     scale = _LOG2_E / math.sqrt(d)
     if cfg.grid == "padded":
-        m_blocks = triton.cdiv(plan.max_len, cfg.block_m)
-        grid = ((n * heads + 1) * m_blocks,)  # + 1: zeroes spare rows
+        grid = ((n * heads + 1) * plan.m_blocks,)  # + 1: zeroes spare rows
         _padded_kernel[grid](
             qkv, out, plan.cu_seqlens, inv_scale, qkv.stride(0), out.stride(0), t, n, scale,
-            M_BLOCKS=m_blocks, **common,
+            M_BLOCKS=plan.m_blocks, **common,
         )  # fmt: skip
         return out
-    assert plan.block_starts is not None
-    steps = (n - 1).bit_length()  # binary search over n sequences: ceil(log2 n) halvings
-    tensors = (qkv, out, plan.cu_seqlens, plan.block_starts, inv_scale)
+    assert plan.work is not None and plan.work_count is not None
+    tensors = (qkv, out, plan.cu_seqlens, plan.work, plan.work_count, inv_scale)
     args = (*tensors, qkv.stride(0), out.stride(0), t, n, scale)
     if cfg.grid == "worklist":
-        _worklist_kernel[(plan.programs,)](*args, SEARCH_STEPS=steps, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common)
+        _worklist_kernel[(plan.programs,)](
+            *args, M_BLOCKS=plan.m_blocks, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common
+        )
     else:
-        _persistent_kernel[(plan.programs,)](*args, SEARCH_STEPS=steps, **common)
+        _persistent_kernel[(plan.programs,)](*args, M_BLOCKS=plan.m_blocks, **common)
     return out
 
 
@@ -220,17 +227,21 @@ def _sm_count(device: torch.device) -> int:
 
 
 @triton.jit
-def _block_starts_kernel(cu, starts, n, BLOCK_M: tl.constexpr, CHUNK: tl.constexpr):
-    """starts[i] = sum_{j < i} cdiv(L_j, BLOCK_M), i = 0..n: one program, a running carry."""
+def _plan_kernel(cu, work, count, n, BLOCK_M: tl.constexpr, M_BLOCKS: tl.constexpr, CHUNK: tl.constexpr):
+    """One program: sequence i's query blocks j < min(cdiv(L_i, BLOCK_M), M_BLOCKS) go to
+    work[before_i + j] = i * M_BLOCKS + j in sequence order; count = their number. (A sequence
+    longer than the grid's bound keeps its first M_BLOCKS blocks: never an entry past the table.)"""
     carry = tl.load(cu) * 0  # int32 zero
-    tl.store(starts, carry)
     for c in range(0, n, CHUNK):
         i = c + tl.arange(0, CHUNK)
         live = i < n
         lengths = tl.load(cu + i + 1, mask=live, other=0) - tl.load(cu + i, mask=live, other=0)
-        blocks = (lengths + BLOCK_M - 1) // BLOCK_M
-        tl.store(starts + i + 1, carry + tl.cumsum(blocks, 0), mask=live)
+        blocks = tl.minimum((lengths + BLOCK_M - 1) // BLOCK_M, M_BLOCKS)
+        before = carry + tl.cumsum(blocks, 0) - blocks
+        for j in tl.static_range(M_BLOCKS):
+            tl.store(work + before + j, i * M_BLOCKS + j, mask=live & (j < blocks))
         carry += tl.sum(blocks, 0)
+    tl.store(count, carry)
 
 
 @triton.jit
@@ -350,28 +361,20 @@ def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_se
 
 
 @triton.jit
-def _work_item(cu, block_starts, n_seqs, item, HEADS: tl.constexpr, SEARCH_STEPS: tl.constexpr):
-    """Work item -> (start, length, head, query block): item order is sequence, head, block, so
-    consecutive programs share a sequence's keys and values. Needs item < HEADS * starts[n]."""
-    lo = item * 0
-    hi = lo + n_seqs
-    for _ in tl.static_range(SEARCH_STEPS):  # the last sequence with HEADS * starts[seq] <= item
-        mid = (lo + hi) // 2
-        right = tl.load(block_starts + mid) * HEADS <= item
-        lo = tl.where(right, mid, lo)
-        hi = tl.where(right, hi, mid)
-    first = tl.load(block_starts + lo)
-    blocks = tl.load(block_starts + lo + 1) - first
-    local = item - first * HEADS
-    start = tl.load(cu + lo)
-    return start, tl.load(cu + lo + 1) - start, local // blocks, local % blocks
+def _work_item(cu, work, item, HEADS: tl.constexpr, M_BLOCKS: tl.constexpr):
+    """Work item -> (start, length, head, query block). Heads vary fastest: neighbouring programs
+    read the same rows of ``qkv`` (other columns) and share each sequence's K and V in L2."""
+    entry = tl.load(work + item // HEADS)
+    seq = entry // M_BLOCKS
+    start = tl.load(cu + seq)
+    return start, tl.load(cu + seq + 1) - start, item % HEADS, entry % M_BLOCKS
 
 
 @triton.jit
-def _worklist_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
+def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                     SEARCH_STEPS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
+                     M_BLOCKS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
     """Grid (bound * HEADS + ZERO_PROGRAMS,): items past the real count exit, the last programs
     zero the spare rows."""
     item = tl.program_id(0)
@@ -382,24 +385,24 @@ def _worklist_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_o
             out, stride_out, first_row, tokens, item - zero_first, ZERO_PROGRAMS, HEADS, HEAD_DIM, BLOCK_M
         )
         return
-    if item >= tl.load(block_starts + n_seqs) * HEADS:
+    if item >= tl.load(count) * HEADS:
         return
-    start, length, head, m_block = _work_item(cu, block_starts, n_seqs, item, HEADS, SEARCH_STEPS)
+    start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
     _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
                   HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
 
 
 @triton.jit
-def _persistent_kernel(qkv, out, cu, block_starts, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
+def _persistent_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                        qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                        BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                       SEARCH_STEPS: tl.constexpr):  # fmt: skip
+                       M_BLOCKS: tl.constexpr):  # fmt: skip
     """Grid (programs,): each walks items pid, pid + programs, ..., then zeroes its share of the
     spare rows."""
     pid = tl.program_id(0)
     programs = tl.num_programs(0)
-    for item in range(pid, tl.load(block_starts + n_seqs) * HEADS, programs):
-        start, length, head, m_block = _work_item(cu, block_starts, n_seqs, item, HEADS, SEARCH_STEPS)
+    for item in range(pid, tl.load(count) * HEADS, programs):
+        start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
         _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
                       HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
     _zero_rows(out, stride_out, tl.load(cu + n_seqs), tokens, pid, programs, HEADS, HEAD_DIM, BLOCK_M)

@@ -67,3 +67,7 @@ def test_qk_in_e4m3_is_attention_of_per_token_rounded_queries_and_keys(results: 
         assert r["max_abs_error_vs_rounded_reference"] < 4e-3, name
         # and e4m3's logits cost accuracy (why it is off by default): several % here
         assert 0 < r["mean_abs_error_vs_exact"] < 0.15 * r["mean_abs_reference"], name
+
+
+def test_the_plan_lists_every_real_query_block_once(results: Any) -> None:
+    assert all(ok == 1 for ok in results["plan"].values()), results["plan"]
