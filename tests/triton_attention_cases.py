@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -87,91 +88,133 @@ def ordinal(x8: Any) -> Any:
     return torch.where(code >= 128, -magnitude, magnitude)
 
 
-def run_cases() -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class Inputs:
+    """Sequences of 1 to 200 tokens, one empty in the middle and two at the end (a graph's unused
+    ones), 9 spare tokens; qkv read strided from a wider buffer."""
+
+    lengths: tuple[int, ...]
+    cu: tuple[int, ...]
+    qkv: Any  # (tokens, 3 * heads * d) fp16
+    cu_t: Any  # int32
+    ref: Any  # (tokens, heads * d) fp32
+    heads: int = 2
+    d: int = 64
+
+    @classmethod
+    def make(cls) -> Inputs:
+        import torch
+
+        torch.manual_seed(0)
+        heads, d, spare, lengths = 2, 64, 9, (1, 7, 64, 0, 130, 200)
+        cu = [0]
+        for n in lengths:
+            cu.append(cu[-1] + n)
+        cu += [cu[-1]] * 2
+        wide = torch.randn(cu[-1] + spare, 3 * heads * d + 32) * 1.5
+        qkv = wide.half()[:, : 3 * heads * d]
+        cu_t = torch.tensor(cu, dtype=torch.int32)
+        return cls(lengths, tuple(cu), qkv, cu_t, reference(qkv, cu, heads), heads, d)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.qkv.shape[0])
+
+    @property
+    def real(self) -> int:
+        return self.cu[-1]
+
+
+Results = dict[str, dict[str, float]]
+
+
+def fp16_cases(x: Inputs, results: Results) -> dict[str, Any]:
+    """Every grid at a few tile sizes into a NaN-filled output (spare rows included)."""
     import torch
 
-    from crowdperf.backends.fp8 import E4M3, quantize
-    from crowdperf.backends.triton_attention import (
-        GRIDS,
-        AttentionConfig,
-        attention,
-        plan_attention,
-        varlen_attention,
-    )
-
-    torch.manual_seed(0)
-    heads, d, spare = 2, 64, 9
-    lengths = [1, 7, 64, 0, 130, 200]  # an empty sequence, as a graph's unused ones
-    cu = [0]
-    for n in lengths:
-        cu.append(cu[-1] + n)
-    cu += [cu[-1]] * 2  # unused sequences at the end, empty
-    tokens = cu[-1] + spare
-    wide = torch.randn(tokens, 3 * heads * d + 32) * 1.5  # qkv read strided from a wider buffer
-    qkv = wide.half()[:, : 3 * heads * d]
-    cu_t = torch.tensor(cu, dtype=torch.int32)
-    ref = reference(qkv, cu, heads)
-    real = cu[-1]
-    results: dict[str, dict[str, float]] = {}
-
-    def fp16_case(name: str, cfg: AttentionConfig) -> Any:
-        out = torch.full((tokens, heads * d), float("nan"), dtype=torch.float16)  # spare rows too
-        plan = plan_attention(cu_t, 512, tokens, heads, d, cfg)
-        varlen_attention(qkv, plan, out=out)
-        results[name] = {
-            "max_abs_error": float((out[:real].float() - ref[:real]).abs().max()),
-            "spare_max_abs": float(out[real:].float().abs().max()),
-            "nans": float(out.isnan().sum()),
-        }
-        return out
+    from crowdperf.backends.triton_attention import GRIDS, AttentionConfig, plan_attention, varlen_attention
 
     tiles = [(64, 64), (16, 32)]  # 16 x 32: many blocks per sequence, both loops' tails
-    own16 = {}
+    outputs = {}
     for grid in GRIDS:
         for bm, bn in [*tiles, (128, 64)] if grid == "worklist" else tiles:
             cfg = AttentionConfig(bm, bn, grid=grid, programs_per_sm=2)
-            own16[cfg.name] = fp16_case(f"fp16 {cfg.name}", cfg)
+            out = torch.full((x.tokens, x.heads * x.d), float("nan"), dtype=torch.float16)
+            varlen_attention(x.qkv, plan_attention(x.cu_t, 512, x.tokens, x.heads, x.d, cfg), out=out)
+            results[f"fp16 {cfg.name}"] = {
+                "max_abs_error": float((out[: x.real].float() - x.ref[: x.real]).abs().max()),
+                "spare_max_abs": float(out[x.real :].float().abs().max()),
+                "nans": float(out.isnan().sum()),
+            }
+            outputs[cfg.name] = out
+    return outputs
+
+
+def e4m3_cases(x: Inputs, own16: dict[str, Any], results: Results) -> None:
+    """e4m3 out against the same kernel's fp16 out through fp8.quantize, and the reference."""
+    import torch
+
+    from crowdperf.backends.fp8 import E4M3, quantize
+    from crowdperf.backends.triton_attention import GRIDS, AttentionConfig, attention
+
+    real, ref = x.real, x.ref[: x.real]
     for grid in GRIDS:
         cfg = AttentionConfig(64, 64, grid=grid, programs_per_sm=2)
         scales = [("in range", float(ref.abs().max()))] + [("saturating", 0.5)] * (grid == "worklist")
         for label, amax in scales:
             inv = torch.tensor(448.0 / amax, dtype=torch.float32)
-            out8 = attention(qkv, cu_t, 512, heads, inv, cfg)
+            out8 = attention(x.qkv, x.cu_t, 512, x.heads, inv, cfg)
             steps = (ordinal(out8) - ordinal(quantize(own16[cfg.name], inv)))[:real].abs()
-            back = out8[:real].float() / inv
-            tolerance = ref[:real].abs().clamp(max=amax) * 0.0625 + 4.0 * amax / 448 * 2**-6 + 2e-3
+            off = (out8[:real].float() / inv - ref.clamp(-amax, amax)).abs()
+            tolerance = ref.abs().clamp(max=amax) * 0.0625 + 4.0 * amax / 448 * 2**-6 + 2e-3
             results[f"e4m3 {label} {cfg.name}"] = {
                 "dtype_is_e4m3": float(out8.dtype == E4M3),
                 "max_steps_vs_quantized_fp16": float(steps.max()),
                 "share_off_by_one_step": float((steps > 0).float().mean()),
-                "over_tolerance_vs_reference": float(
-                    (back - ref[:real].clamp(-amax, amax)).abs().gt(tolerance).sum()
-                ),
+                "over_tolerance_vs_reference": float(off.gt(tolerance).sum()),
                 "max_abs_code": float(ordinal(out8).abs().max()),
                 "spare_nonzero": float((out8[real:].view(torch.uint8) != 0).sum()),
             }
-    plan = plan_attention(cu_t, 512, tokens, heads, d, AttentionConfig(64, 64))
-    blocks = [(i, j) for i, n in enumerate(lengths) for j in range(-(-n // 64))]
+
+
+def plan_case(x: Inputs, results: Results) -> None:
+    import torch
+
+    from crowdperf.backends.triton_attention import AttentionConfig, plan_attention
+
+    plan = plan_attention(x.cu_t, 512, x.tokens, x.heads, x.d, AttentionConfig(64, 64))
+    blocks = [i * 8 + j for i, n in enumerate(x.lengths) for j in range(-(-n // 64))]  # 8 = 512 / 64
     count = int(plan.work_count[0]) if plan.work_count is not None else -1
     table = plan.work[:count].tolist() if plan.work is not None else []
-    long = plan_attention(
-        torch.tensor([0, 600], dtype=torch.int32), 256, 600, heads, d, AttentionConfig(64, 64)
-    )
+    past = torch.tensor([0, 600], dtype=torch.int32)  # 600 tokens, a grid bound of 256
+    long = plan_attention(past, 256, 600, x.heads, x.d, AttentionConfig(64, 64)).work_count
     results["plan"] = {
-        "work_is_every_query_block_in_order": float(table == [i * 8 + j for i, j in blocks]),
-        "work_of_a_sequence_past_max_len_stops_at_it": float(
-            long.work_count is not None and int(long.work_count[0]) == 4
-        ),
+        "work_is_every_query_block_in_order": float(table == blocks),
+        "work_of_a_sequence_past_max_len_stops_at_it": float(long is not None and int(long[0]) == 4),
     }
-    ref_qk8 = reference(qkv, cu, heads, qk_e4m3=True)
-    for grid in ("worklist",):
-        cfg = AttentionConfig(64, 64, grid=grid, qk_fp8=True)
-        out = attention(qkv, cu_t, 512, heads, config=cfg)
-        results[f"qk-e4m3 {cfg.name}"] = {
-            "max_abs_error_vs_rounded_reference": float((out[:real].float() - ref_qk8[:real]).abs().max()),
-            "mean_abs_error_vs_exact": float((out[:real].float() - ref[:real]).abs().mean()),
-            "mean_abs_reference": float(ref[:real].abs().mean()),
-        }
+
+
+def qk_e4m3_case(x: Inputs, results: Results) -> None:
+    from crowdperf.backends.triton_attention import AttentionConfig, attention
+
+    real, ref = x.real, x.ref[: x.real]
+    ref_qk8 = reference(x.qkv, list(x.cu), x.heads, qk_e4m3=True)[:real]
+    cfg = AttentionConfig(64, 64, grid="worklist", qk_fp8=True)
+    out = attention(x.qkv, x.cu_t, 512, x.heads, config=cfg)[:real].float()
+    results[f"qk-e4m3 {cfg.name}"] = {
+        "max_abs_error_vs_rounded_reference": float((out - ref_qk8).abs().max()),
+        "mean_abs_error_vs_exact": float((out - ref).abs().mean()),
+        "mean_abs_reference": float(ref.abs().mean()),
+    }
+
+
+def run_cases() -> Results:
+    x = Inputs.make()
+    results: Results = {}
+    own16 = fp16_cases(x, results)
+    e4m3_cases(x, own16, results)
+    plan_case(x, results)
+    qk_e4m3_case(x, results)
     return results
 
 
