@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import re
 import statistics
 import time
@@ -173,11 +174,14 @@ def ordinal(x8: torch.Tensor) -> torch.Tensor:
 class Report:
     def __init__(self, b: Batch, layers: int) -> None:
         self.b, self.layers = b, layers
+        self.best: dict[str, tuple[float, str]] = {}  # out -> (ms, variant)
         print(f"| variant | out | ms/layer | ms x{layers} | TFLOP/s | x baseline | max abs err | codes off |")
         print("|---|---|---|---|---|---|---|---|")
 
     def row(self, name: str, out: str, ms: float, base_ms: float, err: str = "", off: str = "") -> None:
         tflops = self.b.flops / (ms * 1e-3) / 1e12
+        if ms < self.best.get(out, (math.inf, ""))[0]:
+            self.best[out] = (ms, name)
         print(f"| {name} | {out} | {ms:.3f} | {ms * self.layers:.2f} | {tflops:.0f} | "
               f"{base_ms / ms:.2f}x | {err} | {off} |", flush=True)  # fmt: skip
 
@@ -286,7 +290,10 @@ def main() -> None:
     print(f"# {len(lengths)} sequences ({source}), {b.tokens:,} tokens, mean {b.tokens / len(lengths):.1f}, "
           f"max {max(lengths)}, sum L^2 {sum(n * n for n in lengths):,}; heads {b.heads} x {b.head_dim}, "
           f"{b.flops / 1e9:.1f} GFLOP per layer, e4m3 scale from this batch's amax")  # fmt: skip
-    run_variants(args, variants, b, Report(b, args.layers))
+    report = Report(b, args.layers)
+    run_variants(args, variants, b, report)
+    for out, (ms, best) in report.best.items():
+        print(f"# fastest {out}: {best}, {ms:.3f} ms per layer, {ms * args.layers:.2f} ms for {args.layers}")
     graph_check(b, graph_variants)
     moved = b.qkv.numel() * 2 + b.tokens * b.heads * b.head_dim * 2  # qkv read once, fp16 out written
     print(
