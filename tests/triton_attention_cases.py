@@ -2,15 +2,7 @@
 of measured errors per case; tests/unit/backends/test_triton_attention.py asserts on them.
 
 A child process because ``TRITON_INTERPRET=1`` must be set before triton is first imported, and
-the rest of the suite must not run interpreted. Two fixes to triton 3.6's interpreter are
-installed first (``fix_interpreter``), both about the interpreter, not the kernel:
-
-- a scalar in the interpreter is a 1-element array and ``range(0, n)`` over one calls
-  ``int(array)``, which NumPy >= 2.4 refuses for arrays with a dimension;
-- its software float downcast (``_convert_float``) rounds half up without carrying a mantissa
-  overflow into the exponent (fp32 125.8 -> e4m3 64, not 128), where the GPU's ``cvt.rn`` rounds
-  to nearest even. fp32/fp16 -> fp16 and e4m3 here go through torch's conversions (round to
-  nearest even, as the GPU and ``fp8.quantize``).
+the interpreter's two defects are mended first (tests/triton_interpreter.py).
 
     TRITON_INTERPRET=1 python tests/triton_attention_cases.py
 """
@@ -24,32 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-
-def fix_interpreter() -> None:
-    import numpy as np
-    import torch
-    import triton.language as tl
-    import triton.runtime.interpreter as interp
-
-    patch_tensor = interp._patch_lang_tensor
-
-    def patched(tensor: Any, scope: Any) -> None:
-        patch_tensor(tensor, scope)
-        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
-
-    interp._patch_lang_tensor = patched
-    convert = interp._convert_float
-    exact = {tl.float16: (torch.float16, np.uint16), tl.float8e4nv: (torch.float8_e4m3fn, np.uint8)}
-    rtz = interp._ir.ROUNDING_MODE.RTZ
-
-    def convert_float(data: Any, src: Any, dst: Any, rounding: Any) -> Any:
-        if src in (tl.float32, tl.float16) and dst in exact and src != dst and rounding != rtz:
-            to, bits = exact[dst]
-            wide = torch.from_numpy(np.ascontiguousarray(data).astype(np.float32))
-            return wide.to(to).view(torch.uint8 if bits == np.uint8 else torch.int16).numpy().view(bits)
-        return convert(data, src, dst, rounding)
-
-    interp._convert_float = convert_float
+from triton_interpreter import fix_interpreter
 
 
 def e4m3_rows(x: Any) -> Any:

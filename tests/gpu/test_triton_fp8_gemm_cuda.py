@@ -44,5 +44,7 @@ def test_triton_gemm_agrees_with_scaled_mm(m: int, n: int, k: int) -> None:
 def _assert_same_codes_but_at_boundaries(codes: torch.Tensor, expected: torch.Tensor) -> None:
     differ = codes != expected  # only where sums in another order land on a rounding boundary
     assert float(differ.float().mean()) < 0.02
-    step = (expected.abs() / 8).clamp(min=2**-9)  # one e4m3 step
+    # one e4m3 step; near zero, the product's own error (fast accumulation against the exact
+    # reference: ~1e-3 of the largest value, bench/fp8_gemm.py) spans several small steps
+    step = torch.maximum((expected.abs() / 8).clamp(min=2**-9), 4e-3 * expected.abs().max())
     assert bool(((codes - expected).abs() <= step * 1.01)[differ].all())

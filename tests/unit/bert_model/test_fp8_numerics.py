@@ -232,3 +232,33 @@ def test_options_keep_only_what_the_device_runs() -> None:
     on_cpu = wanted.on(torch.device("cpu"))
     assert not (on_cpu.fused or on_cpu.gelu_in_gemm)
     assert (on_cpu.fast_accum, on_cpu.gelu_tanh) == (wanted.fast_accum, wanted.gelu_tanh)
+
+
+def test_packed_batches_through_triton_attention_answer_as_padded_ones() -> None:
+    """Packed sequences (spare tokens after them) through the Triton attention, e4m3 out (Triton's
+    interpreter here), against the same FP8 model on a padded batch with torch's attention."""
+    pytest.importorskip("triton")
+    from crowdperf.workloads.bert.torch_model import Packed
+
+    model = _model()
+    amax = calibrate(model, _batches(4))
+    fp8 = Fp8Bert(model, amax, Fp8Kernels.make(fused=False), Fp8Options(fused=False, gelu_in_gemm=False))
+    lengths, width, spare = [5, 17, 30], 30, 4
+    g = torch.Generator().manual_seed(7)
+    ids = torch.randint(1, CFG.vocab_size, (len(lengths), width), generator=g)
+    seg = (torch.arange(width) > 3).long()[None].repeat(len(lengths), 1)
+    mask = (torch.arange(width)[None] < torch.tensor(lengths)[:, None]).long()
+    real = mask.bool()
+    cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
+    pad = torch.zeros(spare, dtype=torch.long)
+    positions = torch.cat([torch.arange(n) for n in lengths] + [pad])
+    with torch.inference_mode():
+        padded = fp8(ids, mask, seg)[real]
+        packed = fp8.forward_packed(
+            torch.cat([ids[real], pad]), torch.cat([seg[real], pad]), positions, Packed(cu, fp8.max_positions)
+        )
+    assert packed.shape == (sum(lengths) + spare, 2) and bool(torch.isfinite(packed).all())
+    got = packed[: sum(lengths)]
+    cosine = torch.nn.functional.cosine_similarity(got.flatten(), padded.flatten(), dim=0)
+    assert float(cosine) > 0.995
+    assert float((got - padded).abs().max()) < 0.1 * float(padded.abs().max())

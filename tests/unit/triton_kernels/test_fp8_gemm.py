@@ -1,13 +1,12 @@
-"""The Triton FP8 GEMM and its epilogues against a fake-quant reference (Triton's interpreter on
-the CPU; tests/conftest.py switches it on where no GPU is)."""
+"""The Triton FP8 GEMM and its epilogue against a fake-quant reference (Triton's interpreter on
+the CPU, mended where it disagrees with a GPU: tests/conftest.py, tests/triton_interpreter.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 torch = pytest.importorskip("torch")
-triton = pytest.importorskip("triton")
-tl = pytest.importorskip("triton.language")
+pytest.importorskip("triton")
 
 from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
 from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm  # noqa: E402
@@ -47,28 +46,11 @@ def test_gelu_quantize_epilogue_gives_the_codes_of_gelu_then_quantize(tanh: bool
     out = fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=TINY)
     assert out.dtype == E4M3
     assert float(out.float().abs().max()) == 448.0  # saturated, not NaN
-    got, want = out.float(), _cast_as_triton_does(gelu * inv).float()
+    got, want = out.float(), quantize(gelu, inv).float()
     differ = got != want  # only where fp32 sums in another order land on a rounding boundary
     assert differ.float().mean() < 0.01
-    # one e4m3 step (3 mantissa bits) on a GPU; the interpreter's cast can halve a value there
-    assert bool(((got - want).abs() <= torch.maximum(got.abs(), want.abs()) / 2 + 2**-9)[differ].all())
-
-
-@triton.jit
-def _cast_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-    r = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    x = tl.load(x_ptr + r, mask=r < n)
-    tl.store(y_ptr + r, tl.minimum(tl.maximum(x, -448.0), 448.0).to(y_ptr.dtype.element_ty), mask=r < n)
-
-
-def _cast_as_triton_does(x: torch.Tensor) -> torch.Tensor:
-    """fp32 -> e4m3 by Triton's own cast. A GPU rounds as torch does; Triton 3.6's interpreter
-    does not (it drops the carry into the next power of two, 7.9 -> 4, and truncates
-    subnormals), so the reference goes through the same cast as the kernel under test."""
-    flat = x.contiguous().view(-1)
-    y = torch.empty(flat.shape, dtype=E4M3, device=x.device)
-    _cast_kernel[(triton.cdiv(flat.numel(), 1024),)](flat, y, flat.numel(), BLOCK=1024)
-    return y.view(x.shape)
+    step = (want.abs() / 8).clamp(min=2**-9)  # one e4m3 step (3 mantissa bits)
+    assert bool(((got - want).abs() <= step * 1.01)[differ].all())
 
 
 def test_default_tiling_divides_the_sizes_of_every_bert_shape() -> None:
