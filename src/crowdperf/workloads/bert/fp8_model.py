@@ -4,13 +4,16 @@
                                 features (the fp16 model, one unpadded feature at a time, so no
                                 padding token widens a range) -> amax per Linear
     Fp8Bert.of(model, amax)     the same weights as ``Fp8Linear`` (backends/fp8.py): query, key
-                                and value fused into one (3h, h) GEMM; attention (flash, fp16),
-                                softmax, LayerNorm, GELU and the QA head stay fp16
+                                and value fused into one (3h, h) GEMM; attention (fp16 math),
+                                softmax, LayerNorm, GELU and the QA head stay 16-bit
 
 Static scales: each GEMM's input scale is fixed at calibration (amax / 448), so the op before it
-writes its output straight to e4m3 (``Fp8Kernels``: LayerNorm + quantize, residual + LayerNorm +
-quantize, GELU + quantize; fused into one kernel each by ``torch.compile`` on GPUs), never a
-reduction over the batch at run time. What calibrates is the workload's business: MLPerf's 100
+writes its output straight to e4m3, never a reduction over the batch at run time. On a GPU with
+Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantize are one
+Inductor kernel each; the first FFN product is a Triton GEMM with GELU + quantize in its epilogue
+(backends/triton_fp8_gemm.py); packed batches' attention is a Triton kernel that reads the fused
+QKV product and writes e4m3 (backends/triton_attention.py, one plan per batch for all layers).
+Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's business: MLPerf's 100
 calibration features for ``crowdperf run`` (calibration.py), a training split in the accuracy
 check; never the features a score is computed on.
 """
