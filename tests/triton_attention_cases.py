@@ -1,8 +1,6 @@
-"""Runs backends/triton_attention.py under Triton's interpreter (CPU) and prints one JSON object
-of measured errors per case; tests/unit/backends/test_triton_attention.py asserts on them.
-
-A child process because ``TRITON_INTERPRET=1`` must be set before triton is first imported, and
-the interpreter's two defects are mended first (tests/triton_interpreter.py).
+"""Runs backends/triton_attention.py under Triton's interpreter (CPU) and measures its errors per
+case (``run_cases``); tests/unit/backends/test_triton_attention.py asserts on them. By hand, the
+interpreter mended first (tests/triton_interpreter.py), one JSON object:
 
     TRITON_INTERPRET=1 python tests/triton_attention_cases.py
 """
