@@ -32,9 +32,6 @@ import argparse
 import itertools
 import math
 import re
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -43,6 +40,7 @@ import torch
 
 from crowdperf.backends.fp8 import Fp8Kernels
 from crowdperf.backends.triton_attention import AttentionConfig, Grid, plan_attention, varlen_attention
+from gpu_timing import timed_ms
 
 TILES = (
     "m64-n64-w4-s2",
@@ -143,26 +141,6 @@ def baseline_attention(b: Batch) -> torch.Tensor:
             torch.nn.functional.scaled_dot_product_attention(*per).transpose(0, 1).reshape(z - a, h).half()
         )
     return out
-
-
-def timed_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
-    """Median of ``repeats`` CUDA-event timings (wall clock on the CPU)."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        if torch.cuda.is_available():
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            samples.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
 
 
 def ordinal(x8: torch.Tensor) -> torch.Tensor:

@@ -19,14 +19,13 @@ SingleStream feature) and each GEMM shape, prints ms per call (CUDA events, medi
 from __future__ import annotations
 
 import argparse
-import statistics
-from collections.abc import Callable
 from functools import partial
 
 import torch
 
 from crowdperf.backends.fp8 import Fp8Kernels, quantize, scale_for
 from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm
+from gpu_timing import timed_ms
 
 SHAPES = {"qkv": (3072, 1024), "attn_out": (1024, 1024), "ffn_in": (4096, 1024), "ffn_out": (1024, 4096)}
 CONFIGS = ",".join([
@@ -40,21 +39,6 @@ def parse_config(name: str) -> GemmConfig:
     m, n, k = (int(v) for v in mnk.split("x"))
     stages, warps = (int(v) for v in rest.split("w"))
     return GemmConfig(block_m=m, block_n=n, block_k=k, stages=stages, warps=warps)
-
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median ms of ``fn`` (CUDA events), after three warm-up calls."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 class Case:
@@ -98,8 +82,8 @@ class Case:
 
     def rows(self, configs: list[GemmConfig], repeats: int) -> list[tuple[str, float]]:
         rows = [
-            ("cublas", timed(self.cublas, repeats)),
-            ("cublas + step", timed(self.cublas_and_step, repeats)),
+            ("cublas", timed_ms(self.cublas, 3, repeats)),
+            ("cublas + step", timed_ms(self.cublas_and_step, 3, repeats)),
         ]
         want = self.cublas().float()
         default = default_config(self.m, self.n, self.k)
@@ -108,13 +92,13 @@ class Case:
             try:
                 err = float((self.triton(cfg).float() - want).abs().max() / want.abs().max())
                 rows.append(
-                    (f"triton {label} (rel err {err:.1e})", timed(partial(self.triton, cfg), repeats))
+                    (f"triton {label} (rel err {err:.1e})", timed_ms(partial(self.triton, cfg), 3, repeats))
                 )
                 if self.name == "ffn_in":
                     for tanh in (False, True):
                         run = partial(self.triton_epilogue, cfg, tanh)
                         gelu = "tanh" if tanh else "erf"
-                        rows.append((f"triton + {gelu} GELU epilogue {label}", timed(run, repeats)))
+                        rows.append((f"triton + {gelu} GELU epilogue {label}", timed_ms(run, 3, repeats)))
             except Exception as exc:  # a tiling that does not compile (shared memory) is a row
                 rows.append((f"triton {label}: {type(exc).__name__} {str(exc)[:80]}", float("nan")))
         return rows

@@ -18,16 +18,10 @@ from crowdperf.workloads.bert.fp8_model import Fp8Options
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import bert_runner
+from gpu_marks import fp8_gpu
 
 torch = pytest.importorskip("torch")
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
-    pytest.mark.skipif(
-        torch.cuda.is_available() and torch.cuda.get_device_capability(0) < (8, 9),
-        reason="no FP8 tensor cores",
-    ),
-]
+pytestmark = fp8_gpu(torch)
 GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from gpu_marks import fp8_gpu
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
-    pytest.mark.skipif(
-        torch.cuda.is_available() and torch.cuda.get_device_capability(0) < (8, 9),
-        reason="no FP8 tensor cores",
-    ),
-]
+pytestmark = fp8_gpu(torch)
 
 from crowdperf.backends.fp8 import quantize, scale_for  # noqa: E402
 from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402

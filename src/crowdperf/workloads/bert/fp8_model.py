@@ -13,9 +13,9 @@ Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantiz
 Inductor kernel each; the first FFN product is a Triton GEMM with GELU + quantize in its epilogue
 (backends/triton_fp8_gemm.py); packed batches' attention is a Triton kernel that reads the fused
 QKV product and writes e4m3 (backends/triton_attention.py, one plan per batch for all layers).
-Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's business: MLPerf's 100
-calibration features for ``crowdperf run`` (calibration.py), a training split in the accuracy
-check; never the features a score is computed on.
+Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's
+business: MLPerf's 100 calibration features for ``crowdperf run`` (calibration.py), a training
+split in the accuracy check; never the features a score is computed on.
 """
 
 from __future__ import annotations
