@@ -25,12 +25,14 @@ if not Path("/dev/nvidia0").exists():
 
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent
-# ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>.
-SHARED_SQUAD = next(
-    (p / "shared" / "data" / "squad" for p in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
-     if (p / "shared" / "data" / "squad").is_dir()),
+# ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>; .data/
+# in the checkout on the GPU machine (the device tool carries it there).
+_SQUAD_FOLDERS = (
     REPO_ROOT.parent / "shared" / "data" / "squad",
-)  # fmt: skip
+    REPO_ROOT.parent.parent / "shared" / "data" / "squad",
+    REPO_ROOT / ".data",
+)
+SHARED_SQUAD = next((f for f in _SQUAD_FOLDERS if (f / "dev-v1.1.json").is_file()), _SQUAD_FOLDERS[0])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,7 +54,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture
 def real_squad() -> tuple[Path, Path]:
-    """The real SQuAD v1.1 dev set and vocab from ../shared/data/squad; skip when absent."""
+    """The real SQuAD v1.1 dev set and vocab (../shared/data/squad or .data/); skip when absent."""
     dev, vocab = SHARED_SQUAD / "dev-v1.1.json", SHARED_SQUAD / "vocab.txt"
     if not (dev.is_file() and vocab.is_file()):
         pytest.skip("real SQuAD files not present at ../shared/data/squad")

@@ -23,7 +23,6 @@ from gpu_marks import fp8_gpu
 torch = pytest.importorskip("torch")
 pytestmark = fp8_gpu(torch)
 GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _batch(n: int, width: int, lengths: list[int], vocab: int, seed: int) -> FeatureBatch:
@@ -87,15 +86,10 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
         assert (got[~real] == PAD_LOGIT).all() and (apart[~real] == PAD_LOGIT).all()
 
 
-def _squad() -> tuple[Path, Path]:
-    for folder in (REPO / ".data", REPO.parent / "shared" / "data" / "squad"):
-        if (folder / "dev-v1.1.json").is_file() and (folder / "vocab.txt").is_file():
-            return folder / "dev-v1.1.json", folder / "vocab.txt"
-    pytest.skip("SQuAD dev-v1.1.json / vocab.txt not found (.data/ or ../shared/data/squad)")
-
-
 @pytest.mark.slow
-def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(tmp_path: Path) -> None:
+def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(
+    tmp_path: Path, real_squad: tuple[Path, Path]
+) -> None:
     """bench/gpu.py's accuracy check as a test: BERT-Base trained from random init on the even
     paragraphs; each half scored with fp8 scales calibrated on the other half. On the trained-on
     half (F1 ~84 on an H200) the bert-99 rule applies as is; the held-out half (F1 ~9: the model
@@ -112,7 +106,7 @@ def test_fp8_keeps_99_percent_of_fp16_f1_on_a_model_trained_here(tmp_path: Path)
     from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering
     from crowdperf.workloads.bert.weights import generate_weights
 
-    dev, vocab = _squad()
+    dev, vocab = real_squad
     feats = load_features(dev, vocab, load_settings())
     split = split_by_paragraph(feats)
     cfg = BertModelConfig.base(feats.vocab_size)
