@@ -102,20 +102,19 @@ def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict
     return observer.amax
 
 
-def plan_attention(
+def _plan_attention(
     cu_seqlens: torch.Tensor, max_len: int, tokens: int, heads: int, head_dim: int
 ) -> AttentionPlan:
-    from crowdperf.backends.triton_attention import (
-        plan_attention as plan,
-    )  # Triton: GPUs (or its interpreter)
+    # imported here: Triton runs on GPUs (and in its interpreter for the CPU tests) only
+    from crowdperf.backends.triton_attention import plan_attention
 
-    return plan(cu_seqlens, max_len, tokens, heads, head_dim)
+    return plan_attention(cu_seqlens, max_len, tokens, heads, head_dim)
 
 
-def varlen_attention(qkv: torch.Tensor, plan: AttentionPlan, out_inv_scale: torch.Tensor) -> torch.Tensor:
-    from crowdperf.backends.triton_attention import varlen_attention as attention
+def _varlen_attention(qkv: torch.Tensor, plan: AttentionPlan, out_inv_scale: torch.Tensor) -> torch.Tensor:
+    from crowdperf.backends.triton_attention import varlen_attention
 
-    return attention(qkv, plan, out_inv_scale)
+    return varlen_attention(qkv, plan, out_inv_scale)
 
 
 class _Fp8Layer(nn.Module):
@@ -151,7 +150,7 @@ class _Fp8Layer(nn.Module):
         k = self.kernels
         qkv = self.qkv(x8)
         if plan is not None:
-            context8 = varlen_attention(qkv, plan, self.attn_out.input_inv_scale)
+            context8 = _varlen_attention(qkv, plan, self.attn_out.input_inv_scale)
         else:
             q, key, v = qkv.chunk(3, dim=-1)  # views: attention reads them strided
             context8 = k.quantize(attend(q, key, v, ctx, self.heads), self.attn_out.input_inv_scale)
@@ -207,7 +206,7 @@ class Fp8Bert(nn.Module):
         plan = None
         if self.triton_attention and isinstance(ctx, Packed):  # one plan serves every layer
             heads = layers[0].heads
-            plan = plan_attention(ctx.cu_seqlens, ctx.max_len, x.shape[0], heads, x.shape[-1] // heads)
+            plan = _plan_attention(ctx.cu_seqlens, ctx.max_len, x.shape[0], heads, x.shape[-1] // heads)
         for i, layer in enumerate(layers):
             x, x8 = layer(x, x8, ctx, plan, scales[i + 1] if i + 1 < len(layers) else None)
         return cast(torch.Tensor, self.qa_outputs(x))
