@@ -259,6 +259,8 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
             setup = time.perf_counter() - t0
             if v.batch == 1:  # SingleStream style: latency, not throughput
                 p50, p90 = single_stream(runner, feats, rows)
+                if name in args.profile.split(","):
+                    kernel_profile(runner, feats, rows, 1, name)
                 runner.close()
                 log(f"| {name} ({runner.description}), one feature at a time | p50 {p50:.3f} ms, "
                     f"p90 {p90:.3f} ms | | | | {setup:.0f} |")  # fmt: skip
