@@ -17,8 +17,9 @@ from typing import Any
 
 
 def fix_interpreter() -> None:
+    """Install both mends. Cheap (triton's interpreter module only): tests/conftest.py calls it at
+    every session's start, so torch is imported at the first conversion, not here."""
     import numpy as np
-    import torch
     import triton.language as tl
     import triton.runtime.interpreter as interp
 
@@ -30,12 +31,15 @@ def fix_interpreter() -> None:
 
     interp._patch_lang_tensor = patched
     convert = interp._convert_float
-    exact = {tl.float16: (torch.float16, np.uint16), tl.float8e4nv: (torch.float8_e4m3fn, np.uint8)}
+    exact = {tl.float16: ("float16", np.uint16), tl.float8e4nv: ("float8_e4m3fn", np.uint8)}
     rtz = interp._ir.ROUNDING_MODE.RTZ
 
     def convert_float(data: Any, src: Any, dst: Any, rounding: Any) -> Any:
         if src in (tl.float32, tl.float16) and dst in exact and src != dst and rounding != rtz:
-            to, bits = exact[dst]
+            import torch
+
+            name, bits = exact[dst]
+            to = getattr(torch, name)
             wide = torch.from_numpy(np.ascontiguousarray(data).astype(np.float32))
             return wide.to(to).view(torch.uint8 if bits == np.uint8 else torch.int16).numpy().view(bits)
         return convert(data, src, dst, rounding)
