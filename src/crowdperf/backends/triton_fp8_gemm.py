@@ -28,7 +28,8 @@ import torch
 import triton
 import triton.language as tl
 
-E4M3_MAX: tl.constexpr = tl.constexpr(448.0)  # the largest finite e4m3fn value (a kernel constant)
+# the largest finite e4m3fn value, as a kernel constant (fp8.py imports this module: no import back)
+_SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _fp8_gemm_kernel(
     keep = rows[:, None] < M
     if GELU_QUANT:
         y = _gelu(y, GELU_TANH) * tl.load(out_inv_scale_ptr)
-        y = tl.minimum(tl.maximum(y, -E4M3_MAX), E4M3_MAX)  # saturate: e4m3fn has no infinity
+        y = tl.minimum(tl.maximum(y, -_SATURATE), _SATURATE)  # saturate: e4m3fn has no infinity
     c_ptrs = c_ptr + rows[:, None].to(tl.int64) * stride_cm + rn[None, :]
     tl.store(c_ptrs, y.to(c_ptr.dtype.element_ty), mask=keep)
 
