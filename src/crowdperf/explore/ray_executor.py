@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from crowdperf.errors import UsageError
+from crowdperf.explore.executors import Hooks
 from crowdperf.explore.space import Point, Space
 from crowdperf.explore.steps import (
     DeadlinePassed,
@@ -115,8 +116,7 @@ class RayExecutor:
         tasks: Sequence[Any],
         point_of: Callable[[Any], Point],
         submit: Callable[[Any, dict[str, Any]], Any],
-        admit: Callable[[Any], bool],
-        on_start: Callable[[Any], None],
+        hooks: Hooks[Any, Any],
         collect: Callable[[Any], bool],
         lost: Callable[[Any, BaseException], Any],
     ) -> bool:
@@ -128,10 +128,10 @@ class RayExecutor:
         while pending or in_flight:
             while pending and len(in_flight) < self.slots:
                 task = pending.pop(0)
-                if admit(task):
+                if hooks.admit(task):
                     settings = replace(task.settings, visible_gpus=True)
                     in_flight[submit(replace(task, settings=settings), resources_of(point_of(task)))] = task
-                    on_start(task)
+                    hooks.on_start(task)
             if not in_flight:
                 break
             cutoff = max(t.deadline or float("inf") for t in in_flight.values()) + CANCEL_GRACE_S
@@ -151,17 +151,11 @@ class RayExecutor:
                 complete = collect(value) and complete
         return complete
 
-    def screen(
-        self,
-        tasks: Sequence[ScreenTask],
-        admit: Callable[[ScreenTask], bool],
-        on_start: Callable[[ScreenTask], None],
-        on_result: Callable[[ScreenResult], None],
-    ) -> bool:
+    def screen(self, tasks: Sequence[ScreenTask], hooks: Hooks[ScreenTask, ScreenResult]) -> bool:
         def collect(value: tuple[list[ScreenResult], bool]) -> bool:
             results, finished = value
             for r in results:
-                on_result(r)
+                hooks.on_result(r)
             return finished
 
         def submit(task: ScreenTask, res: dict[str, Any]) -> Any:
@@ -170,19 +164,13 @@ class RayExecutor:
         def lost(task: ScreenTask, exc: BaseException) -> tuple[list[ScreenResult], bool]:
             return [ScreenResult(p.key, None, lost_failure(p, exc)) for p in task.points], True
 
-        return self._run(tasks, lambda t: t.points[0], submit, admit, on_start, collect, lost)
+        return self._run(tasks, lambda t: t.points[0], submit, hooks, collect, lost)
 
-    def final(
-        self,
-        tasks: Sequence[FinalTask],
-        admit: Callable[[FinalTask], bool],
-        on_start: Callable[[FinalTask], None],
-        on_result: Callable[[FinalResult], None],
-    ) -> bool:
+    def final(self, tasks: Sequence[FinalTask], hooks: Hooks[FinalTask, FinalResult]) -> bool:
         def collect(value: FinalResult | None) -> bool:
             if value is None:
                 return False
-            on_result(value)
+            hooks.on_result(value)
             return True
 
         def submit(task: FinalTask, res: dict[str, Any]) -> Any:
@@ -191,7 +179,7 @@ class RayExecutor:
         def lost(task: FinalTask, exc: BaseException) -> FinalResult:
             return FinalResult(task.point.key, None, failure=lost_failure(task.point, exc))
 
-        return self._run(tasks, lambda t: t.point, submit, admit, on_start, collect, lost)
+        return self._run(tasks, lambda t: t.point, submit, hooks, collect, lost)
 
     def close(self) -> None:
         self.ray.shutdown()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crowdperf.errors import UsageError
-from crowdperf.explore.executors import Executor
+from crowdperf.explore.executors import Executor, Hooks
 from crowdperf.explore.journal import (
     Entry,
     Header,
@@ -192,7 +192,7 @@ class Driver:
             ScreenTask(tuple(g), self.exp.run, self.exp.search.screen_count, until) for g in groups.values()
         ]
         return self.executor.screen(
-            tasks, lambda t: self._admit_screen(t, until), self._started, self._screened
+            tasks, Hooks(lambda t: self._admit_screen(t, until), self._started, self._screened)
         )
 
     def _refused_stack(self, point: Point) -> str | None:
@@ -275,7 +275,7 @@ class Driver:
                 if p.status is PointStatus.FAILED and p.screen is not None and k not in order
             ]  # fmt: skip
         tasks = [self._final_task(self.points[k]) for k in order]
-        return self.executor.final(tasks, self._admit_final, self._started, self._finished)
+        return self.executor.final(tasks, Hooks(self._admit_final, self._started, self._finished))
 
     def _wants_final(self, key: str) -> bool:
         p = self.state.point(key)
