@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -78,21 +79,23 @@ class Table:
 
 @dataclass(frozen=True)
 class Variant:
-    """``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2]-b<batch>``: padded
-    batches instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
+    """``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-serial]-b<batch>``:
+    padded batches instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
     accumulation; BERT's erf GELU instead of tanh's; GELU + quantize as a kernel of its own after
     cuBLASLt's first FFN product instead of the Triton GEMM's epilogue; torch's FlashAttention 2
     and a quantize kernel instead of the Triton attention (each flag turns one of
-    ``Fp8Options``' defaults off)."""
+    ``Fp8Options``' defaults off); one caller instead of the backend's ``concurrency`` (the
+    Offline SUT's worker threads: one's host work overlaps the other's GPU work)."""
 
     precision: Precision
     batch: int
     options: Fp8Options
     packed: bool = True
+    serial: bool = False
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -104,7 +107,7 @@ class Variant:
             gelu_in_gemm="gelustep" not in flags,
             triton_attention="fa2" not in flags,
         )
-        return cls(Precision(m[1]), int(m[3]), options, packed="padded" not in flags)
+        return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 
 
 def _sync() -> None:
@@ -160,16 +163,17 @@ def reference_style(runner, feats: SquadFeatures, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def offline_style(runner, feats: SquadFeatures, rows: np.ndarray, batch: int) -> float:
-    """``rows`` sorted by length, in batches of ``batch`` (what the Offline SUT issues)."""
+def offline_style(runner, feats: SquadFeatures, rows: np.ndarray, batch: int, callers: int) -> float:
+    """``rows`` sorted by length, in batches of ``batch`` (what the Offline SUT issues), from
+    ``callers`` threads (its workers) that each gather, run and unpack a batch."""
     order = rows[np.argsort(feats.lengths[rows], kind="stable")]
     batches = [order[i : i + batch] for i in range(0, len(order), batch)]
     runner.run(feats.gather(batches[-1], align=32))  # warm: the longest shape, the shortest
     runner.run(feats.gather(batches[0], align=32))
     _sync()
     t0 = time.perf_counter()
-    for b in batches:
-        runner.run(feats.gather(b, align=32))
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(lambda b: runner.run(feats.gather(b, align=32)), batches))
     _sync()
     return len(order) / (time.perf_counter() - t0)
 
@@ -265,7 +269,8 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
                 log(f"| {name} ({runner.description}), one feature at a time | p50 {p50:.3f} ms, "
                     f"p90 {p90:.3f} ms | | | | {setup:.0f} |")  # fmt: skip
                 continue
-            sps = max(offline_style(runner, feats, rows, v.batch) for _ in range(2))
+            callers = 1 if v.serial else runner.backend.concurrency
+            sps = max(offline_style(runner, feats, rows, v.batch, callers) for _ in range(2))
             if name in args.profile.split(","):
                 kernel_profile(runner, feats, rows, v.batch, name)
             runner.close()

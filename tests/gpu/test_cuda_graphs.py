@@ -75,3 +75,25 @@ def test_packed_sequences_match_the_padded_model(
         real = batch.input_mask.astype(bool)
         np.testing.assert_allclose(got[real], want[real], atol=5e-2, rtol=5e-2)
         assert (got[~real] == PAD_LOGIT).all()  # padding answers the pad logit, never garbage
+
+
+@pytest.mark.parametrize("precision", [Precision.FP16, Precision.BF16])
+def test_concurrent_callers_each_get_their_own_batchs_logits(tmp_path: Path, precision: Precision) -> None:
+    """``run`` enqueues under the backend's lock and waits outside it (concurrency 2): callers on
+    four threads, on graph buckets and on the eager path, each get what one caller alone gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = BertModelConfig.base(30522)
+    weights = ensure_weights(tmp_path, cfg, seed=3)
+    runner, _ = bert_runner("pytorch", weights, GPU0, precision, None, max_len=384)
+    assert runner.backend.concurrency == 2
+    runner.prepare(16, [64, 96, 384])
+    shapes = [(1, 64), (3, 96), (16, 384), (20, 96), (64, 384), (2, 384)]
+    batches = [_batch(n, w, [max(3, w - 11 * k) for k in range(n)], cfg.vocab_size) for n, w in shapes]
+    alone = [runner.run(b) for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        order = [k % len(batches) for k in range(48)]
+        together = list(pool.map(lambda k: runner.run(batches[k]), order))
+    for k, got in zip(order, together, strict=True):
+        real = batches[k].input_mask.astype(bool)
+        np.testing.assert_allclose(got[real], alone[k][real], atol=1e-3, rtol=1e-3)

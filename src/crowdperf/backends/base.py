@@ -11,6 +11,7 @@ a run on several GPUs loads one instance per GPU, each with its own stream, grap
                   installed, runs that precision on that device, and can use the device
     load(config)  -> BackendInfo: what really runs (framework, provider, the device)
     run(inputs)   {name: ndarray} -> {name: ndarray}; floating outputs come back as float32
+    concurrency   how many ``run`` calls are worth having in flight at once (worker threads)
     prepare(examples)   untimed, before a test: get ready for inputs shaped like each example
                         (CUDA graphs captured per input shape where the backend can)
 
@@ -112,6 +113,14 @@ class Backend(ABC):
     def input_names(self) -> tuple[str, ...]:
         """The loaded model's input names (an ONNX graph says them; a torch module takes what its
         workload passes)."""
+
+    @property
+    def concurrency(self) -> int:
+        """How many ``run`` calls on this instance are worth having in flight at once: 1 where a
+        call holds the device from start to end; more where ``run`` enqueues under its lock and
+        waits outside it (pytorch on CUDA), so one caller's host work hides behind another's
+        device work. The harness gives each replica this many worker threads."""
+        return 1
 
     def prepare(self, examples: Sequence[Arrays]) -> None:
         """Untimed: get ready for inputs shaped like each example (capture graphs, select

@@ -4,6 +4,14 @@ fp8 on GPUs with FP8 tensor cores (compute capability 8.9+) where the program ha
 torch is the optional extra ``crowdperf[torch]``. On CUDA every instance owns its device's stream
 and a ``GraphCache``: ``prepare`` captures a CUDA graph per example's input shapes and ``run``
 replays the graph whose shapes match, or runs eagerly.
+
+A CUDA ``run`` is two steps: under the instance's lock it enqueues everything on the stream
+(inputs copied from pinned host memory, the graph or the kernels, outputs copied into pinned host
+memory) and records an event; outside the lock it waits for that event. So a second caller
+enqueues its batch while the first one's runs, and the GPU never waits for one caller's host
+work (gathering and packing the next batch, answering LoadGen for the last): ``concurrency`` is 2
+there, and the harness gives each replica that many worker threads. The stream keeps the order:
+a batch's output copy is enqueued before the next batch can overwrite a graph's static outputs.
 """
 
 from __future__ import annotations
@@ -97,6 +105,12 @@ class PyTorchBackend(Backend):
     def input_names(self) -> tuple[str, ...]:
         return ()  # a module takes the keyword arguments its workload passes
 
+    @property
+    def concurrency(self) -> int:
+        """2 on a GPU (one call's host work overlaps another's GPU work, see above); 1 on the
+        CPU, where a call is the computation and a second one would only contend for cores."""
+        return 2 if self._stream is not None else 1
+
     def prepare(self, examples: Sequence[Arrays]) -> None:
         if self._graphs is None:
             super().prepare(examples)
@@ -112,14 +126,19 @@ class PyTorchBackend(Backend):
             raise BackendError("pytorch backend used before load()")
         import torch
 
-        with self._lock, torch.inference_mode():
-            if self._stream is None:
+        if self._stream is None:
+            with self._lock, torch.inference_mode():
                 return self._to_numpy(self._call(**self._tensors(inputs)))
-            with torch.cuda.device(self._device), torch.cuda.stream(self._stream):
-                outputs = self._graphs.replay(inputs) if self._graphs is not None else None
-                if outputs is None:
-                    outputs = self._call(**self._tensors(inputs))
-                return self._to_numpy(outputs)  # the copy to the host waits for the stream
+        on_stream = torch.cuda.stream(self._stream)
+        with self._lock, torch.inference_mode(), torch.cuda.device(self._device), on_stream:
+            outputs = self._graphs.replay(inputs) if self._graphs is not None else None
+            if outputs is None:
+                outputs = self._call(**self._tensors(inputs))
+            host = self._download(outputs)
+            done = torch.cuda.Event()
+            done.record(self._stream)
+        done.synchronize()  # outside the lock: the next caller enqueues its batch meanwhile
+        return {name: _as_float32(t.numpy()) for name, t in zip(self._outputs, host, strict=True)}
 
     def _call(self, **tensors: Any) -> tuple[Any, ...]:
         out = self._module(**tensors)
@@ -132,20 +151,45 @@ class PyTorchBackend(Backend):
 
         out = {}
         for name, array in inputs.items():
-            t = torch.from_numpy(np.ascontiguousarray(array)).to(self._device)
+            t = torch.from_numpy(np.ascontiguousarray(array))
+            if self._stream is not None:  # from pinned memory: an asynchronous copy, no stream sync
+                t = t.pin_memory().to(self._device, non_blocking=True)
             out[name] = t.to(self._dtype) if t.is_floating_point() else t  # float inputs in the run's dtype
         return out
 
-    def _to_numpy(self, outputs: tuple[Any, ...]) -> dict[str, np.ndarray]:
+    def _check_outputs(self, outputs: tuple[Any, ...]) -> None:
         if len(outputs) != len(self._outputs):
             raise BackendError(f"the module returned {len(outputs)} outputs, expected {self._outputs}")
+
+    def _to_numpy(self, outputs: tuple[Any, ...]) -> dict[str, np.ndarray]:
+        self._check_outputs(outputs)
         return {
-            name: (t.float() if t.is_floating_point() else t).cpu().numpy()
+            name: (t.float() if t.is_floating_point() else t).numpy()
             for name, t in zip(self._outputs, outputs, strict=True)
         }
 
+    def _download(self, outputs: tuple[Any, ...]) -> list[Any]:
+        """Enqueue each output's copy into pinned host memory (valid once the stream passes it).
+        fp16 crosses as fp16 and widens on the host (half the bytes, no kernel); bf16, which
+        NumPy lacks, widens on the GPU."""
+        import torch
+
+        self._check_outputs(outputs)
+        host = []
+        for t in outputs:
+            src = t.float() if t.dtype == torch.bfloat16 else t
+            dst = torch.empty(src.shape, dtype=src.dtype, pin_memory=True)
+            dst.copy_(src, non_blocking=True)
+            host.append(dst)
+        return host
+
     def close(self) -> None:
         self._module = self._graphs = self._stream = None
+
+
+def _as_float32(array: np.ndarray) -> np.ndarray:
+    """Floating outputs as float32 (the harness's contract); integers as they are."""
+    return array.astype(np.float32) if array.dtype.kind == "f" and array.dtype != np.float32 else array
 
 
 def _cuda_device(torch: Any, index: int) -> Any:

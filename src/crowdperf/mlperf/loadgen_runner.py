@@ -40,7 +40,7 @@ class TestJob:
     workload_ref: str
     out_dir: Path
     targets: ResolvedTargets
-    workers: int = 1
+    workers: int | None = None  # None: the source's concurrency
     meters: tuple[str, ...] | None = None  # "module:attr" of each power meter; None: the installed ones
 
 

@@ -52,7 +52,7 @@ class HarnessContext:
     # a run uses are resolved against it, and provenance and the system name follow them.
     inventory: HostInventory = field(default_factory=host_inventory)
     argv: list[str] | None = None
-    workers: int = 1
+    workers: int | None = None  # SUT threads per replica; None: what the workload's source asks
     # Called after every LoadGen run has landed in its final directory (README population, TEST01
     # verification); the harness itself knows nothing of submissions.
     after_run: Callable[[RunSpec, RunResult], object] | None = None  # its return value is ignored

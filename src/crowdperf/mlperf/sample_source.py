@@ -4,7 +4,7 @@ The harness (QSL + SUT + LoadGen runner) knows nothing of BERT: a workload hands
 ``SampleSource``. The SUT layer groups sample indices into batches (by ``lengths``) and calls
 ``infer``; the result rows are sent to LoadGen as the sample responses. A source has one
 *replica* per device the run uses (one loaded model each); the SUT feeds each replica from its
-own worker thread, and calls on different replicas may run at the same time.
+own worker threads (``concurrency`` each), and calls may run at the same time.
 """
 
 from __future__ import annotations
@@ -48,7 +48,12 @@ class SampleSource(Protocol):
     def replicas(self) -> int:
         """How many independent executors (one per device) ``infer`` can be spread over."""
 
+    @property
+    def concurrency(self) -> int:
+        """How many ``infer`` calls on one replica are worth having in flight at once (its
+        backend's ``concurrency``): the SUT's worker threads per replica."""
+
     def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
         """Run the model on these samples on one replica. Returns a (len(indices), response_len)
         C-contiguous array; row i is the response payload for indices[i] (BERT: float32 logits
-        (384, 2) flattened). Thread-safe across replicas."""
+        (384, 2) flattened). Thread-safe, on one replica and across replicas."""

@@ -14,8 +14,9 @@
                   (``split_by_length``); short groups run and complete first
 
 Devices: the source has one replica per device the run uses. Batches go to one shared queue and
-each replica has its own worker threads (``workers`` per replica, default 1) that take the next
-batch, call ``source.infer(indices, replica)`` and complete from their own thread, so
+each replica has its own worker threads (``workers`` per replica, by default the source's
+``concurrency``: 2 for a GPU whose backend overlaps one batch's host work with another's GPU work)
+that take the next batch, call ``source.infer(indices, replica)`` and complete from their own thread, so
 ``issue_queries`` never blocks in Server and a faster device simply takes more batches (Offline's
 length-sorted batches and Server's dynamic batches balance themselves). SingleStream and
 MultiStream keep one query in flight: they run inline, each query on the next replica in turn.
@@ -69,7 +70,7 @@ class BatchingSut:
         scenario: Scenario,
         *,
         batch_size: int,
-        workers: int = 1,  # threads per replica
+        workers: int | None = None,  # threads per replica; None: the source's concurrency
         max_wait_ms: float = DEFAULT_SERVER_MAX_WAIT_MS,
         on_issued: Callable[[int], None] | None = None,  # Offline: the size of its one query
         on_completed: Callable[[int], None] | None = None,  # samples completed (progress.py)
@@ -95,7 +96,7 @@ class BatchingSut:
                 threading.Thread(
                     target=self._worker, args=(r,), name=f"sut-replica{r}-worker{w}", daemon=True
                 )
-                for w in range(max(1, workers))
+                for w in range(max(1, workers or source.concurrency))
                 for r in range(self._replicas)
             ]
         )

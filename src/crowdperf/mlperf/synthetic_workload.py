@@ -8,6 +8,7 @@ check is exact: every sample LoadGen logged must carry the bytes of its own inde
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,11 +35,13 @@ class SyntheticSource:
     align: int = 1
     call_overhead_tokens: float = float("inf")  # rows cost nothing: never split a batch
     replicas: int = 1  # simulated devices: each counts the samples it answered
+    concurrency: int = 1  # worker threads per replica the SUT runs
     loaded: set[int] = field(default_factory=set)
     answered: list[int] = field(default_factory=list)  # samples per replica
 
     def __post_init__(self) -> None:
         self.answered = [0] * self.replicas
+        self._count = threading.Lock()  # several workers may answer for one replica
 
     @property
     def total_count(self) -> int:
@@ -60,7 +63,8 @@ class SyntheticSource:
         self.loaded.difference_update(indices)
 
     def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
-        self.answered[replica] += len(indices)  # IndexError for a replica that does not exist
+        with self._count:
+            self.answered[replica] += len(indices)  # IndexError for a replica that does not exist
         if self.fail:
             raise RuntimeError("synthetic inference failure")
         if self.seconds_per_batch:

@@ -122,6 +122,10 @@ class ToySource:
     def replicas(self) -> int:
         return len(self.backends)
 
+    @property
+    def concurrency(self) -> int:
+        return min(b.concurrency for b in self.backends)
+
     def load(self, indices: Sequence[int]) -> None:
         self.loaded.update(indices)
 

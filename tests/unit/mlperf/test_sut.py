@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,13 +17,27 @@ from crowdperf.workloads.bert.workload import call_overhead_tokens
 
 
 class RecordingSource(SyntheticSource):
-    def __init__(self, total: int, replicas: int = 1, seconds_per_batch: float = 0.0) -> None:
-        super().__init__(expected_rows(total, 4), seconds_per_batch, replicas=replicas)
+    def __init__(
+        self, total: int, replicas: int = 1, seconds_per_batch: float = 0.0, concurrency: int = 1
+    ) -> None:
+        super().__init__(
+            expected_rows(total, 4), seconds_per_batch, replicas=replicas, concurrency=concurrency
+        )
         self.batches: list[list[int]] = []
+        self.in_flight = [0] * replicas  # infer calls running now, per replica
+        self.most_in_flight = [0] * replicas
+        self._lock = threading.Lock()
 
     def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
-        self.batches.append(list(indices))
-        return super().infer(indices, replica)
+        with self._lock:
+            self.batches.append(list(indices))
+            self.in_flight[replica] += 1
+            self.most_in_flight[replica] = max(self.most_in_flight[replica], self.in_flight[replica])
+        try:
+            return super().infer(indices, replica)
+        finally:
+            with self._lock:
+                self.in_flight[replica] -= 1
 
 
 def _run(scenario: Scenario, source: RecordingSource, tmp_path: Path, batch: int, **fields: float) -> None:
@@ -41,6 +56,22 @@ def _run(scenario: Scenario, source: RecordingSource, tmp_path: Path, batch: int
         lg.StartTestWithLogSettings(sut.handle, qsl, s, log, str(tmp_path / "none"))
     lg.DestroyQSL(qsl)
     assert not sut.errors
+
+
+@pytest.mark.parametrize("scenario", [Scenario.OFFLINE, Scenario.SERVER])
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_sources_concurrency_is_how_many_batches_each_replica_runs_at_once(
+    scenario: Scenario, concurrency: int, tmp_path: Path
+) -> None:
+    """A GPU backend that enqueues under its lock and waits outside it asks for two workers per
+    replica: one's host work overlaps the other's GPU work. Never more than asked."""
+    src = RecordingSource(120, replicas=2, seconds_per_batch=0.004, concurrency=concurrency)
+    if scenario is Scenario.OFFLINE:
+        _run(scenario, src, tmp_path, batch=4, offline_expected_qps=1, min_query_count=120)
+    else:
+        _run(scenario, src, tmp_path, batch=4, server_target_qps=3000, min_query_count=120)
+    assert sum(src.answered) >= 120
+    assert src.most_in_flight == [concurrency, concurrency]
 
 
 def test_offline_batches_are_length_sorted_and_full(tmp_path: Path) -> None:

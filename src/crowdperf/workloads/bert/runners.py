@@ -29,6 +29,8 @@ MLPERF_FEEDS = ("input_ids", "input_mask", "segment_ids")
 
 
 class BertRunner(Protocol):
+    backend: Backend  # the one it runs on (its ``concurrency`` sets the SUT's worker threads)
+
     @property
     def pads_batches(self) -> bool:
         """True when a batch costs rows x its longest sample (so grouping by length pays)."""

@@ -28,6 +28,7 @@ class SquadSampleSource:
         run_batch: Sequence[RunBatch],
         count: int | None = None,
         align: int = 1,
+        concurrency: int = 1,
     ) -> None:
         if count is not None and not count > 0:
             raise UsageError(f"--count must be positive, got {count}", hint="pass --count N with N >= 1")
@@ -36,6 +37,7 @@ class SquadSampleSource:
         self.features = features
         self.run_batch = tuple(run_batch)  # one per device
         self.align = align
+        self.concurrency = concurrency  # infer calls in flight per replica (the backend's)
         self.call_overhead_tokens = 0.0  # set by the workload's warm-up from measured timings
         self._total = min(count, features.count) if count else features.count
         self._lengths = features.lengths[: self._total].copy()

@@ -133,7 +133,10 @@ class OpenBertWorkload:
 
     def __post_init__(self) -> None:
         align = GPU_WIDTH_ALIGN if self._cuda else CPU_WIDTH_ALIGN
-        self.source = SquadSampleSource(self.features, [r.run for r in self.runners], align=align)
+        concurrency = min(r.backend.concurrency for r in self.runners)
+        self.source = SquadSampleSource(
+            self.features, [r.run for r in self.runners], align=align, concurrency=concurrency
+        )
 
     @property
     def _cuda(self) -> bool:
