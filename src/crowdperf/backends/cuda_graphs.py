@@ -70,7 +70,8 @@ class GraphCache:
         if key in self._graphs:
             return
         torch = self._torch
-        buffer, offsets, static = self._static_inputs(self._place(inputs))
+        with torch.cuda.stream(self._stream):  # the copies in: ordered before the side stream's run
+            buffer, offsets, static = self._static_inputs(self._place(inputs))
         with torch.inference_mode():
             side = torch.cuda.Stream(self._device)
             side.wait_stream(self._stream)
