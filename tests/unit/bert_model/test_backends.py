@@ -111,6 +111,7 @@ def test_backends_run_named_arrays_of_any_model(tmp_path: Path) -> None:
         out = backend.run({"x": x})
         assert list(out) == ["y"] and out["y"].dtype == np.float32
         np.testing.assert_allclose(out["y"], want, rtol=1e-5, atol=1e-5)
+        assert backend.concurrency == 1  # on the CPU a call is the computation: one at a time
 
 
 @pytest.mark.parametrize("name", ["onnxruntime", "pytorch"])
