@@ -121,7 +121,7 @@ def search(job: FindJob) -> Measurement:
         if warmup is not None:  # the Server search probes Offline first, at the larger batch
             progress.report_phase(Phase.WARMUP)
             probed = (scenario, Scenario.OFFLINE) if scenario is Scenario.SERVER else (scenario,)
-            warmup(max(default_batch_size(s, job.spec.batch_size) for s in probed))
+            warmup(max(default_batch_size(s, job.spec.batch_size, opened.source) for s in probed))
         progress.report_phase(Phase.SEARCH, unit="probes")
         if scenario is Scenario.OFFLINE:
             return Measurement(scenario, search_.offline_qps(), "samples/s", search_.prober.count)

@@ -69,7 +69,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         warmup = getattr(opened, "warmup", None)  # optional: untimed, before any LoadGen test
         if warmup is not None:  # (also before the sizing probes: graphs captured, kernels chosen)
             progress.report_phase(Phase.WARMUP)
-            warmup(default_batch_size(spec.scenario, spec.batch_size))
+            warmup(default_batch_size(spec.scenario, spec.batch_size, opened.source))
         targets = size_test_targets(opened, spec, get_round(spec.round).seeds, job.targets)
         settings = _settings(job, opened, total, targets, workload.rules.benchmark.performance_sample_count)
         audit = job.out_dir / "audit.config"
@@ -135,7 +135,7 @@ def _start(
     log.enable_trace = False
     source = opened.source
     qsl = lg.ConstructQSL(total, perf, source.load, source.unload)
-    batch = default_batch_size(job.spec.scenario, job.spec.batch_size)
+    batch = default_batch_size(job.spec.scenario, job.spec.batch_size, source)
     try:
         meters = open_meters(opened.runtime.devices, job.meters) if measured else []  # untimed: NVML, sysfs
         progress.report_phase(Phase.LOADGEN, budget=work_budget(job.spec, settings, total))

@@ -90,7 +90,7 @@ class Prober:
         log.log_output.copy_summary_to_stdout = False
         source = self.opened.source
         qsl = lg.ConstructQSL(self.total, self.perf, source.load, source.unload)
-        batch = default_batch_size(scenario, self.batch_size)
+        batch = default_batch_size(scenario, self.batch_size, source)
         try:
             with BatchingSut(source, scenario, batch_size=batch) as sut:
                 lg.StartTestWithLogSettings(sut.handle, qsl, s, log, str(out / "no-audit.config"))

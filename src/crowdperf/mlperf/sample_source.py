@@ -9,10 +9,12 @@ own worker threads (``concurrency`` each), and calls may run at the same time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
+
+from crowdperf.mlperf.rounds import Scenario
 
 
 class SampleSource(Protocol):
@@ -47,6 +49,11 @@ class SampleSource(Protocol):
     @property
     def replicas(self) -> int:
         """How many independent executors (one per device) ``infer`` can be spread over."""
+
+    @property
+    def batch_sizes(self) -> Mapping[Scenario, int]:
+        """Batch sizes this source runs best at on its device, per scenario, where the user gives
+        none (``--batch-size``); a scenario not in it gets the harness's default (sut.py)."""
 
     @property
     def concurrency(self) -> int:

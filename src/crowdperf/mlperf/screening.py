@@ -106,7 +106,7 @@ def screen_child(job: ScreenJob) -> tuple[ScreenOutcome, ...]:
             scenarios = (
                 (spec.scenario, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else (spec.scenario,)
             )
-            warmup(max(default_batch_size(s, b) for s in scenarios for b in job.batch_sizes))
+            warmup(max(default_batch_size(s, b, opened.source) for s in scenarios for b in job.batch_sizes))
         outcomes = []
         for i, batch_size in enumerate(job.batch_sizes):
             try:

@@ -80,7 +80,7 @@ class RunSpec:
     targets: Targets = field(default_factory=Targets)
     count: int | None = None  # cap on QSL samples (distinct; performance runs reuse them)
     threads: int | None = None
-    batch_size: int | None = None  # None = the scenario's default (see sut.default_batch_size)
+    batch_size: int | None = None  # None = the source's or the scenario's (sut.default_batch_size)
     results_dir: Path = Path("results")
     paths: AssetPaths = field(default_factory=AssetPaths)
     allow_download: bool = False

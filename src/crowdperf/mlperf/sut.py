@@ -42,7 +42,8 @@ import numpy as np
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.sample_source import SampleSource
 
-# Per-scenario batch sizes when --batch-size is not given. MultiStream batches its 8-sample query.
+# Per-scenario batch sizes when neither --batch-size nor the source (SampleSource.batch_sizes)
+# says one. MultiStream batches its 8-sample query.
 DEFAULT_BATCH_SIZE = {
     Scenario.SINGLE_STREAM: 1,
     Scenario.MULTI_STREAM: 8,
@@ -55,10 +56,12 @@ _Item = tuple[list[int], list[int]]  # (response ids, sample indices)
 _STOP: _Item = ([], [])
 
 
-def default_batch_size(scenario: Scenario, requested: int | None) -> int:
+def default_batch_size(scenario: Scenario, requested: int | None, source: SampleSource) -> int:
+    """``--batch-size`` where given, else what the source asks for on its device (a GPU wants far
+    larger batches than a CPU), else the scenario's default; SingleStream is always 1."""
     if scenario is Scenario.SINGLE_STREAM:
         return 1
-    return requested or DEFAULT_BATCH_SIZE[scenario]
+    return requested or source.batch_sizes.get(scenario) or DEFAULT_BATCH_SIZE[scenario]
 
 
 class BatchingSut:

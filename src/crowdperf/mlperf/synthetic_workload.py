@@ -36,6 +36,7 @@ class SyntheticSource:
     call_overhead_tokens: float = float("inf")  # rows cost nothing: never split a batch
     replicas: int = 1  # simulated devices: each counts the samples it answered
     concurrency: int = 1  # worker threads per replica the SUT runs
+    batch_sizes: dict[Scenario, int] = field(default_factory=dict)  # none: the harness's defaults
     loaded: set[int] = field(default_factory=set)
     answered: list[int] = field(default_factory=list)  # samples per replica
 

@@ -70,7 +70,7 @@ def measure_now(job: SpeedJob) -> float:
         probed = Scenario.OFFLINE if scenario is Scenario.SERVER else scenario
         warmup = getattr(opened, "warmup", None)
         if warmup is not None:
-            warmup(default_batch_size(probed, job.spec.batch_size))
+            warmup(default_batch_size(probed, job.spec.batch_size, opened.source))
         prober = Prober(
             opened,
             seeds=job.seeds,

@@ -28,6 +28,7 @@ from crowdperf.backends.base import (
     TorchProgram,
 )
 from crowdperf.backends.registry import get_backend
+from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.spec import RunSpec
 from crowdperf.mlperf.workload import AccuracyResult, RuntimeInfo
 from crowdperf.mlperf.workload_rules import WorkloadRules
@@ -125,6 +126,10 @@ class ToySource:
     @property
     def concurrency(self) -> int:
         return min(b.concurrency for b in self.backends)
+
+    @property
+    def batch_sizes(self) -> dict[Scenario, int]:
+        return {}  # the harness's defaults
 
     def load(self, indices: Sequence[int]) -> None:
         self.loaded.update(indices)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crowdperf.mlperf.rounds import Scenario
-from crowdperf.mlperf.sut import BatchingSut, split_by_length
+from crowdperf.mlperf.sut import DEFAULT_BATCH_SIZE, BatchingSut, default_batch_size, split_by_length
 from crowdperf.mlperf.synthetic_workload import SyntheticSource, expected_rows
 from crowdperf.workloads.bert.workload import call_overhead_tokens
 
@@ -72,6 +72,17 @@ def test_a_sources_concurrency_is_how_many_batches_each_replica_runs_at_once(
         _run(scenario, src, tmp_path, batch=4, server_target_qps=3000, min_query_count=120)
     assert sum(src.answered) >= 120
     assert src.most_in_flight == [concurrency, concurrency]
+
+
+def test_batch_size_is_the_users_else_the_sources_else_the_scenarios() -> None:
+    gpu = SyntheticSource(expected_rows(4, 4), batch_sizes={Scenario.OFFLINE: 1024})
+    cpu = SyntheticSource(expected_rows(4, 4))
+    assert default_batch_size(Scenario.OFFLINE, 96, gpu) == 96
+    assert default_batch_size(Scenario.OFFLINE, None, gpu) == 1024
+    assert default_batch_size(Scenario.SERVER, None, gpu) == DEFAULT_BATCH_SIZE[Scenario.SERVER]
+    assert default_batch_size(Scenario.OFFLINE, None, cpu) == DEFAULT_BATCH_SIZE[Scenario.OFFLINE]
+    for source in (gpu, cpu):
+        assert default_batch_size(Scenario.SINGLE_STREAM, 64, source) == 1  # one sample a query
 
 
 def test_offline_batches_are_length_sorted_and_full(tmp_path: Path) -> None:

@@ -9,11 +9,12 @@ response (3,072 bytes per sample) that the accuracy script decodes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from crowdperf.errors import UsageError
+from crowdperf.mlperf.rounds import Scenario
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures
 
 RunBatch = Callable[[FeatureBatch], np.ndarray]  # (b, w) features -> (b, w, 2) logits
@@ -29,6 +30,7 @@ class SquadSampleSource:
         count: int | None = None,
         align: int = 1,
         concurrency: int = 1,
+        batch_sizes: Mapping[Scenario, int] | None = None,
     ) -> None:
         if count is not None and not count > 0:
             raise UsageError(f"--count must be positive, got {count}", hint="pass --count N with N >= 1")
@@ -38,6 +40,7 @@ class SquadSampleSource:
         self.run_batch = tuple(run_batch)  # one per device
         self.align = align
         self.concurrency = concurrency  # infer calls in flight per replica (the backend's)
+        self.batch_sizes: Mapping[Scenario, int] = batch_sizes or {}  # where --batch-size is not given
         self.call_overhead_tokens = 0.0  # set by the workload's warm-up from measured timings
         self._total = min(count, features.count) if count else features.count
         self._lengths = features.lengths[: self._total].copy()
