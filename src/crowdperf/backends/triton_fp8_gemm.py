@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 import triton
@@ -309,21 +310,54 @@ def fp8_gemm(
     """``x8 @ weight8^T * scale (+ bias)``, or its GELU (erf, or tanh's with
     ``gelu_tanh``) quantized to e4m3 with ``gelu_out_inv_scale``; see the module's docstring for
     the layouts."""
+    out, launches = gemm_launches(
+        x8, weight8, scale, bias, gelu_out_inv_scale=gelu_out_inv_scale, gelu_tanh=gelu_tanh,
+        out_dtype=out_dtype, config=config,
+    )  # fmt: skip
+    for launch in launches:
+        launch()
+    return out
+
+
+@dataclass(frozen=True)
+class KernelLaunch:
+    """One Triton kernel launch, prepared: ``kernel[grid](*args, **options)``."""
+
+    kernel: Any  # a triton.jit function
+    grid: tuple[int, ...]
+    args: tuple[Any, ...]
+    options: dict[str, Any]  # constexpr arguments, num_warps, num_stages
+
+    def __call__(self) -> None:
+        self.kernel[self.grid](*self.args, **self.options)
+
+
+def gemm_launches(
+    x8: torch.Tensor,
+    weight8: torch.Tensor,
+    scale: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    gelu_out_inv_scale: torch.Tensor | None = None,
+    gelu_tanh: bool = False,
+    out_dtype: torch.dtype = torch.float16,
+    config: GemmConfig | None = None,
+) -> tuple[torch.Tensor, list[KernelLaunch]]:
+    """``fp8_gemm``'s output (allocated, not written) and the launches that write it, not run
+    (bench/fp8_gemm_compile.py compiles them for Hopper on a machine without a GPU)."""
     (m, k), n = x8.shape, weight8.shape[0]
     gelu = gelu_out_inv_scale is not None
     cfg = config or default_config(m, n, k, epilogue=gelu)
     _check(x8, weight8, cfg, gelu)
     out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if gelu else out_dtype)
     if m == 0:
-        return out
+        return out, []
     epilogue = _Epilogue(scale, bias, gelu_out_inv_scale, gelu_tanh)
     if cfg.split_k > 1:
-        _launch_split_k(x8, weight8, out, epilogue, cfg)
-    elif cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
-        _launch_persistent(x8, weight8, out, epilogue, cfg)
-    else:
-        _launch_classic(x8, weight8, out, epilogue, cfg)
-    return out
+        return out, _split_k_launches(x8, weight8, out, epilogue, cfg)
+    if cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
+        return out, [_persistent_launch(x8, weight8, out, epilogue, cfg)]
+    return out, [_classic_launch(x8, weight8, out, epilogue, cfg)]
 
 
 def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool) -> None:
@@ -362,21 +396,18 @@ class _Epilogue:
         return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": gelu, "GELU_TANH": self.gelu_tanh}
 
 
-def _launch_classic(
+def _classic_launch(
     x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
-) -> None:
+) -> KernelLaunch:
     (m, k), n = x8.shape, w8.shape[0]
     grid = (math.ceil(m / cfg.block_m) * (n // cfg.block_n),)
-    _fp8_gemm_kernel[grid](
-        x8, w8, out, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k, **ep.flags(),
-        BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-        num_stages=cfg.stages, num_warps=cfg.warps,
-    )  # fmt: skip
+    args = (x8, w8, out, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
+    return KernelLaunch(_fp8_gemm_kernel, grid, args, {**ep.flags(), **_tiling(cfg)})
 
 
-def _launch_persistent(
+def _persistent_launch(
     x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
-) -> None:
+) -> KernelLaunch:
     (m, k), n = x8.shape, w8.shape[0]
     tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
     # the loop's step stays a constant per device (no recompile per M); fewer tiles, fewer programs
@@ -391,31 +422,44 @@ def _launch_persistent(
         a = TensorDescriptor(x8, [m, k], [x8.stride(0), 1], [cfg.block_m, cfg.block_k])
         w = TensorDescriptor(w8, [n, k], [w8.stride(0), 1], [cfg.block_n, cfg.block_k])
         c = TensorDescriptor(out, [m, n], [out.stride(0), 1], [cfg.block_m, store_n])
-    _fp8_gemm_persistent_kernel[(min(tiles, step),)](
-        a, w, c, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k, **ep.flags(),
-        BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-        PROGRAMS=step, TMA=cfg.tma, SUBTILE=cfg.epilogue_subtile, WARP_SPECIALIZE=cfg.warp_specialize,
-        num_stages=cfg.stages, num_warps=cfg.warps,
-    )  # fmt: skip
+    args = (a, w, c, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
+    form = {
+        "PROGRAMS": step,
+        "TMA": cfg.tma,
+        "SUBTILE": cfg.epilogue_subtile,
+        "WARP_SPECIALIZE": cfg.warp_specialize,
+    }
+    return KernelLaunch(
+        _fp8_gemm_persistent_kernel, (min(tiles, step),), args, {**ep.flags(), **_tiling(cfg), **form}
+    )
 
 
-def _launch_split_k(
+def _split_k_launches(
     x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
-) -> None:
+) -> list[KernelLaunch]:
+    """The slices' products into fp32 partial sums, then their sum, scaled, plus bias."""
     (m, k), n = x8.shape, w8.shape[0]
     parts = torch.empty((cfg.split_k, m, n), device=x8.device, dtype=torch.float32)
     tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
-    _fp8_gemm_split_k_kernel[(tiles, cfg.split_k)](
-        x8, w8, parts, m, x8.stride(0), w8.stride(0), n, k, cfg.split_k,
-        BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-        num_stages=cfg.stages, num_warps=cfg.warps,
+    slices = KernelLaunch(
+        _fp8_gemm_split_k_kernel, (tiles, cfg.split_k),
+        (x8, w8, parts, m, x8.stride(0), w8.stride(0), n, k, cfg.split_k), _tiling(cfg),
     )  # fmt: skip
     scale, bias, _ = ep.tensors()
     reduce_m = 32
-    _split_k_reduce_kernel[(math.ceil(m / reduce_m), n // cfg.block_n)](
-        parts, out, scale, bias, m, out.stride(0), n, cfg.split_k, ep.bias is not None,
-        BLOCK_M=reduce_m, BLOCK_N=cfg.block_n, num_warps=4,
+    total = KernelLaunch(
+        _split_k_reduce_kernel, (math.ceil(m / reduce_m), n // cfg.block_n),
+        (parts, out, scale, bias, m, out.stride(0), n, cfg.split_k, ep.bias is not None),
+        {"BLOCK_M": reduce_m, "BLOCK_N": cfg.block_n, "num_warps": 4},
     )  # fmt: skip
+    return [slices, total]
+
+
+def _tiling(cfg: GemmConfig) -> dict[str, int]:
+    return {
+        "BLOCK_M": cfg.block_m, "BLOCK_N": cfg.block_n, "BLOCK_K": cfg.block_k, "GROUP_M": cfg.group_m,
+        "num_stages": cfg.stages, "num_warps": cfg.warps,
+    }  # fmt: skip
 
 
 def _sm_count(device: torch.device) -> int:
