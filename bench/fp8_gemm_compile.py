@@ -1,7 +1,7 @@
 """Compile the Triton FP8 GEMM's launches for Hopper (sm_90a) on a machine without a GPU, and say
 per config what the GPU would find out at its first call: whether it compiles, its shared memory
-(an H200 SM has 227 KiB for one program, so two programs of a config fit only below half that),
-registers and spills (ptxas), whether its operand loads are software-pipelined (async copies or
+and registers (ptxas; an H200 SM has 227 KiB and 64 Ki registers: so how many programs fit on
+one SM), spills, whether its operand loads are software-pipelined (async copies or
 TMA in the TTGIR) and whether the tile loop was warp-specialised.
 
 Compile-only: no timing; prunes configs before GPU time is spent (bench/fp8_gemm.py times them).
@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover
 
 SHAPES = {"qkv": (3072, 1024), "attn_out": (1024, 1024), "ffn_in": (4096, 1024), "ffn_out": (1024, 4096)}
 SHARED_PER_SM = 227 * 1024  # H100/H200: the most one program may take
+REGISTERS_PER_SM = 65_536
 HOPPER = GPUTarget("cuda", 90, 32)
 
 
@@ -57,8 +58,8 @@ def compile_launch(launch: KernelLaunch, programs: int) -> Any:
     return triton.compile(ASTSource(fn, signature, constexprs, attrs), target=HOPPER, options=build)
 
 
-def ptxas_usage(ptx: str) -> str:
-    """Registers and spill bytes per thread, from Triton's own ptxas."""
+def ptxas_usage(ptx: str) -> tuple[int, int]:
+    """Registers and spill bytes per thread, from Triton's own ptxas (-1: unknown)."""
     bin_dir = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
     for ptxas in (bin_dir / "ptxas", bin_dir / "ptxas-blackwell"):
         run = subprocess.run(
@@ -68,8 +69,8 @@ def ptxas_usage(ptx: str) -> str:
         if run.returncode == 0:
             regs = re.search(r"Used (\d+) registers", run.stderr)
             spills = re.search(r"(\d+) bytes spill stores", run.stderr)
-            return f"{regs.group(1) if regs else '?'} regs, {spills.group(1) if spills else '?'} B spilled"
-    return "ptxas: n/a"
+            return int(regs.group(1)) if regs else -1, int(spills.group(1)) if spills else -1
+    return -1, -1
 
 
 def describe(cfg: GemmConfig, shape: str, m: int, gelu: bool, sms: int) -> str:
@@ -82,11 +83,13 @@ def describe(cfg: GemmConfig, shape: str, m: int, gelu: bool, sms: int) -> str:
     for launch in launches:
         kernel = compile_launch(launch, cfg.persistent * sms)
         ttgir = kernel.asm["ttgir"]
-        shared = int(kernel.metadata.shared)
-        fits = (
-            "2/SM" if 2 * shared <= SHARED_PER_SM else "1/SM" if shared <= SHARED_PER_SM else "DOES NOT FIT"
-        )
-        notes = [f"{shared / 1024:.0f} KiB shared ({fits})", ptxas_usage(kernel.asm["ptx"])]
+        shared, (regs, spilled) = int(kernel.metadata.shared), ptxas_usage(kernel.asm["ptx"])
+        threads = 32 * launch.options["num_warps"]
+        per_sm = min(SHARED_PER_SM // max(shared, 1), REGISTERS_PER_SM // (max(regs, 1) * threads))
+        notes = [
+            f"{shared / 1024:.0f} KiB shared, {regs} regs, {spilled} B spilled",
+            f"{per_sm} program(s) per SM" if per_sm else "DOES NOT FIT",
+        ]
         if "dot" in ttgir:  # a product's loop (the split-K sum has none)
             pipelined = "async_copy_global_to_local" in ttgir or "async_tma_copy_global_to_local" in ttgir
             notes.append("loads pipelined" if pipelined else "loads NOT pipelined")
