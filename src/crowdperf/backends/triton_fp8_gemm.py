@@ -21,6 +21,7 @@ tested there; speed only on a GPU (bench/fp8_gemm.py).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -462,6 +463,7 @@ def _tiling(cfg: GemmConfig) -> dict[str, int]:
     }  # fmt: skip
 
 
+@functools.cache
 def _sm_count(device: torch.device) -> int:
     """Streaming multiprocessors of ``device``; on the CPU (Triton's interpreter) a few programs,
     so that each walks several tiles as on a GPU."""
