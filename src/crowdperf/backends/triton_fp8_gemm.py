@@ -375,6 +375,8 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool)
         raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
     if cfg.tma and (x8.stride(0) % 16 or weight8.stride(0) % 16 or n % 16):
         raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs rows 16-byte aligned")
+    if cfg.tma and x8.is_cuda and torch.cuda.get_device_capability(x8.device) < (9, 0):
+        raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs a Hopper or later GPU (compute capability 9.0)")
 
 
 @dataclass(frozen=True)
