@@ -210,7 +210,7 @@ def _fp8_gemm_persistent_kernel(
 ):  # fmt: skip
     """Each of PROGRAMS programs walks tiles start, start + PROGRAMS, ... (Triton's tutorial 09
     recipe: ``flatten`` lets the compiler pipeline the next tile's loads under this tile's
-    epilogue). PROGRAMS = the number of tiles gives one program per tile."""
+    epilogue). PROGRAMS past the number of tiles gives one program per tile."""
     start = tl.program_id(0)
     grid_m = tl.cdiv(M, BLOCK_M)
     grid_n = N // BLOCK_N
@@ -413,8 +413,9 @@ def _persistent_launch(
 ) -> KernelLaunch:
     (m, k), n = x8.shape, w8.shape[0]
     tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
-    # the loop's step stays a constant per device (no recompile per M); fewer tiles, fewer programs
-    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else tiles
+    # the loop's step is a constant per device (no recompile per M); fewer tiles, fewer programs;
+    # not persistent: a step past any tile count, so each program takes one tile
+    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else 1 << 30
     a: object = x8
     w: object = w8
     c: object = out
