@@ -3,15 +3,25 @@ GEMM (backends/triton_fp8_gemm.py), alone and with the element-wise step after e
 
 For each token count (an Offline batch of 1,024 real-length features, a Server batch, one
 SingleStream feature) and each GEMM shape, prints ms per call (CUDA events, median of
-``--repeats``), TFLOP/s and the ratio to cuBLASLt measured in the same run:
+``--repeats``; below ``--graph-below`` tokens, 20 calls in one CUDA graph, so that the kernel's
+time and not Python's launch is measured), TFLOP/s and the ratio to cuBLASLt measured in the
+same run:
 
 - ``cublas``: ``_scaled_mm``, per-tensor scales, bias, fast accumulation, fp16 out;
 - ``cublas + step``: that, then the step (GELU + quantize after the first FFN GEMM; residual +
   LayerNorm + quantize after the others) as Inductor's fused Triton kernel: today's ``--precision
   fp8`` path;
-- ``triton <tiling>``: the Triton GEMM, fp16 out, for each tiling in ``--configs``;
-- ``triton + GELU epilogue <tiling>`` (the first FFN product): the Triton GEMM with GELU (erf or
-  tanh's) + quantize in its epilogue, e4m3 out.
+- ``triton <config>``: the Triton GEMM, fp16 out, for each config in ``--configs``
+  (``GemmConfig.name``: a tiling ``128x256x128s3w8``, then its form: ``-p1`` persistent with one
+  program per SM, ``-tma`` TMA descriptors, ``-sub`` the epilogue in two halves, ``-ws`` warp
+  specialisation, ``-k4`` split-K in 4 slices), and its error against cuBLASLt;
+- ``triton + GELU epilogue <config>`` (the first FFN product; not for split-K): the Triton GEMM
+  with GELU (``--gelu``: erf and/or tanh's) + quantize in its epilogue, e4m3 out, and the share
+  of its codes that differ from GELU + quantize of cuBLASLt's product (a few % at rounding
+  boundaries is expected; far more is a wrong kernel).
+
+A config that fails (does not compile, too much shared memory, wrong sizes) prints a row with
+its error and the run goes on.
 
     python bench/fp8_gemm.py [--tokens 181000,11520,180] [--configs 128x256x128s4w8,...]
 """
@@ -19,13 +29,14 @@ SingleStream feature) and each GEMM shape, prints ms per call (CUDA events, medi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import torch
 
 from crowdperf.backends.fp8 import Fp8Kernels, quantize, scale_for
 from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm
-from gpu_timing import timed_ms
+from gpu_timing import graphed_ms, timed_ms
 
 SHAPES = {"qkv": (3072, 1024), "attn_out": (1024, 1024), "ffn_in": (4096, 1024), "ffn_out": (1024, 4096)}
 CONFIGS = ",".join([
@@ -35,18 +46,16 @@ CONFIGS = ",".join([
 
 
 def parse_config(name: str) -> GemmConfig:
-    mnk, rest = name.split("s")
-    m, n, k = (int(v) for v in mnk.split("x"))
-    stages, warps = (int(v) for v in rest.split("w"))
-    return GemmConfig(block_m=m, block_n=n, block_k=k, stages=stages, warps=warps)
+    return GemmConfig.parse(name)
 
 
 class Case:
     """One GEMM shape at one token count: its operands and each way to run it."""
 
-    def __init__(self, name: str, m: int, n: int, k: int) -> None:
+    def __init__(self, name: str, m: int, n: int, k: int, graphed: bool = False) -> None:
         dev = torch.device("cuda")
         self.name, self.m, self.n, self.k = name, m, n, k
+        self.graphed = graphed  # time calls in a CUDA graph (kernel time, not launch time)
         x = torch.randn(m, k, device=dev, dtype=torch.float16)
         w = torch.randn(n, k, device=dev, dtype=torch.float16) / k**0.5
         self.sx, self.sw = scale_for(float(x.abs().max())).to(dev), scale_for(float(w.abs().max())).to(dev)
@@ -80,36 +89,53 @@ class Case:
         x8, w8, inv = self.x8, self.w8, self.inv
         return fp8_gemm(x8, w8, self.scale, self.bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=cfg)
 
-    def rows(self, configs: list[GemmConfig], repeats: int) -> list[tuple[str, float]]:
-        rows = [
-            ("cublas", timed_ms(self.cublas, 3, repeats)),
-            ("cublas + step", timed_ms(self.cublas_and_step, 3, repeats)),
-        ]
-        want = self.cublas().float()
+    def epilogue_codes_differ(self, cfg: GemmConfig, tanh: bool) -> float:
+        """The share of the epilogue's e4m3 codes that differ from GELU + quantize of cuBLASLt's."""
+        gelu = torch.nn.functional.gelu(self.cublas().float(), approximate="tanh" if tanh else "none")
+        want = quantize(gelu, self.inv).float()
+        return float((self.triton_epilogue(cfg, tanh).float() != want).float().mean())
+
+    def ms(self, fn: Callable[[], object], repeats: int) -> float:
+        return graphed_ms(fn, 3, repeats) if self.graphed else timed_ms(fn, 3, repeats)
+
+    def rows(self, configs: list[GemmConfig], gelus: list[str], repeats: int) -> Iterator[tuple[str, float]]:
+        """Each variant's row as soon as it is timed (cuBLASLt's first: the base of the ratios)."""
+        yield ("cublas", self.ms(self.cublas, repeats))
+        yield ("cublas + step", self.ms(self.cublas_and_step, repeats))
         default = default_config(self.m, self.n, self.k)
         for cfg in [default, *[c for c in configs if c != default]]:
             label = cfg.name + (" (default)" if cfg == default else "")
             try:
-                err = float((self.triton(cfg).float() - want).abs().max() / want.abs().max())
-                rows.append(
-                    (f"triton {label} (rel err {err:.1e})", timed_ms(partial(self.triton, cfg), 3, repeats))
-                )
-                if self.name == "ffn_in":
-                    for tanh in (False, True):
-                        run = partial(self.triton_epilogue, cfg, tanh)
-                        gelu = "tanh" if tanh else "erf"
-                        rows.append((f"triton + {gelu} GELU epilogue {label}", timed_ms(run, 3, repeats)))
-            except Exception as exc:  # a tiling that does not compile (shared memory) is a row
-                rows.append((f"triton {label}: {type(exc).__name__} {str(exc)[:80]}", float("nan")))
-        return rows
+                yield from self._config_rows(cfg, label, gelus, repeats)
+            except Exception as exc:  # a config that does not compile (shared memory) is a row
+                yield (f"triton {label}: {type(exc).__name__} {str(exc)[:100]}", float("nan"))
+
+    def _config_rows(
+        self, cfg: GemmConfig, label: str, gelus: list[str], repeats: int
+    ) -> Iterator[tuple[str, float]]:
+        want = self.cublas().float()
+        err = float((self.triton(cfg).float() - want).abs().max() / want.abs().max())
+        yield (f"triton {label} (rel err {err:.1e})", self.ms(partial(self.triton, cfg), repeats))
+        if self.name == "ffn_in" and cfg.split_k == 1:
+            for gelu in gelus:
+                tanh = gelu == "tanh"
+                differ = self.epilogue_codes_differ(cfg, tanh)
+                run = partial(self.triton_epilogue, cfg, tanh)
+                name = f"triton + {gelu} GELU epilogue {label} ({differ:.1%} codes differ)"
+                yield (name, self.ms(run, repeats))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", default="181000,11520,180", help="token counts (GEMM M)")
     ap.add_argument("--shapes", default=",".join(SHAPES), help="which of " + ",".join(SHAPES))
-    ap.add_argument("--configs", default=CONFIGS, help="Triton tilings: MxNxK s<stages> w<warps>")
+    forms = "[-p<n>][-tma][-sub][-ws][-k<n>]"
+    ap.add_argument("--configs", default=CONFIGS, help=f"Triton configs: MxNxKs<stages>w<warps>{forms}")
+    ap.add_argument("--gelu", default="erf,tanh", help="GELU epilogues to time on ffn_in: erf, tanh or both")
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument(
+        "--graph-below", type=int, default=20_000, help="CUDA-graph timing below this many tokens"
+    )
     args = ap.parse_args()
     torch.manual_seed(0)
     configs = [parse_config(c) for c in args.configs.split(",")]
@@ -119,12 +145,14 @@ def main() -> None:
     for m in (int(t) for t in args.tokens.split(",")):
         for name in args.shapes.split(","):
             n, k = SHAPES[name]
-            case = Case(name, m, n, k)
-            rows = case.rows(configs, args.repeats)
-            base, flops = rows[0][1], 2 * m * n * k
-            for variant, ms in rows:
-                shape = f"{name} {n}x{k}"
-                print(f"| {m} | {shape} | {variant} | {ms:.3f} | {flops / ms / 1e9:,.0f} | {base / ms:.2f} |")
+            case = Case(name, m, n, k, graphed=m < args.graph_below)
+            base, flops, shape = float("nan"), 2 * m * n * k, f"{name} {n}x{k}"
+            for variant, ms in case.rows(configs, args.gelu.split(","), args.repeats):
+                base = ms if variant == "cublas" else base
+                tflops = flops / ms / 1e9  # nan for a config that failed
+                print(
+                    f"| {m} | {shape} | {variant} | {ms:.4f} | {tflops:,.0f} | {base / ms:.2f} |", flush=True
+                )
             del case
 
 

@@ -1,6 +1,7 @@
 """The Triton FP8 GEMM on an FP8 GPU (device tool) against cuBLASLt's ``torch._scaled_mm`` at
 BERT's shapes, for one token, a SingleStream feature and a batch, and its GELU + quantize epilogue
-against GELU + quantize of cuBLASLt's product."""
+against GELU + quantize of cuBLASLt's product; in each of its forms (persistent, TMA, epilogue in
+halves, split-K: ``GemmConfig``)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,27 @@ pytest.importorskip("triton")
 pytestmark = fp8_gpu(torch)
 
 from crowdperf.backends.fp8 import quantize, scale_for  # noqa: E402
-from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import GemmConfig, fp8_gemm  # noqa: E402
+
+# each form of the kernel (GemmConfig's fields) at a tiling an H200 runs; None: default_config
+FORMS = [
+    None,
+    "128x256x128s3w8-p1-sub",
+    "128x256x128s3w8-p1-tma-sub",
+    "128x128x128s3w8-p2-tma",
+    "128x256x128s3w8-tma-sub",
+    "128x256x128s3w8-p1-tma-sub-ws",
+    "64x128x128s4w4-k4",  # split-K: the plain product only
+]
 
 
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f or "default")
 @pytest.mark.parametrize("m", [1, 181, 5003])
 @pytest.mark.parametrize(("n", "k"), [(3072, 1024), (1024, 1024), (4096, 1024), (1024, 4096)])
-def test_triton_gemm_agrees_with_scaled_mm(m: int, n: int, k: int) -> None:
+def test_triton_gemm_agrees_with_scaled_mm(form: str | None, m: int, n: int, k: int) -> None:
+    cfg = GemmConfig.parse(form) if form else None
+    if cfg is not None and cfg.tma and torch.cuda.get_device_capability(0) < (9, 0):
+        pytest.skip("TMA descriptors need Hopper (compute capability 9.0)")
     g = torch.Generator(device="cuda").manual_seed(m + n)
     x = torch.randn(m, k, device="cuda", generator=g, dtype=torch.float16)
     w = torch.randn(n, k, device="cuda", generator=g, dtype=torch.float16) / k**0.5
@@ -27,14 +43,14 @@ def test_triton_gemm_agrees_with_scaled_mm(m: int, n: int, k: int) -> None:
     bias = torch.randn(n, device="cuda", generator=g, dtype=torch.float16) * 0.1
     # fp32 out (no bias then: cuBLASLt takes a bias only with 16-bit outputs), exact accumulation
     want = torch._scaled_mm(x8, w8.t(), scale_a=sx, scale_b=sw, out_dtype=torch.float32) + bias.float()
-    got = fp8_gemm(x8, w8, sx * sw, bias)
+    got = fp8_gemm(x8, w8, sx * sw, bias, config=cfg)
     # the Triton GEMM accumulates as cuBLASLt's fast mode does (Hopper's FP8 tensor cores, fewer
     # promotions to fp32): measured 3e-3 of the largest value from the exact product
     assert float((got.float() - want).abs().max()) < 6e-3 * float(want.abs().max()) + 1e-3
-    for tanh in (False, True):
+    for tanh in (False, True) if cfg is None or cfg.split_k == 1 else ():
         gelu = torch.nn.functional.gelu(want, approximate="tanh" if tanh else "none")
         inv = 1 / scale_for(float(gelu.abs().max())).cuda()
-        codes = fp8_gemm(x8, w8, sx * sw, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh).float()
+        codes = fp8_gemm(x8, w8, sx * sw, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=cfg).float()
         _assert_same_codes_but_at_boundaries(codes, quantize(gelu, inv).float())
 
 

@@ -21,8 +21,11 @@ tested there; speed only on a GPU (bench/fp8_gemm.py).
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 import triton
@@ -35,7 +38,20 @@ _SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
 @dataclass(frozen=True)
 class GemmConfig:
     """One tiling: the block of the output a program computes, the K step, software pipeline
-    depth, warps, and how many M-blocks share a band of N (L2 reuse of the weight)."""
+    depth, warps, and how many M-blocks share a band of N (L2 reuse of the weight); then the
+    kernel's form (all off: the classic kernel, one program per tile, pointer loads):
+
+    - ``persistent``: programs per SM of a persistent kernel that walks the tiles (0: one program
+      per tile); the next tile's loads are issued while this tile's epilogue runs;
+    - ``tma``: operands loaded and the result stored through TMA tensor descriptors (Hopper's
+      bulk copies; rows past M are zeros on load and dropped on store);
+    - ``epilogue_subtile``: the epilogue in two halves along N (half the temporaries in
+      registers, so 128 x 256 tiles fit with the GELU epilogue);
+    - ``warp_specialize``: Triton's automatic warp specialisation of the tile loop (producer
+      warps load, consumer warps multiply); needs ``persistent``;
+    - ``split_k``: K cut into this many slices, each a program, their fp32 partial sums added by
+      a second kernel (few tokens: more programs than tiles; plain product only).
+    """
 
     block_m: int = 128
     block_n: int = 256
@@ -43,10 +59,39 @@ class GemmConfig:
     stages: int = 4
     warps: int = 8
     group_m: int = 8
+    persistent: int = 0
+    tma: bool = False
+    epilogue_subtile: bool = False
+    warp_specialize: bool = False
+    split_k: int = 1
 
     @property
     def name(self) -> str:
-        return f"{self.block_m}x{self.block_n}x{self.block_k}s{self.stages}w{self.warps}"
+        """``128x256x128s3w8`` for the classic kernel, then one suffix per form: ``-p<programs
+        per SM>``, ``-tma``, ``-sub``, ``-ws``, ``-k<slices>`` (bench/fp8_gemm.py parses it)."""
+        forms = [f"p{self.persistent}"] if self.persistent else []
+        flags = (("tma", self.tma), ("sub", self.epilogue_subtile), ("ws", self.warp_specialize))
+        forms += [form for form, on in flags if on]
+        forms += [f"k{self.split_k}"] if self.split_k > 1 else []
+        tiling = f"{self.block_m}x{self.block_n}x{self.block_k}s{self.stages}w{self.warps}"
+        return "-".join([tiling, *forms])
+
+    @classmethod
+    def parse(cls, name: str) -> GemmConfig:
+        """The config ``name`` gives (``128x256x128s3w8-p1-tma-sub``)."""
+        tiling, *forms = name.split("-")
+        mnk, rest = tiling.split("s")
+        m, n, k = (int(v) for v in mnk.split("x"))
+        stages, warps = (int(v) for v in rest.split("w"))
+        unknown = [f for f in forms if f not in ("tma", "sub", "ws") and not re.fullmatch(r"[pk]\d+", f)]
+        if unknown:
+            raise ValueError(f"GEMM config {name!r}: unknown form {unknown[0]!r} (p<n>, tma, sub, ws, k<n>)")
+        counts = {f[0]: int(f[1:]) for f in forms if re.fullmatch(r"[pk]\d+", f)}
+        return cls(
+            block_m=m, block_n=n, block_k=k, stages=stages, warps=warps,
+            persistent=counts.get("p", 0), split_k=counts.get("k", 1),
+            tma="tma" in forms, epilogue_subtile="sub" in forms, warp_specialize="ws" in forms,
+        )  # fmt: skip
 
 
 # Tilings measured on an H200 (bench/fp8_gemm.py, 181,000 x 4096 x 1024, docs/performance.md):
@@ -121,6 +166,137 @@ def _fp8_gemm_kernel(
     tl.store(c_ptrs, y.to(c_ptr.dtype.element_ty), mask=keep)
 
 
+@triton.jit
+def _tile_coords(tile, grid_m, grid_n, GROUP_M: tl.constexpr):
+    """The (row block, column block) of tile number ``tile`` in grouped order: GROUP_M row blocks
+    walk one band of weight columns together (L2 reuse)."""
+    width = GROUP_M * grid_n
+    first_m = (tile // width) * GROUP_M
+    group = tl.minimum(grid_m - first_m, GROUP_M)
+    return first_m + (tile % width) % group, (tile % width) // group
+
+
+@triton.jit
+def _finish_store(
+    c, y, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+    HAS_BIAS: tl.constexpr, GELU_QUANT: tl.constexpr, GELU_TANH: tl.constexpr, TMA: tl.constexpr,
+    BLOCK_M: tl.constexpr, WIDTH: tl.constexpr,
+):  # fmt: skip
+    """The epilogue of one (BLOCK_M, WIDTH) piece of a tile whose first element is (row0, col0):
+    scale, bias, then GELU + quantize or not, and the store (rows past M dropped)."""
+    cols = col0 + tl.arange(0, WIDTH)
+    y = y * scale
+    if HAS_BIAS:
+        y += tl.load(bias_ptr + cols).to(tl.float32)[None, :]
+    if GELU_QUANT:
+        y = _gelu(y, GELU_TANH) * out_inv_scale
+        y = tl.minimum(tl.maximum(y, -_SATURATE), _SATURATE)
+    if TMA:
+        c.store([row0, col0], y.to(c.dtype))  # TMA drops the rows past M
+    else:
+        rows = row0 + tl.arange(0, BLOCK_M)
+        ptrs = c + rows[:, None].to(tl.int64) * stride_cm + cols[None, :]
+        tl.store(ptrs, y.to(c.dtype.element_ty), mask=rows[:, None] < M)
+
+
+@triton.jit
+def _fp8_gemm_persistent_kernel(
+    a, w, c, scale_ptr, bias_ptr, out_inv_scale_ptr,  # a, w, c: TMA descriptors, or pointers
+    M, stride_am, stride_wn, stride_cm,
+    N: tl.constexpr, K: tl.constexpr,
+    HAS_BIAS: tl.constexpr, GELU_QUANT: tl.constexpr, GELU_TANH: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+    PROGRAMS: tl.constexpr, TMA: tl.constexpr, SUBTILE: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+):  # fmt: skip
+    """Each of PROGRAMS programs walks tiles start, start + PROGRAMS, ... (Triton's tutorial 09
+    recipe: ``flatten`` lets the compiler pipeline the next tile's loads under this tile's
+    epilogue). PROGRAMS past the number of tiles gives one program per tile."""
+    start = tl.program_id(0)
+    grid_m = tl.cdiv(M, BLOCK_M)
+    grid_n = N // BLOCK_N
+    scale = tl.load(scale_ptr)
+    out_inv_scale = tl.load(out_inv_scale_ptr)  # a placeholder's value when not GELU_QUANT
+    tile_c = start - PROGRAMS  # the epilogue's own tile counter (the tutorial's: pipelining)
+    for tile in tl.range(start, grid_m * grid_n, PROGRAMS, flatten=True, warp_specialize=WARP_SPECIALIZE):
+        pid_m, pid_n = _tile_coords(tile, grid_m, grid_n, GROUP_M)
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+        if TMA:
+            for kk in range(0, K // BLOCK_K):
+                x = a.load([pid_m * BLOCK_M, kk * BLOCK_K])
+                acc = tl.dot(x, w.load([pid_n * BLOCK_N, kk * BLOCK_K]).T, acc)
+        else:
+            rm = (pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M  # rows past M re-read real ones
+            rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+            rk = tl.arange(0, BLOCK_K)
+            a_ptrs = a + rm[:, None].to(tl.int64) * stride_am + rk[None, :]
+            w_ptrs = w + rn[None, :].to(tl.int64) * stride_wn + rk[:, None]
+            for kk in range(0, K // BLOCK_K):
+                acc = tl.dot(tl.load(a_ptrs + kk * BLOCK_K), tl.load(w_ptrs + kk * BLOCK_K), acc)
+        tile_c += PROGRAMS
+        pid_m, pid_n = _tile_coords(tile_c, grid_m, grid_n, GROUP_M)
+        row0, col0 = pid_m * BLOCK_M, pid_n * BLOCK_N
+        if SUBTILE:  # two (BLOCK_M, BLOCK_N / 2) halves: columns [0, N/2) and [N/2, N)
+            left, right = tl.split(tl.permute(tl.reshape(acc, (BLOCK_M, 2, BLOCK_N // 2)), (0, 2, 1)))
+            _finish_store(
+                c, left, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+                HAS_BIAS, GELU_QUANT, GELU_TANH, TMA, BLOCK_M, BLOCK_N // 2,
+            )  # fmt: skip
+            _finish_store(
+                c, right, row0, col0 + BLOCK_N // 2, M, stride_cm, scale, bias_ptr, out_inv_scale,
+                HAS_BIAS, GELU_QUANT, GELU_TANH, TMA, BLOCK_M, BLOCK_N // 2,
+            )  # fmt: skip
+        else:
+            _finish_store(
+                c, acc, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+                HAS_BIAS, GELU_QUANT, GELU_TANH, TMA, BLOCK_M, BLOCK_N,
+            )  # fmt: skip
+
+
+@triton.jit
+def _fp8_gemm_split_k_kernel(
+    a_ptr, w_ptr, part_ptr, M, stride_am, stride_wn,
+    N: tl.constexpr, K: tl.constexpr, SPLIT_K: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+):  # fmt: skip
+    """Program (tile, s) sums slice s of K for its tile into partial sums ``part[s]`` (fp32)."""
+    pid_m, pid_n = _tile_coords(tl.program_id(0), tl.cdiv(M, BLOCK_M), N // BLOCK_N, GROUP_M)
+    split = tl.program_id(1)
+    rm = (pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M
+    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    rk = split * (K // SPLIT_K) + tl.arange(0, BLOCK_K)
+    a_ptrs = a_ptr + rm[:, None].to(tl.int64) * stride_am + rk[None, :]
+    w_ptrs = w_ptr + rn[None, :].to(tl.int64) * stride_wn + rk[:, None]
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for _ in range(0, K // SPLIT_K // BLOCK_K):
+        acc = tl.dot(tl.load(a_ptrs), tl.load(w_ptrs), acc)
+        a_ptrs += BLOCK_K
+        w_ptrs += BLOCK_K
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    part = part_ptr + split.to(tl.int64) * M * N + rows[:, None].to(tl.int64) * N + rn[None, :]
+    tl.store(part, acc, mask=rows[:, None] < M)
+
+
+@triton.jit
+def _split_k_reduce_kernel(
+    part_ptr, c_ptr, scale_ptr, bias_ptr, M, stride_cm,
+    N: tl.constexpr, SPLIT_K: tl.constexpr, HAS_BIAS: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """``c = sum_s part[s] * scale (+ bias)``, one (BLOCK_M, BLOCK_N) block per program."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    keep = rows[:, None] < M
+    offs = rows[:, None].to(tl.int64) * N + cols[None, :]
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for s in tl.static_range(SPLIT_K):
+        acc += tl.load(part_ptr + s * M * N + offs, mask=keep, other=0.0)
+    y = acc * tl.load(scale_ptr)
+    if HAS_BIAS:
+        y += tl.load(bias_ptr + cols).to(tl.float32)[None, :]
+    c_ptrs = c_ptr + rows[:, None].to(tl.int64) * stride_cm + cols[None, :]
+    tl.store(c_ptrs, y.to(c_ptr.dtype.element_ty), mask=keep)
+
+
 def fp8_gemm(
     x8: torch.Tensor,
     weight8: torch.Tensor,
@@ -135,26 +311,165 @@ def fp8_gemm(
     """``x8 @ weight8^T * scale (+ bias)``, or its GELU (erf, or tanh's with
     ``gelu_tanh``) quantized to e4m3 with ``gelu_out_inv_scale``; see the module's docstring for
     the layouts."""
-    m, k = x8.shape
-    n, k_w = weight8.shape
+    out, launches = gemm_launches(
+        x8, weight8, scale, bias, gelu_out_inv_scale=gelu_out_inv_scale, gelu_tanh=gelu_tanh,
+        out_dtype=out_dtype, config=config,
+    )  # fmt: skip
+    for launch in launches:
+        launch()
+    return out
+
+
+@dataclass(frozen=True)
+class KernelLaunch:
+    """One Triton kernel launch, prepared: ``kernel[grid](*args, **options)``."""
+
+    kernel: Any  # a triton.jit function
+    grid: tuple[int, ...]
+    args: tuple[Any, ...]
+    options: dict[str, Any]  # constexpr arguments, num_warps, num_stages
+
+    def __call__(self) -> None:
+        self.kernel[self.grid](*self.args, **self.options)
+
+
+def gemm_launches(
+    x8: torch.Tensor,
+    weight8: torch.Tensor,
+    scale: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    gelu_out_inv_scale: torch.Tensor | None = None,
+    gelu_tanh: bool = False,
+    out_dtype: torch.dtype = torch.float16,
+    config: GemmConfig | None = None,
+) -> tuple[torch.Tensor, list[KernelLaunch]]:
+    """``fp8_gemm``'s output (allocated, not written) and the launches that write it, not run
+    (bench/fp8_gemm_compile.py compiles them for Hopper on a machine without a GPU)."""
+    (m, k), n = x8.shape, weight8.shape[0]
     gelu = gelu_out_inv_scale is not None
     cfg = config or default_config(m, n, k, epilogue=gelu)
-    if k != k_w or k % cfg.block_k or n % cfg.block_n:
+    _check(x8, weight8, cfg, gelu)
+    out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if gelu else out_dtype)
+    if m == 0:
+        return out, []
+    epilogue = _Epilogue(scale, bias, gelu_out_inv_scale, gelu_tanh)
+    if cfg.split_k > 1:
+        return out, _split_k_launches(x8, weight8, out, epilogue, cfg)
+    if cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
+        return out, [_persistent_launch(x8, weight8, out, epilogue, cfg)]
+    return out, [_classic_launch(x8, weight8, out, epilogue, cfg)]
+
+
+def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool) -> None:
+    """Refuse what ``cfg``'s kernel cannot do, with the reason."""
+    (k, (n, k_w)) = x8.shape[1], weight8.shape
+    if k != k_w or k % (cfg.block_k * cfg.split_k) or n % cfg.block_n:
         sizes = f"{tuple(x8.shape)} x {tuple(weight8.shape)}^T"
         raise ValueError(f"FP8 GEMM: sizes {sizes} do not fit {cfg.name}")
     if x8.stride(1) != 1 or weight8.stride(1) != 1:
         raise ValueError("FP8 GEMM: both operands must be contiguous along K")
-    out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if gelu else out_dtype)
-    if m == 0:
-        return out
+    if cfg.split_k > 1 and (gelu or cfg != replace(cfg, persistent=0, tma=False, epilogue_subtile=False)):
+        raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (no GELU) of the classic form")
+    if cfg.warp_specialize and not cfg.persistent:
+        raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
+    if cfg.tma and (x8.stride(0) % 16 or weight8.stride(0) % 16 or n % 16):
+        raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs rows 16-byte aligned")
+    if cfg.tma and x8.is_cuda and torch.cuda.get_device_capability(x8.device) < (9, 0):
+        raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs a Hopper or later GPU (compute capability 9.0)")
+
+
+@dataclass(frozen=True)
+class _Epilogue:
+    """What the epilogue reads: the product's scale, the bias, the GELU's output scale."""
+
+    scale: torch.Tensor
+    bias: torch.Tensor | None
+    gelu_out_inv_scale: torch.Tensor | None
+    gelu_tanh: bool
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """scale, bias, out scale; unread placeholders (``scale``) keep the kernels' signatures."""
+        bias = self.bias if self.bias is not None else self.scale
+        inv = self.gelu_out_inv_scale if self.gelu_out_inv_scale is not None else self.scale
+        return self.scale, bias, inv
+
+    def flags(self) -> dict[str, bool]:
+        gelu = self.gelu_out_inv_scale is not None
+        return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": gelu, "GELU_TANH": self.gelu_tanh}
+
+
+def _classic_launch(
+    x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
+) -> KernelLaunch:
+    (m, k), n = x8.shape, w8.shape[0]
     grid = (math.ceil(m / cfg.block_m) * (n // cfg.block_n),)
-    _fp8_gemm_kernel[grid](
-        x8, weight8, out, scale,
-        bias if bias is not None else scale,  # unread placeholders keep the signature fixed
-        gelu_out_inv_scale if gelu else scale,
-        m, x8.stride(0), weight8.stride(0), out.stride(0), n, k,
-        HAS_BIAS=bias is not None, GELU_QUANT=gelu, GELU_TANH=gelu_tanh,
-        BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-        num_stages=cfg.stages, num_warps=cfg.warps,
+    args = (x8, w8, out, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
+    return KernelLaunch(_fp8_gemm_kernel, grid, args, {**ep.flags(), **_tiling(cfg)})
+
+
+def _persistent_launch(
+    x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
+) -> KernelLaunch:
+    (m, k), n = x8.shape, w8.shape[0]
+    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
+    # the loop's step is a constant per device (no recompile per M); fewer tiles, fewer programs;
+    # not persistent: a step past any tile count, so each program takes one tile
+    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else 1 << 30
+    a: object = x8
+    w: object = w8
+    c: object = out
+    if cfg.tma:
+        from triton.tools.tensor_descriptor import TensorDescriptor  # triton >= 3.4
+
+        store_n = cfg.block_n // 2 if cfg.epilogue_subtile else cfg.block_n
+        a = TensorDescriptor(x8, [m, k], [x8.stride(0), 1], [cfg.block_m, cfg.block_k])
+        w = TensorDescriptor(w8, [n, k], [w8.stride(0), 1], [cfg.block_n, cfg.block_k])
+        c = TensorDescriptor(out, [m, n], [out.stride(0), 1], [cfg.block_m, store_n])
+    args = (a, w, c, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
+    form = {
+        "PROGRAMS": step,
+        "TMA": cfg.tma,
+        "SUBTILE": cfg.epilogue_subtile,
+        "WARP_SPECIALIZE": cfg.warp_specialize,
+    }
+    return KernelLaunch(
+        _fp8_gemm_persistent_kernel, (min(tiles, step),), args, {**ep.flags(), **_tiling(cfg), **form}
+    )
+
+
+def _split_k_launches(
+    x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
+) -> list[KernelLaunch]:
+    """The slices' products into fp32 partial sums, then their sum, scaled, plus bias."""
+    (m, k), n = x8.shape, w8.shape[0]
+    parts = torch.empty((cfg.split_k, m, n), device=x8.device, dtype=torch.float32)
+    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
+    slices = KernelLaunch(
+        _fp8_gemm_split_k_kernel, (tiles, cfg.split_k),
+        (x8, w8, parts, m, x8.stride(0), w8.stride(0), n, k, cfg.split_k), _tiling(cfg),
     )  # fmt: skip
-    return out
+    scale, bias, _ = ep.tensors()
+    reduce_m = 32
+    total = KernelLaunch(
+        _split_k_reduce_kernel, (math.ceil(m / reduce_m), n // cfg.block_n),
+        (parts, out, scale, bias, m, out.stride(0), n, cfg.split_k, ep.bias is not None),
+        {"BLOCK_M": reduce_m, "BLOCK_N": cfg.block_n, "num_warps": 4},
+    )  # fmt: skip
+    return [slices, total]
+
+
+def _tiling(cfg: GemmConfig) -> dict[str, int]:
+    return {
+        "BLOCK_M": cfg.block_m, "BLOCK_N": cfg.block_n, "BLOCK_K": cfg.block_k, "GROUP_M": cfg.group_m,
+        "num_stages": cfg.stages, "num_warps": cfg.warps,
+    }  # fmt: skip
+
+
+@functools.cache
+def _sm_count(device: torch.device) -> int:
+    """Streaming multiprocessors of ``device``; on the CPU (Triton's interpreter) a few programs,
+    so that each walks several tiles as on a GPU."""
+    if device.type != "cuda":
+        return 3
+    return int(torch.cuda.get_device_properties(device).multi_processor_count)

@@ -1,7 +1,12 @@
 """The Triton FP8 GEMM and its epilogue against a fake-quant reference (Triton's interpreter on
-the CPU, mended where it disagrees with a GPU: tests/conftest.py, tests/triton_interpreter.py)."""
+the CPU, mended where it disagrees with a GPU: tests/conftest.py, tests/triton_interpreter.py),
+in each of its forms (``GemmConfig``: persistent, TMA descriptors, epilogue in halves, split-K).
+The interpreter runs TMA descriptors too (zeros past M on load, rows past M dropped on store);
+speed, and whether a form compiles for Hopper, only a GPU shows (bench/fp8_gemm.py)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +17,17 @@ from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
 from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm  # noqa: E402
 
 TINY = GemmConfig(block_m=16, block_n=32, block_k=32, stages=1, warps=4, group_m=2)
+# every form on TINY tiles; in the interpreter a persistent kernel runs 3 programs per "SM", so
+# with p1 each program walks several tiles of the 37 x 64 products below (3 x 2 tiles)
+FORMS = [
+    TINY,
+    replace(TINY, persistent=1),
+    replace(TINY, persistent=1, epilogue_subtile=True),
+    replace(TINY, tma=True),
+    replace(TINY, persistent=1, tma=True),
+    replace(TINY, persistent=2, tma=True, epilogue_subtile=True, warp_specialize=True),
+]
+SPLIT_K = [replace(TINY, split_k=2), replace(TINY, split_k=3)]  # plain products only
 
 
 def _operands(m: int, n: int, k: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -36,14 +52,26 @@ def test_product_with_bias_equals_the_fake_quant_reference_for_any_row_count(m: 
     torch.testing.assert_close(out.float(), _reference(x8, w8, scale, bias), rtol=2e-3, atol=2e-3)
 
 
+@pytest.mark.parametrize("cfg", FORMS[1:] + SPLIT_K, ids=lambda c: c.name)
+@pytest.mark.parametrize("m", [1, 13, 37])  # one row, less than a block, not a multiple of one
+def test_every_form_gives_the_product_with_and_without_bias(cfg: GemmConfig, m: int) -> None:
+    x8, w8, scale, bias = _operands(m, 64, 192, seed=m)
+    for b in (bias, None):
+        out = fp8_gemm(x8, w8, scale, b, config=cfg)
+        assert out.dtype == torch.float16 and out.shape == (m, 64)
+        want = _reference(x8, w8, scale, b if b is not None else torch.zeros_like(bias))
+        torch.testing.assert_close(out.float(), want, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("cfg", FORMS, ids=lambda c: c.name)
 @pytest.mark.parametrize("tanh", [False, True])
 @pytest.mark.filterwarnings("ignore:overflow encountered in exp2")  # exp2 -> inf: GELU(-big) = -0
-def test_gelu_quantize_epilogue_gives_the_codes_of_gelu_then_quantize(tanh: bool) -> None:
+def test_gelu_quantize_epilogue_gives_the_codes_of_gelu_then_quantize(cfg: GemmConfig, tanh: bool) -> None:
     x8, w8, scale, bias = _operands(40, 64, 64, seed=2)
     y = _reference(x8, w8, scale, bias)
     gelu = torch.nn.functional.gelu(y, approximate="tanh" if tanh else "none")
     inv = 1 / scale_for(float(gelu.abs().max()) * 0.5)  # half the range: the top values saturate
-    out = fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=TINY)
+    out = fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=cfg)
     assert out.dtype == E4M3
     assert float(out.float().abs().max()) == 448.0  # saturated, not NaN
     got, want = out.float(), quantize(gelu, inv).float()
@@ -69,6 +97,37 @@ def test_sizes_the_kernel_cannot_tile_are_refused() -> None:
         fp8_gemm(x8.t().contiguous().t(), w8, scale, bias, config=TINY)
 
 
-def test_no_rows_give_an_empty_product() -> None:
-    x8, w8, scale, bias = _operands(1, 64, 64)
-    assert fp8_gemm(x8[:0], w8, scale, bias, config=TINY).shape == (0, 64)
+@pytest.mark.parametrize("cfg", FORMS + SPLIT_K, ids=lambda c: c.name)
+def test_no_rows_give_an_empty_product(cfg: GemmConfig) -> None:
+    x8, w8, scale, bias = _operands(1, 64, 192)
+    assert fp8_gemm(x8[:0], w8, scale, bias, config=cfg).shape == (0, 64)
+
+
+def test_forms_a_kernel_cannot_take_are_refused() -> None:
+    x8, w8, scale, bias = _operands(8, 64, 64)
+    with pytest.raises(ValueError, match="split-K is a plain product"):
+        fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=scale, config=replace(TINY, split_k=2))
+    with pytest.raises(ValueError, match="split-K is a plain product"):
+        fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=2, persistent=1))
+    with pytest.raises(ValueError, match="do not fit"):  # K = 64 is not 3 slices of 32
+        fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=3))
+    with pytest.raises(ValueError, match="needs a persistent kernel"):
+        fp8_gemm(x8, w8, scale, bias, config=replace(TINY, warp_specialize=True))
+    wide = torch.zeros(8, 72, dtype=x8.dtype)  # rows 72 bytes apart: not 16-byte aligned
+    with pytest.raises(ValueError, match="TMA needs"):
+        fp8_gemm(wide[:, :64], w8, scale, bias, config=replace(TINY, tma=True))
+
+
+@pytest.mark.parametrize("cfg", [*FORMS, *SPLIT_K, GemmConfig()], ids=lambda c: c.name)
+def test_a_config_name_parses_back_to_the_config(cfg: GemmConfig) -> None:
+    assert GemmConfig.parse(cfg.name) == replace(cfg, group_m=GemmConfig().group_m)
+
+
+def test_config_names_spell_each_form() -> None:
+    assert TINY.name == "16x32x32s1w4"  # the classic kernel: the names benches printed before
+    assert GemmConfig.parse("128x256x128s3w8-p1-tma-sub") == GemmConfig(
+        128, 256, 128, 3, 8, persistent=1, tma=True, epilogue_subtile=True
+    )
+    assert GemmConfig.parse("64x128x128s4w4-k4").split_k == 4
+    with pytest.raises(ValueError, match="unknown form 'fast'"):
+        GemmConfig.parse("128x256x128s3w8-fast")
