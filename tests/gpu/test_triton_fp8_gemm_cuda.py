@@ -29,7 +29,7 @@ FORMS = [
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f or "default")
-@pytest.mark.parametrize("m", [1, 181, 5003])
+@pytest.mark.parametrize("m", [1, 181, 5003, 20_011])  # 20,011: the TMA default with GELU
 @pytest.mark.parametrize(("n", "k"), [(3072, 1024), (1024, 1024), (4096, 1024), (1024, 4096)])
 def test_triton_gemm_agrees_with_scaled_mm(form: str | None, m: int, n: int, k: int) -> None:
     cfg = GemmConfig.parse(form) if form else None

@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 
+import crowdperf.backends.triton_fp8_gemm as tfg  # noqa: E402
 from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
 from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm  # noqa: E402
 
@@ -87,6 +88,17 @@ def test_default_tiling_divides_the_sizes_of_every_bert_shape() -> None:
         for m in (1, 180, 190_000):
             cfg = default_config(m, n, k)
             assert n % cfg.block_n == 0 and k % cfg.block_k == 0
+
+
+def test_default_forms_follow_the_token_count_and_the_gpu() -> None:
+    """TMA's persistent form only where it was measured faster: the GELU epilogue of Offline's
+    large batches, on GPUs with TMA; the classic kernel everywhere else (and on the CPU)."""
+    n, k = 4096, 1024
+    assert default_config(200_000, n, k, epilogue=True, tma=True) == tfg.LARGE_EPILOGUE_TMA
+    assert default_config(200_000, n, k, epilogue=True, tma=False) == tfg.LARGE_EPILOGUE
+    assert default_config(11_520, n, k, epilogue=True, tma=True) == tfg.LARGE_EPILOGUE
+    assert default_config(200_000, n, k, tma=True) == tfg.LARGE  # plain products: classic
+    assert default_config(384, n, k, epilogue=True, tma=True) == tfg.SMALL
 
 
 def test_sizes_the_kernel_cannot_tile_are_refused() -> None:
