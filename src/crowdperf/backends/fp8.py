@@ -18,6 +18,9 @@ or a GPU without Triton).
 One step goes further, into a GEMM's epilogue (``triton_fp8_gemm.py``, a Triton FP8 GEMM):
 ``Fp8Linear.gelu_quantized``, GELU + quantize after the first FFN product, whose 4h-wide output
 is then written once, in e4m3.
+And the LayerNorm steps have a hand-written Triton kernel (``triton_layernorm.py``:
+``Fp8Kernels.make(..., triton_layernorm=True)``), the same math as Inductor's kernel, written to
+come closer to the memory's bandwidth (bench/layernorm_kernels.py times both).
 """
 
 from __future__ import annotations
@@ -170,9 +173,12 @@ class Fp8Kernels:
     add_layernorm: Callable[..., Any]
     gelu_quantize: Callable[..., Any]
     fused: bool
+    triton_layernorm: bool = False
 
     @classmethod
-    def make(cls, fused: bool, gelu_tanh: bool = False) -> Fp8Kernels:
+    def make(cls, fused: bool, gelu_tanh: bool = False, triton_layernorm: bool = False) -> Fp8Kernels:
+        """``triton_layernorm``: the three LayerNorm steps through the hand-written Triton kernel
+        (triton_layernorm.py) instead of these functions (compiled or not); same math."""
         gelu = _gelu_tanh_quantize if gelu_tanh else _gelu_quantize
         fns: list[Callable[..., Any]] = [
             _quantize, _layernorm_quantize, _add_layernorm_quantize, _add_layernorm, gelu
@@ -181,8 +187,12 @@ class Fp8Kernels:
             # automatic dynamic shapes: the first call compiles for its sizes, the second (another
             # token count) once more with only that dimension symbolic; hidden sizes stay static
             fns = [torch.compile(fn, fullgraph=True) for fn in fns]
+        if triton_layernorm:  # imported here: Triton runs on GPUs (and in its interpreter) only
+            from crowdperf.backends import triton_layernorm as tln
+
+            fns[1:4] = [tln.layernorm_quantize, tln.add_layernorm_quantize, tln.add_layernorm]
         quant, ln_quant, add_ln_quant, add_ln, gelu_quant = fns
-        return cls(quant, ln_quant, add_ln_quant, add_ln, gelu_quant, fused)
+        return cls(quant, ln_quant, add_ln_quant, add_ln, gelu_quant, fused, triton_layernorm)
 
 
 def fusion_available(device: torch.device) -> bool:

@@ -4,6 +4,7 @@ GEMM input and weight rounded through e4m3, calibration, and the backend's refus
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -227,10 +228,28 @@ def test_triton_gemm_epilogue_answers_as_the_separate_step_does() -> None:
     assert float((got - want).abs().max()) < 0.1 * float(want.abs().max())
 
 
+def test_triton_layernorm_answers_as_the_pytorch_steps_do() -> None:
+    """The LayerNorm steps through the Triton kernel (Triton's interpreter here) against the same
+    FP8 model with backends/fp8.py's PyTorch functions: the same math, so the same logits but
+    where an e4m3 rounding tie went the other way."""
+    pytest.importorskip("triton")
+    model = _model()
+    amax = calibrate(model, _batches(4))
+    options = Fp8Options(fused=False, gelu_in_gemm=False)
+    plain = Fp8Bert(model, amax, Fp8Kernels.make(fused=False), options)
+    kernels = Fp8Kernels.make(fused=False, triton_layernorm=True)
+    triton = Fp8Bert(model, amax, kernels, replace(options, triton_layernorm=True))
+    ids = torch.randint(1, CFG.vocab_size, (2, 24), generator=torch.Generator().manual_seed(8))
+    mask, seg = torch.ones_like(ids), (torch.arange(24) > 9).long()[None].repeat(2, 1)
+    with torch.inference_mode():
+        want, got = plain(ids, mask, seg), triton(ids, mask, seg)
+    torch.testing.assert_close(got, want, atol=1e-3 * float(want.abs().max()), rtol=0)
+
+
 def test_options_keep_only_what_the_device_runs() -> None:
-    wanted = Fp8Options(fused=True, gelu_in_gemm=True)
+    wanted = Fp8Options(fused=True, gelu_in_gemm=True, triton_layernorm=True)
     on_cpu = wanted.on(torch.device("cpu"))
-    assert not (on_cpu.fused or on_cpu.gelu_in_gemm)
+    assert not (on_cpu.fused or on_cpu.gelu_in_gemm or on_cpu.triton_layernorm)
     assert (on_cpu.fast_accum, on_cpu.gelu_tanh) == (wanted.fast_accum, wanted.gelu_tanh)
 
 

@@ -10,9 +10,10 @@
 Static scales: each GEMM's input scale is fixed at calibration (amax / 448), so the op before it
 writes its output straight to e4m3, never a reduction over the batch at run time. On a GPU with
 Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantize are one
-Inductor kernel each; the first FFN product is a Triton GEMM with GELU + quantize in its epilogue
-(backends/triton_fp8_gemm.py); packed batches' attention is a Triton kernel that reads the fused
-QKV product and writes e4m3 (backends/triton_attention.py, one plan per batch for all layers).
+Inductor kernel each (or, as an option, backends/triton_layernorm.py's); the first FFN product
+is a Triton GEMM with GELU + quantize in its epilogue (backends/triton_fp8_gemm.py); packed
+batches' attention is a Triton kernel that reads the fused QKV product and writes e4m3
+(backends/triton_attention.py, one plan per batch for all layers).
 Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's
 business: MLPerf's 100 calibration features for ``crowdperf run`` (calibration.py), a training
 split in the accuracy check; never the features a score is computed on.
@@ -64,23 +65,29 @@ class Fp8Options:
     time, 1.88 against 2.41 ms; as Inductor's separate kernel, memory-bound, no gain.
     ``triton_attention``: packed batches' attention through backends/triton_attention.py (read
     from the fused QKV product, e4m3 out: the quantize fused), instead of torch's FlashAttention 2
-    then a quantize kernel: 0.71 against 1.60 ms per layer of a 1,024-feature batch."""
+    then a quantize kernel: 0.71 against 1.60 ms per layer of a 1,024-feature batch.
+    ``triton_layernorm``: the LayerNorm steps (residual + LayerNorm + quantize, and the two
+    without one part) through backends/triton_layernorm.py's kernel instead of Inductor's (GPUs
+    with Triton); Inductor's moved 2.9 TB/s on an H200 (18.9 of 144 ms of a 1,024-feature
+    batch). Off until measured (bench/layernorm_kernels.py, bench/gpu.py's ``-tln``)."""
 
     fused: bool = True
     fast_accum: bool = True
     gelu_in_gemm: bool = True
     gelu_tanh: bool = True
     triton_attention: bool = True
+    triton_layernorm: bool = False
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
-        GEMM's epilogue, the Triton attention) only on GPUs with Triton."""
+        GEMM's epilogue, the Triton attention and LayerNorm) only on GPUs with Triton."""
         triton = fusion_available(device)
         return replace(
             self,
             fused=self.fused and triton,
             gelu_in_gemm=self.gelu_in_gemm and triton,
             triton_attention=self.triton_attention and triton,
+            triton_layernorm=self.triton_layernorm and triton,
         )
 
 
@@ -196,7 +203,8 @@ class Fp8Bert(nn.Module):
         cls, model: BertForQuestionAnswering, amax: Mapping[str, float], options: Fp8Options = Fp8Options()
     ) -> Fp8Bert:
         options = options.on(next(model.parameters()).device)
-        return cls(model, amax, Fp8Kernels.make(options.fused, options.gelu_tanh), options)
+        kernels = Fp8Kernels.make(options.fused, options.gelu_tanh, options.triton_layernorm)
+        return cls(model, amax, kernels, options)
 
     def _encode(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         emb = self.embeddings.LayerNorm

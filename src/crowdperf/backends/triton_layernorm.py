@@ -1,0 +1,171 @@
+"""Residual add + LayerNorm + quantize to e4m3 in one hand-written Triton kernel.
+
+    layernorm(x, weight, bias, eps, residual=r, out_inv_scale=s)  -> (y, y8)   add + LN + quantize
+    layernorm(x, weight, bias, eps, out_inv_scale=s)              -> (y, y8)   LN + quantize
+    layernorm(x, weight, bias, eps, residual=r)                   -> (y, None) add + LN
+
+The same math as backends/fp8.py's reference functions (``_add_layernorm_quantize`` and its
+siblings): ``y = layer_norm(x + residual)`` in fp32 (mean, biased variance, ``rstd``), ``y`` out
+in ``x``'s dtype, and ``y8 = clamp(y * inv_scale, -448, 448)`` to e4m3 from the fp32 ``y``, not
+from its 16-bit copy. BERT's FP8 form runs it twice per layer; it is memory-bound (7 bytes moved
+per element with a residual and e4m3 out), so speed is bandwidth: each program normalises
+``rows`` whole rows held in registers (one read of each input, one write of each output), enough
+rows that each SM has many bytes in flight, few enough that small batches still spread over the
+SMs. Inductor's kernel for the same PyTorch (``Fp8Kernels`` fused) moved 2.9 TB/s on an H200.
+
+Rows are the leading dimensions flattened; the last one (the hidden size) is normalised and must
+be contiguous, of any size (a block of the next power of two, masked). ``inv_scale`` is an fp32
+0-dim tensor on the device, read by the kernel: no host sync, so CUDA graphs can capture it.
+Triton's interpreter (``TRITON_INTERPRET=1``) runs the same kernel on the CPU for the tests;
+speed only on a GPU (bench/layernorm_kernels.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+import triton
+import triton.language as tl
+
+# the largest finite e4m3fn value, as a kernel constant (fp8.py imports this module: no import back)
+_SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
+
+
+@dataclass(frozen=True)
+class LayerNormConfig:
+    """Rows normalised by one program and the warps that share them."""
+
+    rows: int = 4
+    warps: int = 8
+
+    @property
+    def name(self) -> str:
+        return f"r{self.rows}w{self.warps}"
+
+
+# Not yet measured on a GPU (bench/layernorm_kernels.py sweeps these): a program of 4 rows of
+# BERT-Large's 1,024 (8 KiB of fp16 input with the residual) and 8 warps keeps several programs
+# per SM in flight on large batches; batches under ~16 programs per SM use one row per program
+# so that they still reach every SM.
+LARGE = LayerNormConfig(rows=4, warps=8)
+SMALL = LayerNormConfig(rows=1, warps=4)
+_ROW_ELEMENTS = 4096  # elements per program at LARGE: fewer, wider-hidden rows; more, narrower ones
+
+
+def default_config(m: int, n: int) -> LayerNormConfig:
+    """The config for ``m`` rows of ``n``: LARGE's ~4,096 elements per program (whatever the
+    hidden size) from 2,048 rows up; SMALL below, warps cut for narrow rows (tiny test models)."""
+    block = triton.next_power_of_2(n)
+    if m < 2048:
+        return LayerNormConfig(rows=1, warps=max(1, min(SMALL.warps, block // 256)))
+    rows = max(1, _ROW_ELEMENTS // block)
+    return LayerNormConfig(rows=rows, warps=max(1, min(LARGE.warps, rows * block // 512)))
+
+
+@triton.jit
+def _layernorm_kernel(
+    x_ptr, res_ptr, w_ptr, b_ptr, inv_scale_ptr, y_ptr, y8_ptr,
+    M, stride_x, stride_res, eps,
+    N: tl.constexpr, BLOCK_N: tl.constexpr, ROWS: tl.constexpr,
+    HAS_RESIDUAL: tl.constexpr, QUANTIZE: tl.constexpr,
+):  # fmt: skip
+    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
+    cols = tl.arange(0, BLOCK_N)
+    mask = (rows < M)[:, None]  # constant along a row: loads stay 16-byte vectors
+    if BLOCK_N != N:
+        mask = mask & (cols < N)[None, :]
+    rows64 = rows.to(tl.int64)[:, None]
+    # inputs are read once: let them leave L2 first; the weight and bias serve every program
+    x_ptrs = x_ptr + rows64 * stride_x + cols[None, :]
+    x = tl.load(x_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
+    if HAS_RESIDUAL:
+        r_ptrs = res_ptr + rows64 * stride_res + cols[None, :]
+        x += tl.load(r_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
+    mean = tl.sum(x, axis=1) / N
+    d = x - mean[:, None]
+    if BLOCK_N != N:  # masked columns are 0 in x but not in x - mean
+        d = tl.where(mask, d, 0.0)
+    rstd = 1.0 / tl.sqrt(tl.sum(d * d, axis=1) / N + eps)
+    w = tl.load(w_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
+    b = tl.load(b_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
+    y = d * rstd[:, None] * w[None, :] + b[None, :]
+    out = rows64 * N + cols[None, :]  # outputs are allocated contiguous
+    tl.store(y_ptr + out, y.to(y_ptr.dtype.element_ty), mask=mask)
+    if QUANTIZE:  # from the fp32 y, as fp8.quantize; saturate: e4m3fn has no infinity
+        q = tl.minimum(tl.maximum(y * tl.load(inv_scale_ptr), -_SATURATE), _SATURATE)
+        tl.store(y8_ptr + out, q.to(y8_ptr.dtype.element_ty), mask=mask)
+
+
+def _rows(t: torch.Tensor, n: int) -> torch.Tensor:
+    """``t`` as (rows, n) with unit stride along n (a copy only where it is not so already)."""
+    t2 = t.reshape(-1, n)
+    return t2 if t2.stride(1) == 1 else t2.contiguous()
+
+
+def layernorm(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+    *,
+    residual: torch.Tensor | None = None,
+    out_inv_scale: torch.Tensor | None = None,
+    config: LayerNormConfig | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``layer_norm(x (+ residual))`` over the last dimension in ``x``'s dtype, and with
+    ``out_inv_scale`` its e4m3 copy (else None); see the module's docstring."""
+    n = x.shape[-1]
+    if residual is not None and residual.shape != x.shape:
+        raise ValueError(f"LayerNorm: residual {tuple(residual.shape)} is not x's {tuple(x.shape)}")
+    if weight.shape != (n,) or bias.shape != (n,):
+        raise ValueError(f"LayerNorm: weight and bias must be ({n},)")
+    x2 = _rows(x, n)
+    r2 = _rows(residual, n) if residual is not None else x2  # unread placeholder
+    m = x2.shape[0]
+    y = torch.empty(x.shape, device=x.device, dtype=x.dtype)
+    quantize = out_inv_scale is not None
+    y8 = torch.empty(x.shape, device=x.device, dtype=torch.float8_e4m3fn) if quantize else None
+    if m == 0:
+        return y, y8
+    cfg = config or default_config(m, n)
+    _layernorm_kernel[(math.ceil(m / cfg.rows),)](
+        x2, r2, weight, bias,
+        out_inv_scale if quantize else weight,  # placeholders keep the signature fixed
+        y, y8 if y8 is not None else y,
+        m, x2.stride(0), r2.stride(0), eps,
+        N=n, BLOCK_N=triton.next_power_of_2(n), ROWS=cfg.rows,
+        HAS_RESIDUAL=residual is not None, QUANTIZE=quantize,
+        num_warps=cfg.warps,
+    )  # fmt: skip
+    return y, y8
+
+
+# Fp8Kernels' signatures (backends/fp8.py), so the two implementations are interchangeable
+
+
+def add_layernorm_quantize(
+    x: torch.Tensor,
+    residual: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+    inv_scale: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    y, y8 = layernorm(x, weight, bias, eps, residual=residual, out_inv_scale=inv_scale)
+    return y, cast(torch.Tensor, y8)
+
+
+def layernorm_quantize(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float, inv_scale: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    y, y8 = layernorm(x, weight, bias, eps, out_inv_scale=inv_scale)
+    return y, cast(torch.Tensor, y8)
+
+
+def add_layernorm(
+    x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
+) -> torch.Tensor:
+    return layernorm(x, weight, bias, eps, residual=residual)[0]

@@ -1,0 +1,137 @@
+"""The Triton LayerNorm kernel's three variants against backends/fp8.py's PyTorch references
+(Triton's interpreter on the CPU, mended where it disagrees with a GPU: tests/conftest.py,
+tests/triton_interpreter.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+from crowdperf.backends.fp8 import (  # noqa: E402
+    E4M3,
+    Fp8Kernels,
+    _add_layernorm,
+    _add_layernorm_quantize,
+    _layernorm_quantize,
+    scale_for,
+)
+from crowdperf.backends.triton_layernorm import (  # noqa: E402
+    LayerNormConfig,
+    add_layernorm,
+    add_layernorm_quantize,
+    default_config,
+    layernorm,
+    layernorm_quantize,
+)
+
+
+def _operands(rows: int, hidden: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """fp16 activations whose rows have their own offsets and spreads (a real LayerNorm input
+    is not zero-mean), a residual, LayerNorm parameters near BERT's, and a scale that saturates
+    the top of the normalised range (values past it must clip to 448, not become NaN)."""
+    g = torch.Generator().manual_seed(seed)
+    offset, spread = torch.randn(rows, 1, generator=g), torch.rand(rows, 1, generator=g) * 4 + 0.5
+    x = (torch.randn(rows, hidden, generator=g) * spread + offset).half()
+    residual = (torch.randn(rows, hidden, generator=g) * 2).half()
+    weight = (torch.rand(hidden, generator=g) + 0.5).half()
+    bias = (torch.randn(hidden, generator=g) * 0.1).half()
+    return x, residual, weight, bias, 1.0 / scale_for(2.5)
+
+
+def _ordinal(x8: torch.Tensor) -> torch.Tensor:
+    """e4m3 codes in value order (+0 and -0 both 0): codes one step apart differ by 1."""
+    code = x8.view(torch.uint8).int()
+    return torch.where(code >= 128, -(code & 0x7F), code & 0x7F)
+
+
+def _assert_same_codes(got: torch.Tensor, want: torch.Tensor) -> None:
+    """e4m3 codes equal but where fp32 sums in another order land on a rounding boundary: then
+    one step apart."""
+    assert got.dtype == want.dtype == E4M3 and got.shape == want.shape
+    g, w = _ordinal(got), _ordinal(want)
+    differ = g != w
+    assert int(differ.sum()) <= 0.001 * differ.numel()
+    assert bool(((g - w).abs() <= 1)[differ].all())
+
+
+def _assert_same_fp16(got: torch.Tensor, want: torch.Tensor) -> None:
+    """Within one fp16 rounding of the reference (fp32 statistics in another order)."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    torch.testing.assert_close(got.float(), want.float(), rtol=2e-3, atol=2e-3)
+
+
+ROWS = [0, 1, 3, 37]  # none, one, a partial program, a count that is no power of two
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_add_layernorm_quantize_equals_the_pytorch_reference(rows: int) -> None:
+    x, r, w, b, inv = _operands(rows, 128)
+    y, y8 = add_layernorm_quantize(x, r, w, b, 1e-12, inv)
+    want, want8 = _add_layernorm_quantize(x, r, w, b, 1e-12, inv)
+    _assert_same_fp16(y, want)
+    _assert_same_codes(y8, want8)
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_layernorm_quantize_equals_the_pytorch_reference(rows: int) -> None:
+    x, _, w, b, inv = _operands(rows, 128, seed=1)
+    y, y8 = layernorm_quantize(x, w, b, 1e-12, inv)
+    want, want8 = _layernorm_quantize(x, w, b, 1e-12, inv)
+    _assert_same_fp16(y, want)
+    _assert_same_codes(y8, want8)
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_add_layernorm_equals_the_pytorch_reference(rows: int) -> None:
+    x, r, w, b, _ = _operands(rows, 128, seed=2)
+    _assert_same_fp16(add_layernorm(x, r, w, b, 1e-12), _add_layernorm(x, r, w, b, 1e-12))
+
+
+def test_saturates_and_codes_agree_over_many_rows_in_multi_row_programs() -> None:
+    """Rows per program > 1 with a partial last program, a hidden size that is no power of two
+    (masked columns), batched leading dimensions, and values past the scale: clipped to 448."""
+    x, r, w, b, inv = _operands(2 * 45, 96, seed=3)
+    x, r = x.view(2, 45, 96), r.view(2, 45, 96)
+    y, y8 = layernorm(x, w, b, 1e-5, residual=r, out_inv_scale=inv, config=LayerNormConfig(rows=8, warps=2))
+    want, want8 = _add_layernorm_quantize(x, r, w, b, 1e-5, inv)
+    assert y8 is not None and y.shape == y8.shape == (2, 45, 96)
+    assert float(y8.float().abs().max()) == 448.0
+    _assert_same_fp16(y, want)
+    _assert_same_codes(y8, want8)
+
+
+def test_fp32_inputs_give_fp32_outputs_as_the_reference_does() -> None:
+    """The CPU's FP8 model runs in fp32: ``y`` keeps x's dtype."""
+    x, r, w, b, inv = _operands(5, 64, seed=4)
+    y, y8 = add_layernorm_quantize(x.float(), r.float(), w.float(), b.float(), 1e-12, inv)
+    want, want8 = _add_layernorm_quantize(x.float(), r.float(), w.float(), b.float(), 1e-12, inv)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-5)
+    _assert_same_codes(y8, want8)
+
+
+def test_mismatched_shapes_are_refused() -> None:
+    x, r, w, b, _ = _operands(4, 64)
+    with pytest.raises(ValueError, match="residual"):
+        add_layernorm(x, r[:3], w, b, 1e-12)
+    with pytest.raises(ValueError, match="weight and bias"):
+        add_layernorm(x, r, w[:32], b, 1e-12)
+
+
+def test_default_config_spreads_small_batches_and_packs_large_ones() -> None:
+    assert default_config(176, 1024).rows == 1
+    large = default_config(160_000, 1024)
+    assert large.rows > 1 and large.warps <= 8
+    assert default_config(160_000, 64).rows * 64 == large.rows * 1024  # same elements per program
+    assert all(default_config(m, n).warps >= 1 for m in (1, 5000) for n in (16, 64, 768, 4096))
+
+
+def test_fp8_kernels_take_the_triton_layernorm_when_asked() -> None:
+    kernels = Fp8Kernels.make(fused=False, triton_layernorm=True)
+    assert kernels.triton_layernorm
+    assert kernels.add_layernorm_quantize is add_layernorm_quantize
+    assert kernels.layernorm_quantize is layernorm_quantize
+    assert kernels.add_layernorm is add_layernorm
+    assert not Fp8Kernels.make(fused=False).triton_layernorm
