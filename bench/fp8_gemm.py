@@ -16,9 +16,9 @@ same run:
   program per SM, ``-tma`` TMA descriptors, ``-sub`` the epilogue in two halves, ``-ws`` warp
   specialisation, ``-k4`` split-K in 4 slices), and its error against cuBLASLt;
 - ``triton + GELU epilogue <config>`` (the first FFN product; not for split-K): the Triton GEMM
-  with GELU (``--gelu``: erf and/or tanh's) + quantize in its epilogue, e4m3 out, and the share
-  of its codes that differ from GELU + quantize of cuBLASLt's product (a few % at rounding
-  boundaries is expected; far more is a wrong kernel).
+  with GELU (``--gelu``: erf, tanh's by tanh.approx, tanh's by exp2) + quantize in its
+  epilogue, e4m3 out, and the share of its codes that differ from GELU + quantize of
+  cuBLASLt's product (a few % at rounding boundaries is expected; far more is a wrong kernel).
 
 A config that fails (does not compile, too much shared memory, wrong sizes) prints a row with
 its error and the run goes on.
@@ -84,16 +84,21 @@ class Case:
     def triton(self, cfg: GemmConfig) -> torch.Tensor:
         return fp8_gemm(self.x8, self.w8, self.scale, self.bias, config=cfg)
 
-    def triton_epilogue(self, cfg: GemmConfig, tanh: bool = False) -> torch.Tensor:
-        """GELU (erf, or ``tanh``'s) + quantize in the GEMM's epilogue (the first FFN product)."""
+    def triton_epilogue(self, cfg: GemmConfig, gelu: str = "erf") -> torch.Tensor:
+        """GELU + quantize in the GEMM's epilogue (the first FFN product): ``gelu`` ``erf``,
+        ``tanh`` (the GPU's tanh.approx) or ``tanh-exp2`` (tanh's through exp2)."""
         x8, w8, inv = self.x8, self.w8, self.inv
-        return fp8_gemm(x8, w8, self.scale, self.bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, config=cfg)
+        tanh, approx = gelu != "erf", gelu == "tanh"
+        return fp8_gemm(
+            x8, w8, self.scale, self.bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, tanh_approx=approx,
+            config=cfg,
+        )  # fmt: skip
 
-    def epilogue_codes_differ(self, cfg: GemmConfig, tanh: bool) -> float:
+    def epilogue_codes_differ(self, cfg: GemmConfig, gelu: str) -> float:
         """The share of the epilogue's e4m3 codes that differ from GELU + quantize of cuBLASLt's."""
-        gelu = torch.nn.functional.gelu(self.cublas().float(), approximate="tanh" if tanh else "none")
-        want = quantize(gelu, self.inv).float()
-        return float((self.triton_epilogue(cfg, tanh).float() != want).float().mean())
+        form = "none" if gelu == "erf" else "tanh"
+        want = quantize(torch.nn.functional.gelu(self.cublas().float(), approximate=form), self.inv).float()
+        return float((self.triton_epilogue(cfg, gelu).float() != want).float().mean())
 
     def ms(self, fn: Callable[[], object], repeats: int) -> float:
         return graphed_ms(fn, 3, repeats) if self.graphed else timed_ms(fn, 3, repeats)
@@ -118,9 +123,8 @@ class Case:
         yield (f"triton {label} (rel err {err:.1e})", self.ms(partial(self.triton, cfg), repeats))
         if self.name == "ffn_in" and cfg.split_k == 1:
             for gelu in gelus:
-                tanh = gelu == "tanh"
-                differ = self.epilogue_codes_differ(cfg, tanh)
-                run = partial(self.triton_epilogue, cfg, tanh)
+                differ = self.epilogue_codes_differ(cfg, gelu)
+                run = partial(self.triton_epilogue, cfg, gelu)
                 name = f"triton + {gelu} GELU epilogue {label} ({differ:.1%} codes differ)"
                 yield (name, self.ms(run, repeats))
 
@@ -131,7 +135,11 @@ def main() -> None:
     ap.add_argument("--shapes", default=",".join(SHAPES), help="which of " + ",".join(SHAPES))
     forms = "[-p<n>][-tma][-sub][-ws][-k<n>]"
     ap.add_argument("--configs", default=CONFIGS, help=f"Triton configs: MxNxKs<stages>w<warps>{forms}")
-    ap.add_argument("--gelu", default="erf,tanh", help="GELU epilogues to time on ffn_in: erf, tanh or both")
+    ap.add_argument(
+        "--gelu",
+        default="erf,tanh,tanh-exp2",
+        help="GELU epilogues to time on ffn_in: erf, tanh (tanh.approx), tanh-exp2",
+    )
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument(
         "--graph-below", type=int, default=20_000, help="CUDA-graph timing below this many tokens"
