@@ -10,8 +10,8 @@ and prints each against the baseline. Each selection gets its own crowdperf cach
 stored per system), sharing the generated weights and the feature cache.
 
     python bench/multi_gpu.py --dataset-path dev-v1.1.json --vocab-path vocab.txt \\
-        [--model bert-large] [--model-path FILE] [--precision fp16] [--offline-batch 512] \\
-        [--server-batch 64] [--scenarios Offline,Server,SingleStream] [--devices cuda:0,cuda]
+        [--model bert-large] [--model-path FILE] [--precision fp16] [--offline-batch N] \\
+        [--server-batch N] [--scenarios Offline,Server,SingleStream] [--devices cuda:0,cuda]
 """
 
 from __future__ import annotations
@@ -58,13 +58,13 @@ def measure(
     base = [*common, "--device", device, "--execution-mode", "test"]
     if "Offline" in scenarios:
         r = crowdperf_run(
-            [*base, "--scenario", "Offline", "--mode", "performance", "--batch-size", str(a.offline_batch)],
+            [*base, "--scenario", "Offline", "--mode", "performance", *_batch(a.offline_batch)],
             cache,
             results,
         )
         got["Offline samples/s"] = (r["metric"]["value"], _validity(r))
     if "Server" in scenarios:
-        server = [*base, "--scenario", "Server", "--batch-size", str(a.server_batch)]
+        server = [*base, "--scenario", "Server", *_batch(a.server_batch)]
         found = crowdperf_run([*server, "--mode", "find-performance"], cache, results)
         got["Server QPS found"] = (found["metric"]["value"], "")
         r = crowdperf_run([*server, "--mode", "performance"], cache, results)
@@ -73,6 +73,11 @@ def measure(
         r = crowdperf_run([*base, "--scenario", "SingleStream", "--mode", "performance"], cache, results)
         got["SingleStream p90 ms"] = (r["metric"]["value"], _validity(r))
     return got
+
+
+def _batch(size: int | None) -> list[str]:
+    """``--batch-size`` where given; none: the workload's default for the device."""
+    return [] if size is None else ["--batch-size", str(size)]
 
 
 def _validity(r: dict) -> str:
@@ -98,8 +103,8 @@ def main() -> None:
         "--model", default="bert-large", help="the workload (bert-large: BERT-Large-shaped generated weights)"
     )
     ap.add_argument("--precision", default="fp16")
-    ap.add_argument("--offline-batch", type=int, default=512)
-    ap.add_argument("--server-batch", type=int, default=64)
+    ap.add_argument("--offline-batch", type=int, help="default: the workload's for the device")
+    ap.add_argument("--server-batch", type=int, help="default: the workload's for the device")
     ap.add_argument("--scenarios", default="Offline,Server,SingleStream")
     ap.add_argument(
         "--devices", default="cuda:0,cuda", help="selections to compare; the first is the baseline"

@@ -19,8 +19,8 @@ One step goes further, into a GEMM's epilogue (``triton_fp8_gemm.py``, a Triton 
 ``Fp8Linear.gelu_quantized``, GELU + quantize after the first FFN product, whose 4h-wide output
 is then written once, in e4m3.
 And the LayerNorm steps have a hand-written Triton kernel (``triton_layernorm.py``:
-``Fp8Kernels.make(..., triton_layernorm=True)``), the same math as Inductor's kernel, written to
-come closer to the memory's bandwidth (bench/layernorm_kernels.py times both).
+``Fp8Kernels.make(..., triton_layernorm=True)``), the same math as Inductor's kernel, closer to
+the memory's bandwidth: 4.16 against 3.64 TB/s on an H200 (bench/layernorm_kernels.py).
 """
 
 from __future__ import annotations

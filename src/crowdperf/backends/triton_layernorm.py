@@ -9,9 +9,9 @@ siblings): ``y = layer_norm(x + residual)`` in fp32 (mean, biased variance, ``rs
 in ``x``'s dtype, and ``y8 = clamp(y * inv_scale, -448, 448)`` to e4m3 from the fp32 ``y``, not
 from its 16-bit copy. BERT's FP8 form runs it twice per layer; it is memory-bound (7 bytes moved
 per element with a residual and e4m3 out), so speed is bandwidth: each program normalises
-``rows`` whole rows held in registers (one read of each input, one write of each output), enough
-rows that each SM has many bytes in flight, few enough that small batches still spread over the
-SMs. Inductor's kernel for the same PyTorch (``Fp8Kernels`` fused) moved 2.9 TB/s on an H200.
+``rows`` whole rows held in registers (one read of each input, one write of each output); one
+row per program measured fastest. On an H200 it moves 4.16 TB/s where Inductor's kernel for the
+same PyTorch (``Fp8Kernels`` fused) moves 3.64 (bench/layernorm_kernels.py).
 
 Rows are the leading dimensions flattened; the last one (the hidden size) is normalised and must
 be contiguous, of any size (a block of the next power of two, masked). ``inv_scale`` is an fp32
@@ -38,31 +38,26 @@ _SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
 class LayerNormConfig:
     """Rows normalised by one program and the warps that share them."""
 
-    rows: int = 4
-    warps: int = 8
+    rows: int = 1
+    warps: int = 4
 
     @property
     def name(self) -> str:
         return f"r{self.rows}w{self.warps}"
 
 
-# Not yet measured on a GPU (bench/layernorm_kernels.py sweeps these): a program of 4 rows of
-# BERT-Large's 1,024 (8 KiB of fp16 input with the residual) and 8 warps keeps several programs
-# per SM in flight on large batches; batches under ~16 programs per SM use one row per program
-# so that they still reach every SM.
-LARGE = LayerNormConfig(rows=4, warps=8)
-SMALL = LayerNormConfig(rows=1, warps=4)
-_ROW_ELEMENTS = 4096  # elements per program at LARGE: fewer, wider-hidden rows; more, narrower ones
+# Measured on an H200 (bench/layernorm_kernels.py, residual + LayerNorm + quantize, 1,024 wide):
+# one row of 4 warps per program is the fastest at every size swept, 160,000 rows 276 us (4.16
+# TB/s; Inductor's kernel 315 us), 11,520 rows 21.5 us (Inductor 25.1); 2, 4, 8, 16 rows per
+# program and 8 warps all lost. Narrow rows (tiny test models) get fewer warps.
+ONE_ROW = LayerNormConfig(rows=1, warps=4)
 
 
 def default_config(m: int, n: int) -> LayerNormConfig:
-    """The config for ``m`` rows of ``n``: LARGE's ~4,096 elements per program (whatever the
-    hidden size) from 2,048 rows up; SMALL below, warps cut for narrow rows (tiny test models)."""
+    """The config for ``m`` rows of ``n``: one row per program, 4 warps (fewer for rows narrower
+    than 1,024: a warp per 256 elements at least)."""
     block = triton.next_power_of_2(n)
-    if m < 2048:
-        return LayerNormConfig(rows=1, warps=max(1, min(SMALL.warps, block // 256)))
-    rows = max(1, _ROW_ELEMENTS // block)
-    return LayerNormConfig(rows=rows, warps=max(1, min(LARGE.warps, rows * block // 512)))
+    return LayerNormConfig(rows=1, warps=max(1, min(ONE_ROW.warps, block // 256)))
 
 
 @triton.jit

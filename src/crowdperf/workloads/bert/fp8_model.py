@@ -10,8 +10,8 @@
 Static scales: each GEMM's input scale is fixed at calibration (amax / 448), so the op before it
 writes its output straight to e4m3, never a reduction over the batch at run time. On a GPU with
 Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantize are one
-Inductor kernel each (or, as an option, backends/triton_layernorm.py's); the first FFN product
-is a Triton GEMM with GELU + quantize in its epilogue (backends/triton_fp8_gemm.py); packed
+hand-written Triton kernel each (backends/triton_layernorm.py; Inductor's as an option); the
+first FFN product is a Triton GEMM with GELU + quantize in its epilogue (backends/triton_fp8_gemm.py); packed
 batches' attention is a Triton kernel that reads the fused QKV product and writes e4m3
 (backends/triton_attention.py, one plan per batch for all layers).
 Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's
@@ -68,15 +68,15 @@ class Fp8Options:
     then a quantize kernel: 0.71 against 1.60 ms per layer of a 1,024-feature batch.
     ``triton_layernorm``: the LayerNorm steps (residual + LayerNorm + quantize, and the two
     without one part) through backends/triton_layernorm.py's kernel instead of Inductor's (GPUs
-    with Triton); Inductor's moved 2.9 TB/s on an H200 (18.9 of 144 ms of a 1,024-feature
-    batch). Off until measured (bench/layernorm_kernels.py, bench/gpu.py's ``-tln``)."""
+    with Triton): 276 against 315 us per call on 160,000 rows (bench/layernorm_kernels.py); a
+    1,024-feature batch 6,862 -> 7,028 samples/s (bench/gpu.py, ``-ildn`` turns it off)."""
 
     fused: bool = True
     fast_accum: bool = True
     gelu_in_gemm: bool = True
     gelu_tanh: bool = True
     triton_attention: bool = True
-    triton_layernorm: bool = False
+    triton_layernorm: bool = True
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
