@@ -26,7 +26,7 @@ MAX_WAIT_MS = DEFAULT_SERVER_MAX_WAIT_MS
 def run_once(
     scenario: Scenario, source: SyntheticSource, out: Path, batch: int | None, seconds: float, **fields: float
 ) -> dict:
-    batch_size = default_batch_size(scenario, batch)
+    batch_size = default_batch_size(scenario, batch, source)
     log = run_test(
         scenario, source, out, batch=batch_size, seconds=seconds, max_wait_ms=MAX_WAIT_MS, **fields
     )
@@ -55,9 +55,8 @@ def main() -> None:
         offline_expected_qps=300_000,
     )
     offline = float(v["result_samples_per_second"])
-    print(
-        f"Offline: {offline:,.0f} samples/s (batch {default_batch_size(Scenario.OFFLINE, args.batch_size)})"
-    )
+    batch = default_batch_size(Scenario.OFFLINE, args.batch_size, source)
+    print(f"Offline: {offline:,.0f} samples/s (batch {batch})")
 
     best = 0.0
     for qps in (5_000, 10_000, 20_000, 30_000, 40_000, 60_000, 80_000):

@@ -22,7 +22,7 @@ def run_test(
     *,
     batch: int,
     seconds: float,
-    workers: int = 1,
+    workers: int | None = None,  # SUT threads per replica; None: the source's concurrency
     max_wait_ms: float = DEFAULT_SERVER_MAX_WAIT_MS,
     **fields: float,
 ) -> DetailLog:

@@ -61,7 +61,7 @@ def open_source(workload: str):  # -> SampleSource of the opened workload, warme
         return noop_workload.open(RunSpec("noop", Scenario.OFFLINE, Mode.PERFORMANCE)).source
     spec = RunSpec("tiny", Scenario.OFFLINE, Mode.PERFORMANCE)
     opened = get_workload("tiny").open(spec)
-    opened.warmup(default_batch_size(Scenario.OFFLINE, None))
+    opened.warmup(default_batch_size(Scenario.OFFLINE, None, opened.source))
     return opened.source
 
 
@@ -69,7 +69,7 @@ def offline_rate(
     source, out: Path, seconds: float, qps: float, meter: RaplMeter | None, hz: float
 ) -> tuple[float, float]:
     """(samples/s, process CPU seconds per sample) of one Offline run."""
-    batch = default_batch_size(Scenario.OFFLINE, None)
+    batch = default_batch_size(Scenario.OFFLINE, None, source)
     cpu = time.process_time()
     with PowerSampler([meter.open(CPU, MeterRole.DEVICES)] if meter else [], hz=hz):  # [] starts no thread
         log = run_test(Scenario.OFFLINE, source, out, batch=batch, seconds=seconds, offline_expected_qps=qps)
@@ -121,7 +121,7 @@ def main() -> None:
     meter, what = rapl_meter(work)
     source = open_source(args.workload)
     qps, _ = offline_rate(source, work / "probe", 0.5, 100.0, None, args.hz)  # sizes the one query
-    batch = default_batch_size(Scenario.OFFLINE, None)
+    batch = default_batch_size(Scenario.OFFLINE, None, source)
     print(f"{args.workload} Offline, batch {batch}, {args.seconds:g} s runs; meter: {what}; {args.hz:g} Hz")
     ratios, cpu_ratios = [], []
     for pair in range(args.pairs):
