@@ -45,6 +45,16 @@ class TestJob:
 
 
 @dataclass(frozen=True)
+class Scheduling:
+    """How the SUT fed the test (provenance.json records it): the batch size it cut queries into
+    (``--batch-size``, else the source's for its device, else the scenario's) and its worker
+    threads per device (0: SingleStream and MultiStream run inline in LoadGen's thread)."""
+
+    batch_size: int
+    workers_per_device: int
+
+
+@dataclass(frozen=True)
 class TestOutcome:
     """What the child reports back (besides the files it wrote)."""
 
@@ -56,6 +66,7 @@ class TestOutcome:
     targets: ResolvedTargets | None = None  # what user.conf got (test mode may size it)
     power: tuple[MeterTrace, ...] = ()  # the meters' raw samples (performance and TEST01 runs)
     weights_file: str | None = None  # which of asset_checksums is the model (OpenWorkload.weights_file)
+    scheduling: Scheduling | None = None
 
 
 def execute_test(job: TestJob) -> TestOutcome:
@@ -76,7 +87,7 @@ def execute_test(job: TestJob) -> TestOutcome:
         if spec.mode is Mode.COMPLIANCE:
             audit.write_text(render_test01_audit_config(workload.rules.benchmark.test01_sampling_target))
         try:
-            power = _start(job, opened, settings, total, perf, audit)
+            power, scheduling = _start(job, opened, settings, total, perf, audit)
         finally:
             audit.unlink(missing_ok=True)  # not a LoadGen output; provenance records TEST01
         accuracy = None
@@ -92,6 +103,7 @@ def execute_test(job: TestJob) -> TestOutcome:
             targets,
             power,
             getattr(opened, "weights_file", None),  # optional, like warmup
+            scheduling,
         )
     finally:
         opened.close()
@@ -123,10 +135,11 @@ def _settings(
 
 def _start(
     job: TestJob, opened: OpenWorkload, settings: lg.TestSettings, total: int, perf: int, audit: Path
-) -> tuple[MeterTrace, ...]:
+) -> tuple[tuple[MeterTrace, ...], Scheduling]:
     """Run the LoadGen test; a performance or TEST01 test is sampled by the power meters that
     apply to its devices, from right before ``StartTestWithLogSettings`` to right after it (not
-    the model load, the warm-up or the sizing probes: those ran before)."""
+    the model load, the warm-up or the sizing probes: those ran before). Returns the meters'
+    samples and how the SUT fed the test."""
     measured = job.spec.mode in (Mode.PERFORMANCE, Mode.COMPLIANCE)
     log = lg.LogSettings()
     log.log_output.outdir = str(job.out_dir)
@@ -158,7 +171,7 @@ def _start(
     if sut.errors:
         exc = sut.errors[0]
         raise BackendError(f"inference failed during the {job.spec.scenario} run: {exc}") from exc
-    return power.traces()
+    return power.traces(), Scheduling(batch, sut.workers)
 
 
 def work_budget(spec: RunSpec, settings: lg.TestSettings, qsl_total: int) -> WorkBudget:

@@ -54,6 +54,10 @@ class Provenance:
     schema: str = PROVENANCE_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
     weights_file: str | None = None  # the key of asset_checksums that is the model's weights
+    # how the SUT fed LoadGen: the batch size queries were cut into and the worker threads per
+    # device (0: inline); None in records older than session 6
+    batch_size: int | None = None
+    sut_workers_per_device: int | None = None
 
     def write(self, directory: Path) -> Path:
         path = directory / "provenance.json"
@@ -102,6 +106,8 @@ def build_provenance(
     inventory: HostInventory | None = None,
     argv: list[str] | None = None,
     weights_file: str | None = None,
+    batch_size: int | None = None,
+    sut_workers_per_device: int | None = None,
 ) -> Provenance:
     """``devices``: what ``system.accelerators.resolve(spec.devices, inventory)`` gave the run."""
     return Provenance(
@@ -126,6 +132,8 @@ def build_provenance(
         started_utc=started_utc,
         finished_utc=now_utc(),
         weights_file=weights_file,
+        batch_size=batch_size,
+        sut_workers_per_device=sut_workers_per_device,
     )
 
 

@@ -155,6 +155,8 @@ def execute_run(
             inventory=ctx.inventory,
             argv=ctx.argv,
             weights_file=outcome.weights_file,
+            batch_size=outcome.scheduling.batch_size if outcome.scheduling else None,
+            sut_workers_per_device=outcome.scheduling.workers_per_device if outcome.scheduling else None,
         ).write(tmp)
     is_acc = spec.mode is Mode.ACCURACY
     return RunResult(

@@ -89,6 +89,8 @@ class BatchingSut:
         self._replicas = max(1, source.replicas)
         self._next_replica = 0
         inline = scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM)
+        # worker threads per replica; 0: every query runs inline in LoadGen's issue thread
+        self.workers = 0 if inline else max(1, workers or source.concurrency)
         issue: Callable[[list[int], list[int]], None] = self._run_inline if inline else self._enqueue
         if scenario is Scenario.OFFLINE:
             issue = self._issue_offline
@@ -99,7 +101,7 @@ class BatchingSut:
                 threading.Thread(
                     target=self._worker, args=(r,), name=f"sut-replica{r}-worker{w}", daemon=True
                 )
-                for w in range(max(1, workers or source.concurrency))
+                for w in range(self.workers)
                 for r in range(self._replicas)
             ]
         )

@@ -14,6 +14,7 @@ from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.runs import HarnessContext, execute_run
 from crowdperf.mlperf.sizing import MAX_GENERATED_QUERIES
 from crowdperf.mlperf.spec import Mode, RunSpec, Targets
+from crowdperf.mlperf.sut import DEFAULT_BATCH_SIZE
 from crowdperf.mlperf.user_conf import TEST_MAX_OFFLINE_SAMPLES
 from crowdperf.mlperf.workload import register_workload, unregister_workload
 
@@ -56,6 +57,10 @@ def test_every_scenario_runs_both_modes_with_clean_logs(
     assert prov["submittable"] is False and prov["not_submittable_reason"] == "test-mode run, not submittable"
     assert prov["backend"]["name"] == "synthetic" and prov["loadgen_version"].startswith("6.")
     assert prov["command"] == ["crowdperf", "run"]
+    # how the SUT fed it: no --batch-size, the synthetic source asks none, so the scenario's
+    inline = scenario in (Scenario.SINGLE_STREAM, Scenario.MULTI_STREAM)
+    assert prov["batch_size"] == DEFAULT_BATCH_SIZE[scenario]
+    assert prov["sut_workers_per_device"] == (0 if inline else 1)
 
 
 HEADROOM_ASSERTED = 10  # "a system 10x faster than this one" (issue 17)
@@ -161,6 +166,8 @@ def test_two_workers_answer_every_sample_correctly(
     spec = RunSpec(synthetic_tiny, scenario, Mode.ACCURACY, count=48, batch_size=5, results_dir=tmp_path)
     r = execute_run(spec, two)
     assert r.accuracy is not None and r.accuracy.value == 100.0 and r.accuracy.n_samples == 48
+    prov = json.loads((r.run_dir / "provenance.json").read_text())
+    assert (prov["batch_size"], prov["sut_workers_per_device"]) == (5, 2)
 
 
 def test_loadgen_still_rejects_a_second_fromconfig_per_process(tmp_path: Path) -> None:
