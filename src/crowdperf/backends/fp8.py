@@ -123,6 +123,21 @@ class Fp8Linear(nn.Module):
         )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 
+    def quantized(self, x8: torch.Tensor, out_inv_scale: torch.Tensor) -> torch.Tensor:
+        """``quantize(self(x8), out_inv_scale)`` in one Triton GEMM, the quantize in its epilogue
+        (the fused QKV product for the FP8 attention): (..., in) e4m3 -> (..., out) e4m3.
+        cuBLASLt's e4m3 output is not used: torch 2.10's CUDA ``_scaled_mm`` drops
+        ``scale_result`` for fp8 outputs (pytorch/pytorch#190449, fixed by #190979) and its CPU
+        kernel divides by it where cuBLASLt multiplies."""
+        from crowdperf.backends.triton_fp8_gemm import fp8_gemm
+
+        lead = x8.shape[:-1]
+        out = fp8_gemm(
+            x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
+            quantize_out_inv_scale=out_inv_scale,
+        )  # fmt: skip
+        return out.view(*lead, out.shape[-1])
+
 
 def _quantize(x: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:
     return quantize(x, inv_scale)
@@ -207,15 +222,30 @@ def fusion_available(device: torch.device) -> bool:
 
 
 class AmaxObserver:
-    """Largest |input| seen by each watched module (forward pre-hooks), for static scales."""
+    """Largest |input| seen by each watched module (forward pre-hooks), and largest |output| of
+    each module in ``outputs`` (forward hooks: a product written in e4m3 needs its own scale),
+    for static scales. A name in both would mix the two: refused."""
 
-    def __init__(self, modules: dict[str, nn.Module]) -> None:
-        self.amax: dict[str, float] = dict.fromkeys(modules, 0.0)
+    def __init__(self, modules: dict[str, nn.Module], outputs: dict[str, nn.Module] | None = None) -> None:
+        outputs = outputs or {}
+        if set(modules) & set(outputs):
+            raise ValueError(f"watched for input and output both: {sorted(set(modules) & set(outputs))}")
+        self.amax: dict[str, float] = dict.fromkeys([*modules, *outputs], 0.0)
         self._hooks = [m.register_forward_pre_hook(self._hook(name)) for name, m in modules.items()]
+        self._hooks += [m.register_forward_hook(self._output_hook(name)) for name, m in outputs.items()]
+
+    def _record(self, name: str, x: torch.Tensor) -> None:
+        self.amax[name] = max(self.amax[name], float(x.detach().abs().max()))
 
     def _hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...]], None]:
         def record(_module: nn.Module, args: tuple[Any, ...]) -> None:
-            self.amax[name] = max(self.amax[name], float(args[0].detach().abs().max()))
+            self._record(name, args[0])
+
+        return record
+
+    def _output_hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...], Any], None]:
+        def record(_module: nn.Module, _args: tuple[Any, ...], output: Any) -> None:
+            self._record(name, output)
 
         return record
 
