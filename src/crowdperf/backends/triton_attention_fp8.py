@@ -63,11 +63,13 @@ def varlen_attention_fp8(
     hidden = heads * d
     t = qkv8.shape[0]
     if qkv8.dtype != E4M3 or qkv8.dim() != 2 or qkv8.shape[1] != 3 * hidden or qkv8.stride(1) != 1:
-        raise ValueError(f"qkv8 must be (tokens, {3 * hidden}) e4m3 with contiguous rows, not {tuple(qkv8.shape)}")
+        got = f"{tuple(qkv8.shape)} {qkv8.dtype}"
+        raise ValueError(f"qkv8 must be (tokens, {3 * hidden}) e4m3 with contiguous rows, not {got}")
     if t != plan.tokens:
         raise ValueError(f"the plan is for {plan.tokens} tokens, qkv8 has {t}")
     if cfg.grid != "worklist" or cfg.block_n < MIN_BLOCK_N:
-        raise ValueError(f"the e4m3 attention runs the worklist grid with block_n >= {MIN_BLOCK_N}, not {cfg.name}")
+        want = f"the worklist grid with block_n >= {MIN_BLOCK_N}"
+        raise ValueError(f"the e4m3 attention runs {want}, not {cfg.name}")
     if out is None:
         out = torch.empty((t, hidden), device=qkv8.device, dtype=E4M3)
     elif out.shape != (t, hidden) or out.dtype != E4M3 or out.stride(1) != 1:

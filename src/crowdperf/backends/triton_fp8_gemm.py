@@ -416,7 +416,8 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: 
         raise ValueError(f"FP8 GEMM: sizes {sizes} do not fit {cfg.name}")
     if x8.stride(1) != 1 or weight8.stride(1) != 1:
         raise ValueError("FP8 GEMM: both operands must be contiguous along K")
-    if cfg.split_k > 1 and (quantized or cfg != replace(cfg, persistent=0, tma=False, epilogue_subtile=False)):
+    classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False)
+    if cfg.split_k > 1 and (quantized or not classic):
         raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
     if cfg.warp_specialize and not cfg.persistent:
         raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
