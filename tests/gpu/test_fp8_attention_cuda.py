@@ -70,6 +70,31 @@ def test_fp8_attention_kernel_is_its_own_quantized_math_on_the_gpu() -> None:
     assert float((got - fp16).abs().mean()) < 0.1 * float(fp16.abs().mean())
 
 
+def test_qkv_product_in_e4m3_through_cublaslt_and_triton_agree_and_saturate() -> None:
+    """BERT-Large's QKV shape (1,024 -> 3,072), 1,000 tokens: the Triton GEMM's quantize epilogue
+    and cuBLASLt's e4m3 output (scale folded into the weight's scale and bias: ``Fp8LinearE4m3Out``)
+    against the fp16 product through ``quantize``, within one e4m3 step; at half the range,
+    the largest products clamp to 448, never NaN (cuBLASLt's saturation is what this checks)."""
+    from crowdperf.backends.fp8 import E4M3_MAX, Fp8Linear, Fp8LinearE4m3Out, quantize, scale_for
+
+    g = torch.Generator(device="cuda").manual_seed(1)
+    weight = torch.randn(3072, 1024, device="cuda", generator=g) * 0.03
+    bias = torch.randn(3072, device="cuda", generator=g) * 0.1
+    x = torch.randn(1000, 1024, device="cuda", generator=g)
+    fp8 = Fp8Linear(weight, bias, float(x.abs().max()), torch.float16, fast_accum=True)
+    x8 = quantize(x, fp8.input_inv_scale)
+    product = fp8(x8)
+    for amax in (float(product.abs().max()), 0.5 * float(product.abs().max())):
+        inv = (1.0 / scale_for(amax)).cuda()
+        want = quantize(product, inv).float()
+        step = (want.abs() / 8).clamp(min=2**-9)
+        for got8 in (fp8.quantized(x8, inv), Fp8LinearE4m3Out(fp8, inv)(x8)):
+            got = got8.float()
+            assert not bool(got.isnan().any()) and float(got.abs().max()) <= E4M3_MAX
+            assert bool(((got - want).abs() <= step * 1.01).all())
+            assert float((got != want).float().mean()) < 0.02
+
+
 def _batch(n: int, width: int, lengths: list[int], vocab: int, seed: int) -> FeatureBatch:
     rng = np.random.default_rng(seed)
     ids = rng.integers(1, vocab, (n, width), dtype=np.int64)
@@ -84,7 +109,8 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
 
-def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cublaslt", [False, True], ids=["triton-qkv", "cublaslt-qkv"])
+def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path, cublaslt: bool) -> None:
     """BERT-Base generated weights, packed sequences with CUDA graphs (and an eager batch past
     the graphs' cap): the option against the default fp8 path. Bounds as test_fp8_cuda.py's
     between fp8 forms (0.1 of the logits' scale, cosine > 0.995): random weights give near-tied
@@ -99,8 +125,9 @@ def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path) 
     kw = {"max_len": 384, "calibration": calib}
     plain, _ = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, **kw)  # type: ignore[arg-type]
     attn8, _ = bert_runner(
-        "pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(fp8_attention=True), **kw
-    )  # type: ignore[arg-type]
+        "pytorch", weights, GPU0, Precision.FP8, None,
+        fp8=Fp8Options(fp8_attention=True, qkv_cublaslt=cublaslt), **kw,
+    )  # type: ignore[arg-type]  # fmt: skip
     for runner in (plain, attn8):
         runner.prepare(16, [64, 96, 384])
     for n, width in [(1, 64), (7, 96), (16, 384), (64, 384)]:

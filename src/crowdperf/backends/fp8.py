@@ -126,15 +126,48 @@ class Fp8Linear(nn.Module):
     def quantized(self, x8: torch.Tensor, out_inv_scale: torch.Tensor) -> torch.Tensor:
         """``quantize(self(x8), out_inv_scale)`` in one Triton GEMM, the quantize in its epilogue
         (the fused QKV product for the FP8 attention): (..., in) e4m3 -> (..., out) e4m3.
-        cuBLASLt's e4m3 output is not used: torch 2.10's CUDA ``_scaled_mm`` drops
-        ``scale_result`` for fp8 outputs (pytorch/pytorch#190449, fixed by #190979) and its CPU
-        kernel divides by it where cuBLASLt multiplies."""
+        cuBLASLt's form of the same: ``Fp8LinearE4m3Out``."""
         from crowdperf.backends.triton_fp8_gemm import fp8_gemm
 
         lead = x8.shape[:-1]
         out = fp8_gemm(
             x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
             quantize_out_inv_scale=out_inv_scale,
+        )  # fmt: skip
+        return out.view(*lead, out.shape[-1])
+
+
+class Fp8LinearE4m3Out(nn.Module):
+    """``quantize(linear(x8), out_inv_scale)`` in one cuBLASLt ``_scaled_mm`` with e4m3 output,
+    the output's static scale folded into the weight's scale and the bias:
+    ``(s_x s_w acc + b) / s_out = s_x (s_w / s_out) acc + b / s_out``. Not ``scale_result``:
+    torch 2.10's CUDA ``_scaled_mm`` drops it for fp8 outputs (pytorch/pytorch#190449, fixed by
+    #190979) and the CPU kernel divides by it where cuBLASLt multiplies. Whether cuBLASLt
+    saturates past 448 (the Triton epilogue clamps; e4m3fn has no infinity) is for the GPU test
+    to say (tests/gpu/test_fp8_attention_cuda.py)."""
+
+    weight8: torch.Tensor  # the Linear's (shared)
+    input_scale: torch.Tensor
+    folded_weight_scale: torch.Tensor  # s_w / s_out
+    folded_bias: torch.Tensor | None  # b / s_out, the Linear's bias dtype
+
+    def __init__(self, linear: Fp8Linear, out_inv_scale: torch.Tensor) -> None:
+        super().__init__()
+        inv = out_inv_scale.to(linear.weight_scale.device)
+        self.register_buffer("weight8", linear.weight8)
+        self.register_buffer("input_scale", linear.input_scale)
+        self.register_buffer("folded_weight_scale", linear.weight_scale * inv)
+        bias = None if linear.bias is None else (linear.bias.float() * inv).to(linear.bias.dtype)
+        self.register_buffer("folded_bias", bias)
+        self.fast_accum = linear.fast_accum
+
+    def forward(self, x8: torch.Tensor) -> torch.Tensor:
+        """(..., in) e4m3 -> (..., out) e4m3."""
+        lead = x8.shape[:-1]
+        out = torch._scaled_mm(
+            x8.reshape(-1, x8.shape[-1]), self.weight8.t(), scale_a=self.input_scale,
+            scale_b=self.folded_weight_scale, bias=self.folded_bias, out_dtype=E4M3,
+            use_fast_accum=self.fast_accum,
         )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 

@@ -21,6 +21,7 @@ from crowdperf.backends.fp8 import (  # noqa: E402 - after the torch skip
     E4M3_MAX,
     Fp8Kernels,
     Fp8Linear,
+    Fp8LinearE4m3Out,
     dequantize,
     quantize,
     scale_for,
@@ -314,7 +315,8 @@ def _packed_inputs(lengths: list[int], spare: int, seed: int) -> tuple[torch.Ten
     return torch.cat([ids, pad]), torch.cat([seg, pad]), positions, cu
 
 
-def test_fp8_attention_answers_as_the_fp16_attention_does() -> None:
+@pytest.mark.parametrize("cublaslt", [False, True], ids=["triton-qkv", "cublaslt-qkv"])
+def test_fp8_attention_answers_as_the_fp16_attention_does(cublaslt: bool) -> None:
     """``fp8_attention``: the QKV product in e4m3 and attention on e4m3 Q, K, V and P (Triton's
     interpreter here) against the same FP8 model with today's fp16 QKV and fp16 attention
     (both e4m3 out), packed sequences of 1 to 70 tokens (70: two key blocks of 64). What e4m3
@@ -330,7 +332,7 @@ def test_fp8_attention_answers_as_the_fp16_attention_does() -> None:
     kernels = Fp8Kernels.make(fused=False)
     options = Fp8Options(fused=False, gelu_in_gemm=False)
     fp16_attention = Fp8Bert(model, amax, kernels, options)
-    fp8_attention = Fp8Bert(model, amax, kernels, replace(options, fp8_attention=True))
+    fp8_attention = Fp8Bert(model, amax, kernels, replace(options, fp8_attention=True, qkv_cublaslt=cublaslt))
     lengths, spare = [1, 13, 70, 40], 5
     ids, seg, positions, cu = _packed_inputs(lengths, spare, seed=9)
     packed = Packed(cu, fp8_attention.max_positions)
@@ -347,7 +349,9 @@ def test_fp8_attention_answers_as_the_fp16_attention_does() -> None:
 
 def test_fp8_linear_quantized_is_its_product_quantized() -> None:
     """The QKV GEMM's e4m3 output (Triton GEMM, quantize in the epilogue; Triton's interpreter
-    here) against ``_scaled_mm``'s fp16 product through ``quantize``: within one e4m3 step."""
+    here), and cuBLASLt's form of it (``Fp8LinearE4m3Out``: the output scale folded into the
+    weight's scale and the bias; torch's CPU ``_scaled_mm`` here), against ``_scaled_mm``'s fp16
+    product through ``quantize``: within one e4m3 step, saturating at 448."""
     pytest.importorskip("triton")
     torch.manual_seed(3)
     linear = torch.nn.Linear(64, 192)
@@ -355,7 +359,11 @@ def test_fp8_linear_quantized_is_its_product_quantized() -> None:
     fp8 = Fp8Linear.of(linear, float(x.abs().max()), torch.float16)
     x8 = quantize(x, fp8.input_inv_scale)
     inv = 1.0 / scale_for(float(fp8(x8).abs().max()))
-    got, want = fp8.quantized(x8, inv).float(), quantize(fp8(x8), inv).float()
+    want = quantize(fp8(x8), inv).float()
     step = (want.abs() / 8).clamp(min=2**-9)
-    assert bool(((got - want).abs() <= step * 1.01).all())
-    assert float((got != want).float().mean()) < 0.02
+    for got in (fp8.quantized(x8, inv).float(), Fp8LinearE4m3Out(fp8, inv)(x8).float()):
+        assert bool(((got - want).abs() <= step * 1.01).all())
+        assert float((got != want).float().mean()) < 0.02
+    half_range = inv * 2  # the largest products past 448: clamped, not NaN
+    for got in (fp8.quantized(x8, half_range), Fp8LinearE4m3Out(fp8, half_range)(x8)):
+        assert float(got.float().abs().max()) == E4M3_MAX and not bool(got.float().isnan().any())

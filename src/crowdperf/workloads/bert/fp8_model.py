@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, cast
 import torch
 from torch import nn
 
-from crowdperf.backends.fp8 import AmaxObserver, Fp8Kernels, Fp8Linear, fusion_available, scale_for
+from crowdperf.backends.fp8 import (
+    AmaxObserver,
+    Fp8Kernels,
+    Fp8Linear,
+    Fp8LinearE4m3Out,
+    fusion_available,
+    scale_for,
+)
 from crowdperf.workloads.bert.torch_model import (
     BertForQuestionAnswering,
     Context,
@@ -80,7 +87,10 @@ class Fp8Options:
     it on): with ``triton_attention``, the fused QKV product is written in e4m3 at its calibrated
     scale (the Triton GEMM's quantize epilogue) and attention runs on FP8 tensor cores
     (backends/triton_attention_fp8.py: e4m3 Q, K, V and probabilities), instead of fp16 QKV and
-    fp16 products; packed batches only (padded ones keep the fp16 attention)."""
+    fp16 products; packed batches only (padded ones keep the fp16 attention). ``qkv_cublaslt``
+    (with ``fp8_attention``; off, not measured): that e4m3 QKV product through cuBLASLt instead
+    (``Fp8LinearE4m3Out``: the output scale folded into the weight's scale and the bias), whose
+    plain QKV product ran 0.95 against the Triton GEMM's 1.13 ms (session 6, fp16 out)."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -89,6 +99,7 @@ class Fp8Options:
     triton_attention: bool = True
     triton_layernorm: bool = True
     fp8_attention: bool = False
+    qkv_cublaslt: bool = False
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
@@ -184,10 +195,20 @@ class _Fp8Layer(nn.Module):
         self.kernels = kernels
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
         self.fp8_attention = options.fp8_attention
+        self.qkv8: Fp8LinearE4m3Out | None = None
         if self.fp8_attention:  # the fused QKV product's one static scale (its output amax)
             qkv_out_scale = scale_for(amax["qkv_out"]).to(qkv_weight.device)
             self.register_buffer("qkv_out_scale", qkv_out_scale)
             self.register_buffer("qkv_out_inv_scale", 1.0 / qkv_out_scale)
+            if options.qkv_cublaslt:
+                self.qkv8 = Fp8LinearE4m3Out(self.qkv, self.qkv_out_inv_scale)
+
+    def _qkv_e4m3(self, x8: torch.Tensor) -> torch.Tensor:
+        """The fused QKV product in e4m3 at its calibrated scale: through cuBLASLt
+        (``qkv_cublaslt``) or the Triton GEMM with the quantize in its epilogue."""
+        if self.qkv8 is not None:
+            return cast(torch.Tensor, self.qkv8(x8))
+        return self.qkv.quantized(x8, self.qkv_out_inv_scale)
 
     def forward(
         self,
@@ -202,7 +223,7 @@ class _Fp8Layer(nn.Module):
         (packed batches), attention is the Triton kernel's, its output already e4m3."""
         k = self.kernels
         if plan is not None and self.fp8_attention:  # QKV in e4m3, attention on FP8 tensor cores
-            qkv8 = self.qkv.quantized(x8, self.qkv_out_inv_scale)
+            qkv8 = self._qkv_e4m3(x8)
             context8 = _varlen_attention_fp8(qkv8, plan, self.qkv_out_scale, self.attn_out.input_inv_scale)
         elif plan is not None:
             context8 = _varlen_attention(self.qkv(x8), plan, self.attn_out.input_inv_scale)
