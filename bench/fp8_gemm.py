@@ -35,7 +35,8 @@ from functools import partial
 import torch
 
 from crowdperf.backends.fp8 import Fp8Kernels, quantize, scale_for
-from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm
+from crowdperf.backends.gemm_config import GemmConfig, default_config
+from crowdperf.backends.triton_fp8_gemm import fp8_gemm
 from gpu_timing import graphed_ms, timed_ms
 
 SHAPES = {"qkv": (3072, 1024), "attn_out": (1024, 1024), "ffn_in": (4096, 1024), "ffn_out": (1024, 4096)}

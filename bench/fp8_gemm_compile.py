@@ -24,7 +24,8 @@ import triton
 from triton.backends.compiler import BaseBackend, GPUTarget
 from triton.compiler import ASTSource
 
-from crowdperf.backends.triton_fp8_gemm import GemmConfig, KernelLaunch, gemm_launches
+from crowdperf.backends.gemm_config import GemmConfig
+from crowdperf.backends.triton_fp8_gemm import KernelLaunch, gemm_launches
 
 try:  # where the JIT's argument specialisation lives moves between versions
     from triton.runtime.jit import native_specialize_impl

@@ -14,7 +14,8 @@ pytest.importorskip("triton")
 pytestmark = fp8_gpu(torch)
 
 from crowdperf.backends.fp8 import quantize, scale_for  # noqa: E402
-from crowdperf.backends.triton_fp8_gemm import GemmConfig, fp8_gemm  # noqa: E402
+from crowdperf.backends.gemm_config import GemmConfig  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402
 
 # each form of the kernel (GemmConfig's fields) at a tiling an H200 runs; None: default_config
 FORMS = [

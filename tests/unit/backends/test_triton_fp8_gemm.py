@@ -13,9 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 
-import crowdperf.backends.triton_fp8_gemm as tfg  # noqa: E402
+import crowdperf.backends.gemm_config as tilings  # noqa: E402
 from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
-from crowdperf.backends.triton_fp8_gemm import GemmConfig, default_config, fp8_gemm  # noqa: E402
+from crowdperf.backends.gemm_config import GemmConfig, default_config  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402
 
 TINY = GemmConfig(block_m=16, block_n=32, block_k=32, stages=1, warps=4, group_m=2)
 # every form on TINY tiles; in the interpreter a persistent kernel runs 3 programs per "SM", so
@@ -111,11 +112,11 @@ def test_default_forms_follow_the_token_count_and_the_gpu() -> None:
     """TMA's persistent form only where it was measured faster: the GELU epilogue of Offline's
     large batches, on GPUs with TMA; the classic kernel everywhere else (and on the CPU)."""
     n, k = 4096, 1024
-    assert default_config(200_000, n, k, epilogue=True, tma=True) == tfg.LARGE_EPILOGUE_TMA
-    assert default_config(200_000, n, k, epilogue=True, tma=False) == tfg.LARGE_EPILOGUE
-    assert default_config(11_520, n, k, epilogue=True, tma=True) == tfg.LARGE_EPILOGUE
-    assert default_config(200_000, n, k, tma=True) == tfg.LARGE  # plain products: classic
-    assert default_config(384, n, k, epilogue=True, tma=True) == tfg.SMALL
+    assert default_config(200_000, n, k, epilogue=True, tma=True) == tilings.LARGE_EPILOGUE_TMA
+    assert default_config(200_000, n, k, epilogue=True, tma=False) == tilings.LARGE_EPILOGUE
+    assert default_config(11_520, n, k, epilogue=True, tma=True) == tilings.LARGE_EPILOGUE
+    assert default_config(200_000, n, k, tma=True) == tilings.LARGE  # plain products: classic
+    assert default_config(384, n, k, epilogue=True, tma=True) == tilings.SMALL
 
 
 def test_sizes_the_kernel_cannot_tile_are_refused() -> None:
