@@ -9,10 +9,11 @@ import pytest
 
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceKind, UsedDevice
-from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
+from crowdperf.workloads.bert.dataset import PAD_LOGIT
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import bert_runner
+from gpu_batches import masked_batch
 
 torch = pytest.importorskip("torch")
 pytestmark = [
@@ -20,17 +21,6 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
 ]
 GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
-
-
-def _batch(n: int, width: int, lengths: list[int], vocab: int) -> FeatureBatch:
-    rng = np.random.default_rng(n * 1000 + width)
-    ids = rng.integers(1, vocab, (n, width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for row, length in enumerate(lengths):
-        mask[row, :length] = 1
-    ids *= mask
-    seg = (np.arange(width) >= width // 3).astype(np.int64)[None].repeat(n, 0) * mask
-    return FeatureBatch(ids, mask, seg)
 
 
 @pytest.mark.parametrize("precision", [Precision.FP32, Precision.FP16])
@@ -45,7 +35,7 @@ def test_graphs_match_eager_on_every_bucket_and_width(tmp_path: Path, precision:
     # n not a bucket (5 -> 8), width not aligned (70 -> 96), n = max bucket, n above it (eager path)
     for n, width in [(1, 64), (5, 70), (16, 96), (40, 96)]:
         lengths = [max(3, width - 7 * k) for k in range(n)]
-        batch = _batch(n, width, lengths, cfg.vocab_size)
+        batch = masked_batch(n, width, lengths, cfg.vocab_size, seed=n * 1000 + width)
         want, got = eager.run(batch), graphs.run(batch)
         assert got.shape == want.shape == (n, width, 2)
         real = batch.input_mask.astype(bool)
@@ -69,7 +59,7 @@ def test_packed_sequences_match_the_padded_model(
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
     for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
         lengths = [max(3, width - 13 * k) for k in range(n)]
-        batch = _batch(n, width, lengths, cfg.vocab_size)
+        batch = masked_batch(n, width, lengths, cfg.vocab_size, seed=n * 1000 + width)
         want, got = padded.run(batch), packed.run(batch)
         assert got.shape == want.shape == (n, width, 2)
         real = batch.input_mask.astype(bool)
@@ -89,7 +79,10 @@ def test_concurrent_callers_each_get_their_own_batchs_logits(tmp_path: Path, pre
     assert runner.backend.concurrency == 2
     runner.prepare(16, [64, 96, 384])
     shapes = [(1, 64), (3, 96), (16, 384), (20, 96), (64, 384), (2, 384)]
-    batches = [_batch(n, w, [max(3, w - 11 * k) for k in range(n)], cfg.vocab_size) for n, w in shapes]
+    batches = [
+        masked_batch(n, w, [max(3, w - 11 * k) for k in range(n)], cfg.vocab_size, seed=n * 1000 + w)
+        for n, w in shapes
+    ]
     alone = [runner.run(b) for b in batches]
     with ThreadPoolExecutor(4) as pool:
         order = [k % len(batches) for k in range(48)]

@@ -13,11 +13,12 @@ import pytest
 
 from crowdperf.precision import Precision
 from crowdperf.system.devices import DeviceKind, UsedDevice
-from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
+from crowdperf.workloads.bert.dataset import PAD_LOGIT
 from crowdperf.workloads.bert.fp8_model import Fp8Options
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import bert_runner
+from gpu_batches import calibration_features, cosine, masked_batch
 from gpu_marks import fp8_gpu
 
 torch = pytest.importorskip("torch")
@@ -95,20 +96,6 @@ def test_qkv_product_in_e4m3_through_cublaslt_and_triton_agree_and_saturate() ->
             assert float((got != want).float().mean()) < 0.02
 
 
-def _batch(n: int, width: int, lengths: list[int], vocab: int, seed: int) -> FeatureBatch:
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(1, vocab, (n, width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for row, length in enumerate(lengths):
-        mask[row, :length] = 1
-    seg = (np.arange(width) >= width // 3).astype(np.int64)[None].repeat(n, 0) * mask
-    return FeatureBatch(ids * mask, mask, seg)
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
-
-
 @pytest.mark.parametrize("cublaslt", [False, True], ids=["triton-qkv", "cublaslt-qkv"])
 def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path, cublaslt: bool) -> None:
     """BERT-Base generated weights, packed sequences with CUDA graphs (and an eager batch past
@@ -118,11 +105,7 @@ def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path, 
     fp8,fp8-attn8`` measures that)."""
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
-    calib = []
-    for k in range(8):
-        b = _batch(1, 40 + 30 * k, [40 + 30 * k], cfg.vocab_size, seed=100 + k)
-        calib.append((b.input_ids, b.input_mask, b.segment_ids))
-    kw = {"max_len": 384, "calibration": calib}
+    kw = {"max_len": 384, "calibration": calibration_features(cfg.vocab_size)}
     plain, _ = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, **kw)  # type: ignore[arg-type]
     attn8, _ = bert_runner(
         "pytorch", weights, GPU0, Precision.FP8, None,
@@ -131,11 +114,11 @@ def test_packed_fp8_model_with_fp8_attention_answers_as_without(tmp_path: Path, 
     for runner in (plain, attn8):
         runner.prepare(16, [64, 96, 384])
     for n, width in [(1, 64), (7, 96), (16, 384), (64, 384)]:
-        batch = _batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
+        batch = masked_batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
         real = batch.input_mask.astype(bool)
         want, got = plain.run(batch), attn8.run(batch)
         assert got.shape == want.shape == (n, width, 2) and np.isfinite(got).all()
         scale = float(np.abs(want[real]).max())
         np.testing.assert_allclose(got[real], want[real], atol=0.1 * scale)
-        assert _cosine(got[real], want[real]) > 0.995
+        assert cosine(got[real], want[real]) > 0.995
         assert (got[~real] == PAD_LOGIT).all()

@@ -13,11 +13,12 @@ from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.system.devices import DeviceKind, UsedDevice
 from crowdperf.workloads.bert.calibration import unpadded_batches
-from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch, load_features
+from crowdperf.workloads.bert.dataset import PAD_LOGIT, load_features
 from crowdperf.workloads.bert.fp8_model import Fp8Options
 from crowdperf.workloads.bert.model_config import BertModelConfig
 from crowdperf.workloads.bert.weights import ensure_weights
 from crowdperf.workloads.bert.workload import bert_runner
+from gpu_batches import calibration_features, cosine, masked_batch
 from gpu_marks import fp8_gpu
 
 torch = pytest.importorskip("torch")
@@ -25,32 +26,10 @@ pytestmark = fp8_gpu(torch)
 GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
 
 
-def _batch(n: int, width: int, lengths: list[int], vocab: int, seed: int) -> FeatureBatch:
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(1, vocab, (n, width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for row, length in enumerate(lengths):
-        mask[row, :length] = 1
-    seg = (np.arange(width) >= width // 3).astype(np.int64)[None].repeat(n, 0) * mask
-    return FeatureBatch(ids * mask, mask, seg)
-
-
-def _calibration(vocab: int) -> list[tuple[np.ndarray, ...]]:
-    out = []
-    for k in range(8):
-        b = _batch(1, 40 + 30 * k, [40 + 30 * k], vocab, seed=100 + k)
-        out.append((b.input_ids, b.input_mask, b.segment_ids))
-    return out
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
-
-
 def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: Path) -> None:
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
-    calib = _calibration(cfg.vocab_size)
+    calib = calibration_features(cfg.vocab_size)
     kw = {"max_len": 384, "calibration": calib}
     fp16, _ = bert_runner("pytorch", weights, GPU0, Precision.FP16, None, max_len=384, pack_sequences=False)
     padded, _ = bert_runner(
@@ -66,7 +45,7 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
     steps.prepare(16, [64, 96, 384])
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
     for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
-        batch = _batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
+        batch = masked_batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
         real = batch.input_mask.astype(bool)
         want, got, plain = padded.run(batch), packed.run(batch), unfused.run(batch)
         apart = steps.run(batch)  # GELU + quantize after cuBLASLt, not in the Triton GEMM's epilogue
@@ -80,9 +59,9 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
         np.testing.assert_allclose(got[real], want[real], atol=0.1 * scale)
         np.testing.assert_allclose(got[real], plain[real], atol=0.1 * scale)
         np.testing.assert_allclose(apart[real], got[real], atol=0.1 * scale)
-        assert _cosine(got[real], want[real]) > 0.995 and _cosine(got[real], plain[real]) > 0.995
-        assert _cosine(apart[real], got[real]) > 0.995
-        assert _cosine(got[real], half[real]) > 0.99
+        assert cosine(got[real], want[real]) > 0.995 and cosine(got[real], plain[real]) > 0.995
+        assert cosine(apart[real], got[real]) > 0.995
+        assert cosine(got[real], half[real]) > 0.99
         assert (got[~real] == PAD_LOGIT).all() and (apart[~real] == PAD_LOGIT).all()
 
 
