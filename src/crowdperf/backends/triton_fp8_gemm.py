@@ -296,7 +296,8 @@ def gemm_launches(
     if gelu and quantize_out_inv_scale is not None:
         raise ValueError("FP8 GEMM: gelu_out_inv_scale or quantize_out_inv_scale, not both")
     # a plain quantize costs the epilogue what the fp16 conversion does: the plain tilings
-    cfg = config or default_config(m, n, k, epilogue=gelu, tma=_has_tma(x8, weight8))
+    tma = x8.is_cuda and _tma_refusal(x8, weight8) is None  # the default's TMA form: GPUs only
+    cfg = config or default_config(m, n, k, epilogue=gelu, tma=tma)
     out_inv_scale = gelu_out_inv_scale if gelu else quantize_out_inv_scale
     quant = out_inv_scale is not None
     _check(x8, weight8, cfg, quant)
@@ -313,11 +314,14 @@ def gemm_launches(
     return out, [_classic_launch(x8, weight8, out, epilogue, cfg)]
 
 
-def _has_tma(x8: torch.Tensor, weight8: torch.Tensor) -> bool:
-    """The operands are on a GPU with TMA (Hopper, 9.0, and later) and their rows are 16-byte
-    aligned, as TMA descriptors need."""
-    aligned = x8.stride(0) % 16 == 0 and weight8.stride(0) % 16 == 0 and weight8.shape[0] % 16 == 0
-    return aligned and x8.is_cuda and torch.cuda.get_device_capability(x8.device) >= (9, 0)
+def _tma_refusal(x8: torch.Tensor, weight8: torch.Tensor) -> str | None:
+    """Why TMA descriptors cannot serve these operands, or None: rows must be 16-byte aligned,
+    and a GPU must have TMA (Hopper, 9.0, and later; Triton's interpreter runs them on the CPU)."""
+    if x8.stride(0) % 16 or weight8.stride(0) % 16 or weight8.shape[0] % 16:
+        return "TMA needs rows 16-byte aligned"
+    if x8.is_cuda and torch.cuda.get_device_capability(x8.device) < (9, 0):
+        return "TMA needs a Hopper or later GPU (compute capability 9.0)"
+    return None
 
 
 def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: bool) -> None:
@@ -333,10 +337,9 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: 
         raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
     if cfg.warp_specialize and not cfg.persistent:
         raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
-    if cfg.tma and (x8.stride(0) % 16 or weight8.stride(0) % 16 or n % 16):
-        raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs rows 16-byte aligned")
-    if cfg.tma and x8.is_cuda and torch.cuda.get_device_capability(x8.device) < (9, 0):
-        raise ValueError(f"FP8 GEMM {cfg.name}: TMA needs a Hopper or later GPU (compute capability 9.0)")
+    refusal = _tma_refusal(x8, weight8) if cfg.tma else None
+    if refusal:
+        raise ValueError(f"FP8 GEMM {cfg.name}: {refusal}")
 
 
 @dataclass(frozen=True)
