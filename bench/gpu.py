@@ -35,6 +35,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +216,42 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
 
 
+def busy_profile(fn, name: str) -> None:
+    """Wall time of ``fn`` against the union of its GPU kernels' intervals (printed): how much
+    of the wall the GPU sat idle (host work not hidden, syncs), and the largest gaps."""
+    _sync()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        t0 = time.perf_counter()
+        fn()
+        _sync()
+        wall_us = (time.perf_counter() - t0) * 1e6
+    spans = sorted(
+        (e.time_range.start, e.time_range.end)
+        for e in prof.events()
+        if e.device_type == torch.autograd.DeviceType.CUDA and e.time_range.end > e.time_range.start
+    )
+    if not spans:
+        print(f"  busy {name}: no kernels seen")
+        return
+    busy, gaps, (lo, hi) = 0.0, [], spans[0]
+    for a, b in spans[1:]:
+        if a > hi:
+            busy += hi - lo
+            gaps.append(a - hi)
+            lo, hi = a, b
+        else:
+            hi = max(hi, b)
+    busy += hi - lo
+    span = spans[-1][1] - spans[0][0]
+    big = sorted(gaps, reverse=True)[:8]
+    print(
+        f"  busy {name}: wall {wall_us / 1e3:.1f} ms (profiled), first-to-last kernel {span / 1e3:.1f} ms, "
+        f"GPU busy {busy / 1e3:.1f} ms ({busy / span:.1%} of that); {len(gaps)} gaps, "
+        f"{sum(g for g in gaps if g > 50) / 1e3:.1f} ms in gaps > 50 us; largest (us): "
+        + ", ".join(f"{g:.0f}" for g in big)
+    )
+
+
 def kernel_profile(runner, feats: SquadFeatures, rows: np.ndarray, batch: int, name: str) -> None:
     """GPU kernel time of one batch of median-length features, grouped (printed, not tabled)."""
     order = rows[np.argsort(feats.lengths[rows], kind="stable")]
@@ -273,6 +310,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
                 p50, p90 = single_stream(runner, feats, rows)
                 if name in args.profile.split(","):
                     kernel_profile(runner, feats, rows, 1, name)
+                    busy_profile(partial(single_stream, runner, feats, rows, n=50), name)
                 runner.close()
                 log(f"| {name} ({runner.description}), one feature at a time | p50 {p50:.3f} ms, "
                     f"p90 {p90:.3f} ms | | | | {setup:.0f} |")  # fmt: skip
@@ -281,6 +319,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
             sps = max(offline_style(runner, feats, rows, v.batch, callers) for _ in range(2))
             if name in args.profile.split(","):
                 kernel_profile(runner, feats, rows, v.batch, name)
+                busy_profile(partial(offline_style, runner, feats, rows, v.batch, callers), name)
             runner.close()
         except Exception as exc:  # one variant's failure must not cost the others
             log(f"| {name} | FAILED: {_first_line(exc)} | | | | |")
