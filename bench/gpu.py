@@ -24,7 +24,7 @@ A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 an
 of the runner, SingleStream's work without LoadGen).
 
 Variant names:
-``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-attn8][-qkvlt][-serial][-nopdl]-b<batch>``
+``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-attn8][-qkvlt]-b<batch>``
 (Variant below).
 """
 
@@ -41,7 +41,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from crowdperf.backends import triton_pdl
 from crowdperf.backends.fp8 import E4M3
 from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
@@ -92,19 +91,17 @@ class Variant:
     off); ``-attn8`` turns ``Fp8Options.fp8_attention`` on (QKV product and attention in e4m3),
     ``-qkvlt`` its QKV product through cuBLASLt instead of the Triton GEMM (``qkv_cublaslt``);
     one caller instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
-    worker threads, one's host work overlapping the other's GPU work); our Triton kernels
-    launched without programmatic dependent launch (``-nopdl``, backends/triton_pdl.py)."""
+    worker threads, one's host work overlapping the other's GPU work)."""
 
     precision: Precision
     batch: int
     options: Fp8Options
     packed: bool = True
     serial: bool = False
-    pdl: bool = True
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-attn8|-qkvlt|-serial|-nopdl"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-attn8|-qkvlt|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -119,8 +116,7 @@ class Variant:
             fp8_attention="attn8" in flags,
             qkv_cublaslt="qkvlt" in flags,
         )
-        packed, serial, pdl = "padded" not in flags, "serial" in flags, "nopdl" not in flags
-        return cls(Precision(m[1]), int(m[3]), options, packed, serial, pdl)
+        return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 
 
 def _sync() -> None:
@@ -302,7 +298,6 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
     for name in args.variants.split(","):
         v = Variant.parse(name)
         bound = len(rows) / (gemm_flops(cfg, tokens) / (peaks[v.precision.value] * 1e12))
-        triton_pdl.set_enabled(v.pdl)
         try:
             t0 = time.perf_counter()
             runner, info = bert_runner(

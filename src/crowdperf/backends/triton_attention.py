@@ -49,7 +49,6 @@ import triton
 import triton.language as tl
 
 from crowdperf.backends.fp8 import E4M3, E4M3_MAX
-from crowdperf.backends.triton_pdl import launch_options, pdl_available, wait
 
 _SATURATE = tl.constexpr(E4M3_MAX)  # e4m3fn has no infinity: clip, as fp8.quantize does
 _LOG2_E = 1.4426950408889634
@@ -173,10 +172,9 @@ def varlen_attention(
         return out
     inv_scale = out_inv_scale if out_inv_scale is not None else out  # unread unless FP8_OUT
     n = plan.sequences
-    pdl = pdl_available(qkv)  # launched while the QKV product finishes (triton_pdl.py)
     common = dict(
         HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=fp8_out, QK_FP8=cfg.qk_fp8,
-        num_warps=cfg.num_warps, num_stages=cfg.num_stages, PDL=pdl, **launch_options(pdl),
+        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )  # fmt: skip
     scale = _LOG2_E / math.sqrt(d)
     if cfg.grid == "padded":
@@ -342,12 +340,10 @@ def _zero_rows(out, stride_out, first_row, tokens, first, step,
 def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_seqs, qk_scale,
                    HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                    BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                   M_BLOCKS: tl.constexpr, PDL: tl.constexpr):  # fmt: skip
+                   M_BLOCKS: tl.constexpr):  # fmt: skip
     """Grid ((n_seqs * HEADS + 1) * M_BLOCKS,), one axis (CUDA's second and third are capped at
     65,535); M_BLOCKS = cdiv(max_len, BLOCK_M) programs per (sequence, head), the last
     M_BLOCKS zero the spare rows."""
-    if PDL:  # everything read below (Q, K, V, the packing) was written by kernels ahead
-        wait()
     pid = tl.program_id(0)
     pair = pid // M_BLOCKS
     m_block = pid % M_BLOCKS
@@ -378,11 +374,9 @@ def _work_item(cu, work, item, HEADS: tl.constexpr, M_BLOCKS: tl.constexpr):
 def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                     M_BLOCKS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr, PDL: tl.constexpr):  # fmt: skip
+                     M_BLOCKS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
     """Grid (bound * HEADS + ZERO_PROGRAMS,): items past the real count exit, the last programs
     zero the spare rows."""
-    if PDL:  # everything read below (Q, K, V, the work list) was written by kernels ahead
-        wait()
     item = tl.program_id(0)
     zero_first = tl.num_programs(0) - ZERO_PROGRAMS
     if item >= zero_first:
@@ -402,11 +396,9 @@ def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_ou
 def _persistent_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                        qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                        BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                       M_BLOCKS: tl.constexpr, PDL: tl.constexpr):  # fmt: skip
+                       M_BLOCKS: tl.constexpr):  # fmt: skip
     """Grid (programs,): each walks items pid, pid + programs, ..., then zeroes its share of the
     spare rows."""
-    if PDL:  # everything read below (Q, K, V, the work list) was written by kernels ahead
-        wait()
     pid = tl.program_id(0)
     programs = tl.num_programs(0)
     for item in range(pid, tl.load(count) * HEADS, programs):

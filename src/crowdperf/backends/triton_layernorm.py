@@ -30,8 +30,6 @@ import torch
 import triton
 import triton.language as tl
 
-from crowdperf.backends.triton_pdl import launch_options, pdl_available, wait
-
 # the largest finite e4m3fn value, as a kernel constant (fp8.py imports this module: no import back)
 _SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
 
@@ -67,20 +65,15 @@ def _layernorm_kernel(
     x_ptr, res_ptr, w_ptr, b_ptr, inv_scale_ptr, y_ptr, y8_ptr,
     M, stride_x, stride_res, eps,
     N: tl.constexpr, BLOCK_N: tl.constexpr, ROWS: tl.constexpr,
-    HAS_RESIDUAL: tl.constexpr, QUANTIZE: tl.constexpr, PDL: tl.constexpr,
+    HAS_RESIDUAL: tl.constexpr, QUANTIZE: tl.constexpr,
 ):  # fmt: skip
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
     cols = tl.arange(0, BLOCK_N)
-    # the weight and bias serve every program: read while the kernel ahead still runs (PDL)
-    w = tl.load(w_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
-    b = tl.load(b_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
-    if PDL:
-        wait()
     mask = (rows < M)[:, None]  # constant along a row: loads stay 16-byte vectors
     if BLOCK_N != N:
         mask = mask & (cols < N)[None, :]
     rows64 = rows.to(tl.int64)[:, None]
-    # inputs are read once: let them leave L2 first
+    # inputs are read once: let them leave L2 first; the weight and bias serve every program
     x_ptrs = x_ptr + rows64 * stride_x + cols[None, :]
     x = tl.load(x_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
     if HAS_RESIDUAL:
@@ -91,6 +84,8 @@ def _layernorm_kernel(
     if BLOCK_N != N:  # masked columns are 0 in x but not in x - mean
         d = tl.where(mask, d, 0.0)
     rstd = 1.0 / tl.sqrt(tl.sum(d * d, axis=1) / N + eps)
+    w = tl.load(w_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
+    b = tl.load(b_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
     y = d * rstd[:, None] * w[None, :] + b[None, :]
     out = rows64 * N + cols[None, :]  # outputs are allocated contiguous
     tl.store(y_ptr + out, y.to(y_ptr.dtype.element_ty), mask=mask)
@@ -131,15 +126,14 @@ def layernorm(
     if m == 0:
         return y, y8
     cfg = config or default_config(m, n)
-    pdl = pdl_available(x2)
     _layernorm_kernel[(math.ceil(m / cfg.rows),)](
         x2, r2, weight, bias,
         out_inv_scale if quantize else weight,  # placeholders keep the signature fixed
         y, y8 if y8 is not None else y,
         m, x2.stride(0), r2.stride(0), eps,
         N=n, BLOCK_N=triton.next_power_of_2(n), ROWS=cfg.rows,
-        HAS_RESIDUAL=residual is not None, QUANTIZE=quantize, PDL=pdl,
-        num_warps=cfg.warps, **launch_options(pdl),
+        HAS_RESIDUAL=residual is not None, QUANTIZE=quantize,
+        num_warps=cfg.warps,
     )  # fmt: skip
     return y, y8
 
