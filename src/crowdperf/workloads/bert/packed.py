@@ -9,8 +9,6 @@ tokens up to 512, so one SingleStream sample pads little, then 64 up to 2,048, t
 ``GRAPH_MAX_TOKENS``); its sequence table has room for ``max_batch`` sequences, the unused ones
 empty, and the bucket's spare tokens belong to no sequence (their rows are computed and dropped).
 Larger batches run eagerly: there the GPU, not Python's kernel launches, is the bottleneck.
-Logits come back ``max_len`` (384) wide, PAD_LOGIT past each row's tokens: the response's form,
-so the sample source sends them without padding them again.
 """
 
 from __future__ import annotations
@@ -120,7 +118,7 @@ class PackedTorchRunner:
 
     def inputs(self, batch: FeatureBatch) -> RunnerInputs:
         """The packed tokens padded up to their bucket (a graph's size), or to EAGER_ALIGN tokens
-        for an eager run, and where each token goes back in a ``max_len``-wide answer."""
+        for an eager run, and where each token goes back."""
         packed = PackedBatch.of(batch)
         rows, n = len(packed.cu_seqlens) - 1, packed.tokens
         k = bisect.bisect_left(self._buckets, n)
@@ -133,13 +131,10 @@ class PackedTorchRunner:
             cu[: rows + 1] = packed.cu_seqlens  # unused sequences are empty
         ids, seg, pos = (np.zeros(size, np.int64) for _ in range(3))  # (size,) int64 each
         ids[:n], seg[:n], pos[:n] = packed.ids, packed.seg, packed.pos
-        width = packed.real.shape[1]
-        real = np.zeros((rows, max(width, self._max_len)), bool)  # (rows, max_len) bool
-        real[:, :width] = packed.real
-        return RunnerInputs(_inputs(ids, seg, pos, cu), rows, real)
+        return RunnerInputs(_inputs(ids, seg, pos, cu), rows, packed.real)
 
     def run_inputs(self, inputs: RunnerInputs) -> np.ndarray:
-        """(rows, max_len, 2) float32 logits, PAD_LOGIT past each row's real tokens."""
+        """(rows, width, 2) float32 logits, PAD_LOGIT where the batch was padding."""
         if inputs.real is None:
             raise ValueError("packed inputs carry where their tokens go back (RunnerInputs.real)")
         n = int(inputs.feeds["cu_seqlens"][inputs.rows])
