@@ -184,3 +184,28 @@ def test_an_fp32_graph_is_never_run_as_int8() -> None:
         get_backend("onnxruntime").load(BackendConfig(OnnxGraph(path), precision=Precision.INT8))
     with pytest.raises(UsageError, match="int8 runs on onnxruntime"):
         generated_model_file("pytorch", CFG, load_settings(), int8=True)
+
+
+@pytest.mark.parametrize("name", ["onnxruntime", "pytorch"])
+def test_staged_one_sample_queries_answer_as_built_ones_on_a_real_backend(name: str) -> None:
+    """The sample source stages loaded samples for one-sample queries (SingleStream): through a
+    real runner and backend they answer exactly what a source that builds each query answers."""
+    if name == "pytorch":
+        pytest.importorskip("torch")
+    from crowdperf.workloads.bert.dataset import load_features
+    from crowdperf.workloads.bert.sample_source import SquadSampleSource
+    from crowdperf.workloads.bert.tiny_data import ensure_tiny_data
+
+    settings = load_settings()
+    data = ensure_tiny_data(settings)
+    feats = load_features(data.dataset_path, data.vocab_path, settings)
+    cfg = BertModelConfig.tiny(feats.vocab_size)
+    model = generated_model_file(name, cfg, settings)
+    runner, _ = bert_runner(name, model, CPU, Precision.FP32, 1, max_len=384)
+    staged = SquadSampleSource(feats, [runner], count=12, align=8)
+    built = SquadSampleSource(feats, [runner], count=12, align=8, stage_at_load=False)
+    for source in (staged, built):
+        source.load(range(12))
+    for i in range(12):
+        np.testing.assert_array_equal(staged.infer([i]), built.infer([i]))
+    assert staged.infer([2]).shape == (1, 768)

@@ -96,3 +96,21 @@ def test_eager_packed_batches_are_rounded_to_32_tokens_that_belong_to_no_sequenc
     real = mask.astype(bool)
     assert (out[..., 0][real] == ids[real]).all() and (out[~real] == PAD_LOGIT).all()
     assert (out[..., 1][real] == np.nonzero(real)[1]).all()  # each token's own position
+
+
+def test_one_sample_is_padded_to_its_token_bucket_and_its_inputs_can_be_reused() -> None:
+    """What the sample source stages at load for SingleStream: a one-sample batch in its graph's
+    bucket; running those inputs twice answers what ``run`` answers."""
+    from crowdperf.workloads.bert.packed import PackedTorchRunner
+
+    backend = _TokenEcho()
+    runner = PackedTorchRunner(backend, max_len=384)
+    runner.prepare(1, [384])
+    mask = np.zeros((1, 96), np.int64)
+    mask[0, :70] = 1
+    batch = FeatureBatch((np.arange(96) + 7)[None] * mask, mask, mask * 0)
+    staged = runner.inputs(batch)
+    assert len(staged.feeds["input_ids"]) == 96 and staged.feeds["cu_seqlens"].tolist() == [0, 70]
+    first, again, direct = runner.run_inputs(staged), runner.run_inputs(staged), runner.run(batch)
+    assert first.shape == (1, 96, 2) and first.tobytes() == again.tobytes() == direct.tobytes()
+    assert first[0, :70, 0].tolist() == list(range(7, 77)) and (first[0, 70:] == PAD_LOGIT).all()

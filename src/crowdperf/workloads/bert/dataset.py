@@ -90,11 +90,14 @@ class SquadFeatures:
         )
 
     def pad_logits(self, logits: np.ndarray, seq: int | None = None) -> np.ndarray:
-        """(n, width, 2) logits -> (n, seq, 2) float32 with -10000 at the cut-off positions."""
+        """(n, width, 2) logits -> (n, seq, 2) float32 with -10000 at the cut-off positions.
+        Logits already in that form (packed runners answer 384 wide) come back as they are."""
         seq = seq or self.params.max_seq_length
         n, width = logits.shape[0], logits.shape[1]
         if width > seq:
             raise ValueError(f"logits have {width} positions, more than {seq}")
+        if width == seq and logits.dtype == np.float32:
+            return logits
         out = np.full((n, seq, 2), PAD_LOGIT, dtype=np.float32)
         out[:, :width] = logits
         return out

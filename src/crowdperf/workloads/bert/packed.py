@@ -22,6 +22,7 @@ import numpy as np
 
 from crowdperf.backends.base import Backend
 from crowdperf.workloads.bert.dataset import PAD_LOGIT, FeatureBatch
+from crowdperf.workloads.bert.runners import RunnerInputs
 
 GRAPH_MAX_TOKENS = 16_384
 EAGER_ALIGN = 32
@@ -74,9 +75,15 @@ class PackedBatch:
         ``_get_best_indexes``); a trained model's logits are mostly negative, so zeros at padding
         would crowd real candidates out of those 20 and cost F1. -10000 is what the reference's
         accuracy script gives positions past the returned logits, and what ``pad_logits`` uses."""
-        out = np.full((*self.real.shape, 2), PAD_LOGIT, np.float32)
-        out[self.real] = logits
-        return out
+        return unpack(logits, self.real)
+
+
+def unpack(logits: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """(tokens, 2) -> (rows, width, 2) float32: each token's logits where ``real`` (rows, width)
+    is true, in row-major order; PAD_LOGIT elsewhere (PackedBatch.unpack says why)."""
+    out = np.full((*real.shape, 2), PAD_LOGIT, np.float32)
+    out[real] = logits
+    return out
 
 
 class PackedTorchRunner:
@@ -107,24 +114,31 @@ class PackedTorchRunner:
         self.backend.prepare(examples)
 
     def run(self, batch: FeatureBatch) -> np.ndarray:
+        return self.run_inputs(self.inputs(batch))
+
+    def inputs(self, batch: FeatureBatch) -> RunnerInputs:
+        """The packed tokens padded up to their bucket (a graph's size), or to EAGER_ALIGN tokens
+        for an eager run, and where each token goes back."""
         packed = PackedBatch.of(batch)
         rows, n = len(packed.cu_seqlens) - 1, packed.tokens
         k = bisect.bisect_left(self._buckets, n)
         if k == len(self._buckets) or rows > self._max_seqs:  # eager, exact sequences
             # tokens rounded up to EAGER_ALIGN (spare ones belong to no sequence): FP8 GEMMs
             # want multiples of 16, and aligned sizes pick the faster GEMM kernels anyway
-            size = -(-n // EAGER_ALIGN) * EAGER_ALIGN
-            return packed.unpack(self._run_padded(packed, size, packed.cu_seqlens)[:n])
-        cu = np.full(self._max_seqs + 1, n, np.int32)  # unused sequences are empty
-        cu[: rows + 1] = packed.cu_seqlens
-        return packed.unpack(self._run_padded(packed, self._buckets[k], cu)[:n])
-
-    def _run_padded(self, packed: PackedBatch, size: int, cu: np.ndarray) -> np.ndarray:
-        """(size, 2) logits of ``packed``'s tokens followed by ``size - tokens`` spare ones."""
-        n = packed.tokens
-        ids, seg, pos = (np.zeros(size, np.int64) for _ in range(3))
+            size, cu = -(-n // EAGER_ALIGN) * EAGER_ALIGN, packed.cu_seqlens
+        else:
+            size, cu = self._buckets[k], np.full(self._max_seqs + 1, n, np.int32)
+            cu[: rows + 1] = packed.cu_seqlens  # unused sequences are empty
+        ids, seg, pos = (np.zeros(size, np.int64) for _ in range(3))  # (size,) int64 each
         ids[:n], seg[:n], pos[:n] = packed.ids, packed.seg, packed.pos
-        return self.backend.run(_inputs(ids, seg, pos, cu))["logits"]
+        return RunnerInputs(_inputs(ids, seg, pos, cu), rows, packed.real)
+
+    def run_inputs(self, inputs: RunnerInputs) -> np.ndarray:
+        """(rows, width, 2) float32 logits, PAD_LOGIT where the batch was padding."""
+        if inputs.real is None:
+            raise ValueError("packed inputs carry where their tokens go back (RunnerInputs.real)")
+        n = int(inputs.feeds["cu_seqlens"][inputs.rows])
+        return unpack(self.backend.run(inputs.feeds)["logits"][:n], inputs.real)
 
     def close(self) -> None:
         self.backend.close()

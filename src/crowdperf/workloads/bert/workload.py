@@ -143,7 +143,7 @@ class OpenBertWorkload:
         packed_gpu = self._cuda and not any(r.pads_batches for r in self.runners)
         self.source = SquadSampleSource(
             self.features,
-            [r.run for r in self.runners],
+            self.runners,
             align=align,
             concurrency=concurrency,
             batch_sizes=GPU_PACKED_BATCH_SIZES if packed_gpu else {},
