@@ -15,15 +15,10 @@ out (quantize fused). Each row: median of ``--repeats`` CUDA-event timings after
 layer and for ``--layers`` layers, TFLOP/s (4 * sum(L_i^2) * hidden per layer), speed-up over
 the baseline of the same output (fp16: varlen_attn; e4m3: varlen_attn + quantize), and the
 largest error against that baseline (e4m3: dequantized, and the share of codes that differ).
-Then ``--fp8-variants`` (worklist tilings, e.g. ``worklist-m64-n64-w4-s2``): the e4m3 kernel of
-backends/triton_attention_fp8.py (BERT's ``Fp8Options.fp8_attention``) on the same Q, K, V
-quantized to e4m3 at their amax (what the QKV GEMM's quantize epilogue writes), e4m3 out, against
-the same e4m3 baseline (its error: Q, K, V and P in e4m3). Then a CUDA-graph check of each grid
-(captured with 8 spare sequences and 96 spare tokens).
+Then a CUDA-graph check of each grid (captured with 8 spare sequences and 96 spare tokens).
 
     python bench/attention_kernels.py [--dataset-path dev-v1.1.json --vocab-path vocab.txt] \
-        [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30] \
-        [--fp8-variants worklist-m64-n64-w4-s2,worklist-m128-n64-w8-s2]
+        [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30]
 
 Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8]``,
 grid one of padded, worklist, persistent (-p: persistent only; -qk8: Q K^T in e4m3 with per-token
@@ -209,35 +204,6 @@ def run_variants(
             print(f"| {name} | FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:160]} | | | | | | |")
 
 
-def run_fp8_variants(
-    args: argparse.Namespace, variants: list[tuple[str, AttentionConfig]], b: Batch, report: Report
-) -> None:
-    """The e4m3 kernel (Q, K, V, P in e4m3) per tiling, e4m3 out, against varlen_attn + quantize."""
-    from crowdperf.backends.fp8 import quantize as quantize_to
-    from crowdperf.backends.triton_attention_fp8 import varlen_attention_fp8
-
-    w, r = args.warmup, args.repeats
-    ref16 = baseline_attention(b)
-    inv = torch.tensor(448.0 / float(ref16.abs().max()), dtype=torch.float32, device=b.qkv.device)
-    ref8 = quantize_to(ref16, inv)
-    base8 = timed_ms(lambda: Fp8Kernels.make(fused=b.qkv.is_cuda).quantize(baseline_attention(b), inv), w, r)
-    qkv_scale = torch.tensor(float(b.qkv.abs().max()) / 448.0, dtype=torch.float32, device=b.qkv.device)
-    qkv8 = quantize_to(b.qkv, 1.0 / qkv_scale)
-    for name, cfg in variants:
-        try:
-            plan = plan_attention(b.cu_seqlens, b.max_len, b.tokens, b.heads, b.head_dim, cfg)
-            out8 = varlen_attention_fp8(qkv8, plan, qkv_scale, inv)
-            err8 = float((out8.float() - ref8.float()).abs().max() / inv)
-            steps = (ordinal(out8) - ordinal(ref8)).abs()
-            ms8 = timed_ms(lambda plan=plan: varlen_attention_fp8(qkv8, plan, qkv_scale, inv), w, r)
-            share, far = float((steps > 0).float().mean()), float((steps > 1).float().mean())
-            off = f"{share:.2%} (> 1 step: {far:.3%})"
-            report.row(f"{name} e4m3 in", "e4m3", ms8, base8, f"{err8:.2e}", off)
-        except Exception as exc:  # one variant's failure must not cost the others
-            why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-            print(f"| {name} e4m3 in | FAILED: {why} | | | | | | |")
-
-
 def graph_check(b: Batch, variants: list[tuple[str, AttentionConfig]]) -> None:
     """Each variant captured in a CUDA graph (plan included) with 8 empty sequences and 96
     spare tokens after the batch, as a token bucket's graph; replayed with the same inputs it
@@ -283,7 +249,6 @@ def main() -> None:
     ap.add_argument(
         "--graph-variants", default="padded-m64-n64-w4-s2,worklist-m64-n64-w4-s2,persistent-m64-n64-w4-s2"
     )
-    ap.add_argument("--fp8-variants", default="", help="worklist tilings of the e4m3-in kernel")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
@@ -305,8 +270,6 @@ def main() -> None:
           f"{b.flops / 1e9:.1f} GFLOP per layer, e4m3 scale from this batch's amax")  # fmt: skip
     report = Report(b, args.layers)
     run_variants(args, variants, b, report)
-    fp8_variants = [(name, parse_variant(name)) for name in args.fp8_variants.split(",") if name]
-    run_fp8_variants(args, fp8_variants, b, report)
     for out, (ms, best) in report.best.items():
         print(f"# fastest {out}: {best}, {ms:.3f} ms per layer, {ms * args.layers:.2f} ms for {args.layers}")
     graph_check(b, graph_variants)

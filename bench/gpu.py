@@ -23,8 +23,7 @@ each against the physical bound, and F1 of a model trained here in each precisio
 A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 and p90 latency
 of the runner, SingleStream's work without LoadGen).
 
-Variant names:
-``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-attn8][-qkvlt]-b<batch>``
+Variant names: ``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-serial]-b<batch>``
 (Variant below).
 """
 
@@ -82,15 +81,13 @@ class Table:
 @dataclass(frozen=True)
 class Variant:
     """``<precision>[<flags>]-b<batch>``, flags in this order, ``-padded``, ``-unfused``,
-    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-ildn``, ``-attn8``, ``-qkvlt``, ``-serial``:
+    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-ildn``, ``-serial``:
     padded batches instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
     accumulation; BERT's erf GELU instead of tanh's; GELU + quantize as a kernel of its own after
     cuBLASLt's first FFN product instead of the Triton GEMM's epilogue; torch's FlashAttention 2
     and a quantize kernel instead of the Triton attention; Inductor's LayerNorm kernels instead
     of the hand-written Triton one (``-ildn``) (each flag turns one of ``Fp8Options``' defaults
-    off); ``-attn8`` turns ``Fp8Options.fp8_attention`` on (QKV product and attention in e4m3),
-    ``-qkvlt`` its QKV product through cuBLASLt instead of the Triton GEMM (``qkv_cublaslt``);
-    one caller instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
+    off); one caller instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
     worker threads, one's host work overlapping the other's GPU work)."""
 
     precision: Precision
@@ -101,7 +98,7 @@ class Variant:
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-attn8|-qkvlt|-serial"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -113,8 +110,6 @@ class Variant:
             gelu_in_gemm="gelustep" not in flags,
             triton_attention="fa2" not in flags,
             triton_layernorm="ildn" not in flags,
-            fp8_attention="attn8" in flags,
-            qkv_cublaslt="qkvlt" in flags,
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 

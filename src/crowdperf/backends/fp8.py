@@ -123,54 +123,6 @@ class Fp8Linear(nn.Module):
         )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 
-    def quantized(self, x8: torch.Tensor, out_inv_scale: torch.Tensor) -> torch.Tensor:
-        """``quantize(self(x8), out_inv_scale)`` in one Triton GEMM, the quantize in its epilogue
-        (the fused QKV product for the FP8 attention): (..., in) e4m3 -> (..., out) e4m3.
-        cuBLASLt's form of the same: ``Fp8LinearE4m3Out``."""
-        from crowdperf.backends.triton_fp8_gemm import fp8_gemm
-
-        lead = x8.shape[:-1]
-        out = fp8_gemm(
-            x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
-            quantize_out_inv_scale=out_inv_scale,
-        )  # fmt: skip
-        return out.view(*lead, out.shape[-1])
-
-
-class Fp8LinearE4m3Out(nn.Module):
-    """``quantize(linear(x8), out_inv_scale)`` in one cuBLASLt ``_scaled_mm`` with e4m3 output,
-    the output's static scale folded into the weight's scale and the bias:
-    ``(s_x s_w acc + b) / s_out = s_x (s_w / s_out) acc + b / s_out``. Not ``scale_result``:
-    torch 2.10's CUDA ``_scaled_mm`` drops it for fp8 outputs (pytorch/pytorch#190449, fixed by
-    #190979) and the CPU kernel divides by it where cuBLASLt multiplies. Whether cuBLASLt
-    saturates past 448 (the Triton epilogue clamps; e4m3fn has no infinity) is for the GPU test
-    to say (tests/gpu/test_fp8_attention_cuda.py)."""
-
-    weight8: torch.Tensor  # the Linear's (shared)
-    input_scale: torch.Tensor
-    folded_weight_scale: torch.Tensor  # s_w / s_out
-    folded_bias: torch.Tensor | None  # b / s_out, the Linear's bias dtype
-
-    def __init__(self, linear: Fp8Linear, out_inv_scale: torch.Tensor) -> None:
-        super().__init__()
-        inv = out_inv_scale.to(linear.weight_scale.device)
-        self.register_buffer("weight8", linear.weight8)
-        self.register_buffer("input_scale", linear.input_scale)
-        self.register_buffer("folded_weight_scale", linear.weight_scale * inv)
-        bias = None if linear.bias is None else (linear.bias.float() * inv).to(linear.bias.dtype)
-        self.register_buffer("folded_bias", bias)
-        self.fast_accum = linear.fast_accum
-
-    def forward(self, x8: torch.Tensor) -> torch.Tensor:
-        """(..., in) e4m3 -> (..., out) e4m3."""
-        lead = x8.shape[:-1]
-        out = torch._scaled_mm(
-            x8.reshape(-1, x8.shape[-1]), self.weight8.t(), scale_a=self.input_scale,
-            scale_b=self.folded_weight_scale, bias=self.folded_bias, out_dtype=E4M3,
-            use_fast_accum=self.fast_accum,
-        )  # fmt: skip
-        return out.view(*lead, out.shape[-1])
-
 
 def _quantize(x: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:
     return quantize(x, inv_scale)
@@ -255,30 +207,15 @@ def fusion_available(device: torch.device) -> bool:
 
 
 class AmaxObserver:
-    """Largest |input| seen by each watched module (forward pre-hooks), and largest |output| of
-    each module in ``outputs`` (forward hooks: a product written in e4m3 needs its own scale),
-    for static scales. A name in both would mix the two: refused."""
+    """Largest |input| seen by each watched module (forward pre-hooks), for static scales."""
 
-    def __init__(self, modules: dict[str, nn.Module], outputs: dict[str, nn.Module] | None = None) -> None:
-        outputs = outputs or {}
-        if set(modules) & set(outputs):
-            raise ValueError(f"watched for input and output both: {sorted(set(modules) & set(outputs))}")
-        self.amax: dict[str, float] = dict.fromkeys([*modules, *outputs], 0.0)
+    def __init__(self, modules: dict[str, nn.Module]) -> None:
+        self.amax: dict[str, float] = dict.fromkeys(modules, 0.0)
         self._hooks = [m.register_forward_pre_hook(self._hook(name)) for name, m in modules.items()]
-        self._hooks += [m.register_forward_hook(self._output_hook(name)) for name, m in outputs.items()]
-
-    def _record(self, name: str, x: torch.Tensor) -> None:
-        self.amax[name] = max(self.amax[name], float(x.detach().abs().max()))
 
     def _hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...]], None]:
         def record(_module: nn.Module, args: tuple[Any, ...]) -> None:
-            self._record(name, args[0])
-
-        return record
-
-    def _output_hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...], Any], None]:
-        def record(_module: nn.Module, _args: tuple[Any, ...], output: Any) -> None:
-            self._record(name, output)
+            self.amax[name] = max(self.amax[name], float(args[0].detach().abs().max()))
 
         return record
 

@@ -2,7 +2,6 @@
 
     fp8_gemm(x8, weight8, scale, bias)                   -> fp16  (acc * scale + bias)
     fp8_gemm(..., gelu_out_inv_scale=s)                  -> e4m3  (quantize(gelu(...), s))
-    fp8_gemm(..., quantize_out_inv_scale=s)              -> e4m3  (quantize(..., s))
 
 ``torch._scaled_mm`` (cuBLASLt) writes its fp16 result to memory, and the op after it reads it
 back: for BERT's first FFN product that is the widest tensor of the layer (tokens x 4h), and the
@@ -42,15 +41,11 @@ _SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
 # with the GPU's one-instruction tanh.approx (PTX: CUDA only). In an epilogue that does not overlap
 # the next tile's products, these special-function instructions are time. tanh's GELU is within
 # 1e-3 of erf's, tanh.approx's relative error ~2^-11: both far below an e4m3 step (6 %).
-# GELU_NONE: no activation, the epilogue only quantizes (the fused QKV product in e4m3 for the
-# FP8 attention: ``quantize_out_inv_scale``).
-GELU_ERF, GELU_TANH_EXP2, GELU_TANH_APPROX, GELU_NONE = 0, 1, 2, 3
+GELU_ERF, GELU_TANH_EXP2, GELU_TANH_APPROX = 0, 1, 2
 
 
 @triton.jit
 def _gelu(y, FORM: tl.constexpr):
-    if FORM == 3:
-        return y
     if FORM == 2:
         u = 0.7978845608028654 * y * (1.0 + 0.044715 * y * y)  # sqrt(2/pi) (x + 0.044715 x^3)
         t = tl.inline_asm_elementwise(
@@ -246,17 +241,14 @@ def fp8_gemm(
     tanh_approx: bool | None = None,
     out_dtype: torch.dtype = torch.float16,
     config: GemmConfig | None = None,
-    quantize_out_inv_scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``x8 @ weight8^T * scale (+ bias)``, or its GELU (erf, or tanh's with
-    ``gelu_tanh``) quantized to e4m3 with ``gelu_out_inv_scale``, or (``quantize_out_inv_scale``)
-    the product itself quantized to e4m3; see the module's docstring for the layouts.
-    ``tanh_approx``: tanh's GELU through the GPU's ``tanh.approx`` instruction (None: on CUDA
-    tensors, where it exists; Triton's interpreter computes it with exp2)."""
+    ``gelu_tanh``) quantized to e4m3 with ``gelu_out_inv_scale``; see the module's docstring for
+    the layouts. ``tanh_approx``: tanh's GELU through the GPU's ``tanh.approx`` instruction
+    (None: on CUDA tensors, where it exists; Triton's interpreter computes it with exp2)."""
     out, launches = gemm_launches(
         x8, weight8, scale, bias, gelu_out_inv_scale=gelu_out_inv_scale, gelu_tanh=gelu_tanh,
         tanh_approx=tanh_approx, out_dtype=out_dtype, config=config,
-        quantize_out_inv_scale=quantize_out_inv_scale,
     )  # fmt: skip
     for launch in launches:
         launch()
@@ -287,26 +279,20 @@ def gemm_launches(
     tanh_approx: bool | None = None,
     out_dtype: torch.dtype = torch.float16,
     config: GemmConfig | None = None,
-    quantize_out_inv_scale: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[KernelLaunch]]:
     """``fp8_gemm``'s output (allocated, not written) and the launches that write it, not run
     (bench/fp8_gemm_compile.py compiles them for Hopper on a machine without a GPU)."""
     (m, k), n = x8.shape, weight8.shape[0]
     gelu = gelu_out_inv_scale is not None
-    if gelu and quantize_out_inv_scale is not None:
-        raise ValueError("FP8 GEMM: gelu_out_inv_scale or quantize_out_inv_scale, not both")
-    # a plain quantize costs the epilogue what the fp16 conversion does: the plain tilings
     tma = x8.is_cuda and _tma_refusal(x8, weight8) is None  # the default's TMA form: GPUs only
     cfg = config or default_config(m, n, k, epilogue=gelu, tma=tma)
-    out_inv_scale = gelu_out_inv_scale if gelu else quantize_out_inv_scale
-    quant = out_inv_scale is not None
-    _check(x8, weight8, cfg, quant)
-    out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if quant else out_dtype)
+    _check(x8, weight8, cfg, gelu)
+    out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if gelu else out_dtype)
     if m == 0:
         return out, []
     approx = x8.is_cuda if tanh_approx is None else tanh_approx
     form = (GELU_TANH_APPROX if approx else GELU_TANH_EXP2) if gelu_tanh else GELU_ERF
-    epilogue = _Epilogue(scale, bias, out_inv_scale, form if gelu else GELU_NONE)
+    epilogue = _Epilogue(scale, bias, gelu_out_inv_scale, form)
     if cfg.split_k > 1:
         return out, _split_k_launches(x8, weight8, out, epilogue, cfg)
     if cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
@@ -324,7 +310,7 @@ def _tma_refusal(x8: torch.Tensor, weight8: torch.Tensor) -> str | None:
     return None
 
 
-def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: bool) -> None:
+def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool) -> None:
     """Refuse what ``cfg``'s kernel cannot do, with the reason."""
     (k, (n, k_w)) = x8.shape[1], weight8.shape
     if k != k_w or k % (cfg.block_k * cfg.split_k) or n % cfg.block_n:
@@ -333,8 +319,8 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: 
     if x8.stride(1) != 1 or weight8.stride(1) != 1:
         raise ValueError("FP8 GEMM: both operands must be contiguous along K")
     classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False)
-    if cfg.split_k > 1 and (quantized or not classic):
-        raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
+    if cfg.split_k > 1 and (gelu or not classic):
+        raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (no GELU) of the classic form")
     if cfg.warp_specialize and not cfg.persistent:
         raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
     refusal = _tma_refusal(x8, weight8) if cfg.tma else None
@@ -348,18 +334,18 @@ class _Epilogue:
 
     scale: torch.Tensor
     bias: torch.Tensor | None
-    out_inv_scale: torch.Tensor | None  # GELU + quantize's, or the plain quantize's
-    gelu_form: int  # GELU_ERF, GELU_TANH_EXP2, GELU_TANH_APPROX, or GELU_NONE (quantize only)
+    gelu_out_inv_scale: torch.Tensor | None
+    gelu_form: int  # GELU_ERF, GELU_TANH_EXP2 or GELU_TANH_APPROX
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """scale, bias, out scale; unread placeholders (``scale``) keep the kernels' signatures."""
         bias = self.bias if self.bias is not None else self.scale
-        inv = self.out_inv_scale if self.out_inv_scale is not None else self.scale
+        inv = self.gelu_out_inv_scale if self.gelu_out_inv_scale is not None else self.scale
         return self.scale, bias, inv
 
     def flags(self) -> dict[str, bool | int]:
-        quant = self.out_inv_scale is not None  # the kernels' GELU_QUANT: (GELU_FORM's GELU, then) quantize
-        return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": quant, "GELU_FORM": self.gelu_form}
+        gelu = self.gelu_out_inv_scale is not None
+        return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": gelu, "GELU_FORM": self.gelu_form}
 
 
 def _classic_launch(

@@ -2,8 +2,7 @@
 and mends it where no GPU is): tests/triton_attention_cases.py runs every grid and a few tile
 sizes on sequences of 1 to 200 tokens (one empty, spare tokens after the last) and reports errors
 against a float32 softmax(Q K^T / sqrt(d)) V per sequence; fp16 out and e4m3 out (in range and
-saturating); and the e4m3 kernel (triton_attention_fp8.py: e4m3 Q, K, V, P) against a float
-reference of its own rounding steps and against the fp16 kernel."""
+saturating)."""
 
 from __future__ import annotations
 
@@ -42,8 +41,6 @@ def test_spare_rows_are_zero_and_nothing_is_nan(results: Any) -> None:
         assert r["nans"] == 0 and r["spare_max_abs"] == 0, name  # out was NaN-filled
     for name, r in _cases(results, "e4m3 ").items():
         assert r["spare_nonzero"] == 0, name
-    for name, r in _cases(results, "fp8-attention ").items():
-        assert r["spare_nonzero"] == 0 and r["nans"] == 0, name
 
 
 def test_e4m3_output_is_the_fp16_output_quantized_within_one_step(results: Any) -> None:
@@ -70,30 +67,3 @@ def test_qk_in_e4m3_is_attention_of_per_token_rounded_queries_and_keys(results: 
 
 def test_the_plan_lists_every_real_query_block_once(results: Any) -> None:
     assert all(ok == 1 for ok in results["plan"].values()), results["plan"]
-
-
-def test_fp8_attention_is_its_own_quantized_math_to_within_one_step(results: Any) -> None:
-    """Tight: the reference rounds Q, K, V, P and the output to e4m3 where the kernel does (P per
-    key block, against that block's running max), so only exp2's last bit (numpy against torch)
-    or a sum's order can move a code, by one step, rarely."""
-    for name, r in _cases(results, "fp8-attention ").items():
-        assert r["dtype_is_e4m3"] == 1, name
-        assert r["max_steps_vs_own_reference"] <= 1, name
-        assert r["share_off_own_reference"] < 1e-3, name
-
-
-def test_fp8_attention_costs_a_few_percent_against_the_fp16_kernel(results: Any) -> None:
-    """Loose: Q, K and V at e4m3's 3 mantissa bits move the logits (random inputs here, sharper
-    than BERT's softmax), P's rounding is 2^-4 relative: measured a mean error of ~7 % of the mean
-    |value| (in range), ~3x what the fp16 kernel's e4m3 output rounding alone costs, the largest
-    error ~11 % of the largest |value|."""
-    for name, r in _cases(results, "fp8-attention ").items():
-        assert r["mean_abs_error_vs_fp16_kernel"] < 0.1 * r["mean_abs_reference"], name
-    for name, r in _cases(results, "fp8-attention in range").items():
-        assert r["max_abs_error_vs_fp16_kernel"] < 0.2 * r["max_abs_reference"], name
-        assert r["mean_abs_error_vs_exact"] < 5 * r["mean_abs_error_of_fp16_kernel_e4m3_out"], name
-
-
-def test_fp8_attention_saturates_at_448_instead_of_nan(results: Any) -> None:
-    for name, r in _cases(results, "fp8-attention saturating").items():
-        assert r["max_abs_code"] == 126, name

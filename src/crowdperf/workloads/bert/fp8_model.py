@@ -13,10 +13,7 @@ Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantiz
 hand-written Triton kernel each (backends/triton_layernorm.py; Inductor's as an option); the
 first FFN product is a Triton GEMM with GELU + quantize in its epilogue (backends/triton_fp8_gemm.py); packed
 batches' attention is a Triton kernel that reads the fused QKV product and writes e4m3
-(backends/triton_attention.py, one plan per batch for all layers). ``Fp8Options.fp8_attention``
-(off by default, not measured yet) goes one step further: the QKV product itself is written in
-e4m3 at a static scale (calibrated from its output's amax) and attention runs in e4m3
-(backends/triton_attention_fp8.py).
+(backends/triton_attention.py, one plan per batch for all layers).
 Elsewhere (the CPU's tests) the same steps run op by op. What calibrates is the workload's
 business: MLPerf's 100 calibration features for ``crowdperf run`` (calibration.py), a training
 split in the accuracy check; never the features a score is computed on.
@@ -31,14 +28,7 @@ from typing import TYPE_CHECKING, cast
 import torch
 from torch import nn
 
-from crowdperf.backends.fp8 import (
-    AmaxObserver,
-    Fp8Kernels,
-    Fp8Linear,
-    Fp8LinearE4m3Out,
-    fusion_available,
-    scale_for,
-)
+from crowdperf.backends.fp8 import AmaxObserver, Fp8Kernels, Fp8Linear, fusion_available
 from crowdperf.workloads.bert.torch_model import (
     BertForQuestionAnswering,
     Context,
@@ -59,9 +49,6 @@ LINEARS = {
     "ffn_in": "intermediate.dense",
     "ffn_out": "output.dense",
 }
-# products written in e4m3 (``Fp8Options.fp8_attention``): our name -> the Linears whose outputs
-# make it, calibrated together (one scale for the fused product: backends/triton_attention_fp8.py)
-OUTPUTS = {"qkv_out": ("attention.self.query", "attention.self.key", "attention.self.value")}
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input_ids, input_mask, segment_ids
 
 
@@ -82,15 +69,7 @@ class Fp8Options:
     ``triton_layernorm``: the LayerNorm steps (residual + LayerNorm + quantize, and the two
     without one part) through backends/triton_layernorm.py's kernel instead of Inductor's (GPUs
     with Triton): 276 against 315 us per call on 160,000 rows (bench/layernorm_kernels.py); a
-    1,024-feature batch 6,862 -> 7,028 samples/s (bench/gpu.py, ``-ildn`` turns it off).
-    ``fp8_attention`` (off by default; NOT measured on a GPU yet: ``-attn8`` in bench/gpu.py turns
-    it on): with ``triton_attention``, the fused QKV product is written in e4m3 at its calibrated
-    scale (the Triton GEMM's quantize epilogue) and attention runs on FP8 tensor cores
-    (backends/triton_attention_fp8.py: e4m3 Q, K, V and probabilities), instead of fp16 QKV and
-    fp16 products; packed batches only (padded ones keep the fp16 attention). ``qkv_cublaslt``
-    (with ``fp8_attention``; off, not measured): that e4m3 QKV product through cuBLASLt instead
-    (``Fp8LinearE4m3Out``: the output scale folded into the weight's scale and the bias), whose
-    plain QKV product ran 0.95 against the Triton GEMM's 1.13 ms (session 6, fp16 out)."""
+    1,024-feature batch 6,862 -> 7,028 samples/s (bench/gpu.py, ``-ildn`` turns it off)."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -98,13 +77,10 @@ class Fp8Options:
     gelu_tanh: bool = True
     triton_attention: bool = True
     triton_layernorm: bool = True
-    fp8_attention: bool = False
-    qkv_cublaslt: bool = False
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
-        GEMM's epilogue, the Triton attention and LayerNorm) only on GPUs with Triton; the e4m3
-        attention only with the Triton attention."""
+        GEMM's epilogue, the Triton attention and LayerNorm) only on GPUs with Triton."""
         triton = fusion_available(device)
         return replace(
             self,
@@ -112,36 +88,25 @@ class Fp8Options:
             gelu_in_gemm=self.gelu_in_gemm and triton,
             triton_attention=self.triton_attention and triton,
             triton_layernorm=self.triton_layernorm and triton,
-            fp8_attention=self.fp8_attention and self.triton_attention and triton,
         )
 
 
 def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict[str, float]:
-    """``"<layer>.<linear>"`` -> the largest |input| seen over ``batches``, and ``"<layer>.<output>"``
-    (``OUTPUTS``) the largest |output| of its Linears together (run as they come: pass unpadded
-    ones, a padded position's activations would count)."""
-    layers = list(enumerate(model.bert.encoder.layer))
+    """``"<layer>.<linear>"`` -> the largest |input| seen over ``batches`` (run as they come:
+    pass unpadded ones, a padded position's activations would count)."""
     watched = {
-        f"{i}.{key}": layer.get_submodule(path) for i, layer in layers for key, path in LINEARS.items()
+        f"{i}.{key}": layer.get_submodule(path)
+        for i, layer in enumerate(model.bert.encoder.layer)
+        for key, path in LINEARS.items()
     }
-    outputs = {
-        f"{i}.{key}/{path}": layer.get_submodule(path)
-        for i, layer in layers
-        for key, paths in OUTPUTS.items()
-        for path in paths
-    }
-    observer = AmaxObserver(watched, outputs)
+    observer = AmaxObserver(watched)
     try:
         with torch.inference_mode():
             for ids, mask, seg in batches:
                 model(ids, mask, seg)
     finally:
         observer.close()
-    amax = {name: observer.amax[name] for name in watched}
-    for i, _layer in layers:
-        for key, paths in OUTPUTS.items():
-            amax[f"{i}.{key}"] = max(observer.amax[f"{i}.{key}/{path}"] for path in paths)
-    return amax
+    return observer.amax
 
 
 def _plan_attention(
@@ -159,24 +124,7 @@ def _varlen_attention(qkv: torch.Tensor, plan: AttentionPlan, out_inv_scale: tor
     return varlen_attention(qkv, plan, out_inv_scale)
 
 
-def _varlen_attention_fp8(
-    qkv8: torch.Tensor, plan: AttentionPlan, qkv_scale: torch.Tensor, out_inv_scale: torch.Tensor
-) -> torch.Tensor:
-    from crowdperf.backends.triton_attention_fp8 import varlen_attention_fp8
-
-    return varlen_attention_fp8(qkv8, plan, qkv_scale, out_inv_scale)
-
-
-def _layer_amax(amax: Mapping[str, float], i: int, options: Fp8Options) -> dict[str, float]:
-    """Layer ``i``'s calibrated ranges; the QKV product's output only where it is written in e4m3."""
-    keys = [*LINEARS, *OUTPUTS] if options.fp8_attention else list(LINEARS)
-    return {key: amax[f"{i}.{key}"] for key in keys}
-
-
 class _Fp8Layer(nn.Module):
-    qkv_out_scale: torch.Tensor  # fp32 0-dim, with ``fp8_attention`` only
-    qkv_out_inv_scale: torch.Tensor
-
     def __init__(
         self, layer: _Layer, amax: Mapping[str, float], kernels: Fp8Kernels, options: Fp8Options
     ) -> None:
@@ -194,21 +142,6 @@ class _Fp8Layer(nn.Module):
         self.ln2 = layer.output.LayerNorm
         self.kernels = kernels
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
-        self.fp8_attention = options.fp8_attention
-        self.qkv8: Fp8LinearE4m3Out | None = None
-        if self.fp8_attention:  # the fused QKV product's one static scale (its output amax)
-            qkv_out_scale = scale_for(amax["qkv_out"]).to(qkv_weight.device)
-            self.register_buffer("qkv_out_scale", qkv_out_scale)
-            self.register_buffer("qkv_out_inv_scale", 1.0 / qkv_out_scale)
-            if options.qkv_cublaslt:
-                self.qkv8 = Fp8LinearE4m3Out(self.qkv, self.qkv_out_inv_scale)
-
-    def _qkv_e4m3(self, x8: torch.Tensor) -> torch.Tensor:
-        """The fused QKV product in e4m3 at its calibrated scale: through cuBLASLt
-        (``qkv_cublaslt``) or the Triton GEMM with the quantize in its epilogue."""
-        if self.qkv8 is not None:
-            return cast(torch.Tensor, self.qkv8(x8))
-        return self.qkv.quantized(x8, self.qkv_out_inv_scale)
 
     def forward(
         self,
@@ -222,13 +155,10 @@ class _Fp8Layer(nn.Module):
         ``next_inv_scale`` (None for the last layer: the QA head reads fp16). With a ``plan``
         (packed batches), attention is the Triton kernel's, its output already e4m3."""
         k = self.kernels
-        if plan is not None and self.fp8_attention:  # QKV in e4m3, attention on FP8 tensor cores
-            qkv8 = self._qkv_e4m3(x8)
-            context8 = _varlen_attention_fp8(qkv8, plan, self.qkv_out_scale, self.attn_out.input_inv_scale)
-        elif plan is not None:
-            context8 = _varlen_attention(self.qkv(x8), plan, self.attn_out.input_inv_scale)
+        qkv = self.qkv(x8)
+        if plan is not None:
+            context8 = _varlen_attention(qkv, plan, self.attn_out.input_inv_scale)
         else:
-            qkv = self.qkv(x8)
             q, key, v = qkv.chunk(3, dim=-1)  # views: attention reads them strided
             context8 = k.quantize(attend(q, key, v, ctx, self.heads), self.attn_out.input_inv_scale)
         ln1, ln2 = self.ln1, self.ln2
@@ -260,7 +190,7 @@ class Fp8Bert(nn.Module):
         super().__init__()
         self.embeddings: _Embeddings = model.bert.embeddings
         self.layers = nn.ModuleList(
-            _Fp8Layer(cast(_Layer, layer), _layer_amax(amax, i, options), kernels, options)
+            _Fp8Layer(cast(_Layer, layer), {key: amax[f"{i}.{key}"] for key in LINEARS}, kernels, options)
             for i, layer in enumerate(model.bert.encoder.layer)
         )
         self.qa_outputs = model.qa_outputs  # (h -> 2): too narrow for an FP8 GEMM, and cheap
