@@ -44,7 +44,7 @@ SHARED_PER_SM = 227 * 1024  # H100/H200: the most one program may take
 REGISTERS_PER_SM = 65_536
 HOPPER = GPUTarget("cuda", 90, 32)
 # the epilogue's instructions: special functions, fp32 and packed fp16 arithmetic, conversions
-EPILOGUE_OPS = re.compile(r"MUFU\.\w+|HFMA2|HMUL2|HADD2|HMNMX2|FFMA|FMUL|FADD|FMNMX|F2FP")
+EPILOGUE_OPS = re.compile(r"MUFU\.[A-Z0-9.]+|HFMA2|HMUL2|HADD2|HMNMX2|FFMA|FMUL|FADD|FMNMX|F2FP")
 
 
 def compile_launch(launch: KernelLaunch, programs: int) -> Any:

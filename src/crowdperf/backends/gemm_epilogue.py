@@ -46,8 +46,10 @@ def _f16x2(value: float) -> str:
 # Per pair of elements: one fp32 -> f16x2 conversion, one clamp (the min of |y| and 8, with y's
 # sign), two multiplies and one FMA for u, one tanh, one FMA for y (1 + t), one multiply by the
 # scale / 2, one conversion to two e4m3 codes (satfinite: past the calibrated range they clip to
-# +-448, never NaN). fp32 past fp16's range converts to +-65504; y (1 + t) is then 0 or inf
-# (tanh gives -1 or 1 exactly), never inf - inf, and inf converts to 448.
+# +-448, never NaN). y (1 + t) = 2 GELU(y) is held in fp16: exact for GELUs up to 32,752; past
+# that it is inf, and converts to 448 (a calibrated amax that large is past what fp16 activations
+# carry). fp32 past fp16's range converts to +-65504; y (1 + t) is then 0 or inf (tanh gives -1
+# or 1 exactly): never inf - inf, as scaling y before the FMA could give.
 _HALF_PAIR = """
     cvt.rn.satfinite.f16x2.f32 y{p}, {hi}, {lo};
     min.xorsign.abs.f16x2 c{p}, y{p}, ymax;
