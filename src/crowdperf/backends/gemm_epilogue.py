@@ -4,11 +4,13 @@ the bias, then (GELU_QUANT) the GELU and the quantize to the next product's e4m3
 The GELU forms (the kernels' GELU_FORM): BERT's exact erf form, or tanh's, computed as
 x * sigmoid(2u) with one exp2 and one division (any backend, Triton's interpreter too), or with
 the GPU's one-instruction ``tanh.approx.f32`` (PTX: CUDA only), or all of it in packed half
-precision (``tanh.approx.f16x2``, ``fma.rn.f16x2``, ``cvt.rn.satfinite.e4m3x2.f16x2``: one
-instruction per two elements; sm_90). In an epilogue that does not overlap the next tile's
-products, these instructions are time: 741 M elements per BERT-Large FFN product of an Offline
-batch. tanh's GELU is within 1e-3 of erf's, tanh.approx's relative error ~2^-11, fp16's rounding
-2^-11: all far below an e4m3 step (6 to 12 %). GELU_NONE: no activation, the epilogue only
+precision (GELU_TANH_F16X2: ``fma.rn.f16x2``, ``tanh.approx.f16x2``,
+``cvt.rn.satfinite.e4m3x2.f16x2``, on pairs of elements; sm_89 and later; Hopper still runs two
+``MUFU.TANH.F16`` a pair). In an epilogue that does not overlap the next tile's products, these
+instructions are time: 741 M elements per BERT-Large FFN product of an Offline batch. tanh's
+GELU is within 1e-3 of erf's, tanh.approx's relative error ~2^-11, fp16's rounding 2^-11: far
+below an e4m3 step (6 to 12 %), but for the packed form's tiny values in GELU's negative tail
+(tests/unit/backends/test_gemm_epilogue.py). GELU_NONE: no activation, the epilogue only
 quantizes (the fused QKV product in e4m3 for the FP8 attention).
 """
 

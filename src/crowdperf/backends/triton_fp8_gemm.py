@@ -228,7 +228,7 @@ def fp8_gemm(
     the product itself quantized to e4m3; see the module's docstring for the layouts.
     ``tanh_approx``: tanh's GELU through the GPU's ``tanh.approx`` instruction (None: on CUDA
     tensors, where it exists; Triton's interpreter computes it with exp2); ``tanh_f16x2``: that
-    GELU and the quantize in packed half precision (``GELU_TANH_F16X2``: sm_90), where
+    GELU and the quantize in packed half precision (``GELU_TANH_F16X2``: sm_89+), where
     ``tanh.approx`` is used (elsewhere the exp2 form, as without it)."""
     out, launches = gemm_launches(
         x8, weight8, scale, bias, gelu_out_inv_scale=gelu_out_inv_scale, gelu_tanh=gelu_tanh,
