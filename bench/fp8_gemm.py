@@ -16,20 +16,23 @@ same run:
   program per SM, ``-tma`` TMA descriptors, ``-sub`` the epilogue in two halves, ``-ws`` warp
   specialisation, ``-k4`` split-K in 4 slices), and its error against cuBLASLt;
 - ``triton + GELU epilogue <config>`` (the first FFN product; not for split-K): the Triton GEMM
-  with GELU (``--gelu``: erf, tanh's by tanh.approx, tanh's by exp2) + quantize in its
-  epilogue, e4m3 out, and the share of its codes that differ from GELU + quantize of
-  cuBLASLt's product (a few % at rounding boundaries is expected; far more is a wrong kernel).
+  with GELU (``--gelu``: erf, tanh's by tanh.approx, tanh's by exp2, tanh's and the quantize in
+  packed fp16: ``GELUS``) + quantize in its epilogue, e4m3 out, and the share of its codes that
+  differ from GELU + quantize of cuBLASLt's product (a few % at rounding boundaries is
+  expected; far more is a wrong kernel).
 
 A config that fails (does not compile, too much shared memory, wrong sizes) prints a row with
 its error and the run goes on.
 
     python bench/fp8_gemm.py [--tokens 181000,11520,180] [--configs 128x256x128s4w8,...]
+    python bench/fp8_gemm.py --shapes ffn_in --configs 128x128x128s3w8-p2-tma --gelu tanh,tanh-f16x2
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -44,6 +47,27 @@ CONFIGS = ",".join([
     "128x256x128s4w8", "128x256x128s3w8", "128x128x128s4w8", "128x128x128s4w4", "256x128x128s3w8",
     "64x128x128s4w4", "64x256x128s4w4",
 ])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GeluEpilogue:
+    """``fp8_gemm``'s GELU arguments for one ``--gelu`` name (``tanh_approx`` on: the CUDA
+    default for tanh's GELU; the bench names it so that ``tanh-exp2`` can turn it off)."""
+
+    tanh: bool
+    approx: bool = True
+    f16x2: bool = False
+
+    def kwargs(self) -> dict[str, bool]:
+        return {"gelu_tanh": self.tanh, "tanh_approx": self.approx, "tanh_f16x2": self.f16x2}
+
+
+GELUS = {
+    "erf": GeluEpilogue(tanh=False),
+    "tanh": GeluEpilogue(tanh=True),  # tanh.approx.f32 (GELU_TANH_APPROX)
+    "tanh-exp2": GeluEpilogue(tanh=True, approx=False),
+    "tanh-f16x2": GeluEpilogue(tanh=True, f16x2=True),  # packed fp16 (GELU_TANH_F16X2)
+}
 
 
 def parse_config(name: str) -> GemmConfig:
@@ -86,18 +110,14 @@ class Case:
         return fp8_gemm(self.x8, self.w8, self.scale, self.bias, config=cfg)
 
     def triton_epilogue(self, cfg: GemmConfig, gelu: str = "erf") -> torch.Tensor:
-        """GELU + quantize in the GEMM's epilogue (the first FFN product): ``gelu`` ``erf``,
-        ``tanh`` (the GPU's tanh.approx) or ``tanh-exp2`` (tanh's through exp2)."""
-        x8, w8, inv = self.x8, self.w8, self.inv
-        tanh, approx = gelu != "erf", gelu == "tanh"
-        return fp8_gemm(
-            x8, w8, self.scale, self.bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, tanh_approx=approx,
-            config=cfg,
-        )  # fmt: skip
+        """GELU + quantize in the GEMM's epilogue (the first FFN product): ``gelu`` one of
+        ``GELUS``."""
+        inv, form = self.inv, GELUS[gelu].kwargs()
+        return fp8_gemm(self.x8, self.w8, self.scale, self.bias, gelu_out_inv_scale=inv, config=cfg, **form)
 
     def epilogue_codes_differ(self, cfg: GemmConfig, gelu: str) -> float:
         """The share of the epilogue's e4m3 codes that differ from GELU + quantize of cuBLASLt's."""
-        form = "none" if gelu == "erf" else "tanh"
+        form = "tanh" if GELUS[gelu].tanh else "none"
         want = quantize(torch.nn.functional.gelu(self.cublas().float(), approximate=form), self.inv).float()
         return float((self.triton_epilogue(cfg, gelu).float() != want).float().mean())
 
@@ -138,8 +158,8 @@ def main() -> None:
     ap.add_argument("--configs", default=CONFIGS, help=f"Triton configs: MxNxKs<stages>w<warps>{forms}")
     ap.add_argument(
         "--gelu",
-        default="erf,tanh,tanh-exp2",
-        help="GELU epilogues to time on ffn_in: erf, tanh (tanh.approx), tanh-exp2",
+        default="erf,tanh,tanh-exp2,tanh-f16x2",
+        help="GELU epilogues to time on ffn_in: erf, tanh (tanh.approx), tanh-exp2, tanh-f16x2",
     )
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument(
@@ -148,6 +168,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     configs = [parse_config(c) for c in args.configs.split(",")]
+    gelus = args.gelu.split(",")
+    if unknown := [g for g in gelus if g not in GELUS]:
+        raise SystemExit(f"unknown --gelu {unknown[0]!r}: want some of {', '.join(GELUS)}")
     print(f"# {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| tokens | GEMM | variant | ms | TFLOP/s | x cublas |")
     print("|---|---|---|---|---|---|")
@@ -156,7 +179,7 @@ def main() -> None:
             n, k = SHAPES[name]
             case = Case(name, m, n, k, graphed=m < args.graph_below)
             base, flops, shape = float("nan"), 2 * m * n * k, f"{name} {n}x{k}"
-            for variant, ms in case.rows(configs, args.gelu.split(","), args.repeats):
+            for variant, ms in case.rows(configs, gelus, args.repeats):
                 base = ms if variant == "cublas" else base
                 tflops = flops / ms / 1e9  # nan for a config that failed
                 print(

@@ -48,20 +48,56 @@ def test_triton_gemm_agrees_with_scaled_mm(form: str | None, m: int, n: int, k: 
     # the Triton GEMM accumulates as cuBLASLt's fast mode does (Hopper's FP8 tensor cores, fewer
     # promotions to fp32): measured 3e-3 of the largest value from the exact product
     assert float((got.float() - want).abs().max()) < 6e-3 * float(want.abs().max()) + 1e-3
-    # erf; tanh's by the GPU's tanh.approx (the default on CUDA); tanh's by exp2
-    gelus = ((False, None), (True, None), (True, False))
-    for tanh, approx in gelus if cfg is None or cfg.split_k == 1 else ():
+    # erf; tanh's by the GPU's tanh.approx (the default on CUDA); tanh's by exp2; tanh's in packed
+    # fp16 (more codes differ: in the negative tail, tests/unit/backends/test_gemm_epilogue.py)
+    gelus = ((False, None, False), (True, None, False), (True, False, False), (True, None, True))
+    for tanh, approx, f16x2 in gelus if cfg is None or cfg.split_k == 1 else ():
         gelu = torch.nn.functional.gelu(want, approximate="tanh" if tanh else "none")
         inv = 1 / scale_for(float(gelu.abs().max())).cuda()
         codes = fp8_gemm(
-            x8, w8, sx * sw, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, tanh_approx=approx, config=cfg
-        ).float()
-        _assert_same_codes_but_at_boundaries(codes, quantize(gelu, inv).float())
+            x8, w8, sx * sw, bias, gelu_out_inv_scale=inv, gelu_tanh=tanh, tanh_approx=approx,
+            tanh_f16x2=f16x2, config=cfg,
+        ).float()  # fmt: skip
+        _assert_same_codes_but_at_boundaries(codes, quantize(gelu, inv).float(), 0.10 if f16x2 else 0.05)
 
 
-def _assert_same_codes_but_at_boundaries(codes: torch.Tensor, expected: torch.Tensor) -> None:
+@pytest.mark.parametrize("form", [None, "128x128x128s3w8-p2-tma"], ids=lambda f: f or "default")
+@pytest.mark.parametrize("scale", [0.01, 1.0, 300.0])  # 300: products past fp16's range
+def test_f16x2_epilogue_on_chosen_values(scale: float, form: str | None) -> None:
+    """The packed-fp16 epilogue (GELU_TANH_F16X2's inline PTX) on products it is given exactly:
+    an identity weight, so y = x * scale (+ bias) for each e4m3 x; the element order within its
+    groups of four (a swap would move most codes), no NaN past fp16's range, and the codes of
+    GELU + quantize in fp32 but at rounding boundaries and in GELU's negative tail (y < -2)."""
+    cfg = GemmConfig.parse(form) if form else None
+    if cfg is not None and cfg.tma and torch.cuda.get_device_capability(0) < (9, 0):
+        pytest.skip("TMA descriptors need Hopper (compute capability 9.0)")
+    n = 256
+    g = torch.Generator(device="cuda").manual_seed(7)
+    x8 = (torch.randn(1000, n, device="cuda", generator=g) * 40).clamp(-448, 448).to(torch.float8_e4m3fn)
+    w8 = torch.eye(n, device="cuda").to(torch.float8_e4m3fn)
+    bias = torch.randn(n, device="cuda", generator=g, dtype=torch.float16)
+    y = x8.float() * scale + bias.float()
+    gelu = torch.nn.functional.gelu(y, approximate="tanh")
+    # GELU_TANH_F16X2 holds y (1 + tanh) = 2 GELU in fp16: exact for GELUs up to 32,752 (past it,
+    # 448); so a calibrated range of at most 30,000 (BERT's is tens)
+    inv = 1 / scale_for(min(float(gelu.abs().max()), 30_000.0)).cuda()
+    codes = fp8_gemm(
+        x8, w8, torch.tensor(scale, device="cuda"), bias, gelu_out_inv_scale=inv, gelu_tanh=True,
+        tanh_f16x2=True, config=cfg,
+    ).float()  # fmt: skip
+    want = quantize(gelu, inv).float()
+    assert not bool(codes.isnan().any())
+    differ = codes != want
+    assert float(differ[y >= -2].float().mean()) < 0.02
+    step = (want.abs() / 8).clamp(min=2**-9)
+    assert float(((codes - want).abs() - 1.01 * step).max()) <= 2**-9 * float(inv)
+
+
+def _assert_same_codes_but_at_boundaries(
+    codes: torch.Tensor, expected: torch.Tensor, most: float = 0.05
+) -> None:
     differ = codes != expected  # only where sums in another order land on a rounding boundary
-    assert float(differ.float().mean()) < 0.05  # 2.8 % measured (tanh GELU, fast accumulation)
+    assert float(differ.float().mean()) < most  # 2.8 % measured (tanh GELU, fast accumulation)
     # one e4m3 step; near zero, the product's own error (fast accumulation against the exact
     # reference: ~1e-3 of the largest value, bench/fp8_gemm.py) spans several small steps
     step = torch.maximum((expected.abs() / 8).clamp(min=2**-9), 4e-3 * expected.abs().max())

@@ -8,6 +8,7 @@ back: for BERT's first FFN product that is the widest tensor of the layer (token
 GELU + quantize kernel between the two FFN GEMMs took 31 of 176 ms of an H200 batch
 (docs/performance.md). Here the GELU and the quantize to the next GEMM's static scale run on the
 accumulator tile still in registers, and the product's only write is one byte per element.
+The epilogue and its GELU forms are gemm_epilogue.py's.
 
 ``x8`` (M, K) e4m3 row-major; ``weight8`` (N, K) e4m3 row-major (``Fp8Linear``'s buffer: the
 second operand K-major, as FP8 tensor cores want it); ``scale`` fp32 0-dim on the device (the
@@ -31,31 +32,13 @@ import triton
 import triton.language as tl
 
 from crowdperf.backends.gemm_config import GemmConfig, default_config
-
-# the largest finite e4m3fn value, as a kernel constant (fp8.py imports this module: no import back)
-_SATURATE: tl.constexpr = tl.constexpr(torch.finfo(torch.float8_e4m3fn).max)
-
-
-# The GELU of the epilogue (the kernels' GELU_FORM): BERT's exact erf form, or tanh's, computed
-# as x * sigmoid(2u) with one exp2 and one division (any backend, Triton's interpreter too), or
-# with the GPU's one-instruction tanh.approx (PTX: CUDA only). In an epilogue that does not overlap
-# the next tile's products, these special-function instructions are time. tanh's GELU is within
-# 1e-3 of erf's, tanh.approx's relative error ~2^-11: both far below an e4m3 step (6 %).
-GELU_ERF, GELU_TANH_EXP2, GELU_TANH_APPROX = 0, 1, 2
-
-
-@triton.jit
-def _gelu(y, FORM: tl.constexpr):
-    if FORM == 2:
-        u = 0.7978845608028654 * y * (1.0 + 0.044715 * y * y)  # sqrt(2/pi) (x + 0.044715 x^3)
-        t = tl.inline_asm_elementwise(
-            "tanh.approx.f32 $0, $1;", "=f,f", [u], dtype=tl.float32, is_pure=True, pack=1
-        )
-        return 0.5 * y * (1.0 + t)
-    if FORM == 1:
-        u = y * (1.0 + 0.044715 * y * y)
-        return y / (1.0 + tl.exp2(u * -2.302208198))  # -2 sqrt(2/pi) log2(e)
-    return 0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476))  # exact (erf) GELU, BERT's
+from crowdperf.backends.gemm_epilogue import (
+    GELU_ERF,
+    GELU_TANH_APPROX,
+    GELU_TANH_EXP2,
+    GELU_TANH_F16X2,
+    finish_tile,
+)
 
 
 @triton.jit
@@ -87,14 +70,12 @@ def _fp8_gemm_kernel(
         a_ptrs += BLOCK_K
         w_ptrs += BLOCK_K
 
-    y = acc * tl.load(scale_ptr)
-    if HAS_BIAS:
-        y += tl.load(bias_ptr + rn).to(tl.float32)[None, :]
+    bias = tl.load(bias_ptr + rn).to(tl.float32)[None, :] if HAS_BIAS else None
+    y = finish_tile(
+        acc, tl.load(scale_ptr), bias, tl.load(out_inv_scale_ptr), HAS_BIAS, GELU_QUANT, GELU_FORM
+    )  # fmt: skip
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     keep = rows[:, None] < M
-    if GELU_QUANT:
-        y = _gelu(y, GELU_FORM) * tl.load(out_inv_scale_ptr)
-        y = tl.minimum(tl.maximum(y, -_SATURATE), _SATURATE)  # saturate: e4m3fn has no infinity
     c_ptrs = c_ptr + rows[:, None].to(tl.int64) * stride_cm + rn[None, :]
     tl.store(c_ptrs, y.to(c_ptr.dtype.element_ty), mask=keep)
 
@@ -118,12 +99,8 @@ def _finish_store(
     """The epilogue of one (BLOCK_M, WIDTH) piece of a tile whose first element is (row0, col0):
     scale, bias, then GELU + quantize or not, and the store (rows past M dropped)."""
     cols = col0 + tl.arange(0, WIDTH)
-    y = y * scale
-    if HAS_BIAS:
-        y += tl.load(bias_ptr + cols).to(tl.float32)[None, :]
-    if GELU_QUANT:
-        y = _gelu(y, GELU_FORM) * out_inv_scale
-        y = tl.minimum(tl.maximum(y, -_SATURATE), _SATURATE)
+    bias = tl.load(bias_ptr + cols).to(tl.float32)[None, :] if HAS_BIAS else None
+    y = finish_tile(y, scale, bias, out_inv_scale, HAS_BIAS, GELU_QUANT, GELU_FORM)
     if TMA:
         c.store([row0, col0], y.to(c.dtype))  # TMA drops the rows past M
     else:
@@ -239,16 +216,20 @@ def fp8_gemm(
     gelu_out_inv_scale: torch.Tensor | None = None,
     gelu_tanh: bool = False,
     tanh_approx: bool | None = None,
+    tanh_f16x2: bool = False,
     out_dtype: torch.dtype = torch.float16,
     config: GemmConfig | None = None,
 ) -> torch.Tensor:
     """``x8 @ weight8^T * scale (+ bias)``, or its GELU (erf, or tanh's with
     ``gelu_tanh``) quantized to e4m3 with ``gelu_out_inv_scale``; see the module's docstring for
-    the layouts. ``tanh_approx``: tanh's GELU through the GPU's ``tanh.approx`` instruction
-    (None: on CUDA tensors, where it exists; Triton's interpreter computes it with exp2)."""
+    the layouts.
+    ``tanh_approx``: tanh's GELU through the GPU's ``tanh.approx`` instruction (None: on CUDA
+    tensors, where it exists; Triton's interpreter computes it with exp2); ``tanh_f16x2``: that
+    GELU and the quantize in packed half precision (``GELU_TANH_F16X2``: sm_89+), where
+    ``tanh.approx`` is used (elsewhere the exp2 form, as without it)."""
     out, launches = gemm_launches(
         x8, weight8, scale, bias, gelu_out_inv_scale=gelu_out_inv_scale, gelu_tanh=gelu_tanh,
-        tanh_approx=tanh_approx, out_dtype=out_dtype, config=config,
+        tanh_approx=tanh_approx, tanh_f16x2=tanh_f16x2, out_dtype=out_dtype, config=config,
     )  # fmt: skip
     for launch in launches:
         launch()
@@ -277,6 +258,7 @@ def gemm_launches(
     gelu_out_inv_scale: torch.Tensor | None = None,
     gelu_tanh: bool = False,
     tanh_approx: bool | None = None,
+    tanh_f16x2: bool = False,
     out_dtype: torch.dtype = torch.float16,
     config: GemmConfig | None = None,
 ) -> tuple[torch.Tensor, list[KernelLaunch]]:
@@ -284,20 +266,31 @@ def gemm_launches(
     (bench/fp8_gemm_compile.py compiles them for Hopper on a machine without a GPU)."""
     (m, k), n = x8.shape, weight8.shape[0]
     gelu = gelu_out_inv_scale is not None
+    if tanh_f16x2 and not gelu_tanh:
+        raise ValueError("FP8 GEMM: tanh_f16x2 is a form of tanh's GELU (gelu_tanh=True)")
     tma = x8.is_cuda and _tma_refusal(x8, weight8) is None  # the default's TMA form: GPUs only
     cfg = config or default_config(m, n, k, epilogue=gelu, tma=tma)
     _check(x8, weight8, cfg, gelu)
     out = torch.empty((m, n), device=x8.device, dtype=torch.float8_e4m3fn if gelu else out_dtype)
     if m == 0:
         return out, []
-    approx = x8.is_cuda if tanh_approx is None else tanh_approx
-    form = (GELU_TANH_APPROX if approx else GELU_TANH_EXP2) if gelu_tanh else GELU_ERF
+    form = _gelu_form(x8, gelu_tanh, tanh_approx, tanh_f16x2)
     epilogue = _Epilogue(scale, bias, gelu_out_inv_scale, form)
     if cfg.split_k > 1:
         return out, _split_k_launches(x8, weight8, out, epilogue, cfg)
     if cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
         return out, [_persistent_launch(x8, weight8, out, epilogue, cfg)]
     return out, [_classic_launch(x8, weight8, out, epilogue, cfg)]
+
+
+def _gelu_form(x8: torch.Tensor, tanh: bool, approx: bool | None, f16x2: bool) -> int:
+    """The epilogue's GELU_FORM (read only with a GELU): tanh.approx (in fp32, or packed fp16)
+    only on CUDA by default: Triton's interpreter has no PTX, and computes tanh's GELU with exp2."""
+    if not tanh:
+        return GELU_ERF
+    if not (x8.is_cuda if approx is None else approx):
+        return GELU_TANH_EXP2
+    return GELU_TANH_F16X2 if f16x2 else GELU_TANH_APPROX
 
 
 def _tma_refusal(x8: torch.Tensor, weight8: torch.Tensor) -> str | None:
@@ -310,7 +303,7 @@ def _tma_refusal(x8: torch.Tensor, weight8: torch.Tensor) -> str | None:
     return None
 
 
-def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool) -> None:
+def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: bool) -> None:
     """Refuse what ``cfg``'s kernel cannot do, with the reason."""
     (k, (n, k_w)) = x8.shape[1], weight8.shape
     if k != k_w or k % (cfg.block_k * cfg.split_k) or n % cfg.block_n:
@@ -319,8 +312,8 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, gelu: bool)
     if x8.stride(1) != 1 or weight8.stride(1) != 1:
         raise ValueError("FP8 GEMM: both operands must be contiguous along K")
     classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False)
-    if cfg.split_k > 1 and (gelu or not classic):
-        raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (no GELU) of the classic form")
+    if cfg.split_k > 1 and (quantized or not classic):
+        raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
     if cfg.warp_specialize and not cfg.persistent:
         raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
     refusal = _tma_refusal(x8, weight8) if cfg.tma else None
@@ -334,18 +327,18 @@ class _Epilogue:
 
     scale: torch.Tensor
     bias: torch.Tensor | None
-    gelu_out_inv_scale: torch.Tensor | None
-    gelu_form: int  # GELU_ERF, GELU_TANH_EXP2 or GELU_TANH_APPROX
+    out_inv_scale: torch.Tensor | None  # GELU + quantize's
+    gelu_form: int  # gemm_epilogue's GELU_ERF, _TANH_EXP2, _TANH_APPROX or _TANH_F16X2
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """scale, bias, out scale; unread placeholders (``scale``) keep the kernels' signatures."""
         bias = self.bias if self.bias is not None else self.scale
-        inv = self.gelu_out_inv_scale if self.gelu_out_inv_scale is not None else self.scale
+        inv = self.out_inv_scale if self.out_inv_scale is not None else self.scale
         return self.scale, bias, inv
 
     def flags(self) -> dict[str, bool | int]:
-        gelu = self.gelu_out_inv_scale is not None
-        return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": gelu, "GELU_FORM": self.gelu_form}
+        quant = self.out_inv_scale is not None  # the kernels' GELU_QUANT: (GELU_FORM's GELU, then) quantize
+        return {"HAS_BIAS": self.bias is not None, "GELU_QUANT": quant, "GELU_FORM": self.gelu_form}
 
 
 def _classic_launch(

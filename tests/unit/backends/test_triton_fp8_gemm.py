@@ -16,7 +16,8 @@ pytest.importorskip("triton")
 import crowdperf.backends.gemm_config as tilings  # noqa: E402
 from crowdperf.backends.fp8 import E4M3, quantize, scale_for  # noqa: E402
 from crowdperf.backends.gemm_config import GemmConfig, default_config  # noqa: E402
-from crowdperf.backends.triton_fp8_gemm import fp8_gemm  # noqa: E402
+from crowdperf.backends.gemm_epilogue import GELU_TANH_APPROX, GELU_TANH_EXP2, GELU_TANH_F16X2  # noqa: E402
+from crowdperf.backends.triton_fp8_gemm import fp8_gemm, gemm_launches  # noqa: E402
 
 TINY = GemmConfig(block_m=16, block_n=32, block_k=32, stages=1, warps=4, group_m=2)
 # every form on TINY tiles; in the interpreter a persistent kernel runs 3 programs per "SM", so
@@ -81,6 +82,28 @@ def test_gelu_quantize_epilogue_gives_the_codes_of_gelu_then_quantize(cfg: GemmC
     assert differ.float().mean() < 0.01
     step = (want.abs() / 8).clamp(min=2**-9)  # one e4m3 step (3 mantissa bits)
     assert bool(((got - want).abs() <= step * 1.01)[differ].all())
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp2")
+def test_the_f16x2_form_falls_back_to_exp2_where_there_is_no_ptx() -> None:
+    """Triton's interpreter has no PTX: ``tanh_f16x2`` there computes what ``gelu_tanh`` alone
+    does (the exp2 form), as ``tanh_approx`` does; a GPU's kernel gets GELU_FORM 4."""
+    x8, w8, scale, bias = _operands(40, 64, 64, seed=4)
+    inv = 1 / scale_for(4.0)
+    tanh = {"gelu_out_inv_scale": inv, "gelu_tanh": True, "config": TINY}
+    plain = fp8_gemm(x8, w8, scale, bias, **tanh)
+    packed = fp8_gemm(x8, w8, scale, bias, tanh_f16x2=True, **tanh)
+    assert torch.equal(plain.view(torch.uint8), packed.view(torch.uint8))
+
+    def form(**kwargs: bool) -> int:
+        _, (launch,) = gemm_launches(x8, w8, scale, bias, gelu_out_inv_scale=inv, config=TINY, **kwargs)
+        return int(launch.options["GELU_FORM"])
+
+    assert form(gelu_tanh=True, tanh_f16x2=True) == GELU_TANH_EXP2  # CPU tensors: no tanh.approx
+    assert form(gelu_tanh=True, tanh_approx=True) == GELU_TANH_APPROX
+    assert form(gelu_tanh=True, tanh_approx=True, tanh_f16x2=True) == GELU_TANH_F16X2
+    with pytest.raises(ValueError, match="tanh_f16x2 is a form of tanh's GELU"):
+        fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=inv, tanh_f16x2=True, config=TINY)
 
 
 def test_default_tiling_divides_the_sizes_of_every_bert_shape() -> None:
