@@ -23,7 +23,8 @@ each against the physical bound, and F1 of a model trained here in each precisio
 A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 and p90 latency
 of the runner, SingleStream's work without LoadGen).
 
-Variant names: ``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-serial]-b<batch>``
+Variant names:
+``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-serial]-b<batch>``
 (Variant below).
 """
 
@@ -81,13 +82,14 @@ class Table:
 @dataclass(frozen=True)
 class Variant:
     """``<precision>[<flags>]-b<batch>``, flags in this order, ``-padded``, ``-unfused``,
-    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-ildn``, ``-serial``:
+    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-ildn``, ``-g32``, ``-serial``:
     padded batches instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
     accumulation; BERT's erf GELU instead of tanh's; GELU + quantize as a kernel of its own after
     cuBLASLt's first FFN product instead of the Triton GEMM's epilogue; torch's FlashAttention 2
     and a quantize kernel instead of the Triton attention; Inductor's LayerNorm kernels instead
-    of the hand-written Triton one (``-ildn``) (each flag turns one of ``Fp8Options``' defaults
-    off); one caller instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
+    of the hand-written Triton one (``-ildn``); the GEMM epilogue's GELU in fp32 instead of
+    packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); one caller
+    instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
     worker threads, one's host work overlapping the other's GPU work)."""
 
     precision: Precision
@@ -98,7 +100,7 @@ class Variant:
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-serial"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -110,6 +112,7 @@ class Variant:
             gelu_in_gemm="gelustep" not in flags,
             triton_attention="fa2" not in flags,
             triton_layernorm="ildn" not in flags,
+            gelu_f16x2="g32" not in flags,
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 

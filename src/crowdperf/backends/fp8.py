@@ -109,17 +109,18 @@ class Fp8Linear(nn.Module):
         return out.view(*lead, out.shape[-1])
 
     def gelu_quantized(
-        self, x8: torch.Tensor, out_inv_scale: torch.Tensor, gelu_tanh: bool = False
+        self, x8: torch.Tensor, out_inv_scale: torch.Tensor, gelu_tanh: bool = False, f16x2: bool = False
     ) -> torch.Tensor:
         """``quantize(gelu(self(x8)), out_inv_scale)`` in one Triton GEMM (GELU, erf or tanh's, and
         the quantize in its epilogue; the product never reaches memory in 16 bits): (..., in)
-        e4m3 -> (..., out) e4m3."""
+        e4m3 -> (..., out) e4m3. ``f16x2``: tanh's GELU and the quantize in packed fp16 on CUDA
+        (gemm_epilogue.py's GELU_TANH_F16X2)."""
         from crowdperf.backends.triton_fp8_gemm import fp8_gemm
 
         lead = x8.shape[:-1]
         out = fp8_gemm(
             x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
-            gelu_out_inv_scale=out_inv_scale, gelu_tanh=gelu_tanh,
+            gelu_out_inv_scale=out_inv_scale, gelu_tanh=gelu_tanh, tanh_f16x2=f16x2 and gelu_tanh,
         )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 

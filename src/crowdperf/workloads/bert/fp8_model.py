@@ -69,7 +69,11 @@ class Fp8Options:
     ``triton_layernorm``: the LayerNorm steps (residual + LayerNorm + quantize, and the two
     without one part) through backends/triton_layernorm.py's kernel instead of Inductor's (GPUs
     with Triton): 276 against 315 us per call on 160,000 rows (bench/layernorm_kernels.py); a
-    1,024-feature batch 6,862 -> 7,028 samples/s (bench/gpu.py, ``-ildn`` turns it off)."""
+    1,024-feature batch 6,862 -> 7,028 samples/s (bench/gpu.py, ``-ildn`` turns it off).
+    ``gelu_f16x2``: with ``gelu_in_gemm`` and ``gelu_tanh``, the epilogue's GELU and quantize in
+    packed fp16 (backends/gemm_epilogue.py, GELU_TANH_F16X2) instead of fp32: 1.432 against 1.544
+    ms per first FFN product of 181,000 tokens, 89 against 96 us at 11,520 (session 7,
+    bench/fp8_gemm.py; ``-g32`` in bench/gpu.py turns it off)."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -77,6 +81,7 @@ class Fp8Options:
     gelu_tanh: bool = True
     triton_attention: bool = True
     triton_layernorm: bool = True
+    gelu_f16x2: bool = True
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
@@ -142,6 +147,7 @@ class _Fp8Layer(nn.Module):
         self.ln2 = layer.output.LayerNorm
         self.kernels = kernels
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
+        self.gelu_f16x2 = options.gelu_f16x2 and options.gelu_tanh
 
     def forward(
         self,
@@ -166,7 +172,9 @@ class _Fp8Layer(nn.Module):
             self.attn_out(context8), x, ln1.weight, ln1.bias, ln1.eps, self.ffn_in.input_inv_scale
         )
         if self.gelu_in_gemm:  # one Triton GEMM, GELU + quantize in its epilogue
-            inter8 = self.ffn_in.gelu_quantized(h8, self.ffn_out.input_inv_scale, self.gelu_tanh)
+            inter8 = self.ffn_in.gelu_quantized(
+                h8, self.ffn_out.input_inv_scale, self.gelu_tanh, f16x2=self.gelu_f16x2
+            )
         else:
             inter8 = k.gelu_quantize(self.ffn_in(h8), self.ffn_out.input_inv_scale)
         out = self.ffn_out(inter8)
