@@ -16,7 +16,15 @@ from rich.markup import escape
 from crowdperf.cli.tables import Rows, print_rows
 from crowdperf.formatting import ACCURACY_DIGITS, delta_percent, number, plural, quantity
 from crowdperf.hub.best_text import constraints_text, objective_text, stack
-from crowdperf.hub.query_types import AXES, BestAnswer, BestGroup, Comparison, HubResult, ParetoFront
+from crowdperf.hub.query_types import (
+    AXES,
+    SCHEDULING,
+    BestAnswer,
+    BestGroup,
+    Comparison,
+    HubResult,
+    ParetoFront,
+)
 
 if TYPE_CHECKING:  # the importer loads SQLAlchemy: `crowdperf --help` must not (test_root.py)
     from crowdperf.hub.importer import ImportReport
@@ -93,7 +101,11 @@ def print_import(console: Console, report: ImportReport) -> None:
     console.print(
         f"{plural(report.found, 'result')} found in {escape(report.root)}: [green]{number(report.imported)} "
         f"imported[/], {number(report.unchanged)} unchanged, "
-        + (f"{number(report.updated)} updated with their power.json, " if report.updated else "")
+        + (
+            f"{number(report.updated)} updated from their power.json or provenance.json, "
+            if report.updated
+            else ""
+        )
         + (f"[red]{number(failed)} failed[/]" if failed else "0 failed")
         + f" ({number(report.results_per_second)} results/s)",
         soft_wrap=True,
@@ -116,6 +128,10 @@ def compare_rows(cmp: Comparison) -> Rows:
         unit = f"{m.unit}, " if m.unit else ""
         rows.append((escape(f"{m.name} ({unit}{m.better} is better)"), *cells))
     stacks = ("hardware", *(escape(stack(r)) for r in cmp.results))
+    for name, label in SCHEDULING.items():  # how the SUT fed LoadGen: shown, never ranked
+        values = [getattr(r, name) for r in cmp.results]
+        if any(v is not None for v in values):
+            rows.append((label, *("-" if v is None else str(v) for v in values)))
     notes = ((f"[yellow]note:[/] {escape(cmp.note)}",) if cmp.note else ()) + meter_warning(cmp.meter_note)
     return Rows(
         tuple(escape(h) for h in headers),

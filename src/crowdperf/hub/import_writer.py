@@ -22,6 +22,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crowdperf.hub.models import ImportFailure, Result
 from crowdperf.hub.store import Store
+from crowdperf.meters.record import POWER_JSON
+from crowdperf.mlperf.layout import PROVENANCE
 
 LEGACY_PREFIX = "legacy:"  # content hashes from before paths were canonical (migration 0003)
 
@@ -82,15 +84,22 @@ def insert_failures(store: Store, failures: Sequence[dict[str, Any]]) -> None:
 
 # what a stored row must share with a freshly parsed one to be the same result
 _SAME = ("value", "summary_text", "system_json", "settings_json", "accuracy_value")
-# what a row imported before migration 0004 (power_meter NULL) takes from the fresh one
+# A file of crowdperf's that the hub began to read later -> the columns read from it. A row stored
+# before (its hash left the file out, or its tree lacked it) has them all NULL; the next import of
+# the same result by the same source updates that row (its hash and these columns) instead of
+# storing the result twice. power.json: migration 0004; provenance.json: migration 0005 (v6 trees
+# carry it since then).
 _POWER = ("power_meter", "power_scope", "power_w", "energy_j_per_sample", "power_note")
+_SCHEDULING = ("batch_size", "sut_workers_per_device")
+READ_LATER: dict[str, tuple[str, ...]] = {POWER_JSON: _POWER, PROVENANCE: _SCHEDULING}
+_KEPT = (Result.id, Result.source, *(getattr(Result, c) for c in (*_SAME, *_POWER, *_SCHEDULING)))
 
 
 def legacy_rows(store: Store) -> dict[str, list[dict[str, Any]]]:
     """Rows whose hash predates canonical paths, by path (none in a database made since)."""
-    cols = [Result.id, Result.path, Result.source, Result.power_meter, *(getattr(Result, c) for c in _SAME)]
     with store.session() as s:
-        found = s.execute(select(*cols).where(Result.content_hash.startswith(LEGACY_PREFIX))).all()
+        query = select(Result.path, *_KEPT).where(Result.content_hash.startswith(LEGACY_PREFIX))
+        found = s.execute(query).all()
     out: dict[str, list[dict[str, Any]]] = {}
     for row in found:
         out.setdefault(row.path, []).append(row._asdict())
@@ -98,15 +107,17 @@ def legacy_rows(store: Store) -> dict[str, list[dict[str, Any]]]:
 
 
 def rekey_legacy(store: Store, candidates: list[dict[str, Any]], row: dict[str, Any]) -> bool:
-    """Give the stored row that is this same result its new content hash (and, when it was stored
-    before the hub read power.json by the same source, the fresh row's power: another uploader's
-    power.json never lands in someone else's row); False when none is."""
+    """Give the stored row that is this same result its new content hash (and, where it was stored
+    before the hub read one of ``READ_LATER``'s files, by the same source, the fresh row's columns
+    of that file: another uploader's power.json or provenance.json never lands in someone else's
+    row); False when none is."""
     for old in candidates:
         if all(old[c] == row[c] for c in _SAME):
             candidates.remove(old)
             values = {"content_hash": row["content_hash"]}
-            if old["power_meter"] is None and old["source"] == row["source"]:
-                values.update({c: row[c] for c in _POWER})
+            for columns in READ_LATER.values():
+                if old["source"] == row["source"] and all(old[c] is None for c in columns):
+                    values.update({c: row[c] for c in columns})
             rekey = update(Result).where(Result.id == old["id"]).values(**values)
             try:
                 with store.session() as s:
@@ -117,27 +128,30 @@ def rekey_legacy(store: Store, candidates: list[dict[str, Any]], row: dict[str, 
     return False
 
 
-def pre_power_paths(store: Store, source: str) -> dict[str, list[int]]:
-    """Ids of the rows ``source`` stored before the hub read power.json (migration 0004:
-    power_meter NULL), by path. Their hash was computed without power.json: the next import of a
-    result that has one must update that row (``adopt_pre_power_row``), not add the same result
-    again. Only the same source's: a power.json uploaded by someone else is their own row."""
-    unread = (Result.power_meter.is_(None), Result.source == source)
+def _unread(columns: tuple[str, ...]) -> list[Any]:
+    return [getattr(Result, c).is_(None) for c in columns]
+
+
+def unread_paths(store: Store, source: str, file: str) -> dict[str, list[int]]:
+    """Ids of the rows ``source`` stored before the hub read ``file`` (``READ_LATER``: its columns
+    all NULL), by path. The next import of such a result with that file must update the row
+    (``adopt_unread_row``), not add the same result again. Only the same source's: a file
+    uploaded by someone else is their own row."""
     with store.session() as s:
-        found = s.execute(select(Result.id, Result.path).where(*unread)).all()
+        query = select(Result.id, Result.path).where(Result.source == source, *_unread(READ_LATER[file]))
+        found = s.execute(query).all()
     out: dict[str, list[int]] = {}
     for result_id, path in found:
         out.setdefault(path, []).append(result_id)
     return out
 
 
-def adopt_pre_power_row(store: Store, ids: list[int], row: dict[str, Any]) -> bool:
-    """The row among ``ids`` that is this same result takes its new hash and its power; False
-    when none is (or another importer took it first)."""
-    cols = [Result.id, Result.source, Result.power_meter, *(getattr(Result, c) for c in _SAME)]
+def adopt_unread_row(store: Store, ids: list[int], row: dict[str, Any], file: str) -> bool:
+    """The row among ``ids`` (``unread_paths``) that is this same result takes its new hash and
+    the columns of ``file``; False when none is (or another importer took it first)."""
     with store.session() as s:
-        found = [r._asdict() for r in s.execute(select(*cols).where(Result.id.in_(ids)))]
-    stored = [r for r in found if r["power_meter"] is None]
+        query = select(*_KEPT).where(Result.id.in_(ids), *_unread(READ_LATER[file]))
+        stored = [r._asdict() for r in s.execute(query)]
     for old in stored:
         ids.remove(old["id"])
     return rekey_legacy(store, stored, row)

@@ -5,11 +5,12 @@
     report = import_tree(store, "file:///srv/results.git")          # cloned with git first
 
 Every result directory ends up as exactly one of: imported, updated (stored before the hub read
-power.json: the row takes that file's power and its new hash), unchanged (its content hash is already
-stored: re-importing is idempotent, from any folder of the tree, and a second importer running at
-the same time finds the rows the first stored) or failed (recorded in ``import_failures`` with a
-reason that names the file inside the tree; one bad result never stops the others). What may be
-stored is decided by ``row_checks``: finite, plausible numbers; text without NUL.
+power.json or provenance.json: the row takes what the hub reads from that file and its new hash),
+unchanged (its content hash is already stored: re-importing is idempotent, from any folder of the
+tree, and a second importer running at the same time finds the rows the first stored) or failed
+(recorded in ``import_failures`` with a reason that names the file inside the tree; one bad result
+never stops the others). What may be stored is decided by ``row_checks``: finite, plausible
+numbers; text without NUL.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from sqlalchemy import select
 from crowdperf.errors import CrowdperfError, HubError, MissingInputError, ResultsError, UsageError
 from crowdperf.gitcmd import git
 from crowdperf.hub.import_writer import (
-    adopt_pre_power_row,
+    READ_LATER,
+    adopt_unread_row,
     insert_failures,
     insert_results,
     legacy_rows,
-    pre_power_paths,
     rekey_legacy,
+    unread_paths,
 )
 from crowdperf.hub.models import ImportFailure, Result
 from crowdperf.hub.power_import import SPL
@@ -43,11 +45,13 @@ from crowdperf.hub.result_parser import ResultDir, parse_result
 from crowdperf.hub.row_checks import check_row, text_problem
 from crowdperf.hub.store import Store
 from crowdperf.meters.record import POWER_JSON
+from crowdperf.mlperf.layout import PROVENANCE
 
 BATCH = 500  # rows per INSERT ... executemany
 _GIT_URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
 
 Progress = Callable[[int, int], None]  # (done, total)
+_OUTSIDE_MLPERF = (POWER_JSON, PROVENANCE)  # crowdperf's own files beside LoadGen's logs
 
 
 @dataclass(frozen=True)
@@ -115,15 +119,17 @@ def discover(root: Path) -> list[ResultDir]:
 
 def _read_files(where: ResultDir) -> tuple[str, Path | None]:
     """(content hash, the first file holding a NUL byte or None). The hash is sha256 over the
-    result's canonical path and the bytes of the files it is built from. A NUL in power.json costs
-    only its power (power_import: a power.json the hub cannot use gives a null power and a note)."""
+    result's canonical path and the bytes of the files it is built from; a file a tree lacks adds
+    nothing, so a tree without provenance.json (every one made before the hub read it) keeps its
+    hash. A NUL in power.json or provenance.json costs only what the hub reads from it (a file the
+    hub cannot use gives null columns and a note: power_import, scheduling_import)."""
     h = hashlib.sha256(where.rel.encode())
     nul = None
     for f in where.hashed_files():
         data = f.read_bytes()
         h.update(b"\0" + f.name.encode() + b"\0")
         h.update(data)
-        if nul is None and b"\0" in data and f.name != POWER_JSON:
+        if nul is None and b"\0" in data and f.name not in _OUTSIDE_MLPERF:
             nul = f
     return h.hexdigest(), nul
 
@@ -148,6 +154,7 @@ def _files(where: ResultDir) -> dict[str, str]:
         "summary": where.shown(where.perf_dir / "mlperf_log_summary.txt"),
         "accuracy": where.shown(where.accuracy_txt),
         "power": where.shown(where.perf_dir / (SPL if (where.perf_dir / SPL).is_file() else POWER_JSON)),
+        "provenance": where.shown(where.perf_dir / PROVENANCE),
         "system": where.shown(where.system_json),
         "measurements": where.shown(measurements[0]) if measurements else "",
         "readme": where.shown(readme) if readme else "",
@@ -201,7 +208,8 @@ class _Batch:
     imported: int = 0
     unchanged: int = 0
     updated: int = 0
-    pre_power: dict[str, list[int]] | None = None  # loaded when first needed (pre_power_paths)
+    # READ_LATER's file -> unread_paths of it, loaded when first needed
+    unread: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def fail(self, path: str, digest: str, reason: str) -> None:
         self.failed.append(FailedResult(path, reason))
@@ -237,14 +245,18 @@ class _Batch:
         self.rows.append(row)
 
     def _adopted(self, where: ResultDir, row: dict[str, Any]) -> bool:
-        """A result with a power.json that was stored before the hub read power.json (its hash
-        left that file out) is that row, updated; never the same result twice."""
-        if not (where.perf_dir / POWER_JSON).is_file():
-            return False
-        if self.pre_power is None:
-            self.pre_power = pre_power_paths(self.store, self.opts.source)
-        ids = self.pre_power.get(where.rel)
-        return ids is not None and adopt_pre_power_row(self.store, ids, row)
+        """A result with a power.json or provenance.json that was stored before the hub read that
+        file (its hash left the file out; import_writer.READ_LATER) is that row, updated; never
+        the same result twice."""
+        for file in READ_LATER:
+            if not (where.perf_dir / file).is_file():
+                continue
+            if file not in self.unread:
+                self.unread[file] = unread_paths(self.store, self.opts.source, file)
+            ids = self.unread[file].get(where.rel)
+            if ids and adopt_unread_row(self.store, ids, row, file):
+                return True
+        return False
 
     def flush(self) -> None:
         inserted, refused = insert_results(self.store, self.rows)

@@ -79,6 +79,11 @@ class Result(Base):
     power_scope: Mapped[str | None] = mapped_column(String(16), nullable=True)
     power_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what was measured, or why not
     loadgen_version: Mapped[str] = mapped_column(String(32), default="")
+    # how crowdperf's SUT fed LoadGen (provenance.json, migration 0005): the batch size queries were
+    # cut into, and worker threads per device (0: inline). NULL: not recorded (official results,
+    # runs older than crowdperf's session 6, trees generated without provenance.json)
+    batch_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sut_workers_per_device: Mapped[int | None] = mapped_column(Integer, nullable=True)
     settings_json: Mapped[str] = mapped_column(Text, default="{}")  # the settings in the comparison key
     system_json: Mapped[str] = mapped_column(Text, default="{}")
     summary_text: Mapped[str] = mapped_column(Text, default="")  # mlperf_log_summary.txt

@@ -194,6 +194,10 @@ class HubResult:
     energy_usd_per_million: float | None  # cost of the metered energy at the table's USD/kWh
     energy_price_source: str | None  # "$0.13/kWh (<source>, <date>)"
     loadgen_version: str
+    # how crowdperf's SUT fed LoadGen (provenance.json); None: not recorded (official results,
+    # older runs and trees)
+    batch_size: int | None
+    sut_workers_per_device: int | None  # worker threads per device; 0: inline
     settings: dict[str, Any]
     command: str | None
     source: str
@@ -241,6 +245,9 @@ class HubResult:
 
 
 _ENERGY_COST = ("energy_usd_per_million", "energy_price_source")
+# how crowdperf's SUT fed LoadGen (HubResult columns -> labels): shown beside the metrics of a
+# comparison so a reader sees when two runs were cut into different batches; never ranked
+SCHEDULING: dict[str, str] = {"batch_size": "batch size", "sut_workers_per_device": "SUT workers per device"}
 
 
 def _energy_cost(joules_per_sample: float | None, prices: PriceTable) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A result is ``<division>/<submitter>/results/<system>/<model>/<scenario>/`` with
 ``performance/run_1/mlperf_log_detail.txt`` (required), ``accuracy/accuracy.txt``, and where present
 ``performance/run_1/spl.txt`` (PTD power) or ``power.json`` (crowdperf's software meters;
-``power_import.py``). The system description is ``<submitter>/systems/<system>.json``;
+``power_import.py``) and ``provenance.json`` (how crowdperf's SUT fed LoadGen;
+``scheduling_import.py``). The system description is ``<submitter>/systems/<system>.json``;
 the measurement JSON is ``measurements/<system>/<model>/<scenario>/*.json`` (v5.x and the official
 repositories) or ``measurements.json`` inside the result directory (v6.x).
 Rules followed: mlcommons/inference ``tools/submission/submission_checker/constants.py``
@@ -23,8 +24,9 @@ from typing import Any
 from crowdperf.errors import ResultsError
 from crowdperf.hub.comparison import comparison_key, key_settings
 from crowdperf.hub.power_import import SPL, power_columns
+from crowdperf.hub.scheduling_import import scheduling_columns
 from crowdperf.meters.record import POWER_JSON
-from crowdperf.mlperf.layout import ScenarioDir
+from crowdperf.mlperf.layout import PROVENANCE, ScenarioDir
 from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.metrics import result_field
 from crowdperf.mlperf.rounds import MIN_DURATION_MS, ROUNDS
@@ -126,6 +128,7 @@ class ResultDir:
             self.system_json,
             self.perf_dir / SPL,
             self.perf_dir / POWER_JSON,
+            self.perf_dir / PROVENANCE,
             *self.measurement_files,
         ]
         return [f for f in files if f.is_file()]
@@ -367,7 +370,9 @@ def _min_duration_met(log: DetailLog) -> bool:
     return duration is None or int(duration) >= MIN_DURATION_MS
 
 
-def _notes(where: ResultDir, log: DetailLog, scenario: str, logged: str, metric: str) -> str:
+def _notes(
+    where: ResultDir, log: DetailLog, scenario: str, logged: str, metric: str, *more: str | None
+) -> str:
     notes = [f"LoadGen error: {e.value}" for e in log.errors[:5]]
     if not _min_duration_met(log):
         notes.append("test-mode run (min_duration below 600 s): not an MLPerf result")
@@ -377,7 +382,7 @@ def _notes(where: ResultDir, log: DetailLog, scenario: str, logged: str, metric:
         notes.append(f"early stopping not met: {metric} used")
     if not where.accuracy_txt.is_file():
         notes.append("no accuracy/accuracy.txt")
-    return "; ".join(notes)
+    return "; ".join([*notes, *(m for m in more if m)])
 
 
 def _read(path: Path) -> str:
@@ -393,6 +398,7 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
     accel_count, throughput = row["accelerator_count"], row["throughput"]
     accuracy = parse_accuracy(_read(where.accuracy_txt), accuracy_metric_of(where.model))
     power = power_columns(where.perf_dir, log, throughput, where.shown)
+    scheduling = scheduling_columns(where.perf_dir)
     division = where.org_dir.parent.name.lower()
     round_name = infer_round(log, round_hint)
     settings = key_settings(scenario, log.values)
@@ -408,11 +414,12 @@ def parse_result(where: ResultDir, *, round_hint: str | None) -> dict[str, Any]:
         "accuracy_f1": accuracy["f1"],
         "accuracy_exact_match": accuracy["em"],
         **power.row(),
+        **scheduling.row(),
         "settings_json": json.dumps(settings, sort_keys=True),
         "comparison_key": comparison_key(
             model=where.model, scenario=scenario, round=round_name, division=division, settings=settings
         ),
         "command": _command(where.readme()),
-        "checker_notes": _notes(where, log, scenario, logged, row["metric"]),
+        "checker_notes": _notes(where, log, scenario, logged, row["metric"], scheduling.note),
         "summary_text": _read(where.perf_dir / "mlperf_log_summary.txt"),
     }

@@ -52,6 +52,9 @@ NUMBER_BOUNDS: dict[str, Bounds] = {
     "energy_j_per_sample": Bounds(1e-12, 1e15, "J/sample"),
     "accelerator_count": Bounds(0, 1e6, "accelerators"),
     "host_cpu_count": Bounds(0, 1e7, "processors"),
+    # provenance.json (scheduling_import.py): batches of one query up to far past any LoadGen query
+    "batch_size": Bounds(1, 1e9, "samples per batch"),
+    "sut_workers_per_device": Bounds(0, 1e6, "worker threads"),
 }
 
 # which file of a result each column comes from (the failure names it); the rest: the detail log
@@ -72,6 +75,7 @@ SOURCE_FILE: dict[str, str] = {
     **dict.fromkeys(_SYSTEM_COLUMNS, "system"),
     **dict.fromkeys(("accuracy_metric", "accuracy_value", "accuracy_f1", "accuracy_exact_match"), "accuracy"),
     **dict.fromkeys(("power_w", "energy_j_per_sample", "power_meter", "power_scope", "power_note"), "power"),
+    **dict.fromkeys(("batch_size", "sut_workers_per_device"), "provenance"),
     "precision": "measurements",
     "command": "readme",
     "summary_text": "summary",
@@ -106,8 +110,8 @@ def text_problem(name: str, value: str) -> str | None:
 def check_row(row: Mapping[str, Any], files: Callable[[], Mapping[str, str]]) -> None:
     """Raise ResultsError naming the file and the first value that may not be stored.
 
-    ``files()``: file role ("system", "accuracy", "power", "measurements", "readme", "summary",
-    "detail") -> the file's path as the uploader knows it (inside the tree); called only when a
+    ``files()``: file role ("system", "accuracy", "power", "provenance", "measurements", "readme",
+    "summary", "detail") -> the file's path as the uploader knows it (inside the tree); called only when a
     value is refused (finding the names costs more than checking a good row)."""
     for name, value in row.items():
         if isinstance(value, str):

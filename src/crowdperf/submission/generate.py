@@ -20,8 +20,8 @@ from crowdperf import __version__
 from crowdperf.errors import MissingInputError, SubmissionError, UsageError
 from crowdperf.locks import dir_lock, exclusive, tree_lock
 from crowdperf.meters.record import POWER_JSON
-from crowdperf.mlperf.layout import ScenarioDir
-from crowdperf.mlperf.rounds import Category, Round
+from crowdperf.mlperf.layout import PROVENANCE, ScenarioDir
+from crowdperf.mlperf.rounds import Category, Layout, Round
 from crowdperf.mlperf.workload import workload_rules
 from crowdperf.names import checked_name
 from crowdperf.submission.compliance import verify_test01
@@ -39,12 +39,24 @@ from crowdperf.submission.system_description import (
 from crowdperf.submission.truncate import truncate_accuracy_dir
 
 LOG_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
-# Our software-meter power (crowdperf.meters.record): open division only. MLPerf's power fields
-# need SPEC PTDaemon's spl.txt, so a closed tree carries none of it; MLPerf's checker does not
-# list the files of results/.../performance/run_1 (it does list TEST01's, compliance_check.py
-# "file list mismatch"; open trees have no TEST01), so power.json passes there: checked in
-# tests/unit/submission/test_power_in_trees.py against the checker of the mirror.
-OPEN_PERFORMANCE_EXTRAS = (POWER_JSON,)
+# Our files beside LoadGen's in results/.../performance/run_1, where the round's checker lets
+# them be. The v6 checker lists that folder's files only for PTD power (checks/power_check.py
+# required_files_check; it does list TEST01's, compliance_check.py "file list mismatch"), so they
+# pass there: checked in tests/unit/submission/test_power_in_trees.py against the mirror's
+# checker. The v5.x checker lists every performance/run_1 (v5.1.1 submission_checker.py,
+# files_diff(list_files(perf_path), REQUIRED_PERF_FILES, OPTIONAL_PERF_FILES)): nothing of ours.
+# provenance.json: how the run was made (the hub reads its batch size and workers from it);
+# power.json, our software-meter power (crowdperf.meters.record): open division only, MLPerf's
+# power fields need SPEC PTDaemon's spl.txt, so a closed tree carries none of it.
+PERFORMANCE_EXTRAS = (PROVENANCE,)
+OPEN_PERFORMANCE_EXTRAS = (PROVENANCE, POWER_JSON)
+
+
+def performance_extras(division: str, layout: Layout) -> tuple[str, ...]:
+    """Our files a tree of ``layout`` carries in a result's performance/run_1 in ``division``."""
+    if layout is not Layout.V6:
+        return ()
+    return OPEN_PERFORMANCE_EXTRAS if division == "open" else PERFORMANCE_EXTRAS
 
 
 @dataclass(frozen=True)
@@ -159,7 +171,7 @@ def _measurements(result: ScenarioResult) -> dict[str, str]:
 
 def _place(result: ScenarioResult, paths: ResultPaths, division: str) -> None:
     tree = ScenarioDir(paths.results)
-    extras = OPEN_PERFORMANCE_EXTRAS if division == "open" else ()
+    extras = performance_extras(division, paths.layout)
     _copy_logs(result.perf_dir, tree.performance, (*LOG_FILES, "mlperf_log_accuracy.json", *extras))
     acc = tree.accuracy
     _copy_logs(result.acc_dir, acc, (*LOG_FILES, "mlperf_log_accuracy.json"))

@@ -31,6 +31,7 @@ class Entry:
     precision: str = "fp32"
     watts: float | None = None  # write spl.txt with this power inside the log's power window
     power_json: str | None = None  # write this text as performance/run_1/power.json
+    provenance: str | None = None  # write this text as performance/run_1/provenance.json
 
 
 def system_json(e: Entry, division: str, submitter: str) -> dict[str, object]:
@@ -96,6 +97,8 @@ def write_tree(
             (perf / "spl.txt").write_text(_spl(e.logs / "mlperf_log_detail.txt", e.watts))
         if e.power_json is not None:
             (perf / "power.json").write_text(e.power_json)
+        if e.provenance is not None:
+            (perf / "provenance.json").write_text(e.provenance)
         if e.f1 is not None:
             (res / "accuracy").mkdir(exist_ok=True)
             (res / "accuracy" / "accuracy.txt").write_text(

@@ -1,4 +1,5 @@
-"""Our power.json travels in open-division trees only, where MLPerf's checker (the mirror's
+"""Our files in a result's performance/run_1. provenance.json travels in every v6 tree, and our
+power.json in open-division trees only, where MLPerf's checker (the mirror's
 master) accepts it: the same errors with and without it. Closed trees carry no power of ours
 (MLPerf's power is PTD's spl.txt), and TEST01 directories (whose file list the checker checks,
 "file list mismatch") never get it."""
@@ -6,10 +7,12 @@ master) accepts it: the same errors with and without it. Closed trees carry no p
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.meters.record import POWER_JSON, PowerRecord
+from crowdperf.mlperf.layout import PROVENANCE
 from crowdperf.mlperf.rounds import ROUNDS, Category
 from crowdperf.submission.generate import GenerateOptions, generate_submission
 from crowdperf.submission.official import run_official_checker
@@ -63,3 +66,38 @@ def test_the_checker_would_reject_power_json_in_test01(
         _with_power(compliance)
     new = _errors(closed, official_checker) - before
     assert any("file list mismatch" in e and POWER_JSON in e for e in new), new
+
+
+def _provenance_files(tree: Path) -> list[str]:
+    return sorted(p.relative_to(tree).as_posix() for p in tree.rglob(PROVENANCE))
+
+
+def test_v6_trees_carry_provenance_json_in_performance_run_1_only(results_dir: Path, tmp_path: Path) -> None:
+    """The hub reads how a run was made (batch size, SUT workers) from it; never in accuracy/ or
+    TEST01 (whose file lists the checker checks)."""
+    for division in ("open", "closed"):
+        tree = _generate(results_dir, tmp_path / division, division)
+        found = _provenance_files(tree)
+        assert f"{division}/{PERF}/{PROVENANCE}" in found
+        assert all("/performance/run_1/" in p and "TEST01" not in p for p in found), found
+
+
+def test_v5_trees_carry_none_of_our_files_in_run_1(results_dir: Path, tmp_path: Path) -> None:
+    """The v5.x checker lists every performance/run_1's files (file list mismatch)."""
+    _with_power(results_dir)
+    for division in ("open", "closed"):
+        out = tmp_path / division
+        opts = GenerateOptions(results_dir, out, "ORG", division, Category.EDGE, ROUNDS["v5.1"])
+        generate_submission(replace(opts, check_round_seeds=False))  # LoadGen 6.0.x logs: v6.1 seeds
+        assert not list(out.rglob(PROVENANCE)) and not list(out.rglob(POWER_JSON))
+
+
+def test_mlperf_checker_reports_nothing_new_for_provenance_json(
+    results_dir: Path, tmp_path: Path, official_checker: Path
+) -> None:
+    closed = _generate(results_dir, tmp_path / "closed", "closed")
+    assert (closed / "closed" / PERF / PROVENANCE).is_file()
+    with_provenance = _errors(closed, official_checker)
+    for path in closed.rglob(PROVENANCE):
+        path.unlink()
+    assert with_provenance == _errors(closed, official_checker)

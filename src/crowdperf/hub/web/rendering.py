@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from crowdperf.hub.query_types import SCHEDULING
 from crowdperf.hub.web.urls import ServerUrls
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +29,7 @@ def template_environment() -> Environment:
     )
     env.filters["sig"] = significant
     env.globals["labels"] = METRIC_LABELS
+    env.globals["scheduling"] = {name: label.capitalize() for name, label in SCHEDULING.items()}
     return env
 
 

@@ -7,7 +7,7 @@ SPEC PTDaemon; "nvml", "rapl" or another crowdperf meter from power.json; "none"
 
 Rows stored before: until now only spl.txt gave a figure, so a row with ``power_w`` is PTD's
 ("ptd", "system"); a row without keeps NULL, "imported before the hub read power.json" (the next
-import of its tree brings its power.json in: ``import_writer.adopt_pre_power_row``).
+import of its tree brings its power.json in: ``import_writer.adopt_unread_row``).
 
 No index on the meter: the meter filter rides on the others, and an index on (comparison key,
 meter) made SQLite answer a filtered list by scanning every row in that index's order instead of
