@@ -247,7 +247,7 @@ class HubResult:
 _ENERGY_COST = ("energy_usd_per_million", "energy_price_source")
 # how crowdperf's SUT fed LoadGen (HubResult columns -> labels): shown beside the metrics of a
 # comparison so a reader sees when two runs were cut into different batches; never ranked
-SCHEDULING: dict[str, str] = {"batch_size": "batch size", "sut_workers_per_device": "SUT workers per device"}
+SCHEDULING: dict[str, str] = {"batch_size": "Batch size", "sut_workers_per_device": "SUT workers per device"}
 
 
 def _energy_cost(joules_per_sample: float | None, prices: PriceTable) -> dict[str, Any]:

@@ -4,11 +4,13 @@ playwright package is missing; never downloads a browser."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hub_live import live_server
+from hub_trees import Entry, write_tree  # tests/unit/hub, put on the path by conftest.py
 from hub_web_rows import ROWS, add_result
 
 from crowdperf.hub.auth import create_token
@@ -224,3 +226,41 @@ def test_chart_with_a_power_axis_names_the_meters_and_offers_one(power_live: str
     assert "meter=nvml" in page.url and page.locator("#chart .scatterlayer .point").count() == 1
     assert (page.text_content("#chart .g-ytitle") or "") == "Power (W) · meter nvml"
     assert page.locator("#meter-warning").count() == 0
+
+
+@pytest.fixture(scope="module")
+def scheduling_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]]:
+    """One official-style result (no provenance.json) to compare an uploaded crowd run with."""
+    base = tmp_path_factory.mktemp("scheduling")
+    store = open_store(base / "hub.sqlite")
+    add_result(store, submitter="acme", system_name="official-box", accelerator="NVIDIA H200",
+               accelerator_count=1, throughput=9000.0, accuracy_f1=90.3)  # fmt: skip
+    with live_server(create_app(WebConfig(store=store, staging_dir=base / "staging"))) as url:
+        yield url, store
+    store.close()
+
+
+def test_an_uploaded_run_shows_how_its_sut_fed_loadgen(
+    scheduling_live, page, tmp_path: Path, offline_logs: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Uploaded with a token (hub submit), its provenance.json's batch size and workers are on its
+    page and beside the official result on the compare page, which has a dash for "not recorded"."""
+    url, store = scheduling_live
+    record = json.dumps({"schema": "crowdperf.provenance/2", "batch_size": 1024, "sut_workers_per_device": 2})
+    tree = write_tree(tmp_path / "S", [Entry("crowd-h200", "Offline", offline_logs, provenance=record)],
+                      layout="v6", division="open")  # fmt: skip
+    assert submit_tree(tree, server=url, token=create_token(store, "crowd").secret).report["imported"] == 1
+    page.goto(url + "/")
+    for row in page.locator("#results tbody tr").all():
+        row.locator("input[name=ids]").check()
+    with page.expect_navigation():
+        page.click("#compare-button")
+    cells = {tr.locator("th").inner_text().split(" how ")[0]: tr.locator("td").all_inner_texts()
+             for tr in page.locator("#scheduling tr").all()}  # fmt: skip
+    systems = page.locator("#compare thead th a").all_inner_texts()
+    crowd = systems.index("crowd-h200")
+    assert cells["Batch size"][crowd] == "1,024" and cells["Batch size"][1 - crowd] == "–"
+    assert cells["SUT workers per device"][crowd] == "2"
+    with page.expect_navigation():
+        page.click("#compare thead >> text=crowd-h200")
+    assert page.inner_text("#batch-size") == "1,024" and page.inner_text("#sut-workers-per-device") == "2"

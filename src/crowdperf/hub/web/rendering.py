@@ -29,7 +29,7 @@ def template_environment() -> Environment:
     )
     env.filters["sig"] = significant
     env.globals["labels"] = METRIC_LABELS
-    env.globals["scheduling"] = {name: label.capitalize() for name, label in SCHEDULING.items()}
+    env.globals["scheduling"] = SCHEDULING
     return env
 
 
