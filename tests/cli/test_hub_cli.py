@@ -205,3 +205,22 @@ def test_serve_on_a_busy_port_fails_before_its_banner(tmp_path: Path) -> None:
         port = str(taken.getsockname()[1])
         out = hub("serve", "--db", str(tmp_path / "h.sqlite"), "--port", port)
     assert out.exit_code == 11 and "the port is in use" in out.output and "crowdperf hub on" not in out.output
+
+
+def test_import_reads_how_the_sut_fed_loadgen_and_compare_shows_it(tree: Path, tmp_path: Path) -> None:
+    logs = tree.parent / "off"  # the module tree's LoadGen logs
+    record = json.dumps({"schema": "crowdperf.provenance/2", "batch_size": 1024, "sut_workers_per_device": 2})
+    entries = [Entry("gpubox", "Offline", logs, provenance=record), Entry("oldbox", "Offline", logs)]
+    crowd = write_tree(tmp_path / "crowd", entries, layout="v6", division="open")
+    db = str(tmp_path / "h.sqlite")
+    assert hub("import", str(crowd), "--db", db).exit_code == 0
+    rows = {r["system_name"]: r for r in json.loads(hub("list", "--db", db, "--json").output)["rows"]}
+    assert (rows["gpubox"]["batch_size"], rows["gpubox"]["sut_workers_per_device"]) == (1024, 2)
+    assert (rows["oldbox"]["batch_size"], rows["oldbox"]["sut_workers_per_device"]) == (None, None)
+    cmp = hub("compare", str(rows["gpubox"]["id"]), str(rows["oldbox"]["id"]), "--db", db)
+    cells = {
+        c[0].split(" (")[0]: c[1:]
+        for c in ([p.strip() for p in line.split("│")[1:-1]] for line in cmp.output.splitlines())
+        if c
+    }
+    assert cells["batch_size"] == ["1,024", "-"] and cells["sut_workers_per_device"] == ["2", "-"]

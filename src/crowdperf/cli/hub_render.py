@@ -128,10 +128,10 @@ def compare_rows(cmp: Comparison) -> Rows:
         unit = f"{m.unit}, " if m.unit else ""
         rows.append((escape(f"{m.name} ({unit}{m.better} is better)"), *cells))
     stacks = ("hardware", *(escape(stack(r)) for r in cmp.results))
-    for name, label in SCHEDULING.items():  # how the SUT fed LoadGen: shown, never ranked
+    for name in SCHEDULING:  # how the SUT fed LoadGen: shown, never ranked
         values = [getattr(r, name) for r in cmp.results]
         if any(v is not None for v in values):
-            rows.append((label, *("-" if v is None else str(v) for v in values)))
+            rows.append((f"{name} (not ranked)", *("-" if v is None else number(v) for v in values)))
     notes = ((f"[yellow]note:[/] {escape(cmp.note)}",) if cmp.note else ()) + meter_warning(cmp.meter_note)
     return Rows(
         tuple(escape(h) for h in headers),

@@ -6,9 +6,12 @@ master) accepts it: the same errors with and without it. Closed trees carry no p
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
+
+from sqlalchemy import select
 
 from crowdperf.meters.readings import PowerSummary
 from crowdperf.meters.record import POWER_JSON, PowerRecord
@@ -101,3 +104,23 @@ def test_mlperf_checker_reports_nothing_new_for_provenance_json(
     for path in closed.rglob(PROVENANCE):
         path.unlink()
     assert with_provenance == _errors(closed, official_checker)
+
+
+def test_the_hub_reads_the_scheduling_of_a_generated_tree(results_dir: Path, tmp_path: Path) -> None:
+    """submission generate -> hub import: the performance run's batch size and workers land in the
+    row (the accuracy run's record is not the measured one)."""
+    from crowdperf.hub.importer import import_tree
+    from crowdperf.hub.models import Result
+    from crowdperf.hub.store import open_store
+
+    for run in results_dir.rglob(PROVENANCE):
+        record = json.loads(run.read_text())
+        workers = 2 if run.parent.name == "run_1" and "TEST01" not in run.parts else 9
+        run.write_text(json.dumps({**record, "batch_size": 1024, "sut_workers_per_device": workers}))
+    tree = _generate(results_dir, tmp_path / "tree", "closed")
+    store = open_store(tmp_path / "hub.sqlite")
+    assert import_tree(store, tree).imported >= 1
+    with store.session() as s:
+        rows = list(s.scalars(select(Result)))
+    assert rows and {(r.batch_size, r.sut_workers_per_device) for r in rows} == {(1024, 2)}
+    store.close()
