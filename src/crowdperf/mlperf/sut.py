@@ -51,6 +51,7 @@ DEFAULT_BATCH_SIZE = {
     Scenario.SERVER: 8,
 }
 DEFAULT_SERVER_MAX_WAIT_MS = 0.5
+_POLL_S = 20e-6  # how often a Server worker looks for more queries while its batch is open
 
 _Item = tuple[list[int], list[int]]  # (response ids, sample indices)
 _STOP: _Item = ([], [])
@@ -162,16 +163,23 @@ class BatchingSut:
                 return
 
     def _collect(self, ids: list[int], indices: list[int], deadline: float) -> bool:
-        """Add waiting queries to the batch until full or the deadline; True if STOP was seen."""
+        """Add waiting queries to the batch until full or the deadline; True if STOP was seen.
+
+        Polls (``get_nowait``, then a short sleep) instead of a timed ``get``: twice in CI's VM
+        (sessions 5 and 7, tests/unit/mlperf/test_sut.py's Server case) a worker stayed minutes
+        inside ``SimpleQueue.get(timeout=<0.5 ms)`` (``PyThread_acquire_lock_timed``) while
+        LoadGen waited for its samples, so the test, and a real run, hung. A sleep is a relative
+        nanosleep, not a deadline on a lock; the deadline is re-read after each one."""
         b = self.batch_size
         while len(ids) < b:
-            timeout = deadline - time.monotonic()
             try:
-                more_ids, more_idx = (
-                    self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
-                )
+                more_ids, more_idx = self._queue.get_nowait()
             except queue.Empty:
-                return False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                time.sleep(min(_POLL_S, left))  # never much past the deadline
+                continue
             if not more_ids:
                 return True
             ids.extend(more_ids)
