@@ -91,7 +91,7 @@ class SquadFeatures:
 
     def pad_logits(self, logits: np.ndarray, seq: int | None = None) -> np.ndarray:
         """(n, width, 2) logits -> (n, seq, 2) float32 with -10000 at the cut-off positions.
-        Logits already in that form (packed runners answer 384 wide) come back as they are."""
+        Logits already in that form (a batch whose longest feature fills 384) come back as they are."""
         seq = seq or self.params.max_seq_length
         n, width = logits.shape[0], logits.shape[1]
         if width > seq:
