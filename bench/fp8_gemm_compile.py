@@ -106,7 +106,7 @@ def describe(cfg: GemmConfig, shape: str, m: int, gelu: str | None, sms: int, sa
         kernel = compile_launch(launch, cfg.persistent * sms)
         ttgir = kernel.asm["ttgir"]
         shared, (regs, spilled) = int(kernel.metadata.shared), ptxas_usage(kernel.asm["ptx"])
-        threads = 32 * launch.options["num_warps"]
+        threads = 32 * int(kernel.metadata.num_warps)  # a warp-specialised kernel's groups counted
         per_sm = min(SHARED_PER_SM // max(shared, 1), REGISTERS_PER_SM // (max(regs, 1) * threads))
         notes = [
             f"{shared / 1024:.0f} KiB shared, {regs} regs, {spilled} B spilled",

@@ -24,7 +24,7 @@ A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 an
 of the runner, SingleStream's work without LoadGen).
 
 Variant names:
-``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-serial]-b<batch>``
+``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-tp][-tg][-serial]-b<batch>``
 (Variant below).
 """
 
@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from crowdperf.backends.fp8 import E4M3
+from crowdperf.backends.gemm_config import GemmConfig
 from crowdperf.precision import Precision
 from crowdperf.settings import load_settings
 from crowdperf.system import accelerators
@@ -88,7 +89,9 @@ class Variant:
     cuBLASLt's first FFN product instead of the Triton GEMM's epilogue; torch's FlashAttention 2
     and a quantize kernel instead of the Triton attention; Inductor's LayerNorm kernels instead
     of the hand-written Triton one (``-ildn``); the GEMM epilogue's GELU in fp32 instead of
-    packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); one caller
+    packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); the large
+    batches' three plain products on the Triton GEMM with ``--large-plain-gemm``'s tiling
+    (``-tp``), their first FFN product with ``--large-gelu-gemm``'s (``-tg``); one caller
     instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
     worker threads, one's host work overlapping the other's GPU work)."""
 
@@ -99,8 +102,10 @@ class Variant:
     serial: bool = False
 
     @classmethod
-    def parse(cls, name: str) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-serial"
+    def parse(
+        cls, name: str, plain_gemm: GemmConfig | None = None, gelu_gemm: GemmConfig | None = None
+    ) -> Variant:
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -113,6 +118,8 @@ class Variant:
             triton_attention="fa2" not in flags,
             triton_layernorm="ildn" not in flags,
             gelu_f16x2="g32" not in flags,
+            large_plain_gemm=plain_gemm if "tp" in flags else None,
+            large_gelu_gemm=gelu_gemm if "tg" in flags else None,
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 
@@ -294,7 +301,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
     log(f"| reference style: fp32, batch 1, padded 384, eager ({args.reference_samples} samples) "
         f"| {ref_sps:,.1f} | 1.0x | | | |")  # fmt: skip
     for name in args.variants.split(","):
-        v = Variant.parse(name)
+        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm)
         bound = len(rows) / (gemm_flops(cfg, tokens) / (peaks[v.precision.value] * 1e12))
         try:
             t0 = time.perf_counter()
@@ -377,7 +384,7 @@ def accuracy(args, feats: SquadFeatures, device: UsedDevice, log: Table) -> None
         calibration = list(unpadded_batches(feats, calib_rows))
         base_f1, base_starts = None, None
         for name in args.accuracy_variants.split(","):
-            v = Variant.parse(name + "-b256")
+            v = Variant.parse(name + "-b256", args.large_plain_gemm, args.large_gelu_gemm)
             try:
                 runner, _ = bert_runner(
                     "pytorch", path, device, v.precision, None, max_len=384,
@@ -418,6 +425,9 @@ def main() -> None:
     ap.add_argument("--train-lr", type=float, default=1e-4)
     ap.add_argument("--train-seconds", type=float, default=None, help="stop training early")
     ap.add_argument("--profile", default="fp8-b1024", help="variants to profile one batch of")
+    ws = "128x256x128s3w4-p1-ws"
+    ap.add_argument("--large-plain-gemm", type=GemmConfig.parse, default=ws, help="-tp's tiling")
+    ap.add_argument("--large-gelu-gemm", type=GemmConfig.parse, default=ws, help="-tg's tiling")
     ap.add_argument("--limit", type=int, default=0, help="dry run: only this many features")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")

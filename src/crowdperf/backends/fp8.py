@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from crowdperf.backends.gemm_config import TMA_MIN_TOKENS, GemmConfig
+
 E4M3 = torch.float8_e4m3fn
 E4M3_MAX = 448.0  # the largest finite e4m3fn value
 _MIN_SCALE = 1e-12  # an all-zero tensor still gets a usable (tiny) scale
@@ -63,6 +65,9 @@ class Fp8Linear(nn.Module):
     input_inv_scale: torch.Tensor
     out_scale: torch.Tensor  # input_scale * weight_scale
     bias: torch.Tensor | None  # out_dtype
+    # products of at least TMA_MIN_TOKENS rows on the Triton GEMM with this tiling (None: forward
+    # on cuBLASLt, gelu_quantized on default_config's tiling): Fp8Options' large_*_gemm
+    large_config: GemmConfig | None = None
 
     def __init__(
         self,
@@ -97,16 +102,28 @@ class Fp8Linear(nn.Module):
     def forward(self, x8: torch.Tensor) -> torch.Tensor:
         """(..., in) e4m3 -> (..., out) ``out_dtype``."""
         lead = x8.shape[:-1]
-        out = torch._scaled_mm(
-            x8.reshape(-1, x8.shape[-1]),
-            self.weight8.t(),  # column-major (in, out), as cuBLASLt wants the second operand
-            scale_a=self.input_scale,
-            scale_b=self.weight_scale,
-            bias=self.bias,
-            out_dtype=self.out_dtype,
-            use_fast_accum=self.fast_accum,
-        )
+        rows = x8.reshape(-1, x8.shape[-1])
+        config = self._large(rows)
+        if config is not None:
+            from crowdperf.backends.triton_fp8_gemm import fp8_gemm
+
+            out = fp8_gemm(
+                rows, self.weight8, self.out_scale, self.bias, out_dtype=self.out_dtype, config=config
+            )
+        else:
+            out = torch._scaled_mm(
+                rows,
+                self.weight8.t(),  # column-major (in, out), as cuBLASLt wants the second operand
+                scale_a=self.input_scale,
+                scale_b=self.weight_scale,
+                bias=self.bias,
+                out_dtype=self.out_dtype,
+                use_fast_accum=self.fast_accum,
+            )
         return out.view(*lead, out.shape[-1])
+
+    def _large(self, rows: torch.Tensor) -> GemmConfig | None:
+        return self.large_config if rows.shape[0] >= TMA_MIN_TOKENS else None
 
     def gelu_quantized(
         self, x8: torch.Tensor, out_inv_scale: torch.Tensor, gelu_tanh: bool = False, f16x2: bool = False
@@ -118,9 +135,10 @@ class Fp8Linear(nn.Module):
         from crowdperf.backends.triton_fp8_gemm import fp8_gemm
 
         lead = x8.shape[:-1]
+        rows = x8.reshape(-1, x8.shape[-1])
         out = fp8_gemm(
-            x8.reshape(-1, x8.shape[-1]), self.weight8, self.out_scale, self.bias,
-            gelu_out_inv_scale=out_inv_scale, gelu_tanh=gelu_tanh, tanh_f16x2=f16x2 and gelu_tanh,
+            rows, self.weight8, self.out_scale, self.bias, gelu_out_inv_scale=out_inv_scale,
+            gelu_tanh=gelu_tanh, tanh_f16x2=f16x2 and gelu_tanh, config=self._large(rows),
         )  # fmt: skip
         return out.view(*lead, out.shape[-1])
 

@@ -20,8 +20,11 @@ class GemmConfig:
       bulk copies; rows past M are zeros on load and dropped on store);
     - ``epilogue_subtile``: the epilogue in two halves along N (half the temporaries in
       registers, so 128 x 256 tiles fit with the GELU epilogue);
-    - ``warp_specialize``: Triton's automatic warp specialisation of the tile loop (producer
-      warps load, consumer warps multiply); needs ``persistent``;
+    - ``warp_specialize``: its own kernel: operands loaded and the result stored through
+      device-side TMA descriptors, the tile loop warp-specialised by Triton (on Hopper: a producer
+      warp group loads, two consumer groups of ``warps`` = 4 multiply half the rows each, with up
+      to 232 registers); one tile a program, or ``persistent``; not with ``tma`` or
+      ``epilogue_subtile``;
     - ``split_k``: K cut into this many slices, each a program, their fp32 partial sums added by
       a second kernel (few tokens: more programs than tiles; plain product only).
     """
@@ -73,11 +76,14 @@ class GemmConfig:
 # two programs share an SM and one's epilogue overlaps the other's products. Few tokens
 # (SingleStream, small Server batches) want smaller M tiles to keep more SMs busy.
 # Session 6 (same shape, GELU epilogue): the same 128 x 128 tiles in a persistent kernel of two
-# programs per SM with TMA loads and store, 1.62 against 1.75 ms; measured on Offline's large
-# batches only, so used from TMA_MIN_TOKENS up, on GPUs with TMA (Hopper and later).
+# programs per SM with TMA loads and store, 1.62 against 1.75 ms. Session 8: the warp-specialised
+# form (device-side descriptors; a producer group, two consumer groups) in 128 x 256 tiles, one
+# persistent program per SM, 1.373 against that kernel's 1.429 ms (packed-fp16 GELU; 7,512
+# against 7,385 samples/s in bench/gpu.py). Both measured on Offline's large batches only, so
+# used from TMA_MIN_TOKENS up, on GPUs with TMA (Hopper and later).
 LARGE = GemmConfig(block_m=128, block_n=256, block_k=128, stages=3, warps=8)
 LARGE_EPILOGUE = GemmConfig(block_m=128, block_n=128, block_k=128, stages=3, warps=8)
-LARGE_EPILOGUE_TMA = replace(LARGE_EPILOGUE, persistent=2, tma=True)
+LARGE_EPILOGUE_TMA = replace(LARGE, warps=4, persistent=1, warp_specialize=True)
 SMALL = GemmConfig(block_m=64, block_n=128, block_k=128, stages=4, warps=4)
 TMA_MIN_TOKENS = 16_384
 

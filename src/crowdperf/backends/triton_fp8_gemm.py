@@ -116,7 +116,7 @@ def _fp8_gemm_persistent_kernel(
     N: tl.constexpr, K: tl.constexpr,
     HAS_BIAS: tl.constexpr, GELU_QUANT: tl.constexpr, GELU_FORM: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
-    PROGRAMS: tl.constexpr, TMA: tl.constexpr, SUBTILE: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+    PROGRAMS: tl.constexpr, TMA: tl.constexpr, SUBTILE: tl.constexpr,
 ):  # fmt: skip
     """Each of PROGRAMS programs walks tiles start, start + PROGRAMS, ... (Triton's tutorial 09
     recipe: ``flatten`` lets the compiler pipeline the next tile's loads under this tile's
@@ -127,7 +127,7 @@ def _fp8_gemm_persistent_kernel(
     scale = tl.load(scale_ptr)
     out_inv_scale = tl.load(out_inv_scale_ptr)  # a placeholder's value when not GELU_QUANT
     tile_c = start - PROGRAMS  # the epilogue's own tile counter (the tutorial's: pipelining)
-    for tile in tl.range(start, grid_m * grid_n, PROGRAMS, flatten=True, warp_specialize=WARP_SPECIALIZE):
+    for tile in tl.range(start, grid_m * grid_n, PROGRAMS, flatten=True):
         pid_m, pid_n = _tile_coords(tile, grid_m, grid_n, GROUP_M)
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
         if TMA:
@@ -144,22 +144,70 @@ def _fp8_gemm_persistent_kernel(
                 acc = tl.dot(tl.load(a_ptrs + kk * BLOCK_K), tl.load(w_ptrs + kk * BLOCK_K), acc)
         tile_c += PROGRAMS
         pid_m, pid_n = _tile_coords(tile_c, grid_m, grid_n, GROUP_M)
-        row0, col0 = pid_m * BLOCK_M, pid_n * BLOCK_N
-        if SUBTILE:  # two (BLOCK_M, BLOCK_N / 2) halves: columns [0, N/2) and [N/2, N)
-            left, right = tl.split(tl.permute(tl.reshape(acc, (BLOCK_M, 2, BLOCK_N // 2)), (0, 2, 1)))
-            _finish_store(
-                c, left, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
-                HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N // 2,
-            )  # fmt: skip
-            _finish_store(
-                c, right, row0, col0 + BLOCK_N // 2, M, stride_cm, scale, bias_ptr, out_inv_scale,
-                HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N // 2,
-            )  # fmt: skip
-        else:
-            _finish_store(
-                c, acc, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
-                HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N,
-            )  # fmt: skip
+        _finish_tile_store(
+            c, acc, pid_m * BLOCK_M, pid_n * BLOCK_N, M, stride_cm, scale, bias_ptr, out_inv_scale,
+            HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, SUBTILE, BLOCK_M, BLOCK_N,
+        )  # fmt: skip
+
+
+@triton.jit
+def _fp8_gemm_ws_kernel(
+    a_ptr, w_ptr, c_ptr, scale_ptr, bias_ptr, out_inv_scale_ptr,
+    M, stride_am, stride_wn, stride_cm,
+    N: tl.constexpr, K: tl.constexpr,
+    HAS_BIAS: tl.constexpr, GELU_QUANT: tl.constexpr, GELU_FORM: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+    PROGRAMS: tl.constexpr,
+):  # fmt: skip
+    """Operands loaded and the result stored through device-side TMA descriptors, the tile loop
+    warp-specialised (PROGRAMS as in the persistent kernel: past the tile count, one tile a
+    program). Triton 3.6 gives Hopper a producer warp group that issues the loads, running ahead
+    into the next tile while two consumer groups (num_warps=4 each, ``setmaxnreg`` up to 232
+    registers) multiply half of the tile's rows each and run the epilogue. Host-side descriptors,
+    8 warps or a ``flatten``ed loop get no specialisation on sm_90 (bench/fp8_gemm_compile.py
+    reads it in the TTGIR)."""
+    grid_m = tl.cdiv(M, BLOCK_M)
+    grid_n = N // BLOCK_N
+    a = tl.make_tensor_descriptor(a_ptr, shape=[M, K], strides=[stride_am, 1], block_shape=[BLOCK_M, BLOCK_K])
+    w = tl.make_tensor_descriptor(w_ptr, shape=[N, K], strides=[stride_wn, 1], block_shape=[BLOCK_N, BLOCK_K])
+    c = tl.make_tensor_descriptor(c_ptr, shape=[M, N], strides=[stride_cm, 1], block_shape=[BLOCK_M, BLOCK_N])
+    scale = tl.load(scale_ptr)
+    out_inv_scale = tl.load(out_inv_scale_ptr)  # a placeholder's value when not GELU_QUANT
+    for tile in tl.range(tl.program_id(0), grid_m * grid_n, PROGRAMS, warp_specialize=True):
+        pid_m, pid_n = _tile_coords(tile, grid_m, grid_n, GROUP_M)
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+        for kk in range(0, K // BLOCK_K):
+            x = a.load([pid_m * BLOCK_M, kk * BLOCK_K])
+            acc = tl.dot(x, w.load([pid_n * BLOCK_N, kk * BLOCK_K]).T, acc)
+        _finish_store(
+            c, acc, pid_m * BLOCK_M, pid_n * BLOCK_N, M, stride_cm, scale, bias_ptr, out_inv_scale,
+            HAS_BIAS, GELU_QUANT, GELU_FORM, True, BLOCK_M, BLOCK_N,
+        )  # fmt: skip
+
+
+@triton.jit
+def _finish_tile_store(
+    c, acc, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+    HAS_BIAS: tl.constexpr, GELU_QUANT: tl.constexpr, GELU_FORM: tl.constexpr, TMA: tl.constexpr,
+    SUBTILE: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """The epilogue of a (BLOCK_M, BLOCK_N) tile at (row0, col0): whole, or (SUBTILE) in two
+    (BLOCK_M, BLOCK_N / 2) halves, columns [0, N/2) and [N/2, N) (half the temporaries)."""
+    if SUBTILE:
+        left, right = tl.split(tl.permute(tl.reshape(acc, (BLOCK_M, 2, BLOCK_N // 2)), (0, 2, 1)))
+        _finish_store(
+            c, left, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+            HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N // 2,
+        )  # fmt: skip
+        _finish_store(
+            c, right, row0, col0 + BLOCK_N // 2, M, stride_cm, scale, bias_ptr, out_inv_scale,
+            HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N // 2,
+        )  # fmt: skip
+    else:
+        _finish_store(
+            c, acc, row0, col0, M, stride_cm, scale, bias_ptr, out_inv_scale,
+            HAS_BIAS, GELU_QUANT, GELU_FORM, TMA, BLOCK_M, BLOCK_N,
+        )  # fmt: skip
 
 
 @triton.jit
@@ -244,9 +292,24 @@ class KernelLaunch:
     grid: tuple[int, ...]
     args: tuple[Any, ...]
     options: dict[str, Any]  # constexpr arguments, num_warps, num_stages
+    scratch: torch.device | None = None  # device-side TMA descriptors: their memory's device
 
     def __call__(self) -> None:
+        if self.scratch is not None:  # a ContextVar: set in the launching thread (SUT workers' own)
+            triton.set_allocator(_Scratch(self.scratch))
         self.kernel[self.grid](*self.args, **self.options)
+
+
+@dataclass(frozen=True)
+class _Scratch:
+    """Triton's allocator for the global memory of the descriptors a kernel builds on the device:
+    PyTorch's caching allocator (stream-ordered on the current stream, 512-byte aligned blocks,
+    capturable in a CUDA graph) on the operands' device."""
+
+    device: torch.device
+
+    def __call__(self, size: int, alignment: int, stream: int | None) -> torch.Tensor:
+        return torch.empty(size, dtype=torch.int8, device=self.device)
 
 
 def gemm_launches(
@@ -278,7 +341,9 @@ def gemm_launches(
     epilogue = _Epilogue(scale, bias, gelu_out_inv_scale, form)
     if cfg.split_k > 1:
         return out, _split_k_launches(x8, weight8, out, epilogue, cfg)
-    if cfg.persistent or cfg.tma or cfg.epilogue_subtile or cfg.warp_specialize:
+    if cfg.warp_specialize:
+        return out, [_ws_launch(x8, weight8, out, epilogue, cfg)]
+    if cfg.persistent or cfg.tma or cfg.epilogue_subtile:
         return out, [_persistent_launch(x8, weight8, out, epilogue, cfg)]
     return out, [_classic_launch(x8, weight8, out, epilogue, cfg)]
 
@@ -314,9 +379,13 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: 
     classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False)
     if cfg.split_k > 1 and (quantized or not classic):
         raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
-    if cfg.warp_specialize and not cfg.persistent:
-        raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation needs a persistent kernel (-p<n>)")
-    refusal = _tma_refusal(x8, weight8) if cfg.tma else None
+    # K steps under 128 gave NaNs in fp16 products on an H200 (Triton 3.6, bench/fp8_gemm.py;
+    # Triton's interpreter is right with any)
+    short_k = x8.is_cuda and cfg.block_k < 128
+    if cfg.warp_specialize and (cfg.tma or cfg.epilogue_subtile or cfg.warps != 4 or short_k):
+        form = "its own TMA form, whole tiles, 4 warps (w4), on a GPU K steps of 128"
+        raise ValueError(f"FP8 GEMM {cfg.name}: warp specialisation is {form}")
+    refusal = _tma_refusal(x8, weight8) if cfg.tma or cfg.warp_specialize else None
     if refusal:
         raise ValueError(f"FP8 GEMM {cfg.name}: {refusal}")
 
@@ -369,15 +438,21 @@ def _persistent_launch(
         w = TensorDescriptor(w8, [n, k], [w8.stride(0), 1], [cfg.block_n, cfg.block_k])
         c = TensorDescriptor(out, [m, n], [out.stride(0), 1], [cfg.block_m, store_n])
     args = (a, w, c, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
-    form = {
-        "PROGRAMS": step,
-        "TMA": cfg.tma,
-        "SUBTILE": cfg.epilogue_subtile,
-        "WARP_SPECIALIZE": cfg.warp_specialize,
-    }
+    form = {"PROGRAMS": step, "TMA": cfg.tma, "SUBTILE": cfg.epilogue_subtile}
     return KernelLaunch(
         _fp8_gemm_persistent_kernel, (min(tiles, step),), args, {**ep.flags(), **_tiling(cfg), **form}
     )
+
+
+def _ws_launch(
+    x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
+) -> KernelLaunch:
+    (m, k), n = x8.shape, w8.shape[0]
+    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
+    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else 1 << 30  # as _persistent_launch
+    args = (x8, w8, out, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
+    options = {**ep.flags(), **_tiling(cfg), "PROGRAMS": step}
+    return KernelLaunch(_fp8_gemm_ws_kernel, (min(tiles, step),), args, options, scratch=x8.device)
 
 
 def _split_k_launches(

@@ -20,6 +20,7 @@ from crowdperf.backends.gemm_epilogue import GELU_TANH_APPROX, GELU_TANH_EXP2, G
 from crowdperf.backends.triton_fp8_gemm import fp8_gemm, gemm_launches  # noqa: E402
 
 TINY = GemmConfig(block_m=16, block_n=32, block_k=32, stages=1, warps=4, group_m=2)
+TINY_WS = replace(TINY, warp_specialize=True)
 # every form on TINY tiles; in the interpreter a persistent kernel runs 3 programs per "SM", so
 # with p1 each program walks several tiles of the 37 x 64 products below (3 x 2 tiles)
 FORMS = [
@@ -28,7 +29,9 @@ FORMS = [
     replace(TINY, persistent=1, epilogue_subtile=True),
     replace(TINY, tma=True),
     replace(TINY, persistent=1, tma=True),
-    replace(TINY, persistent=2, tma=True, epilogue_subtile=True, warp_specialize=True),
+    replace(TINY, persistent=2, tma=True, epilogue_subtile=True),
+    TINY_WS,  # device-side descriptors, one tile a program
+    replace(TINY_WS, persistent=1),
 ]
 SPLIT_K = [replace(TINY, split_k=2), replace(TINY, split_k=3)]  # plain products only
 
@@ -147,11 +150,15 @@ def test_forms_a_kernel_cannot_take_are_refused() -> None:
         fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=2, persistent=1))
     with pytest.raises(ValueError, match="do not fit"):  # K = 64 is not 3 slices of 32
         fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=3))
-    with pytest.raises(ValueError, match="needs a persistent kernel"):
-        fp8_gemm(x8, w8, scale, bias, config=replace(TINY, warp_specialize=True))
+    ws = TINY_WS  # (K steps of 32: refused on a GPU only, tests/gpu/test_triton_fp8_gemm_cuda.py)
+    for bad in (replace(ws, tma=True), replace(ws, epilogue_subtile=True), replace(ws, warps=8)):
+        with pytest.raises(ValueError, match="its own TMA form, whole tiles, 4 warps"):
+            fp8_gemm(x8, w8, scale, bias, config=bad)
     wide = torch.zeros(8, 72, dtype=x8.dtype)  # rows 72 bytes apart: not 16-byte aligned
     with pytest.raises(ValueError, match="TMA needs"):
         fp8_gemm(wide[:, :64], w8, scale, bias, config=replace(TINY, tma=True))
+    with pytest.raises(ValueError, match="TMA needs"):  # the warp-specialised form loads through TMA
+        fp8_gemm(wide[:, :64], w8, scale, bias, config=TINY_WS)
 
 
 @pytest.mark.parametrize("cfg", [*FORMS, *SPLIT_K, GemmConfig()], ids=lambda c: c.name)

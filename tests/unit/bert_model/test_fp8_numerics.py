@@ -246,10 +246,36 @@ def test_triton_layernorm_answers_as_the_pytorch_steps_do() -> None:
     torch.testing.assert_close(got, want, atol=1e-3 * float(want.abs().max()), rtol=0)
 
 
+def test_large_products_go_to_the_triton_gemm_and_answer_as_cublas_does() -> None:
+    """``large_config``: products of TMA_MIN_TOKENS rows or more on the Triton GEMM (Triton's
+    interpreter here, the warp-specialised form), smaller ones still on ``_scaled_mm``; both the
+    fake-quant product."""
+    pytest.importorskip("triton")
+    from crowdperf.backends.gemm_config import TMA_MIN_TOKENS, GemmConfig
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(32, 32)
+    x = torch.randn(TMA_MIN_TOKENS, 32)
+    fp8 = Fp8Linear.of(linear, float(x.abs().max()), torch.float16)
+    x8 = quantize(x, fp8.input_inv_scale)
+    want = fp8(x8).float()
+    fp8.large_config = GemmConfig.parse("512x32x32s1w4-ws")
+    got = fp8(x8).float()
+    torch.testing.assert_close(got, want, atol=2e-2 * float(want.abs().max()), rtol=0)
+    few = x8[:100]  # under the threshold: cuBLASLt's path, bit for bit the same as before
+    assert torch.equal(fp8(few), Fp8Linear.of(linear, float(x.abs().max()), torch.float16)(few))
+
+
 def test_options_keep_only_what_the_device_runs() -> None:
-    wanted = Fp8Options(fused=True, gelu_in_gemm=True, triton_layernorm=True)
+    from crowdperf.backends.gemm_config import GemmConfig
+
+    ws = GemmConfig.parse("128x256x128s3w4-p1-ws")
+    wanted = Fp8Options(
+        fused=True, gelu_in_gemm=True, triton_layernorm=True, large_plain_gemm=ws, large_gelu_gemm=ws
+    )
     on_cpu = wanted.on(torch.device("cpu"))
     assert not (on_cpu.fused or on_cpu.gelu_in_gemm or on_cpu.triton_layernorm)
+    assert on_cpu.large_plain_gemm is None and on_cpu.large_gelu_gemm is None
     assert (on_cpu.fast_accum, on_cpu.gelu_tanh) == (wanted.fast_accum, wanted.gelu_tanh)
 
 

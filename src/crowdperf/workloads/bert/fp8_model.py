@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from crowdperf.backends.fp8 import AmaxObserver, Fp8Kernels, Fp8Linear, fusion_available
+from crowdperf.backends.gemm_config import GemmConfig
 from crowdperf.workloads.bert.torch_model import (
     BertForQuestionAnswering,
     Context,
@@ -73,7 +74,11 @@ class Fp8Options:
     ``gelu_f16x2``: with ``gelu_in_gemm`` and ``gelu_tanh``, the epilogue's GELU and quantize in
     packed fp16 (backends/gemm_epilogue.py, GELU_TANH_F16X2) instead of fp32: 1.432 against 1.544
     ms per first FFN product of 181,000 tokens, 89 against 96 us at 11,520 (session 7,
-    bench/fp8_gemm.py; ``-g32`` in bench/gpu.py turns it off)."""
+    bench/fp8_gemm.py; ``-g32`` in bench/gpu.py turns it off).
+    ``large_plain_gemm``: the three plain products (QKV, attention output, second FFN) of
+    batches of at least ``TMA_MIN_TOKENS`` tokens on the Triton GEMM with this tiling instead of
+    cuBLASLt; ``large_gelu_gemm``: the first FFN product's tiling there instead of
+    ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``)."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -82,6 +87,8 @@ class Fp8Options:
     triton_attention: bool = True
     triton_layernorm: bool = True
     gelu_f16x2: bool = True
+    large_plain_gemm: GemmConfig | None = None
+    large_gelu_gemm: GemmConfig | None = None
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
@@ -93,6 +100,8 @@ class Fp8Options:
             gelu_in_gemm=self.gelu_in_gemm and triton,
             triton_attention=self.triton_attention and triton,
             triton_layernorm=self.triton_layernorm and triton,
+            large_plain_gemm=self.large_plain_gemm if triton else None,
+            large_gelu_gemm=self.large_gelu_gemm if triton else None,
         )
 
 
@@ -145,6 +154,9 @@ class _Fp8Layer(nn.Module):
         self.ffn_in = Fp8Linear.of(layer.intermediate.dense, amax["ffn_in"], dtype, fast)
         self.ffn_out = Fp8Linear.of(layer.output.dense, amax["ffn_out"], dtype, fast)
         self.ln2 = layer.output.LayerNorm
+        for plain in (self.qkv, self.attn_out, self.ffn_out):
+            plain.large_config = options.large_plain_gemm
+        self.ffn_in.large_config = options.large_gelu_gemm if options.gelu_in_gemm else None
         self.kernels = kernels
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
         self.gelu_f16x2 = options.gelu_f16x2 and options.gelu_tanh
