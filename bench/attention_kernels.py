@@ -55,18 +55,24 @@ EXTRA = ("persistent-m64-n64-w4-s2-p2", "persistent-m64-n64-w4-s2-p8", "worklist
 DEFAULT_VARIANTS = ",".join(
     [f"{g}-{t}" for g in ("padded", "worklist", "persistent") for t in TILES] + list(EXTRA)
 )
-_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?$")
+_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?(-ws)?$")
 
 
 def parse_variant(name: str) -> AttentionConfig:
     m = _NAME.match(name)
     if m is None:
         raise SystemExit(
-            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8]"
+            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8][-ws]"
         )
-    grid, bm, bn, warps, stages, per_sm, qk8 = m.groups()
+    grid, bm, bn, warps, stages, per_sm, qk8, ws = m.groups()
     sizes = (int(bm), int(bn), int(warps), int(stages))
-    return AttentionConfig(*sizes, grid=cast(Grid, grid), programs_per_sm=int(per_sm or 4), qk_fp8=bool(qk8))
+    return AttentionConfig(
+        *sizes,
+        grid=cast(Grid, grid),
+        programs_per_sm=int(per_sm or 4),
+        qk_fp8=bool(qk8),
+        warp_specialize=bool(ws),
+    )
 
 
 def squad_lengths(args: argparse.Namespace) -> list[int]:
