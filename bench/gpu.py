@@ -24,7 +24,7 @@ A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 an
 of the runner, SingleStream's work without LoadGen).
 
 Variant names:
-``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-tp][-tg][-serial]-b<batch>``
+``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-tp][-tg][-ta][-serial]-b<batch>``
 (Variant below).
 """
 
@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -62,6 +63,9 @@ from crowdperf.workloads.bert.qa_training import (
 )
 from crowdperf.workloads.bert.torch_model import BertForQuestionAnswering
 from crowdperf.workloads.bert.weights import ensure_weights, generate_weights
+
+if TYPE_CHECKING:
+    from crowdperf.backends.triton_attention import AttentionConfig
 from crowdperf.workloads.bert.workload import bert_runner
 
 WIDTHS = range(32, 385, 32)
@@ -91,7 +95,8 @@ class Variant:
     of the hand-written Triton one (``-ildn``); the GEMM epilogue's GELU in fp32 instead of
     packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); the large
     batches' three plain products on the Triton GEMM with ``--large-plain-gemm``'s tiling
-    (``-tp``), their first FFN product with ``--large-gelu-gemm``'s (``-tg``); one caller
+    (``-tp``), their first FFN product with ``--large-gelu-gemm``'s (``-tg``); the Triton
+    attention with ``--attention``'s config (``-ta``); one caller
     instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
     worker threads, one's host work overlapping the other's GPU work)."""
 
@@ -103,9 +108,13 @@ class Variant:
 
     @classmethod
     def parse(
-        cls, name: str, plain_gemm: GemmConfig | None = None, gelu_gemm: GemmConfig | None = None
+        cls,
+        name: str,
+        plain_gemm: GemmConfig | None = None,
+        gelu_gemm: GemmConfig | None = None,
+        attention: AttentionConfig | None = None,
     ) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-serial"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-ta|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -120,6 +129,7 @@ class Variant:
             gelu_f16x2="g32" not in flags,
             large_plain_gemm=plain_gemm if "tp" in flags else None,
             large_gelu_gemm=gelu_gemm if "tg" in flags else None,
+            attention=attention if "ta" in flags else None,
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 
@@ -301,7 +311,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
     log(f"| reference style: fp32, batch 1, padded 384, eager ({args.reference_samples} samples) "
         f"| {ref_sps:,.1f} | 1.0x | | | |")  # fmt: skip
     for name in args.variants.split(","):
-        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm)
+        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm, _attention(args))
         bound = len(rows) / (gemm_flops(cfg, tokens) / (peaks[v.precision.value] * 1e12))
         try:
             t0 = time.perf_counter()
@@ -384,7 +394,7 @@ def accuracy(args, feats: SquadFeatures, device: UsedDevice, log: Table) -> None
         calibration = list(unpadded_batches(feats, calib_rows))
         base_f1, base_starts = None, None
         for name in args.accuracy_variants.split(","):
-            v = Variant.parse(name + "-b256", args.large_plain_gemm, args.large_gelu_gemm)
+            v = Variant.parse(name + "-b256", args.large_plain_gemm, args.large_gelu_gemm, _attention(args))
             try:
                 runner, _ = bert_runner(
                     "pytorch", path, device, v.precision, None, max_len=384,
@@ -411,6 +421,13 @@ def _examples_of(feats: SquadFeatures, rows: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unique(feats.raw.example_index[rows]))
 
 
+def _attention(args: argparse.Namespace) -> AttentionConfig | None:
+    """``--attention``'s config (Triton's kernels import only where Triton is)."""
+    from attention_kernels import parse_variant
+
+    return parse_variant(args.attention)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset-path", type=Path, required=True)
@@ -428,6 +445,9 @@ def main() -> None:
     ws = "128x256x128s3w4-p1-ws"
     ap.add_argument("--large-plain-gemm", type=GemmConfig.parse, default=ws, help="-tp's tiling")
     ap.add_argument("--large-gelu-gemm", type=GemmConfig.parse, default=ws, help="-tg's tiling")
+    ap.add_argument(
+        "--attention", default="worklist-m128-n64-w4-s2-ws", help="-ta's (attention_kernels.py's names)"
+    )
     ap.add_argument("--limit", type=int, default=0, help="dry run: only this many features")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")

@@ -41,7 +41,7 @@ from crowdperf.workloads.bert.torch_model import (
 )
 
 if TYPE_CHECKING:  # Triton is imported only where it runs
-    from crowdperf.backends.triton_attention import AttentionPlan
+    from crowdperf.backends.triton_attention import AttentionConfig, AttentionPlan
 
 # the four matrix products of a layer: our name -> the Linear whose input sets its scale
 LINEARS = {
@@ -78,7 +78,9 @@ class Fp8Options:
     ``large_plain_gemm``: the three plain products (QKV, attention output, second FFN) of
     batches of at least ``TMA_MIN_TOKENS`` tokens on the Triton GEMM with this tiling instead of
     cuBLASLt; ``large_gelu_gemm``: the first FFN product's tiling there instead of
-    ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``)."""
+    ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``).
+    ``attention``: the Triton attention's tiling and form (None: ``AttentionConfig()``'s;
+    bench/gpu.py's ``-ta``)."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -89,6 +91,7 @@ class Fp8Options:
     gelu_f16x2: bool = True
     large_plain_gemm: GemmConfig | None = None
     large_gelu_gemm: GemmConfig | None = None
+    attention: AttentionConfig | None = None
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
@@ -124,12 +127,17 @@ def calibrate(model: BertForQuestionAnswering, batches: Iterable[Batch]) -> dict
 
 
 def _plan_attention(
-    cu_seqlens: torch.Tensor, max_len: int, tokens: int, heads: int, head_dim: int
+    cu_seqlens: torch.Tensor,
+    max_len: int,
+    tokens: int,
+    heads: int,
+    head_dim: int,
+    config: AttentionConfig | None,
 ) -> AttentionPlan:
     # imported here: Triton runs on GPUs (and in its interpreter for the CPU tests) only
-    from crowdperf.backends.triton_attention import plan_attention
+    from crowdperf.backends.triton_attention import AttentionConfig, plan_attention
 
-    return plan_attention(cu_seqlens, max_len, tokens, heads, head_dim)
+    return plan_attention(cu_seqlens, max_len, tokens, heads, head_dim, config or AttentionConfig())
 
 
 def _varlen_attention(qkv: torch.Tensor, plan: AttentionPlan, out_inv_scale: torch.Tensor) -> torch.Tensor:
@@ -217,6 +225,7 @@ class Fp8Bert(nn.Module):
         self.max_positions = model.max_positions
         self.kernels = kernels
         self.triton_attention = options.triton_attention
+        self.attention_config = options.attention
 
     @classmethod
     def of(
@@ -234,7 +243,8 @@ class Fp8Bert(nn.Module):
         plan = None
         if self.triton_attention and isinstance(ctx, Packed):  # one plan serves every layer
             heads = layers[0].heads
-            plan = _plan_attention(ctx.cu_seqlens, ctx.max_len, x.shape[0], heads, x.shape[-1] // heads)
+            d = x.shape[-1] // heads
+            plan = _plan_attention(ctx.cu_seqlens, ctx.max_len, x.shape[0], heads, d, self.attention_config)
         for i, layer in enumerate(layers):
             x, x8 = layer(x, x8, ctx, plan, scales[i + 1] if i + 1 < len(layers) else None)
         return cast(torch.Tensor, self.qa_outputs(x))
