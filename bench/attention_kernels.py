@@ -20,10 +20,9 @@ Then a CUDA-graph check of each grid (captured with 8 spare sequences and 96 spa
     python bench/attention_kernels.py [--dataset-path dev-v1.1.json --vocab-path vocab.txt] \
         [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30]
 
-Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8][-ws]``,
+Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8]``,
 grid one of padded, worklist, persistent (-p: persistent only; -qk8: Q K^T in e4m3 with per-token
-scales, ``AttentionConfig.qk_fp8``, an accuracy risk: its error column says how much; -ws:
-``AttentionConfig.warp_specialize``, Hopper: worklist, w4, m >= 128 only). Runs with
+scales, ``AttentionConfig.qk_fp8``, an accuracy risk: its error column says how much). Runs with
 torch + triton and crowdperf's src on PYTHONPATH (the dataset adds crowdperf's own dependencies).
 """
 
@@ -53,29 +52,21 @@ TILES = (
 )
 EXTRA = ("persistent-m64-n64-w4-s2-p2", "persistent-m64-n64-w4-s2-p8", "worklist-m64-n64-w4-s2-qk8",
          "worklist-m128-n64-w8-s2-qk8")  # fmt: skip
-# AttentionConfig.warp_specialize (Hopper): TMA loads, a producer and two consumer warp groups
-WARP_SPECIALISED = ("worklist-m128-n64-w4-s2-ws", "worklist-m128-n64-w4-s3-ws", "worklist-m128-n128-w4-s2-ws")
 DEFAULT_VARIANTS = ",".join(
-    [f"{g}-{t}" for g in ("padded", "worklist", "persistent") for t in TILES] + list(EXTRA + WARP_SPECIALISED)
+    [f"{g}-{t}" for g in ("padded", "worklist", "persistent") for t in TILES] + list(EXTRA)
 )
-_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?(-ws)?$")
+_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?$")
 
 
 def parse_variant(name: str) -> AttentionConfig:
     m = _NAME.match(name)
     if m is None:
         raise SystemExit(
-            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8][-ws]"
+            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8]"
         )
-    grid, bm, bn, warps, stages, per_sm, qk8, ws = m.groups()
+    grid, bm, bn, warps, stages, per_sm, qk8 = m.groups()
     sizes = (int(bm), int(bn), int(warps), int(stages))
-    return AttentionConfig(
-        *sizes,
-        grid=cast(Grid, grid),
-        programs_per_sm=int(per_sm or 4),
-        qk_fp8=bool(qk8),
-        warp_specialize=bool(ws),
-    )
+    return AttentionConfig(*sizes, grid=cast(Grid, grid), programs_per_sm=int(per_sm or 4), qk_fp8=bool(qk8))
 
 
 def squad_lengths(args: argparse.Namespace) -> list[int]:
@@ -256,8 +247,7 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=512, help="the grid's bound (the model passes 512)")
     ap.add_argument("--variants", default=DEFAULT_VARIANTS)
     ap.add_argument(
-        "--graph-variants",
-        default="padded-m64-n64-w4-s2,worklist-m64-n64-w4-s2,persistent-m64-n64-w4-s2,worklist-m128-n64-w4-s2-ws",
+        "--graph-variants", default="padded-m64-n64-w4-s2,worklist-m64-n64-w4-s2,persistent-m64-n64-w4-s2"
     )
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=30)

@@ -31,14 +31,6 @@ per-batch quantity is read on the device):
   block per sequence, the programs past the real count exit at once. Heads vary fastest.
 - ``"persistent"``: ``programs_per_sm`` programs per SM walk the same work list round-robin.
 
-``AttentionConfig.warp_specialize`` (Hopper, off by default, an experiment to time): the work
-list's kernel with Q, K and V read through TMA descriptors made on the device and a key loop
-Triton warp-specialises (a producer warp group loads, two consumer groups of ``block_m / 2``
-query rows compute); it needs a Triton allocator for the descriptors' scratch memory, which
-``varlen_attention`` sets, and finite values in every row of ``qkv`` (keys past a sequence's end
-are read and get probability 0; an infinite value there would still make a NaN).
-bench/attention_compile.py shows what it compiles to; triton_attention_kernels.py has the kernels.
-
 ``plan_attention`` writes that table in one small kernel; make the plan once per batch and
 pass it to every layer (the same plan serves every layer: it depends on the packing only). Triton
 compiles a kernel on its first call for each constexpr combination (tile sizes, heads, fp16 or
@@ -50,20 +42,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import triton
+import triton.language as tl
 
-from crowdperf.backends.fp8 import E4M3
-from crowdperf.backends.triton_attention_kernels import (
-    padded_kernel,
-    persistent_kernel,
-    plan_kernel,
-    worklist_kernel,
-    worklist_ws_kernel,
-)
+from crowdperf.backends.fp8 import E4M3, E4M3_MAX
 
+_SATURATE = tl.constexpr(E4M3_MAX)  # e4m3fn has no infinity: clip, as fp8.quantize does
 _LOG2_E = 1.4426950408889634
 _ZERO_PROGRAMS = 8  # extra programs that zero the spare rows (worklist grid)
 
@@ -87,11 +74,6 @@ class AttentionConfig:
     # tensor-core rate for half the FLOPs, at e4m3's 3-bit mantissa in the softmax's logits
     # (errors there scale the probabilities by exp(error)): an experiment, off by default
     qk_fp8: bool = False
-    # Hopper: Q, K and V through device-side TMA descriptors in a key loop that Triton (3.6)
-    # warp-specialises: one producer warp group loads, two consumer groups of block_m / 2 query
-    # rows each compute (12 warps). Worklist grid, 4 warps and block_m >= 128 only (at 64 both
-    # consumer groups would compute the same rows); an experiment, off by default
-    warp_specialize: bool = False
 
     def __post_init__(self) -> None:
         for name in ("block_m", "block_n"):
@@ -100,18 +82,12 @@ class AttentionConfig:
                 raise ValueError(f"{name} must be a power of two >= 16, not {size}")
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, not {self.grid!r}")
-        if self.warp_specialize and (
-            self.grid != "worklist" or self.num_warps != 4 or self.block_m < 128 or self.qk_fp8
-        ):
-            raise ValueError("warp_specialize takes the worklist grid, 4 warps, block_m >= 128, no qk_fp8")
 
     @property
     def name(self) -> str:
         per_sm = f" p{self.programs_per_sm}" if self.grid == "persistent" else ""
         qk = " qk-e4m3" if self.qk_fp8 else ""
-        ws = " ws" if self.warp_specialize else ""
-        tiles = f"m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}"
-        return f"{self.grid} {tiles}{per_sm}{qk}{ws}"
+        return f"{self.grid} m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}{per_sm}{qk}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +138,7 @@ def plan_attention(
     bound = max(1, min((tokens + n * (bm - 1)) // bm, n * m_blocks))
     work = torch.empty(bound, dtype=torch.int32, device=cu_seqlens.device)
     count = torch.empty(1, dtype=torch.int32, device=cu_seqlens.device)
-    plan_kernel[(1,)](cu_seqlens, work, count, n, BLOCK_M=bm, M_BLOCKS=m_blocks, CHUNK=256)
+    _plan_kernel[(1,)](cu_seqlens, work, count, n, BLOCK_M=bm, M_BLOCKS=m_blocks, CHUNK=256)
     if config.grid == "worklist":
         programs = bound * heads + _ZERO_PROGRAMS
     else:
@@ -179,7 +155,8 @@ def varlen_attention(
     """(tokens, 3 * hidden) fp16 -> (tokens, hidden) context: fp16 (``qkv``'s dtype), or e4m3
     at ``out_inv_scale`` (fp32 0-dim: ``clamp(o * inv_scale, -448, 448)``). ``out``: write there
     (contiguous rows of that shape and dtype) instead of a new tensor."""
-    hidden, cfg = plan.heads * plan.head_dim, plan.config
+    heads, d, cfg = plan.heads, plan.head_dim, plan.config
+    hidden = heads * d
     t = qkv.shape[0]
     if qkv.dim() != 2 or qkv.shape[1] != 3 * hidden or qkv.stride(1) != 1:
         raise ValueError(f"qkv must be (tokens, {3 * hidden}) with contiguous rows, not {tuple(qkv.shape)}")
@@ -193,74 +170,30 @@ def varlen_attention(
         raise ValueError(f"out must be ({t}, {hidden}) {dtype} with contiguous rows")
     if t == 0:
         return out
-    launch = attention_launch(qkv, plan, out, out_inv_scale)
-    if cfg.warp_specialize:  # its TMA descriptors are made on the device, in scratch memory
-        triton.set_allocator(_ScratchAllocator(qkv.device))  # a ContextVar: the launching thread's
-    launch.kernel[launch.grid](*launch.args, **launch.options)
-    return out
-
-
-@dataclass(frozen=True)
-class AttentionLaunch:
-    """One prepared launch of the attention kernel: ``kernel[grid](*args, **options)``
-    (bench/attention_compile.py compiles it for Hopper without a GPU)."""
-
-    kernel: Any  # a triton.jit function
-    grid: tuple[int]
-    args: tuple[Any, ...]
-    options: dict[str, Any]  # constexpr arguments, num_warps, num_stages
-
-
-def attention_launch(
-    qkv: torch.Tensor, plan: AttentionPlan, out: torch.Tensor, out_inv_scale: torch.Tensor | None
-) -> AttentionLaunch:
-    """The launch ``varlen_attention`` makes for checked arguments (``out`` of the right dtype)."""
-    heads, d, cfg = plan.heads, plan.head_dim, plan.config
-    t, n = qkv.shape[0], plan.sequences
     inv_scale = out_inv_scale if out_inv_scale is not None else out  # unread unless FP8_OUT
-    options: dict[str, Any] = dict(
-        HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=out_inv_scale is not None,
-        M_BLOCKS=plan.m_blocks, num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+    n = plan.sequences
+    common = dict(
+        HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=fp8_out, QK_FP8=cfg.qk_fp8,
+        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )  # fmt: skip
     scale = _LOG2_E / math.sqrt(d)
-    args: tuple[Any, ...]
     if cfg.grid == "padded":
         grid = ((n * heads + 1) * plan.m_blocks,)  # + 1: zeroes spare rows
-        args = (qkv, out, plan.cu_seqlens, inv_scale, qkv.stride(0), out.stride(0), t, n, scale)
-        return AttentionLaunch(padded_kernel, grid, args, options | {"QK_FP8": cfg.qk_fp8})
+        _padded_kernel[grid](
+            qkv, out, plan.cu_seqlens, inv_scale, qkv.stride(0), out.stride(0), t, n, scale,
+            M_BLOCKS=plan.m_blocks, **common,
+        )  # fmt: skip
+        return out
     assert plan.work is not None and plan.work_count is not None
     tensors = (qkv, out, plan.cu_seqlens, plan.work, plan.work_count, inv_scale)
     args = (*tensors, qkv.stride(0), out.stride(0), t, n, scale)
-    if cfg.warp_specialize:
-        _check_tma_operand(qkv)
-        kernel = worklist_ws_kernel
-        options |= {"ZERO_PROGRAMS": _ZERO_PROGRAMS}
-    elif cfg.grid == "worklist":
-        kernel = worklist_kernel
-        options |= {"ZERO_PROGRAMS": _ZERO_PROGRAMS, "QK_FP8": cfg.qk_fp8}
-    else:
-        kernel = persistent_kernel
-        options |= {"QK_FP8": cfg.qk_fp8}
-    return AttentionLaunch(kernel, (plan.programs,), args, options)
-
-
-def _check_tma_operand(qkv: torch.Tensor) -> None:
-    """What a TMA descriptor asks of the tensor it reads: a 16-byte aligned start and row stride."""
-    if qkv.data_ptr() % 16 or qkv.stride(0) * qkv.element_size() % 16:
-        raise ValueError(
-            "warp_specialize reads qkv through TMA: its start and row stride must be 16-byte aligned"
+    if cfg.grid == "worklist":
+        _worklist_kernel[(plan.programs,)](
+            *args, M_BLOCKS=plan.m_blocks, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common
         )
-
-
-class _ScratchAllocator:
-    """Triton's allocator for a kernel's global scratch (device-side TMA descriptors): a torch
-    tensor, so it comes from torch's caching allocator (and a graph's pool while capturing)."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def __call__(self, size: int, alignment: int, stream: int | None) -> torch.Tensor:
-        return torch.empty(size, dtype=torch.int8, device=self.device)  # 256-byte aligned
+    else:
+        _persistent_kernel[(plan.programs,)](*args, M_BLOCKS=plan.m_blocks, **common)
+    return out
 
 
 def attention(
@@ -287,3 +220,189 @@ def _sm_count(device: torch.device) -> int:
     if index not in _SM_COUNTS:
         _SM_COUNTS[index] = torch.cuda.get_device_properties(index).multi_processor_count
     return _SM_COUNTS[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# kernels
+
+
+@triton.jit
+def _plan_kernel(cu, work, count, n, BLOCK_M: tl.constexpr, M_BLOCKS: tl.constexpr, CHUNK: tl.constexpr):
+    """One program: sequence i's query blocks j < min(cdiv(L_i, BLOCK_M), M_BLOCKS) go to
+    work[before_i + j] = i * M_BLOCKS + j in sequence order; count = their number. (A sequence
+    longer than the grid's bound keeps its first M_BLOCKS blocks: never an entry past the table.)"""
+    carry = tl.load(cu) * 0  # int32 zero
+    for c in range(0, n, CHUNK):
+        i = c + tl.arange(0, CHUNK)
+        live = i < n
+        lengths = tl.load(cu + i + 1, mask=live, other=0) - tl.load(cu + i, mask=live, other=0)
+        blocks = tl.minimum((lengths + BLOCK_M - 1) // BLOCK_M, M_BLOCKS)
+        before = carry + tl.cumsum(blocks, 0) - blocks
+        for j in tl.static_range(M_BLOCKS):
+            tl.store(work + before + j, i * M_BLOCKS + j, mask=live & (j < blocks))
+        carry += tl.sum(blocks, 0)
+    tl.store(count, carry)
+
+
+@triton.jit
+def _e4m3_rows(x):
+    """(rows, d) -> e4m3 with one scale per row (its amax / 448), and those scales (fp32)."""
+    amax = tl.maximum(tl.max(tl.abs(x.to(tl.float32)), 1), 1e-6)  # masked rows are all zero
+    x8 = tl.clamp(x.to(tl.float32) * (1.0 / amax * _SATURATE)[:, None], -_SATURATE, _SATURATE)
+    return x8.to(tl.float8e4nv), amax * (1.0 / _SATURATE)
+
+
+@triton.jit
+def _kv_step(q, acc, m_i, l_i, k_ptrs, v_ptrs, n_start, length, s_scale,
+             BLOCK_N: tl.constexpr, MASKED: tl.constexpr, QK_FP8: tl.constexpr):  # fmt: skip
+    """One block of keys and values into the running (acc, max, sum); masked past ``length``.
+    ``s_scale``: log2(e) / sqrt(d), times each query row's e4m3 scale with QK_FP8."""
+    if MASKED:
+        live = n_start + tl.arange(0, BLOCK_N) < length
+        k = tl.load(k_ptrs, mask=live[:, None], other=0.0)  # (BLOCK_N, HEAD_DIM)
+        v = tl.load(v_ptrs, mask=live[:, None], other=0.0)
+    else:
+        k = tl.load(k_ptrs)
+        v = tl.load(v_ptrs)
+    if QK_FP8:  # S = diag(s_q) (Q8 K8^T) diag(s_k): per-token scales fold into S exactly
+        k8, k_scale = _e4m3_rows(k)
+        s = tl.dot(q, tl.trans(k8)) * (s_scale[:, None] * k_scale[None, :])
+    else:
+        s = tl.dot(q, tl.trans(k)) * s_scale  # (BLOCK_M, BLOCK_N) fp32, log2 units
+    if MASKED:
+        s = tl.where(live[None, :], s, float("-inf"))
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    p = tl.math.exp2(s - m_new[:, None])
+    alpha = tl.math.exp2(m_i - m_new)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None])
+    return acc, m_new, l_i
+
+
+@triton.jit
+def _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
+                  HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
+                  BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr):  # fmt: skip
+    """Queries ``m_block * BLOCK_M`` onward of the sequence at rows [start, start + length), one head."""
+    hidden = HEADS * HEAD_DIM
+    offs_m = m_block * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    rows_m = (start + offs_m).to(tl.int64)
+    rows_n = (start + offs_n).to(tl.int64)
+    col = head * HEAD_DIM
+    q = tl.load(
+        qkv + rows_m[:, None] * stride_qkv + col + offs_d[None, :], mask=(offs_m < length)[:, None], other=0.0
+    )
+    s_scale = qk_scale
+    if QK_FP8:
+        q, q_scale = _e4m3_rows(q)
+        s_scale = q_scale * qk_scale
+    kv_ptrs = qkv + rows_n[:, None] * stride_qkv + col + offs_d[None, :]  # (BLOCK_N, HEAD_DIM)
+    k_ptrs = kv_ptrs + hidden
+    v_ptrs = kv_ptrs + 2 * hidden
+    m_i = tl.full((BLOCK_M,), float("-inf"), tl.float32)
+    l_i = tl.zeros((BLOCK_M,), tl.float32)
+    acc = tl.zeros((BLOCK_M, HEAD_DIM), tl.float32)
+    full = length // BLOCK_N * BLOCK_N
+    for n_start in range(0, full, BLOCK_N):
+        step = n_start * stride_qkv  # < max_len * 3 * hidden: int32 is enough
+        acc, m_i, l_i = _kv_step(
+            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, n_start, length, s_scale, BLOCK_N, False, QK_FP8
+        )
+    if full < length:
+        step = full * stride_qkv
+        acc, m_i, l_i = _kv_step(
+            q, acc, m_i, l_i, k_ptrs + step, v_ptrs + step, full, length, s_scale, BLOCK_N, True, QK_FP8
+        )
+    o = acc / l_i[:, None]
+    o_ptrs = out + rows_m[:, None] * stride_out + col + offs_d[None, :]
+    o_mask = (offs_m < length)[:, None]
+    if FP8_OUT:
+        o = tl.clamp(o * tl.load(inv_scale), -_SATURATE, _SATURATE)
+    tl.store(o_ptrs, o.to(out.dtype.element_ty), mask=o_mask)
+
+
+@triton.jit
+def _zero_rows(out, stride_out, first_row, tokens, first, step,
+               HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr):  # fmt: skip
+    """Zeros in rows [first_row, tokens) (the spare tokens), blocks first, first + step, ..."""
+    offs_d = tl.arange(0, HEAD_DIM)
+    zeros = tl.zeros((BLOCK_M, HEAD_DIM), tl.float32).to(out.dtype.element_ty)
+    for r in range(first_row + first * BLOCK_M, tokens, step * BLOCK_M):
+        rows = r + tl.arange(0, BLOCK_M)
+        ptrs = out + rows.to(tl.int64)[:, None] * stride_out + offs_d[None, :]
+        for h in range(HEADS):
+            tl.store(ptrs + h * HEAD_DIM, zeros, mask=(rows < tokens)[:, None])
+
+
+@triton.jit
+def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_seqs, qk_scale,
+                   HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
+                   BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                   M_BLOCKS: tl.constexpr):  # fmt: skip
+    """Grid ((n_seqs * HEADS + 1) * M_BLOCKS,), one axis (CUDA's second and third are capped at
+    65,535); M_BLOCKS = cdiv(max_len, BLOCK_M) programs per (sequence, head), the last
+    M_BLOCKS zero the spare rows."""
+    pid = tl.program_id(0)
+    pair = pid // M_BLOCKS
+    m_block = pid % M_BLOCKS
+    if pair == n_seqs * HEADS:
+        first_row = tl.load(cu + n_seqs)
+        _zero_rows(out, stride_out, first_row, tokens, m_block, M_BLOCKS, HEADS, HEAD_DIM, BLOCK_M)
+        return
+    seq = pair // HEADS
+    start = tl.load(cu + seq)
+    length = tl.load(cu + seq + 1) - start
+    if m_block * BLOCK_M >= length:
+        return
+    _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, pair % HEADS, m_block, qk_scale,
+                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
+
+
+@triton.jit
+def _work_item(cu, work, item, HEADS: tl.constexpr, M_BLOCKS: tl.constexpr):
+    """Work item -> (start, length, head, query block). Heads vary fastest: neighbouring programs
+    read the same rows of ``qkv`` (other columns) and share each sequence's K and V in L2."""
+    entry = tl.load(work + item // HEADS)
+    seq = entry // M_BLOCKS
+    start = tl.load(cu + seq)
+    return start, tl.load(cu + seq + 1) - start, item % HEADS, entry % M_BLOCKS
+
+
+@triton.jit
+def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
+                     qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
+                     BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                     M_BLOCKS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
+    """Grid (bound * HEADS + ZERO_PROGRAMS,): items past the real count exit, the last programs
+    zero the spare rows."""
+    item = tl.program_id(0)
+    zero_first = tl.num_programs(0) - ZERO_PROGRAMS
+    if item >= zero_first:
+        first_row = tl.load(cu + n_seqs)
+        _zero_rows(
+            out, stride_out, first_row, tokens, item - zero_first, ZERO_PROGRAMS, HEADS, HEAD_DIM, BLOCK_M
+        )
+        return
+    if item >= tl.load(count) * HEADS:
+        return
+    start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
+    _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
+                  HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
+
+
+@triton.jit
+def _persistent_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
+                       qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
+                       BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
+                       M_BLOCKS: tl.constexpr):  # fmt: skip
+    """Grid (programs,): each walks items pid, pid + programs, ..., then zeroes its share of the
+    spare rows."""
+    pid = tl.program_id(0)
+    programs = tl.num_programs(0)
+    for item in range(pid, tl.load(count) * HEADS, programs):
+        start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
+        _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
+                      HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
+    _zero_rows(out, stride_out, tl.load(cu + n_seqs), tokens, pid, programs, HEADS, HEAD_DIM, BLOCK_M)
