@@ -446,7 +446,7 @@ def main() -> None:
     ap.add_argument("--large-plain-gemm", type=GemmConfig.parse, default=ws, help="-tp's tiling")
     ap.add_argument("--large-gelu-gemm", type=GemmConfig.parse, default=ws, help="-tg's tiling")
     ap.add_argument(
-        "--attention", default="worklist-m128-n64-w4-s2-ws", help="-ta's (attention_kernels.py's names)"
+        "--attention", default="worklist-m128-n64-w4-s2", help="-ta's (attention_kernels.py's names)"
     )
     ap.add_argument("--limit", type=int, default=0, help="dry run: only this many features")
     ap.add_argument("--skip-speed", action="store_true")

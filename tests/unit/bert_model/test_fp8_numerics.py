@@ -279,10 +279,10 @@ def test_options_keep_only_what_the_device_runs() -> None:
     assert (on_cpu.fast_accum, on_cpu.gelu_tanh) == (wanted.fast_accum, wanted.gelu_tanh)
 
 
-@pytest.mark.parametrize("ws", [False, True], ids=["default", "warp-specialised"])
-def test_packed_batches_through_triton_attention_answer_as_padded_ones(ws: bool) -> None:
+@pytest.mark.parametrize("chosen", [False, True], ids=["default", "chosen-config"])
+def test_packed_batches_through_triton_attention_answer_as_padded_ones(chosen: bool) -> None:
     """Packed sequences (spare tokens after them) through the Triton attention, e4m3 out (Triton's
-    interpreter here), in its default form and the one ``Fp8Options.attention`` picks, against
+    interpreter here), in its default config and one ``Fp8Options.attention`` picks, against
     the same FP8 model on a padded batch with torch's attention."""
     pytest.importorskip("triton")
     from crowdperf.backends.triton_attention import AttentionConfig
@@ -290,7 +290,7 @@ def test_packed_batches_through_triton_attention_answer_as_padded_ones(ws: bool)
 
     model = _model()
     amax = calibrate(model, _batches(4))
-    attention = AttentionConfig(block_m=128, block_n=32, warp_specialize=True) if ws else None
+    attention = AttentionConfig(block_m=16, block_n=16, grid="persistent") if chosen else None
     options = Fp8Options(fused=False, gelu_in_gemm=False, attention=attention)
     fp8 = Fp8Bert(model, amax, Fp8Kernels.make(fused=False), options)
     lengths, width, spare = [5, 17, 30], 30, 4
