@@ -39,7 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("results") as batch:
-        batch.drop_column("power_note")
-        batch.drop_column("power_scope")
-        batch.drop_column("power_meter")
+    # plain DROP COLUMN (SQLite >= 3.35 has it; no trigger, index or view uses these columns), never
+    # a batch copy of the table: the copy would leave migration 0003's triggers on results behind
+    op.drop_column("results", "power_note")
+    op.drop_column("results", "power_scope")
+    op.drop_column("results", "power_meter")
