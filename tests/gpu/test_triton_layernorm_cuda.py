@@ -40,6 +40,29 @@ def test_triton_layernorm_agrees_with_inductor(rows: int) -> None:
         assert float((steps > 0).float().mean()) <= 1e-3 and int(steps.max()) <= 1
 
 
+@pytest.mark.parametrize("rows", [1, 176, 11_523])
+def test_e4m3_residual_steps_agree_with_inductor(rows: int) -> None:
+    """``residual_e4m3``'s two steps against Inductor's kernels for the same PyTorch references."""
+    g = torch.Generator(device="cuda").manual_seed(rows)
+    x = (torch.randn(rows, 1024, device="cuda", generator=g) * 3).half()
+    r_scale = scale_for(4.0).cuda()
+    r8 = (
+        (torch.randn(rows, 1024, device="cuda", generator=g) / r_scale)
+        .clamp(-448, 448)
+        .to(torch.float8_e4m3fn)
+    )
+    w = (torch.rand(1024, device="cuda", generator=g) + 0.5).half()
+    b = (torch.randn(1024, device="cuda", generator=g) * 0.1).half()
+    inv = (1 / scale_for(3.0)).cuda()
+    inductor, triton = Fp8Kernels.make(fused=True), Fp8Kernels.make(fused=False, triton_layernorm=True)
+    want8 = inductor.add8_layernorm_quantize(x, r8, r_scale, w, b, 1e-12, inv)
+    y8 = triton.add8_layernorm_quantize(x, r8, r_scale, w, b, 1e-12, inv)
+    steps = (_ordinal(y8) - _ordinal(want8)).abs()
+    assert float((steps > 0).float().mean()) <= 1e-3 and int(steps.max()) <= 1
+    want = inductor.add8_layernorm(x, r8, r_scale, w, b, 1e-12)
+    torch.testing.assert_close(triton.add8_layernorm(x, r8, r_scale, w, b, 1e-12), want, rtol=2e-3, atol=2e-3)
+
+
 def test_triton_layernorm_replays_in_a_cuda_graph_with_the_scale_read_on_the_device() -> None:
     x = torch.randn(300, 1024, device="cuda").half()
     w, b = torch.ones(1024, device="cuda").half(), torch.zeros(1024, device="cuda").half()

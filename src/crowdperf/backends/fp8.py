@@ -173,6 +173,36 @@ def _add_layernorm(
     return y.to(x.dtype)
 
 
+def _add8_layernorm_quantize(
+    x: torch.Tensor,
+    residual8: torch.Tensor,
+    residual_scale: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+    inv_scale: torch.Tensor,
+) -> torch.Tensor:
+    """The residual in e4m3 at ``residual_scale``; only the e4m3 copy out (``residual_e4m3``)."""
+    y = F.layer_norm(
+        x.float() + dequantize(residual8, residual_scale), x.shape[-1:], weight.float(), bias.float(), eps
+    )
+    return quantize(y, inv_scale)
+
+
+def _add8_layernorm(
+    x: torch.Tensor,
+    residual8: torch.Tensor,
+    residual_scale: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    y = F.layer_norm(
+        x.float() + dequantize(residual8, residual_scale), x.shape[-1:], weight.float(), bias.float(), eps
+    )
+    return y.to(x.dtype)
+
+
 def _gelu_quantize(x: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:
     return quantize(F.gelu(x.float()), inv_scale)  # exact (erf) GELU, BERT's "gelu"
 
@@ -191,6 +221,8 @@ class Fp8Kernels:
     add_layernorm_quantize: Callable[..., Any]
     add_layernorm: Callable[..., Any]
     gelu_quantize: Callable[..., Any]
+    add8_layernorm_quantize: Callable[..., Any]  # the residual in e4m3 (Fp8Options.residual_e4m3)
+    add8_layernorm: Callable[..., Any]
     fused: bool
     triton_layernorm: bool = False
 
@@ -200,7 +232,8 @@ class Fp8Kernels:
         (triton_layernorm.py) instead of these functions (compiled or not); same math."""
         gelu = _gelu_tanh_quantize if gelu_tanh else _gelu_quantize
         fns: list[Callable[..., Any]] = [
-            _quantize, _layernorm_quantize, _add_layernorm_quantize, _add_layernorm, gelu
+            _quantize, _layernorm_quantize, _add_layernorm_quantize, _add_layernorm, gelu,
+            _add8_layernorm_quantize, _add8_layernorm,
         ]  # fmt: skip
         if fused:
             # automatic dynamic shapes: the first call compiles for its sizes, the second (another
@@ -210,8 +243,11 @@ class Fp8Kernels:
             from crowdperf.backends import triton_layernorm as tln
 
             fns[1:4] = [tln.layernorm_quantize, tln.add_layernorm_quantize, tln.add_layernorm]
-        quant, ln_quant, add_ln_quant, add_ln, gelu_quant = fns
-        return cls(quant, ln_quant, add_ln_quant, add_ln, gelu_quant, fused, triton_layernorm)
+            fns[5:7] = [tln.add8_layernorm_quantize, tln.add8_layernorm]
+        quant, ln_quant, add_ln_quant, add_ln, gelu_quant, add8_ln_quant, add8_ln = fns
+        return cls(
+            quant, ln_quant, add_ln_quant, add_ln, gelu_quant, add8_ln_quant, add8_ln, fused, triton_layernorm
+        )
 
 
 def fusion_available(device: torch.device) -> bool:

@@ -3,6 +3,8 @@
     layernorm(x, weight, bias, eps, residual=r, out_inv_scale=s)  -> (y, y8)   add + LN + quantize
     layernorm(x, weight, bias, eps, out_inv_scale=s)              -> (y, y8)   LN + quantize
     layernorm(x, weight, bias, eps, residual=r)                   -> (y, None) add + LN
+    layernorm(x, ..., residual=r8, residual_scale=s8, out_inv_scale=s, write_y=False)
+                                                                  -> (None, y8) e4m3 residual
 
 The same math as backends/fp8.py's reference functions (``_add_layernorm_quantize`` and its
 siblings): ``y = layer_norm(x + residual)`` in fp32 (mean, biased variance, ``rstd``), ``y`` out
@@ -12,6 +14,10 @@ per element with a residual and e4m3 out), so speed is bandwidth: each program n
 ``rows`` whole rows held in registers (one read of each input, one write of each output); one
 row per program measured fastest. On an H200 it moves 4.16 TB/s where Inductor's kernel for the
 same PyTorch (``Fp8Kernels`` fused) moves 3.64 (bench/layernorm_kernels.py).
+
+With ``residual_scale`` the residual is e4m3 at that scale (read as ``r8 * s8``) and with
+``write_y=False`` only the e4m3 copy is written: the residual stream held in e4m3, 4 bytes moved
+per element instead of 7 (``Fp8Options.residual_e4m3``).
 
 Rows are the leading dimensions flattened; the last one (the hidden size) is normalised and must
 be contiguous, of any size (a block of the next power of two, masked). ``inv_scale`` is an fp32
@@ -62,10 +68,10 @@ def default_config(m: int, n: int) -> LayerNormConfig:
 
 @triton.jit
 def _layernorm_kernel(
-    x_ptr, res_ptr, w_ptr, b_ptr, inv_scale_ptr, y_ptr, y8_ptr,
+    x_ptr, res_ptr, res_scale_ptr, w_ptr, b_ptr, inv_scale_ptr, y_ptr, y8_ptr,
     M, stride_x, stride_res, eps,
     N: tl.constexpr, BLOCK_N: tl.constexpr, ROWS: tl.constexpr,
-    HAS_RESIDUAL: tl.constexpr, QUANTIZE: tl.constexpr,
+    HAS_RESIDUAL: tl.constexpr, RESIDUAL_E4M3: tl.constexpr, QUANTIZE: tl.constexpr, WRITE_Y: tl.constexpr,
 ):  # fmt: skip
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
     cols = tl.arange(0, BLOCK_N)
@@ -78,7 +84,8 @@ def _layernorm_kernel(
     x = tl.load(x_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
     if HAS_RESIDUAL:
         r_ptrs = res_ptr + rows64 * stride_res + cols[None, :]
-        x += tl.load(r_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        r = tl.load(r_ptrs, mask=mask, other=0.0, eviction_policy="evict_first").to(tl.float32)
+        x += r * tl.load(res_scale_ptr) if RESIDUAL_E4M3 else r
     mean = tl.sum(x, axis=1) / N
     d = x - mean[:, None]
     if BLOCK_N != N:  # masked columns are 0 in x but not in x - mean
@@ -88,7 +95,8 @@ def _layernorm_kernel(
     b = tl.load(b_ptr + cols, mask=cols < N, other=0.0, eviction_policy="evict_last").to(tl.float32)
     y = d * rstd[:, None] * w[None, :] + b[None, :]
     out = rows64 * N + cols[None, :]  # outputs are allocated contiguous
-    tl.store(y_ptr + out, y.to(y_ptr.dtype.element_ty), mask=mask)
+    if WRITE_Y:
+        tl.store(y_ptr + out, y.to(y_ptr.dtype.element_ty), mask=mask)
     if QUANTIZE:  # from the fp32 y, as fp8.quantize; saturate: e4m3fn has no infinity
         q = tl.minimum(tl.maximum(y * tl.load(inv_scale_ptr), -_SATURATE), _SATURATE)
         tl.store(y8_ptr + out, q.to(y8_ptr.dtype.element_ty), mask=mask)
@@ -107,33 +115,41 @@ def layernorm(
     eps: float,
     *,
     residual: torch.Tensor | None = None,
+    residual_scale: torch.Tensor | None = None,
     out_inv_scale: torch.Tensor | None = None,
+    write_y: bool = True,
     config: LayerNormConfig | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``layer_norm(x (+ residual))`` over the last dimension in ``x``'s dtype, and with
-    ``out_inv_scale`` its e4m3 copy (else None); see the module's docstring."""
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """``layer_norm(x (+ residual))`` over the last dimension in ``x``'s dtype (None with
+    ``write_y=False``), and with ``out_inv_scale`` its e4m3 copy (else None); ``residual_scale``:
+    the residual is e4m3 at that scale. See the module's docstring."""
     n = x.shape[-1]
     if residual is not None and residual.shape != x.shape:
         raise ValueError(f"LayerNorm: residual {tuple(residual.shape)} is not x's {tuple(x.shape)}")
+    if (residual_scale is not None) != (residual is not None and residual.dtype == torch.float8_e4m3fn):
+        raise ValueError("LayerNorm: an e4m3 residual needs its residual_scale, and only it takes one")
     if weight.shape != (n,) or bias.shape != (n,):
         raise ValueError(f"LayerNorm: weight and bias must be ({n},)")
+    quantize = out_inv_scale is not None
+    if not (write_y or quantize):
+        raise ValueError("LayerNorm: with write_y=False only the e4m3 copy is written: give out_inv_scale")
     x2 = _rows(x, n)
     r2 = _rows(residual, n) if residual is not None else x2  # unread placeholder
     m = x2.shape[0]
-    y = torch.empty(x.shape, device=x.device, dtype=x.dtype)
-    quantize = out_inv_scale is not None
+    y = torch.empty(x.shape, device=x.device, dtype=x.dtype) if write_y else None
     y8 = torch.empty(x.shape, device=x.device, dtype=torch.float8_e4m3fn) if quantize else None
     if m == 0:
         return y, y8
     cfg = config or default_config(m, n)
+    some_out = cast(torch.Tensor, y if y is not None else y8)
     _layernorm_kernel[(math.ceil(m / cfg.rows),)](
-        x2, r2, weight, bias,
+        x2, r2, residual_scale if residual_scale is not None else weight, weight, bias,
         out_inv_scale if quantize else weight,  # placeholders keep the signature fixed
-        y, y8 if y8 is not None else y,
+        some_out, y8 if y8 is not None else some_out,
         m, x2.stride(0), r2.stride(0), eps,
         N=n, BLOCK_N=triton.next_power_of_2(n), ROWS=cfg.rows,
-        HAS_RESIDUAL=residual is not None, QUANTIZE=quantize,
-        num_warps=cfg.warps,
+        HAS_RESIDUAL=residual is not None, RESIDUAL_E4M3=residual_scale is not None,
+        QUANTIZE=quantize, WRITE_Y=write_y, num_warps=cfg.warps,
     )  # fmt: skip
     return y, y8
 
@@ -150,17 +166,45 @@ def add_layernorm_quantize(
     inv_scale: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     y, y8 = layernorm(x, weight, bias, eps, residual=residual, out_inv_scale=inv_scale)
-    return y, cast(torch.Tensor, y8)
+    return cast(torch.Tensor, y), cast(torch.Tensor, y8)
 
 
 def layernorm_quantize(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float, inv_scale: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     y, y8 = layernorm(x, weight, bias, eps, out_inv_scale=inv_scale)
-    return y, cast(torch.Tensor, y8)
+    return cast(torch.Tensor, y), cast(torch.Tensor, y8)
 
 
 def add_layernorm(
     x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
 ) -> torch.Tensor:
-    return layernorm(x, weight, bias, eps, residual=residual)[0]
+    return cast(torch.Tensor, layernorm(x, weight, bias, eps, residual=residual)[0])
+
+
+def add8_layernorm_quantize(
+    x: torch.Tensor,
+    residual8: torch.Tensor,
+    residual_scale: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+    inv_scale: torch.Tensor,
+) -> torch.Tensor:
+    _, y8 = layernorm(
+        x, weight, bias, eps, residual=residual8, residual_scale=residual_scale, out_inv_scale=inv_scale,
+        write_y=False,
+    )  # fmt: skip
+    return cast(torch.Tensor, y8)
+
+
+def add8_layernorm(
+    x: torch.Tensor,
+    residual8: torch.Tensor,
+    residual_scale: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    y, _ = layernorm(x, weight, bias, eps, residual=residual8, residual_scale=residual_scale)
+    return cast(torch.Tensor, y)

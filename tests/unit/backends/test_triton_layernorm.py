@@ -12,13 +12,18 @@ pytest.importorskip("triton")
 from crowdperf.backends.fp8 import (  # noqa: E402
     E4M3,
     Fp8Kernels,
+    _add8_layernorm,
+    _add8_layernorm_quantize,
     _add_layernorm,
     _add_layernorm_quantize,
     _layernorm_quantize,
+    quantize,
     scale_for,
 )
 from crowdperf.backends.triton_layernorm import (  # noqa: E402
     LayerNormConfig,
+    add8_layernorm,
+    add8_layernorm_quantize,
     add_layernorm,
     add_layernorm_quantize,
     default_config,
@@ -89,6 +94,24 @@ def test_add_layernorm_equals_the_pytorch_reference(rows: int) -> None:
     _assert_same_fp16(add_layernorm(x, r, w, b, 1e-12), _add_layernorm(x, r, w, b, 1e-12))
 
 
+@pytest.mark.parametrize("rows", ROWS)
+def test_e4m3_residual_steps_equal_the_pytorch_references(rows: int) -> None:
+    """The residual stream in e4m3 (``Fp8Options.residual_e4m3``): the residual read as codes
+    times their scale; e4m3 out only, or fp16 out only (the last layer)."""
+    x, r, w, b, inv = _operands(rows, 128, seed=5)
+    r_scale = scale_for(float(r.abs().max()) if rows else 1.0)
+    r8 = quantize(r, 1 / r_scale)
+    _assert_same_codes(
+        add8_layernorm_quantize(x, r8, r_scale, w, b, 1e-12, inv),
+        _add8_layernorm_quantize(x, r8, r_scale, w, b, 1e-12, inv),
+    )
+    _assert_same_fp16(
+        add8_layernorm(x, r8, r_scale, w, b, 1e-12), _add8_layernorm(x, r8, r_scale, w, b, 1e-12)
+    )
+    y, y8 = layernorm(x, w, b, 1e-12, residual=r8, residual_scale=r_scale, out_inv_scale=inv, write_y=False)
+    assert y is None and y8 is not None and y8.shape == x.shape
+
+
 def test_saturates_and_codes_agree_over_many_rows_in_multi_row_programs() -> None:
     """Rows per program > 1 with a partial last program, a hidden size that is no power of two
     (masked columns), batched leading dimensions, and values past the scale: clipped to 448."""
@@ -118,6 +141,13 @@ def test_mismatched_shapes_are_refused() -> None:
         add_layernorm(x, r[:3], w, b, 1e-12)
     with pytest.raises(ValueError, match="weight and bias"):
         add_layernorm(x, r, w[:32], b, 1e-12)
+    one, r8 = torch.ones(()), quantize(r, torch.ones(()))
+    with pytest.raises(ValueError, match="needs its residual_scale"):  # e4m3 codes read as values
+        layernorm(x, w, b, 1e-12, residual=r8)
+    with pytest.raises(ValueError, match="needs its residual_scale"):  # a 16-bit residual scaled
+        layernorm(x, w, b, 1e-12, residual=r, residual_scale=one)
+    with pytest.raises(ValueError, match="give out_inv_scale"):  # nothing would be written
+        layernorm(x, w, b, 1e-12, residual=r, write_y=False)
 
 
 def test_default_config_is_one_row_per_program_at_any_size() -> None:

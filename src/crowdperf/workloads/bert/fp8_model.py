@@ -80,7 +80,13 @@ class Fp8Options:
     cuBLASLt; ``large_gelu_gemm``: the first FFN product's tiling there instead of
     ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``).
     ``attention``: the Triton attention's tiling and form (None: ``AttentionConfig()``'s;
-    bench/gpu.py's ``-ta``)."""
+    bench/gpu.py's ``-ta``).
+    ``residual_e4m3``: the residual stream in e4m3, as NVIDIA's INT8 BERT keeps it in int8: each
+    residual + LayerNorm reads the e4m3 copy the next GEMM reads (at that GEMM's input scale)
+    instead of the 16-bit one, and writes only its e4m3 output, which is both the next GEMM's
+    input and the next residual: 4 bytes moved an element instead of 7 (the last layer's output
+    stays 16-bit for the QA head). An experiment, off by default (bench/gpu.py's ``-r8``): the
+    rounding of every residual to e4m3 costs accuracy, to be measured on the trained model."""
 
     fused: bool = True
     fast_accum: bool = True
@@ -92,6 +98,7 @@ class Fp8Options:
     large_plain_gemm: GemmConfig | None = None
     large_gelu_gemm: GemmConfig | None = None
     attention: AttentionConfig | None = None
+    residual_e4m3: bool = False
 
     def on(self, device: torch.device) -> Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
@@ -168,18 +175,21 @@ class _Fp8Layer(nn.Module):
         self.kernels = kernels
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
         self.gelu_f16x2 = options.gelu_f16x2 and options.gelu_tanh
+        self.residual_e4m3 = options.residual_e4m3
 
     def forward(
         self,
-        x: torch.Tensor,
+        x: torch.Tensor | None,
         x8: torch.Tensor,
         ctx: Context,
         plan: AttentionPlan | None,
         next_inv_scale: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """x: (..., h) fp16 and x8 its e4m3 copy -> the layer's output, and its e4m3 copy at
         ``next_inv_scale`` (None for the last layer: the QA head reads fp16). With a ``plan``
-        (packed batches), attention is the Triton kernel's, its output already e4m3."""
+        (packed batches), attention is the Triton kernel's, its output already e4m3. With
+        ``residual_e4m3`` the residuals are the e4m3 copies: ``x`` is unread, and the output is
+        (None, its e4m3 copy) but for the last layer's (fp16, None)."""
         k = self.kernels
         qkv = self.qkv(x8)
         if plan is not None:
@@ -188,9 +198,16 @@ class _Fp8Layer(nn.Module):
             q, key, v = qkv.chunk(3, dim=-1)  # views: attention reads them strided
             context8 = k.quantize(attend(q, key, v, ctx, self.heads), self.attn_out.input_inv_scale)
         ln1, ln2 = self.ln1, self.ln2
-        x, h8 = k.add_layernorm_quantize(
-            self.attn_out(context8), x, ln1.weight, ln1.bias, ln1.eps, self.ffn_in.input_inv_scale
-        )
+        attn = self.attn_out(context8)
+        if self.residual_e4m3:
+            h = None
+            h8 = k.add8_layernorm_quantize(
+                attn, x8, self.qkv.input_scale, ln1.weight, ln1.bias, ln1.eps, self.ffn_in.input_inv_scale
+            )
+        else:
+            h, h8 = k.add_layernorm_quantize(
+                attn, x, ln1.weight, ln1.bias, ln1.eps, self.ffn_in.input_inv_scale
+            )
         if self.gelu_in_gemm:  # one Triton GEMM, GELU + quantize in its epilogue
             inter8 = self.ffn_in.gelu_quantized(
                 h8, self.ffn_out.input_inv_scale, self.gelu_tanh, f16x2=self.gelu_f16x2
@@ -198,9 +215,16 @@ class _Fp8Layer(nn.Module):
         else:
             inter8 = k.gelu_quantize(self.ffn_in(h8), self.ffn_out.input_inv_scale)
         out = self.ffn_out(inter8)
+        if self.residual_e4m3:
+            scale = self.ffn_in.input_scale  # h8's
+            if next_inv_scale is None:
+                return k.add8_layernorm(out, h8, scale, ln2.weight, ln2.bias, ln2.eps), None
+            return None, k.add8_layernorm_quantize(
+                out, h8, scale, ln2.weight, ln2.bias, ln2.eps, next_inv_scale
+            )
         if next_inv_scale is None:
-            return k.add_layernorm(out, x, ln2.weight, ln2.bias, ln2.eps), None
-        return k.add_layernorm_quantize(out, x, ln2.weight, ln2.bias, ln2.eps, next_inv_scale)
+            return k.add_layernorm(out, h, ln2.weight, ln2.bias, ln2.eps), None
+        return k.add_layernorm_quantize(out, h, ln2.weight, ln2.bias, ln2.eps, next_inv_scale)
 
 
 class Fp8Bert(nn.Module):
@@ -245,9 +269,13 @@ class Fp8Bert(nn.Module):
             heads = layers[0].heads
             d = x.shape[-1] // heads
             plan = _plan_attention(ctx.cu_seqlens, ctx.max_len, x.shape[0], heads, d, self.attention_config)
+        h: torch.Tensor | None = x
+        h8: torch.Tensor | None = x8
         for i, layer in enumerate(layers):
-            x, x8 = layer(x, x8, ctx, plan, scales[i + 1] if i + 1 < len(layers) else None)
-        return cast(torch.Tensor, self.qa_outputs(x))
+            assert h8 is not None  # every layer but the last gives its e4m3 copy
+            h, h8 = layer(h, h8, ctx, plan, scales[i + 1] if i + 1 < len(layers) else None)
+        assert h is not None  # the last layer's output is 16-bit
+        return cast(torch.Tensor, self.qa_outputs(h))
 
     def _embed(
         self, input_ids: torch.Tensor, segment_ids: torch.Tensor, positions: torch.Tensor | None
