@@ -376,7 +376,7 @@ def _check(x8: torch.Tensor, weight8: torch.Tensor, cfg: GemmConfig, quantized: 
         raise ValueError(f"FP8 GEMM: sizes {sizes} do not fit {cfg.name}")
     if x8.stride(1) != 1 or weight8.stride(1) != 1:
         raise ValueError("FP8 GEMM: both operands must be contiguous along K")
-    classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False)
+    classic = cfg == replace(cfg, persistent=0, tma=False, epilogue_subtile=False, warp_specialize=False)
     if cfg.split_k > 1 and (quantized or not classic):
         raise ValueError(f"FP8 GEMM {cfg.name}: split-K is a plain product (fp16 out) of the classic form")
     # K steps under 128 gave NaNs in fp16 products on an H200 (Triton 3.6, bench/fp8_gemm.py;

@@ -148,6 +148,8 @@ def test_forms_a_kernel_cannot_take_are_refused() -> None:
         fp8_gemm(x8, w8, scale, bias, gelu_out_inv_scale=scale, config=replace(TINY, split_k=2))
     with pytest.raises(ValueError, match="split-K is a plain product"):
         fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=2, persistent=1))
+    with pytest.raises(ValueError, match="split-K is a plain product"):
+        fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=2, warp_specialize=True))
     with pytest.raises(ValueError, match="do not fit"):  # K = 64 is not 3 slices of 32
         fp8_gemm(x8, w8, scale, bias, config=replace(TINY, split_k=3))
     ws = TINY_WS  # (K steps of 32: refused on a GPU only, tests/gpu/test_triton_fp8_gemm_cuda.py)
