@@ -313,7 +313,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
     log(f"| reference style: fp32, batch 1, padded 384, eager ({args.reference_samples} samples) "
         f"| {ref_sps:,.1f} | 1.0x | | | |")  # fmt: skip
     for name in args.variants.split(","):
-        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm, _attention(args))
+        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm, args.attention_config)
         bound = len(rows) / (gemm_flops(cfg, tokens) / (peaks[v.precision.value] * 1e12))
         try:
             t0 = time.perf_counter()
@@ -396,7 +396,8 @@ def accuracy(args, feats: SquadFeatures, device: UsedDevice, log: Table) -> None
         calibration = list(unpadded_batches(feats, calib_rows))
         base_f1, base_starts = None, None
         for name in args.accuracy_variants.split(","):
-            v = Variant.parse(name + "-b256", args.large_plain_gemm, args.large_gelu_gemm, _attention(args))
+            gemms = (args.large_plain_gemm, args.large_gelu_gemm)
+            v = Variant.parse(name + "-b256", *gemms, args.attention_config)
             try:
                 runner, _ = bert_runner(
                     "pytorch", path, device, v.precision, None, max_len=384,
@@ -424,7 +425,11 @@ def _examples_of(feats: SquadFeatures, rows: np.ndarray) -> tuple[int, ...]:
 
 
 def _attention(args: argparse.Namespace) -> AttentionConfig | None:
-    """``--attention``'s config (Triton's kernels import only where Triton is)."""
+    """``--attention``'s config where a variant asks for it (``-ta``), else None: Triton's
+    kernels are imported only then."""
+    wanted = f"{args.variants},{args.accuracy_variants}".split(",")
+    if not any("ta" in name.split("-") for name in wanted):
+        return None
     from attention_kernels import parse_variant
 
     return parse_variant(args.attention)
@@ -455,6 +460,7 @@ def main() -> None:
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--out", type=Path, default=None, help="also append the tables here")
     args = ap.parse_args()
+    args.attention_config = _attention(args)  # parsed once
     log = Table(args.out)
     feats = load_features(args.dataset_path, args.vocab_path, load_settings())
     device = accelerators.resolve(DeviceSelection.parse(args.device))[0]

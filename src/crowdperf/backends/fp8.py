@@ -183,10 +183,8 @@ def _add8_layernorm_quantize(
     inv_scale: torch.Tensor,
 ) -> torch.Tensor:
     """The residual in e4m3 at ``residual_scale``; only the e4m3 copy out (``residual_e4m3``)."""
-    y = F.layer_norm(
-        x.float() + dequantize(residual8, residual_scale), x.shape[-1:], weight.float(), bias.float(), eps
-    )
-    return quantize(y, inv_scale)
+    residual = dequantize(residual8, residual_scale)
+    return _add_layernorm_quantize(x, residual, weight, bias, eps, inv_scale)[1]
 
 
 def _add8_layernorm(
@@ -197,10 +195,7 @@ def _add8_layernorm(
     bias: torch.Tensor,
     eps: float,
 ) -> torch.Tensor:
-    y = F.layer_norm(
-        x.float() + dequantize(residual8, residual_scale), x.shape[-1:], weight.float(), bias.float(), eps
-    )
-    return y.to(x.dtype)
+    return _add_layernorm(x, dequantize(residual8, residual_scale), weight, bias, eps)
 
 
 def _gelu_quantize(x: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:

@@ -423,10 +423,7 @@ def _persistent_launch(
     x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
 ) -> KernelLaunch:
     (m, k), n = x8.shape, w8.shape[0]
-    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
-    # the loop's step is a constant per device (no recompile per M); fewer tiles, fewer programs;
-    # not persistent: a step past any tile count, so each program takes one tile
-    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else 1 << 30
+    tiles, step = _tiles_and_step(m, n, cfg, x8.device)
     a: object = x8
     w: object = w8
     c: object = out
@@ -448,11 +445,18 @@ def _ws_launch(
     x8: torch.Tensor, w8: torch.Tensor, out: torch.Tensor, ep: _Epilogue, cfg: GemmConfig
 ) -> KernelLaunch:
     (m, k), n = x8.shape, w8.shape[0]
-    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
-    step = cfg.persistent * _sm_count(x8.device) if cfg.persistent else 1 << 30  # as _persistent_launch
+    tiles, step = _tiles_and_step(m, n, cfg, x8.device)
     args = (x8, w8, out, *ep.tensors(), m, x8.stride(0), w8.stride(0), out.stride(0), n, k)
     options = {**ep.flags(), **_tiling(cfg), "PROGRAMS": step}
     return KernelLaunch(_fp8_gemm_ws_kernel, (min(tiles, step),), args, options, scratch=x8.device)
+
+
+def _tiles_and_step(m: int, n: int, cfg: GemmConfig, device: torch.device) -> tuple[int, int]:
+    """A tile-walking kernel's tile count and loop step (PROGRAMS). The step is a constant per
+    device (no recompile per M), and fewer tiles launch fewer programs; not persistent: a step
+    past any tile count, so each program takes one tile."""
+    tiles = math.ceil(m / cfg.block_m) * (n // cfg.block_n)
+    return tiles, cfg.persistent * _sm_count(device) if cfg.persistent else 1 << 30
 
 
 def _split_k_launches(
