@@ -24,7 +24,7 @@ A variant of batch 1 (``fp8-b1``) is timed one feature at a time instead (p50 an
 of the runner, SingleStream's work without LoadGen).
 
 Variant names:
-``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-tp][-tg][-ta][-r8][-serial]-b<batch>``
+``<precision>[-padded][-unfused][-exactacc][-erf][-gelustep][-fa2][-ildn][-g32][-tp][-tg][-ta][-r16][-serial]-b<batch>``
 (Variant below).
 """
 
@@ -96,8 +96,8 @@ class Variant:
     packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); the large
     batches' three plain products on the Triton GEMM with ``--large-plain-gemm``'s tiling
     (``-tp``), their first FFN product with ``--large-gelu-gemm``'s (``-tg``); the Triton
-    attention with ``--attention``'s config (``-ta``); the residual stream in e4m3 (``-r8``,
-    ``Fp8Options.residual_e4m3``); one caller
+    attention with ``--attention``'s config (``-ta``); the residual stream in 16 bits instead of
+    e4m3 (``-r16``, ``Fp8Options.residual_e4m3`` off); one caller
     instead of the backend's ``concurrency`` (``-serial``: the Offline SUT's
     worker threads, one's host work overlapping the other's GPU work)."""
 
@@ -115,7 +115,7 @@ class Variant:
         gelu_gemm: GemmConfig | None = None,
         attention: AttentionConfig | None = None,
     ) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-ta|-r8|-serial"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-ta|-r16|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -131,7 +131,7 @@ class Variant:
             large_plain_gemm=plain_gemm if "tp" in flags else None,
             large_gelu_gemm=gelu_gemm if "tg" in flags else None,
             attention=attention if "ta" in flags else None,
-            residual_e4m3="r8" in flags,
+            residual_e4m3="r16" not in flags,
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 

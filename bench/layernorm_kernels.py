@@ -2,8 +2,10 @@
 runs by default) against backends/triton_layernorm.py's hand-written kernel, per config.
 
 The three steps of the FP8 form, on (rows, hidden) fp16 activations: residual + LayerNorm +
-quantize to e4m3 (``add_ln_quant``: twice per layer; 7 bytes moved per element: x and residual
-read, y fp16 and y8 e4m3 written), LayerNorm + quantize (``ln_quant``: the embeddings, 5 bytes),
+quantize to e4m3 (``add_ln_quant``: twice per layer with 16-bit residuals; 7 bytes moved per
+element: x and residual read, y fp16 and y8 e4m3 written), the same with the residual in e4m3
+and only y8 written (``add8_ln_quant``: twice per layer by default; 4 bytes), LayerNorm +
+quantize (``ln_quant``: the embeddings, 5 bytes),
 residual + LayerNorm (``add_ln``: the last layer, 6 bytes). Row counts: an Offline batch of 1,024
 median-length features (~160,000 tokens), a Server-sized batch (11,520) and one feature (176).
 Inductor compiles its kernels with the row count symbolic, as in the model (warmed on two sizes
@@ -35,7 +37,10 @@ from crowdperf.backends.fp8 import Fp8Kernels, scale_for
 from crowdperf.backends.triton_layernorm import LayerNormConfig, default_config, layernorm
 from gpu_timing import timed_ms
 
-STEPS = {"add_ln_quant": 7, "ln_quant": 5, "add_ln": 6}  # bytes moved per element, fp16 activations
+# bytes moved per element, fp16 activations; add8_ln_quant: the residual in e4m3 and only the e4m3
+# copy written (Fp8Options.residual_e4m3, the default: twice per layer)
+STEPS = {"add_ln_quant": 7, "add8_ln_quant": 4, "ln_quant": 5, "add_ln": 6}
+SWEPT = ("add_ln_quant", "add8_ln_quant")  # the steps every config runs on
 DEFAULT_CONFIGS = "r1w4,r1w8,r2w4,r2w8,r4w4,r4w8,r8w4,r8w8,r16w8"
 
 
@@ -53,6 +58,8 @@ class Operands:
     weight: torch.Tensor
     bias: torch.Tensor
     inv_scale: torch.Tensor
+    residual8: torch.Tensor  # the residual in e4m3 at residual_scale
+    residual_scale: torch.Tensor
     eps: float = 1e-12  # BERT's
 
     @classmethod
@@ -65,18 +72,29 @@ class Operands:
         x = (randn(rows, hidden) * 3 + randn(rows, 1)).half()  # rows with their own offsets
         inv = (1.0 / scale_for(3.0)).to(device)  # the top of the normalised range saturates
         w, b = (torch.rand(hidden, device=device, generator=g) + 0.5).half(), (randn(hidden) * 0.1).half()
-        return cls(x, randn(rows, hidden).half(), w, b, inv)
+        r = randn(rows, hidden).half()
+        r_scale = scale_for(4.0).to(device)
+        return cls(x, r, w, b, inv, (r.float() / r_scale).to(torch.float8_e4m3fn), r_scale)
 
 
 def inductor_step(kernels: Fp8Kernels, step: str, o: Operands) -> Callable[[], tuple]:
     if step == "add_ln_quant":
         return lambda: kernels.add_layernorm_quantize(o.x, o.residual, o.weight, o.bias, o.eps, o.inv_scale)
+    if step == "add8_ln_quant":
+        r8, rs = o.residual8, o.residual_scale
+        w, b = o.weight, o.bias
+        return lambda: (None, kernels.add8_layernorm_quantize(o.x, r8, rs, w, b, o.eps, o.inv_scale))
     if step == "ln_quant":
         return lambda: kernels.layernorm_quantize(o.x, o.weight, o.bias, o.eps, o.inv_scale)
     return lambda: (kernels.add_layernorm(o.x, o.residual, o.weight, o.bias, o.eps), None)
 
 
 def triton_step(step: str, o: Operands, cfg: LayerNormConfig) -> Callable[[], tuple]:
+    if step == "add8_ln_quant":
+        return lambda: layernorm(
+            o.x, o.weight, o.bias, o.eps, residual=o.residual8, residual_scale=o.residual_scale,
+            out_inv_scale=o.inv_scale, write_y=False, config=cfg,
+        )  # fmt: skip
     residual = None if step == "ln_quant" else o.residual
     inv = None if step == "add_ln" else o.inv_scale
     return lambda: layernorm(o.x, o.weight, o.bias, o.eps, residual=residual, out_inv_scale=inv, config=cfg)
@@ -108,7 +126,8 @@ def ordinal(x8: torch.Tensor) -> torch.Tensor:
 
 
 def differences(got: tuple, want: tuple) -> str:
-    dy = float((got[0].float() - want[0].float()).abs().max()) if got[0].numel() else 0.0
+    y = got[0]
+    dy = float((y.float() - want[0].float()).abs().max()) if y is not None and y.numel() else 0.0
     if got[1] is None:
         return f"{dy:.1e} | |"
     steps = (ordinal(got[1]) - ordinal(want[1])).abs()
@@ -132,15 +151,15 @@ class StepTable:
 def bench_rows(args: argparse.Namespace, kernels: Fp8Kernels, rows: int, device: torch.device) -> None:
     o = Operands.make(rows, args.hidden, device)
     configs = [parse_config(c) for c in args.configs.split(",") if c]
-    default = default_config(rows, args.hidden)
     for step in STEPS:
+        default = default_config(rows, args.hidden, light=step == "add8_ln_quant")
         base_fn = inductor_step(kernels, step, o)
         want = base_fn()
         base_ms, how = per_call_ms(base_fn, args.calls, args.repeats)
         table = StepTable(step, rows, args.hidden, base_ms)
         table.row(f"Inductor ({how})", base_ms)
-        # every config on the step that runs twice per layer, the default one on the others
-        tried = configs if step == "add_ln_quant" else []
+        # every config on the steps that run twice per layer, the default one on the others
+        tried = configs if step in SWEPT else []
         for cfg in tried + ([default] if default not in tried else []):
             fn = triton_step(step, o, cfg)
             ms, how = per_call_ms(fn, args.calls, args.repeats)

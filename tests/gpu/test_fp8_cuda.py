@@ -4,7 +4,9 @@ trained here, fp8 keeps >= 99 % of fp16's F1 (the bert-99 rule), calibrated off 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,23 +28,38 @@ pytestmark = fp8_gpu(torch)
 GPU0 = UsedDevice(DeviceKind.CUDA, 0, "gpu 0")
 
 
-def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: Path) -> None:
+# (atol as a share of the fp16 logits' largest, least cosine) between two fp8 forms, and against
+# fp16. e4m3 keeps 3 mantissa bits (a rounding step is 6-12 %): packed and padded runs differ in
+# fp16 attention by a few ulps, which flips some FP8 roundings, and 12 layers carry that forward.
+# Measured on an H200 with these random weights (session 9): with 16-bit residuals up to 8.5 % of
+# the scale apart, cosines >= 0.998 (>= 0.996 against fp16); with e4m3 residuals, where each
+# flipped rounding also lands in the residual stream, up to 21 % apart, cosines >= 0.987 (the same
+# against fp16). The trained model's F1 is what decides (bench/gpu.py, the slow test below).
+TOLERANCES = {False: (0.1, 0.995, 0.99), True: (0.3, 0.98, 0.98)}
+
+
+@pytest.mark.parametrize("residual_e4m3", [False, True], ids=["residual-fp16", "residual-e4m3"])
+def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(
+    tmp_path: Path, residual_e4m3: bool
+) -> None:
     cfg = BertModelConfig.base(30522)
     weights = ensure_weights(tmp_path, cfg, seed=3)
     calib = calibration_features(cfg.vocab_size)
     kw = {"max_len": 384, "calibration": calib}
+    base = Fp8Options(residual_e4m3=residual_e4m3)
+
+    def fp8(options: Fp8Options, **extra: bool) -> Any:
+        return bert_runner("pytorch", weights, GPU0, Precision.FP8, None, fp8=options, **kw, **extra)  # type: ignore[arg-type]
+
     fp16, _ = bert_runner("pytorch", weights, GPU0, Precision.FP16, None, max_len=384, pack_sequences=False)
-    padded, _ = bert_runner(
-        "pytorch", weights, GPU0, Precision.FP8, None, pack_sequences=False, cuda_graphs=False, **kw
-    )  # type: ignore[arg-type]
-    packed, info = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, **kw)  # type: ignore[arg-type]
-    unfused, _ = bert_runner("pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(fused=False), **kw)  # type: ignore[arg-type]
-    steps, _ = bert_runner(
-        "pytorch", weights, GPU0, Precision.FP8, None, fp8=Fp8Options(gelu_in_gemm=False), **kw
-    )  # type: ignore[arg-type]
+    padded, _ = fp8(base, pack_sequences=False, cuda_graphs=False)
+    packed, info = fp8(base)
+    unfused, _ = fp8(replace(base, fused=False))
+    steps, _ = fp8(replace(base, gelu_in_gemm=False))
     assert info.precision is Precision.FP8 and packed.description == "packed sequences"
     packed.prepare(16, [64, 96, 384])
     steps.prepare(16, [64, 96, 384])
+    atol, least, least_fp16 = TOLERANCES[residual_e4m3]
     # one row, mixed lengths (graph buckets), more rows than max_batch (eager), > graph token cap
     for n, width in [(1, 64), (7, 96), (16, 384), (20, 96), (64, 384)]:
         batch = masked_batch(n, width, [max(3, width - 13 * k) for k in range(n)], cfg.vocab_size, seed=n)
@@ -52,16 +69,11 @@ def test_fp8_packed_graphs_match_padded_fp8_unfused_kernels_and_fp16(tmp_path: P
         half = fp16.run(batch)
         assert got.shape == want.shape == (n, width, 2)
         scale = float(np.abs(half[real]).max())
-        # e4m3 keeps 3 mantissa bits (a rounding step is 6-12 %): packed and padded runs differ in
-        # fp16 attention by a few ulps, which flips some FP8 roundings, and 12 layers carry that
-        # forward. Measured on an H200: up to 5 % of the logits' scale apart on random weights, with
-        # the trained-model F1 unchanged (bench/gpu.py). So: close, and the same direction.
-        np.testing.assert_allclose(got[real], want[real], atol=0.1 * scale)
-        np.testing.assert_allclose(got[real], plain[real], atol=0.1 * scale)
-        np.testing.assert_allclose(apart[real], got[real], atol=0.1 * scale)
-        assert cosine(got[real], want[real]) > 0.995 and cosine(got[real], plain[real]) > 0.995
-        assert cosine(apart[real], got[real]) > 0.995
-        assert cosine(got[real], half[real]) > 0.99
+        np.testing.assert_allclose(got[real], plain[real], atol=0.01 * scale)  # the same kernels' math
+        np.testing.assert_allclose(got[real], want[real], atol=atol * scale)
+        np.testing.assert_allclose(apart[real], got[real], atol=atol * scale)
+        assert cosine(got[real], want[real]) > least and cosine(apart[real], got[real]) > least
+        assert cosine(got[real], half[real]) > least_fp16
         assert (got[~real] == PAD_LOGIT).all() and (apart[~real] == PAD_LOGIT).all()
 
 

@@ -57,13 +57,22 @@ class LayerNormConfig:
 # TB/s; Inductor's kernel 315 us), 11,520 rows 21.5 us (Inductor 25.1); 2, 4, 8, 16 rows per
 # program and 8 warps all lost. Narrow rows (tiny test models) get fewer warps.
 ONE_ROW = LayerNormConfig(rows=1, warps=4)
+# The e4m3-residual step that writes only e4m3 (4 bytes an element) moves too little per program
+# at one row: session 9's sweep (same bench, add8_ln_quant) gave 4 rows of 4 warps 183.4 us
+# against one row's 200.4 at 182,000 rows, 13.6 against 14.0 us at 11,520 (the best of 9 configs
+# within 2 % at both); below LIGHT_MIN_ROWS (not measured there) it keeps one row per program.
+LIGHT = LayerNormConfig(rows=4, warps=4)
+LIGHT_MIN_ROWS = 8192
 
 
-def default_config(m: int, n: int) -> LayerNormConfig:
+def default_config(m: int, n: int, light: bool = False) -> LayerNormConfig:
     """The config for ``m`` rows of ``n``: one row per program, 4 warps (fewer for rows narrower
-    than 1,024: a warp per 256 elements at least)."""
+    than 1,024: a warp per 256 elements at least); ``light`` (an e4m3 residual in, only e4m3
+    out): ``LIGHT``'s rows per program from ``LIGHT_MIN_ROWS`` rows up."""
     block = triton.next_power_of_2(n)
-    return LayerNormConfig(rows=1, warps=max(1, min(ONE_ROW.warps, block // 256)))
+    warps = max(1, min(ONE_ROW.warps, block // 256))
+    rows = LIGHT.rows if light and m >= LIGHT_MIN_ROWS else ONE_ROW.rows
+    return LayerNormConfig(rows=rows, warps=warps)
 
 
 @triton.jit
@@ -140,7 +149,7 @@ def layernorm(
     y8 = torch.empty(x.shape, device=x.device, dtype=torch.float8_e4m3fn) if quantize else None
     if m == 0:
         return y, y8
-    cfg = config or default_config(m, n)
+    cfg = config or default_config(m, n, light=residual_scale is not None and not write_y)
     some_out = cast(torch.Tensor, y if y is not None else y8)
     _layernorm_kernel[(math.ceil(m / cfg.rows),)](
         x2, r2, residual_scale if residual_scale is not None else weight, weight, bias,

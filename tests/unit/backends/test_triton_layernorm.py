@@ -4,6 +4,8 @@ tests/triton_interpreter.py)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -21,6 +23,8 @@ from crowdperf.backends.fp8 import (  # noqa: E402
     scale_for,
 )
 from crowdperf.backends.triton_layernorm import (  # noqa: E402
+    LIGHT,
+    LIGHT_MIN_ROWS,
     LayerNormConfig,
     add8_layernorm,
     add8_layernorm_quantize,
@@ -110,6 +114,11 @@ def test_e4m3_residual_steps_equal_the_pytorch_references(rows: int) -> None:
     )
     y, y8 = layernorm(x, w, b, 1e-12, residual=r8, residual_scale=r_scale, out_inv_scale=inv, write_y=False)
     assert y is None and y8 is not None and y8.shape == x.shape
+    # the large batches' config for this step (4 rows a program), a partial last program here
+    _, light8 = layernorm(
+        x, w, b, 1e-12, residual=r8, residual_scale=r_scale, out_inv_scale=inv, write_y=False, config=LIGHT
+    )
+    _assert_same_codes(cast(torch.Tensor, light8), y8)
 
 
 def test_saturates_and_codes_agree_over_many_rows_in_multi_row_programs() -> None:
@@ -150,12 +159,15 @@ def test_mismatched_shapes_are_refused() -> None:
         layernorm(x, w, b, 1e-12, residual=r, write_y=False)
 
 
-def test_default_config_is_one_row_per_program_at_any_size() -> None:
+def test_default_config_is_one_row_per_program_but_for_large_light_steps() -> None:
     assert default_config(176, 1024).rows == 1
     large = default_config(160_000, 1024)
     assert large.rows == 1 and large.warps == 4  # measured fastest at every size (H200)
     assert default_config(160_000, 64).warps == 1  # a narrow row: fewer warps
     assert all(default_config(m, n).warps >= 1 for m in (1, 5000) for n in (16, 64, 768, 4096))
+    # e4m3 residual in, e4m3 only out (4 bytes an element): more rows a program, large batches only
+    assert default_config(160_000, 1024, light=True) == LIGHT
+    assert default_config(LIGHT_MIN_ROWS - 1, 1024, light=True).rows == 1
 
 
 def test_fp8_kernels_take_the_triton_layernorm_when_asked() -> None:
