@@ -20,9 +20,10 @@ Then a CUDA-graph check of each grid (captured with 8 spare sequences and 96 spa
     python bench/attention_kernels.py [--dataset-path dev-v1.1.json --vocab-path vocab.txt] \
         [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30]
 
-Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8]``,
+Variant names: ``<grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<programs per SM>][-qk8][-r<regs>]``,
 grid one of padded, worklist, persistent (-p: persistent only; -qk8: Q K^T in e4m3 with per-token
-scales, ``AttentionConfig.qk_fp8``, an accuracy risk: its error column says how much). Runs with
+scales, ``AttentionConfig.qk_fp8``, an accuracy risk: its error column says how much; -r: at most
+that many registers per thread, ``AttentionConfig.max_registers``). Runs with
 torch + triton and crowdperf's src on PYTHONPATH (the dataset adds crowdperf's own dependencies).
 """
 
@@ -55,18 +56,23 @@ EXTRA = ("persistent-m64-n64-w4-s2-p2", "persistent-m64-n64-w4-s2-p8", "worklist
 DEFAULT_VARIANTS = ",".join(
     [f"{g}-{t}" for g in ("padded", "worklist", "persistent") for t in TILES] + list(EXTRA)
 )
-_NAME = re.compile(r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?$")
+_NAME = re.compile(
+    r"(padded|worklist|persistent)-m(\d+)-n(\d+)-w(\d+)-s(\d+)(?:-p(\d+))?(-qk8)?(?:-r(\d+))?$"
+)
 
 
 def parse_variant(name: str) -> AttentionConfig:
     m = _NAME.match(name)
     if m is None:
         raise SystemExit(
-            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8]"
+            f"variant {name!r}: want <grid>-m<BLOCK_M>-n<BLOCK_N>-w<warps>-s<stages>[-p<n>][-qk8][-r<regs>]"
         )
-    grid, bm, bn, warps, stages, per_sm, qk8 = m.groups()
+    grid, bm, bn, warps, stages, per_sm, qk8, regs = m.groups()
     sizes = (int(bm), int(bn), int(warps), int(stages))
-    return AttentionConfig(*sizes, grid=cast(Grid, grid), programs_per_sm=int(per_sm or 4), qk_fp8=bool(qk8))
+    return AttentionConfig(
+        *sizes, grid=cast(Grid, grid), programs_per_sm=int(per_sm or 4), qk_fp8=bool(qk8),
+        max_registers=int(regs) if regs else None,
+    )  # fmt: skip
 
 
 def squad_lengths(args: argparse.Namespace) -> list[int]:

@@ -102,8 +102,11 @@ def fp16_cases(x: Inputs, results: Results) -> dict[str, Any]:
     tiles = [(64, 64), (16, 32)]  # 16 x 32: many blocks per sequence, both loops' tails
     outputs = {}
     for grid in GRIDS:
-        for bm, bn in [*tiles, (128, 64)] if grid == "worklist" else tiles:
-            cfg = AttentionConfig(bm, bn, grid=grid, programs_per_sm=2)
+        configs = [AttentionConfig(bm, bn, grid=grid, programs_per_sm=2) for bm, bn in tiles]
+        if grid == "worklist":  # a wider tile, and a cap on registers (a launch option)
+            configs += [AttentionConfig(128, 64, grid=grid)]
+            configs += [AttentionConfig(64, 64, grid=grid, max_registers=96)]
+        for cfg in configs:
             out = torch.full((x.tokens, x.heads * x.d), float("nan"), dtype=torch.float16)
             varlen_attention(x.qkv, plan_attention(x.cu_t, 512, x.tokens, x.heads, x.d, cfg), out=out)
             results[f"fp16 {cfg.name}"] = {
@@ -148,14 +151,22 @@ def plan_case(x: Inputs, results: Results) -> None:
     from crowdperf.backends.triton_attention import AttentionConfig, plan_attention
 
     plan = plan_attention(x.cu_t, 512, x.tokens, x.heads, x.d, AttentionConfig(64, 64))
-    blocks = [i * 8 + j for i, n in enumerate(x.lengths) for j in range(-(-n // 64))]  # 8 = 512 / 64
+    # (the sequence's first row, its length * 256 + the block) for every query block of 64
+    blocks = [[x.cu[i], n * 256 + j] for i, n in enumerate(x.lengths) for j in range(-(-n // 64))]
     count = int(plan.work_count[0]) if plan.work_count is not None else -1
-    table = plan.work[:count].tolist() if plan.work is not None else []
+    table = plan.work.tolist() if plan.work is not None else []
     past = torch.tensor([0, 600], dtype=torch.int32)  # 600 tokens, a grid bound of 256
-    long = plan_attention(past, 256, 600, x.heads, x.d, AttentionConfig(64, 64)).work_count
+    long = plan_attention(past, 256, 600, x.heads, x.d, AttentionConfig(64, 64))
+    long_count = int(long.work_count[0]) if long.work_count is not None else -1
+    long_table = long.work.tolist() if long.work is not None else []
     results["plan"] = {
-        "work_is_every_query_block_in_order": float(table == blocks),
-        "work_of_a_sequence_past_max_len_stops_at_it": float(long is not None and int(long[0]) == 4),
+        "work_is_every_query_block_in_order": float(count == len(blocks) and table[:count] == blocks),
+        "the_rest_of_the_table_is_empty": float(
+            len(table) > count and all(entry == [0, 0] for entry in table[count:])
+        ),
+        "work_of_a_sequence_past_max_len_stops_at_it": float(
+            long_count == 4 and long_table[:4] == [[0, 600 * 256 + j] for j in range(4)]
+        ),
     }
 
 

@@ -27,8 +27,11 @@ per-batch quantity is read on the device):
   their sequence's end exit at once. Simple; with graphs captured at max_len 512 and BERT's
   median of ~170 tokens most programs exit.
 - ``"worklist"``: one program per real (query block, head), read from the plan's table of query
-  blocks (one load); the grid's bound (from the token and sequence counts) is tight to within one
-  block per sequence, the programs past the real count exit at once. Heads vary fastest.
+  blocks (one round trip to memory: each entry holds the sequence's first row, its length and the
+  block, so no program waits on a second, dependent load before its first query and key loads);
+  the grid's bound (from the token and sequence counts) is tight to within one block per
+  sequence, the table's entries past the real count are empty and their programs exit at once.
+  Heads vary fastest.
 - ``"persistent"``: ``programs_per_sm`` programs per SM walk the same work list round-robin.
 
 ``plan_attention`` writes that table in one small kernel; make the plan once per batch and
@@ -53,6 +56,7 @@ from crowdperf.backends.fp8 import E4M3, E4M3_MAX
 _SATURATE = tl.constexpr(E4M3_MAX)  # e4m3fn has no infinity: clip, as fp8.quantize does
 _LOG2_E = 1.4426950408889634
 _ZERO_PROGRAMS = 8  # extra programs that zero the spare rows (worklist grid)
+_BLOCK_FIELD = 256  # a work entry's second word: length * _BLOCK_FIELD + query block
 
 Grid = Literal["padded", "worklist", "persistent"]
 GRIDS: tuple[Grid, ...] = ("padded", "worklist", "persistent")
@@ -60,9 +64,8 @@ GRIDS: tuple[Grid, ...] = ("padded", "worklist", "persistent")
 
 @dataclass(frozen=True)
 class AttentionConfig:
-    """Tile sizes and launch shape. ``block_m`` queries x ``block_n`` keys per step; Hopper likes
-    64/128 each, 4 or 8 warps, 2-3 pipeline stages (not tuned on a GPU yet: bench/attention_kernels.py
-    sweeps them)."""
+    """Tile sizes and launch shape. ``block_m`` queries x ``block_n`` keys per step, warps, pipeline
+    stages (bench/attention_kernels.py sweeps them; ``default_config`` picks by batch size)."""
 
     block_m: int = 64
     block_n: int = 64
@@ -74,6 +77,11 @@ class AttentionConfig:
     # tensor-core rate for half the FLOPs, at e4m3's 3-bit mantissa in the softmax's logits
     # (errors there scale the probabilities by exp(error)): an experiment, off by default
     qk_fp8: bool = False
+    # a cap on registers per thread (ptxas' maxnreg; None: the compiler's choice): more programs
+    # an SM can hold. 64 x 64 tiles take 106 registers, 4 programs of 4 warps a SM; capped at 96
+    # (5 programs, no spills) 0.670 against 0.694 ms a layer of a median 1,024-feature batch on an
+    # H200 (session 9); at 88 they spill: 2.15 ms
+    max_registers: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("block_m", "block_n"):
@@ -82,22 +90,41 @@ class AttentionConfig:
                 raise ValueError(f"{name} must be a power of two >= 16, not {size}")
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, not {self.grid!r}")
+        if self.max_registers is not None and not 24 <= self.max_registers <= 255:
+            raise ValueError(f"max_registers must be 24-255 per thread, not {self.max_registers}")
 
     @property
     def name(self) -> str:
         per_sm = f" p{self.programs_per_sm}" if self.grid == "persistent" else ""
-        qk = " qk-e4m3" if self.qk_fp8 else ""
-        return f"{self.grid} m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}{per_sm}{qk}"
+        extra = per_sm + (" qk-e4m3" if self.qk_fp8 else "")
+        extra += f" r{self.max_registers}" if self.max_registers else ""
+        return f"{self.grid} m{self.block_m} n{self.block_n} w{self.num_warps} s{self.num_stages}{extra}"
+
+
+# Large batches (session 9, one H200, bench/attention_kernels.py --mix median, e4m3 out): 64
+# queries x 32 keys in 3 stages took 0.634 ms a layer of a median 1,024-feature batch (168,094
+# tokens) against 0.694 for 64 x 64 in 2 stages; in the model 17.5 against 18.4 ms a batch
+# (bench/gpu.py -ta). At 85 registers a thread 6 programs fit an SM instead of 4, and the short
+# key steps pipeline. Small batches (Server's, SingleStream's one feature: a few programs per SM,
+# each one's serial key loop is the latency) keep 64 x 64 in 2 stages, what their measurements
+# used; twice the key steps there were not measured.
+LARGE = AttentionConfig(block_m=64, block_n=32, num_warps=4, num_stages=3)
+LARGE_MIN_TOKENS = 65_536
+
+
+def default_config(tokens: int) -> AttentionConfig:
+    """The config for a packed batch of ``tokens`` rows: ``LARGE`` from ``LARGE_MIN_TOKENS`` up."""
+    return LARGE if tokens >= LARGE_MIN_TOKENS else AttentionConfig()
 
 
 @dataclass(frozen=True)
 class AttentionPlan:
     """Where the work of one packed batch is: the packing, the launch shape and (work-list grids)
-    on the device, ``work``: each real query block as ``sequence * m_blocks + block``, and
-    ``work_count``: how many there are (the rest of ``work`` is unwritten)."""
+    on the device, ``work``: each real query block as (its sequence's first row, the sequence's
+    length * 256 + the block), the rest of the table (0, 0); ``work_count``: how many are real."""
 
     cu_seqlens: torch.Tensor  # (sequences + 1,) int32
-    work: torch.Tensor | None  # (bound,) int32, None for the padded grid
+    work: torch.Tensor | None  # (bound, 2) int32, None for the padded grid
     work_count: torch.Tensor | None  # (1,) int32
     max_len: int
     tokens: int
@@ -122,10 +149,12 @@ def plan_attention(
     tokens: int,
     heads: int,
     head_dim: int,
-    config: AttentionConfig = AttentionConfig(),
+    config: AttentionConfig | None = None,
 ) -> AttentionPlan:
     """The launch plan of a packed batch of ``tokens`` rows (spare rows included) whose sequences
-    are at most ``max_len`` long. Capturable: only host ints shape the grid."""
+    are at most ``max_len`` long (``config``: None, ``default_config(tokens)``). Capturable: only
+    host ints shape the grid."""
+    config = config or default_config(tokens)
     if cu_seqlens.dtype != torch.int32 or cu_seqlens.dim() != 1 or cu_seqlens.shape[0] < 2:
         raise ValueError("cu_seqlens must be a (sequences + 1,) int32 tensor")
     if head_dim < 16 or head_dim & (head_dim - 1):
@@ -134,11 +163,15 @@ def plan_attention(
     if config.grid == "padded":
         return AttentionPlan(cu_seqlens, None, None, max_len, tokens, heads, head_dim, config, 0)
     m_blocks = triton.cdiv(max_len, bm)
+    if m_blocks > _BLOCK_FIELD:
+        raise ValueError(f"max_len {max_len} needs {m_blocks} query blocks of {bm}: at most {_BLOCK_FIELD}")
     # sum_i cdiv(L_i, bm) <= (tokens + n (bm - 1)) / bm, and <= n m_blocks
     bound = max(1, min((tokens + n * (bm - 1)) // bm, n * m_blocks))
-    work = torch.empty(bound, dtype=torch.int32, device=cu_seqlens.device)
+    work = torch.empty((bound, 2), dtype=torch.int32, device=cu_seqlens.device)
     count = torch.empty(1, dtype=torch.int32, device=cu_seqlens.device)
-    _plan_kernel[(1,)](cu_seqlens, work, count, n, BLOCK_M=bm, M_BLOCKS=m_blocks, CHUNK=256)
+    _plan_kernel[(1,)](
+        cu_seqlens, work, count, n, bound, BLOCK_M=bm, M_BLOCKS=m_blocks, FIELD=_BLOCK_FIELD, CHUNK=256
+    )
     if config.grid == "worklist":
         programs = bound * heads + _ZERO_PROGRAMS
     else:
@@ -176,6 +209,8 @@ def varlen_attention(
         HEADS=heads, HEAD_DIM=d, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, FP8_OUT=fp8_out, QK_FP8=cfg.qk_fp8,
         num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )  # fmt: skip
+    if cfg.max_registers is not None:
+        common["maxnreg"] = cfg.max_registers
     scale = _LOG2_E / math.sqrt(d)
     if cfg.grid == "padded":
         grid = ((n * heads + 1) * plan.m_blocks,)  # + 1: zeroes spare rows
@@ -188,11 +223,9 @@ def varlen_attention(
     tensors = (qkv, out, plan.cu_seqlens, plan.work, plan.work_count, inv_scale)
     args = (*tensors, qkv.stride(0), out.stride(0), t, n, scale)
     if cfg.grid == "worklist":
-        _worklist_kernel[(plan.programs,)](
-            *args, M_BLOCKS=plan.m_blocks, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common
-        )
+        _worklist_kernel[(plan.programs,)](*args, FIELD=_BLOCK_FIELD, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common)
     else:
-        _persistent_kernel[(plan.programs,)](*args, M_BLOCKS=plan.m_blocks, **common)
+        _persistent_kernel[(plan.programs,)](*args, FIELD=_BLOCK_FIELD, **common)
     return out
 
 
@@ -202,7 +235,7 @@ def attention(
     max_len: int,
     heads: int,
     out_inv_scale: torch.Tensor | None = None,
-    config: AttentionConfig = AttentionConfig(),
+    config: AttentionConfig | None = None,
 ) -> torch.Tensor:
     """``varlen_attention`` with a plan made for this call alone."""
     head_dim = qkv.shape[1] // (3 * heads)
@@ -227,21 +260,32 @@ def _sm_count(device: torch.device) -> int:
 
 
 @triton.jit
-def _plan_kernel(cu, work, count, n, BLOCK_M: tl.constexpr, M_BLOCKS: tl.constexpr, CHUNK: tl.constexpr):
+def _plan_kernel(cu, work, count, n, bound, BLOCK_M: tl.constexpr, M_BLOCKS: tl.constexpr,
+                 FIELD: tl.constexpr, CHUNK: tl.constexpr):  # fmt: skip
     """One program: sequence i's query blocks j < min(cdiv(L_i, BLOCK_M), M_BLOCKS) go to
-    work[before_i + j] = i * M_BLOCKS + j in sequence order; count = their number. (A sequence
-    longer than the grid's bound keeps its first M_BLOCKS blocks: never an entry past the table.)"""
+    work[before_i + j] = (start_i, L_i * FIELD + j) in sequence order, the entries after them up to
+    ``bound`` to (0, 0); count = the real ones. (A sequence longer than the grid's bound keeps its
+    first M_BLOCKS blocks: never an entry past the table.)"""
     carry = tl.load(cu) * 0  # int32 zero
     for c in range(0, n, CHUNK):
         i = c + tl.arange(0, CHUNK)
         live = i < n
-        lengths = tl.load(cu + i + 1, mask=live, other=0) - tl.load(cu + i, mask=live, other=0)
+        starts = tl.load(cu + i, mask=live, other=0)
+        lengths = tl.load(cu + i + 1, mask=live, other=0) - starts
         blocks = tl.minimum((lengths + BLOCK_M - 1) // BLOCK_M, M_BLOCKS)
         before = carry + tl.cumsum(blocks, 0) - blocks
         for j in tl.static_range(M_BLOCKS):
-            tl.store(work + before + j, i * M_BLOCKS + j, mask=live & (j < blocks))
+            entry = work + 2 * (before + j)
+            keep = live & (j < blocks)
+            tl.store(entry, starts, mask=keep)
+            tl.store(entry + 1, lengths * FIELD + j, mask=keep)
         carry += tl.sum(blocks, 0)
     tl.store(count, carry)
+    for c in range(0, bound, CHUNK):
+        k = c + tl.arange(0, CHUNK)
+        empty = (k >= carry) & (k < bound)
+        tl.store(work + 2 * k, k * 0, mask=empty)
+        tl.store(work + 2 * k + 1, k * 0, mask=empty)
 
 
 @triton.jit
@@ -361,20 +405,21 @@ def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_se
 
 
 @triton.jit
-def _work_item(cu, work, item, HEADS: tl.constexpr, M_BLOCKS: tl.constexpr):
-    """Work item -> (start, length, head, query block). Heads vary fastest: neighbouring programs
-    read the same rows of ``qkv`` (other columns) and share each sequence's K and V in L2."""
-    entry = tl.load(work + item // HEADS)
-    seq = entry // M_BLOCKS
-    start = tl.load(cu + seq)
-    return start, tl.load(cu + seq + 1) - start, item % HEADS, entry % M_BLOCKS
+def _work_item(work, item, HEADS: tl.constexpr, FIELD: tl.constexpr):
+    """Work item -> (start, length, head, query block): two independent loads of one entry, so one
+    round trip. Heads vary fastest: neighbouring programs read the same rows of ``qkv`` (other
+    columns) and share each sequence's K and V in L2."""
+    entry = work + 2 * (item // HEADS)
+    start = tl.load(entry)
+    packed = tl.load(entry + 1)
+    return start, packed // FIELD, item % HEADS, packed % FIELD
 
 
 @triton.jit
 def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                     M_BLOCKS: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
+                     FIELD: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
     """Grid (bound * HEADS + ZERO_PROGRAMS,): items past the real count exit, the last programs
     zero the spare rows."""
     item = tl.program_id(0)
@@ -385,9 +430,9 @@ def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_ou
             out, stride_out, first_row, tokens, item - zero_first, ZERO_PROGRAMS, HEADS, HEAD_DIM, BLOCK_M
         )
         return
-    if item >= tl.load(count) * HEADS:
+    start, length, head, m_block = _work_item(work, item, HEADS, FIELD)
+    if length == 0:  # past the real entries (no real sequence is empty: it has no entry)
         return
-    start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
     _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
                   HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
 
@@ -396,13 +441,13 @@ def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_ou
 def _persistent_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                        qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                        BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
-                       M_BLOCKS: tl.constexpr):  # fmt: skip
+                       FIELD: tl.constexpr):  # fmt: skip
     """Grid (programs,): each walks items pid, pid + programs, ..., then zeroes its share of the
     spare rows."""
     pid = tl.program_id(0)
     programs = tl.num_programs(0)
     for item in range(pid, tl.load(count) * HEADS, programs):
-        start, length, head, m_block = _work_item(cu, work, item, HEADS, M_BLOCKS)
+        start, length, head, m_block = _work_item(work, item, HEADS, FIELD)
         _attend_block(qkv, out, inv_scale, stride_qkv, stride_out, start, length, head, m_block, qk_scale,
                       HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
     _zero_rows(out, stride_out, tl.load(cu + n_seqs), tokens, pid, programs, HEADS, HEAD_DIM, BLOCK_M)

@@ -67,3 +67,20 @@ def test_qk_in_e4m3_is_attention_of_per_token_rounded_queries_and_keys(results: 
 
 def test_the_plan_lists_every_real_query_block_once(results: Any) -> None:
     assert all(ok == 1 for ok in results["plan"].values()), results["plan"]
+
+
+def test_a_config_refuses_what_no_launch_could_take() -> None:
+    from crowdperf.backends.triton_attention import AttentionConfig
+
+    for bad in ({"block_m": 48}, {"block_n": 8}, {"grid": "diagonal"}, {"max_registers": 300}):
+        with pytest.raises(ValueError):
+            AttentionConfig(**bad)  # type: ignore[arg-type]
+    assert AttentionConfig(max_registers=96).name == "worklist m64 n64 w4 s2 r96"
+
+
+def test_large_batches_get_the_large_tiling_and_small_ones_keep_the_plain_one() -> None:
+    from crowdperf.backends.triton_attention import LARGE, LARGE_MIN_TOKENS, AttentionConfig, default_config
+
+    assert default_config(180_000) == default_config(LARGE_MIN_TOKENS) == LARGE
+    assert default_config(LARGE_MIN_TOKENS - 1) == default_config(176) == AttentionConfig()
+    assert AttentionConfig() != LARGE

@@ -79,7 +79,7 @@ class Fp8Options:
     batches of at least ``TMA_MIN_TOKENS`` tokens on the Triton GEMM with this tiling instead of
     cuBLASLt; ``large_gelu_gemm``: the first FFN product's tiling there instead of
     ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``).
-    ``attention``: the Triton attention's tiling and form (None: ``AttentionConfig()``'s;
+    ``attention``: the Triton attention's tiling and form (None: ``default_config``'s per batch;
     bench/gpu.py's ``-ta``).
     ``residual_e4m3``: the residual stream in e4m3, as NVIDIA's INT8 BERT keeps it in int8: each
     residual + LayerNorm reads the e4m3 copy the next GEMM reads (at that GEMM's input scale)
@@ -144,9 +144,9 @@ def _plan_attention(
     config: AttentionConfig | None,
 ) -> AttentionPlan:
     # imported here: Triton runs on GPUs (and in its interpreter for the CPU tests) only
-    from crowdperf.backends.triton_attention import AttentionConfig, plan_attention
+    from crowdperf.backends.triton_attention import plan_attention
 
-    return plan_attention(cu_seqlens, max_len, tokens, heads, head_dim, config or AttentionConfig())
+    return plan_attention(cu_seqlens, max_len, tokens, heads, head_dim, config)
 
 
 def _varlen_attention(qkv: torch.Tensor, plan: AttentionPlan, out_inv_scale: torch.Tensor) -> torch.Tensor:
