@@ -341,3 +341,14 @@ def test_packed_batches_through_triton_attention_answer_as_padded_ones(chosen: b
     cosine = torch.nn.functional.cosine_similarity(got.flatten(), padded.flatten(), dim=0)
     assert float(cosine) > 0.995
     assert float((got - padded).abs().max()) < 0.1 * float(padded.abs().max())
+
+
+@pytest.mark.parametrize("round_name", ["v4.1", "v6.1"])
+def test_each_benchmark_gets_the_fp8_form_its_accuracy_target_allows(round_name: str) -> None:
+    """bert-99 (and the stand-ins for it) keep the residual stream in e4m3; bert-99.9, whose
+    target is ten times tighter, keeps it in 16 bits."""
+    from crowdperf.workloads.bert.workload import fp8_options
+
+    assert all(fp8_options(m, round_name).residual_e4m3 for m in ("bert-99", "tiny", "bert-large"))
+    assert not fp8_options("bert-99.9", round_name).residual_e4m3
+    assert fp8_options("bert-99", round_name) == Fp8Options()  # bert-99's form is the default

@@ -45,6 +45,7 @@ from crowdperf.workloads.bert.calibration import calibration_rows, unpadded_batc
 from crowdperf.workloads.bert.dataset import FeatureBatch, SquadFeatures, load_features
 from crowdperf.workloads.bert.model_config import GeneratedWeights
 from crowdperf.workloads.bert.model_files import generated_model_asset
+from crowdperf.workloads.bert.rules import RULES
 from crowdperf.workloads.bert.runners import BertRunner, OnnxBertRunner, PaddedTorchRunner, warmup_widths
 from crowdperf.workloads.bert.sample_source import SquadSampleSource
 
@@ -114,6 +115,14 @@ def bert_runner(
     else:
         runner = PaddedTorchRunner(backend, graphs=cuda and cuda_graphs, max_width=max_len)
     return runner, info
+
+
+def fp8_options(model: str, round_name: str) -> Fp8Options:
+    """The FP8 form ``model``'s benchmark asks for in ``round_name``: by its accuracy target
+    (``Fp8Options.for_accuracy``; a stand-in model, tiny or bert-large, by its benchmark's)."""
+    from crowdperf.workloads.bert.fp8_model import Fp8Options
+
+    return Fp8Options.for_accuracy(RULES[model].benchmark.accuracy_target(round_name).fraction)
 
 
 def as_harness_result(acc: SquadAccuracy) -> AccuracyResult:
@@ -238,15 +247,14 @@ class BertWorkload:
         model_file = self._model_file(spec, settings, features, spec.allow_download)
         devices = accelerators.resolve(spec.devices)
         max_len = features.params.max_seq_length
-        calibration = (
-            list(unpadded_batches(features, calibration_rows(features)))
-            if spec.precision is Precision.FP8
-            else []
-        )
+        calibration, fp8 = [], None
+        if spec.precision is Precision.FP8:
+            calibration = list(unpadded_batches(features, calibration_rows(features)))
+            fp8 = fp8_options(self.model, spec.round)
         loaded = [
             bert_runner(
                 spec.backend, model_file.path, d, spec.precision, spec.threads, max_len=max_len,
-                calibration=calibration,
+                calibration=calibration, fp8=fp8,
             )
             for d in devices
         ]  # fmt: skip
