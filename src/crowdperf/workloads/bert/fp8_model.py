@@ -8,7 +8,9 @@
                                 softmax, LayerNorm, GELU and the QA head stay 16-bit
 
 Static scales: each GEMM's input scale is fixed at calibration (amax / 448), so the op before it
-writes its output straight to e4m3, never a reduction over the batch at run time. On a GPU with
+writes its output straight to e4m3, never a reduction over the batch at run time. The residual
+stream is that e4m3 copy too (``Fp8Options.residual_e4m3``; bert-99.9's form keeps it 16-bit,
+``Fp8Options.for_accuracy``). On a GPU with
 Triton (``Fp8Options``): LayerNorm + quantize and residual + LayerNorm + quantize are one
 hand-written Triton kernel each (backends/triton_layernorm.py; Inductor's as an option); the
 first FFN product is a Triton GEMM with GELU + quantize in its epilogue (backends/triton_fp8_gemm.py); packed
