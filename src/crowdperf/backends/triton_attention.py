@@ -220,12 +220,16 @@ def varlen_attention(
         )  # fmt: skip
         return out
     assert plan.work is not None and plan.work_count is not None
-    tensors = (qkv, out, plan.cu_seqlens, plan.work, plan.work_count, inv_scale)
-    args = (*tensors, qkv.stride(0), out.stride(0), t, n, scale)
-    if cfg.grid == "worklist":
-        _worklist_kernel[(plan.programs,)](*args, FIELD=_BLOCK_FIELD, ZERO_PROGRAMS=_ZERO_PROGRAMS, **common)
+    rest = (inv_scale, qkv.stride(0), out.stride(0), t, n, scale)
+    if cfg.grid == "worklist":  # empty entries end the real ones: no count to read
+        _worklist_kernel[(plan.programs,)](
+            qkv, out, plan.cu_seqlens, plan.work, *rest, FIELD=_BLOCK_FIELD, ZERO_PROGRAMS=_ZERO_PROGRAMS,
+            **common,
+        )  # fmt: skip
     else:
-        _persistent_kernel[(plan.programs,)](*args, FIELD=_BLOCK_FIELD, **common)
+        _persistent_kernel[(plan.programs,)](
+            qkv, out, plan.cu_seqlens, plan.work, plan.work_count, *rest, FIELD=_BLOCK_FIELD, **common
+        )
     return out
 
 
@@ -416,7 +420,7 @@ def _work_item(work, item, HEADS: tl.constexpr, FIELD: tl.constexpr):
 
 
 @triton.jit
-def _worklist_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
+def _worklist_kernel(qkv, out, cu, work, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
                      FIELD: tl.constexpr, ZERO_PROGRAMS: tl.constexpr):  # fmt: skip
