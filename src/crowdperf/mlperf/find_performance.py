@@ -3,9 +3,12 @@
     Offline       the best samples/s of two probes of ~``probe_ms`` (sized by short probes first)
     SingleStream  90th-percentile latency (ms) over >= 64 queries (early stopping's minimum)
     MultiStream   99th-percentile per-query latency (ms)
-    Server        the highest target QPS whose probe meets the workload's latency bound (BERT: p99
-                  <= 130 ms, mlperf.conf bert.Server.target_latency): start at 0.9 x Offline, double or halve
-                  until bracketed, then bisect to 5 % (at most ``MAX_SERVER_PROBES`` probes)
+    Server        the highest target QPS the system sustains under the workload's latency bound
+                  (BERT: p99 <= 130 ms, mlperf.conf bert.Server.target_latency): short probes
+                  bracket it from 0.9 x Offline and bisect to 5 %, capped by what failed probes
+                  completed; then one probe long enough that 4 % over capacity breaks the bound
+                  (test mode: 3.25 s) confirms it, stepping down 5 % on a failure
+                  (server_search.py says why a short probe alone reports too much)
 
 All probes of one search run in one child process (``probes.Prober``).
 """
@@ -15,18 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from crowdperf.errors import ResultsError
 from crowdperf.mlperf import progress
 from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.progress import Phase
 from crowdperf.mlperf.rounds import SINGLE_STREAM_MIN_QUERIES, Scenario, Seeds
+from crowdperf.mlperf.server_search import ServerSearch, SustainedQps
 from crowdperf.mlperf.spec import ExecutionMode, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
 from crowdperf.mlperf.workload import OpenWorkload, load_workload
 
-MAX_SERVER_PROBES = 8
 OFFLINE_TIMED_PROBES = 2
-SERVER_MIN_QUERIES = 100  # enough for a 99th percentile
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class Measurement:
     scenario: Scenario
     value: float
     unit: str
-    probes: int
+    probes: int  # LoadGen tests the search ran (Offline sizing included)
+    note: str = ""  # how the value was found, one line (Server: its confirmation)
 
 
 class TargetSearch:
@@ -80,34 +82,19 @@ class TargetSearch:
             return float(log["result_90.00_percentile_latency_ns"]) / 1e6
         return float(log["result_99.00_percentile_per_query_latency_ns"]) / 1e6
 
-    def server_passes(self, qps: float) -> bool:
-        log = self.prober.probe(
-            Scenario.SERVER,
-            server_target_qps=qps,
-            server_target_latency_ns=self.job.latency_bound_ns,
-            server_target_latency_percentile=0.99,
-            min_query_count=SERVER_MIN_QUERIES,
-            max_duration_ms=self.prober.probe_ms * 10,
-        )
-        p99 = float(log["result_99.00_percentile_latency_ns"])
-        return p99 <= self.job.latency_bound_ns and not log.errors
+    def server_qps(self, offline_qps: float) -> SustainedQps:
+        """The highest QPS that held the latency bound over a confirmation probe (server_search.py)."""
+        search = ServerSearch(self.prober, self.job.latency_bound_ns, probe_ms=self.prober.probe_ms)
+        return search.highest(offline_qps)
 
-    def server_qps(self, offline_qps: float) -> float:
-        passed, failed, q = 0.0, 0.0, max(offline_qps * 0.9, 0.1)
-        for _ in range(MAX_SERVER_PROBES):
-            if self.server_passes(q):
-                passed = q
-            else:
-                failed = q
-            if passed and failed and (failed - passed) / failed < 0.05:
-                break
-            q = (passed + failed) / 2 if passed and failed else (q * 2 if not failed else q / 2)
-        if not passed:
-            raise ResultsError(
-                f"no Server QPS down to {q:.3g} met the {self.job.latency_bound_ns / 1e6:.0f} ms p99 bound",
-                hint="use a faster backend/device or a smaller --batch-size",
-            )
-        return passed
+    def measure(self, scenario: Scenario) -> Measurement:
+        """The target of ``scenario`` (the workload opened and warmed up by the caller)."""
+        if scenario is Scenario.OFFLINE:
+            return Measurement(scenario, self.offline_qps(), "samples/s", self.prober.count)
+        if scenario is Scenario.SERVER:
+            found = self.server_qps(self.job.offline_qps or self.offline_qps())
+            return Measurement(scenario, found.qps, "samples/s", self.prober.count, found.describe())
+        return Measurement(scenario, self.latency_ms(scenario), "ms", self.prober.count)
 
 
 def search(job: FindJob) -> Measurement:
@@ -123,11 +110,6 @@ def search(job: FindJob) -> Measurement:
             probed = (scenario, Scenario.OFFLINE) if scenario is Scenario.SERVER else (scenario,)
             warmup(max(default_batch_size(s, job.spec.batch_size, opened.source) for s in probed))
         progress.report_phase(Phase.SEARCH, unit="probes")
-        if scenario is Scenario.OFFLINE:
-            return Measurement(scenario, search_.offline_qps(), "samples/s", search_.prober.count)
-        if scenario is Scenario.SERVER:
-            qps = search_.server_qps(job.offline_qps or search_.offline_qps())
-            return Measurement(scenario, qps, "samples/s", search_.prober.count)
-        return Measurement(scenario, search_.latency_ms(scenario), "ms", search_.prober.count)
+        return search_.measure(scenario)
     finally:
         opened.close()

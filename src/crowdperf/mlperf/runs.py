@@ -213,6 +213,8 @@ def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = Non
         raise InterruptedRun("interrupted; nothing was stored") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if m.note:
+        ctx.say(f"{spec.scenario} find-performance: {m.note}")
     ctx.store.save(
         StoredTarget(
             system,

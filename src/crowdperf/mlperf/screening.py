@@ -130,7 +130,7 @@ def _screen_one(job: ScreenJob, opened: OpenWorkload, batch_size: int | None, st
     work = job.find.work_dir / f"config-{batch_size or 'default'}"
     search = TargetSearch(replace(job.find, spec=spec, work_dir=work), opened)
     with PowerSampler(open_meters(opened.runtime.devices, job.meters)) as sampler:
-        performance = _measure(search, spec.scenario)
+        performance = search.measure(spec.scenario)
     power = _probe_power(search.prober, sampler)
     accuracy = None
     if job.accuracy_count is not None:
@@ -146,16 +146,6 @@ def _screen_one(job: ScreenJob, opened: OpenWorkload, batch_size: int | None, st
         accuracy = as_accuracy_result(opened.evaluate_accuracy(log, log.parent))
     shutil.rmtree(work, ignore_errors=True)
     return Screening(performance, accuracy, power, opened.runtime, time.monotonic() - started)
-
-
-def _measure(search: TargetSearch, scenario: Scenario) -> Measurement:
-    if scenario is Scenario.OFFLINE:
-        return Measurement(scenario, search.offline_qps(), "samples/s", search.prober.count)
-    if scenario is Scenario.SERVER:
-        return Measurement(
-            scenario, search.server_qps(search.offline_qps()), "samples/s", search.prober.count
-        )
-    return Measurement(scenario, search.latency_ms(scenario), "ms", search.prober.count)
 
 
 def _probe_power(prober: Prober, sampler: PowerSampler) -> PowerSummary | None:

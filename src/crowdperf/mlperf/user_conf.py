@@ -27,8 +27,9 @@ in which a wrong target costs only time, not validity:
                          Too high only lengthens it. x 1.1 on top of kSlack: VALID unless the system
                          is > 21% faster than its best probe; at the measured speed the 600 s run
                          lasts 726 s.
-    Server target_qps    = highest passing QPS x 0.95. Too high fails the p99 bound (INVALID), too low
-                         only scores lower; short probes see less tail than 600 s runs.
+    Server target_qps    = the highest QPS that held the bound over a confirmation probe x 0.95.
+                         Too high fails the p99 bound (INVALID), too low only scores lower; the
+                         confirmation sees 4 % over capacity (server_search.py), this margin the rest.
     SingleStream / MultiStream target_latency = measured p90 x 0.4, as CM does (LoadGen
                          pre-generates queries spaced by it over 2 x min_duration, loadgen.cc
                          GenerateQueries: an expectation above half the real latency runs out of
