@@ -295,11 +295,8 @@ def check_valid_targets(plan: RunPlan, ctx: HarnessContext) -> dict[Scenario, Re
         targets = resolve_targets(spec, ctx)
         system = ctx.system_name(spec)
         stored = ctx.store.lookup(spec, system)
-        offline = (
-            ctx.store.lookup(spec, system, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else None
-        )
-        probed = target_check.probe(spec, workload_ref(spec.model), targets, offline or stored)
-        decision = target_check.decide(spec, targets, probed, offline.value if offline else None)
+        probed = target_check.probe(spec, workload_ref(spec.model), targets, stored)
+        decision = target_check.decide(spec, targets, probed)
         if targets.source == "override":
             if decision.changed and decision.invalid:
                 raise target_check.refuse_override(spec, decision)

@@ -14,9 +14,13 @@ for the run) measures it now, and the harness decides from how LoadGen sizes a v
     SingleStream  queries generated for 2 x 600 s at the expected latency run out when queries
     MultiStream   take less than half of it: the fastest probed query must stay above that (with
                   ``LATENCY_SAFETY``); else re-targeted to it x ``LATENCY_MARGIN``.
-    Server        a target the system cannot sustain fails the p99 bound (INVALID): when an
-                  Offline probe now is slower than the stored Offline value, the Server target is
-                  scaled down by the same ratio.
+    Server        a target the system cannot sustain fails the p99 bound (INVALID). A Server
+                  probe of the target itself: a 0.2 s one (far over capacity shows at once, and
+                  what it completed says where to go), then one long enough that 4 % over
+                  capacity breaks the bound (server_search.py ``ServerSearch.check``), stepping
+                  down 5 % on a failure; re-targeted to what held x ``SERVER_QPS_MARGIN``. It
+                  also catches a target stored by the old 0.5 s search, which could be ~20 %
+                  over capacity on the same, unchanged system (an Offline probe would not see it).
 
 A target the user passed (``--target-qps``/``--target-latency-ms``) is never changed: a run it
 would make INVALID is refused up front with the value that works. Each decision is one line to
@@ -35,10 +39,11 @@ from crowdperf.errors import UsageError
 from crowdperf.mlperf.isolated import run_isolated, scratch_dir
 from crowdperf.mlperf.probes import Prober
 from crowdperf.mlperf.rounds import MIN_DURATION_MS, Scenario, Seeds, get_round
+from crowdperf.mlperf.server_search import ServerSearch
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
 from crowdperf.mlperf.targets import StoredTarget
-from crowdperf.mlperf.user_conf import LATENCY_MARGIN, OFFLINE_QPS_MARGIN, ResolvedTargets
+from crowdperf.mlperf.user_conf import LATENCY_MARGIN, OFFLINE_QPS_MARGIN, SERVER_QPS_MARGIN, ResolvedTargets
 from crowdperf.mlperf.workload import load_workload
 from crowdperf.system.load import MachineLoad
 
@@ -46,20 +51,25 @@ KSLACK = 1.1  # test_settings_internal.cc: an Offline query holds 1.1 x min_dura
 OFFLINE_SAFETY = 1.05  # the run must be predicted to last this much more than 600 s
 OFFLINE_TOO_LONG = 1.6  # a run predicted to last longer than this x 600 s is re-targeted down
 LATENCY_SAFETY = 1.25  # the fastest query must stay this far above half the expected latency
-SERVER_SLOWER = 0.9  # an Offline probe this much below the stored Offline value scales Server down
+# The Server check's first probe: a target several times over capacity (the machine busy now)
+# shows within 0.2 s, and the probe's drain, which grows with its length, stays short.
+SERVER_SCREEN_MS = 200
 PROBE_FLOOR_MS = 500.0  # an Offline probe lasts at least this long (LoadGen's start-up is noise)
 PROBE_S = 0.5  # the first Offline probe's length at the stored speed
 
 
 @dataclass(frozen=True)
 class SpeedJob:
-    """What the probe child measures: Offline samples/s (Offline, Server) or the fastest query ms."""
+    """What the probe child measures: Offline samples/s, the Server QPS that holds the bound at or
+    below ``server_target_qps``, or the fastest query ms (SingleStream, MultiStream)."""
 
     spec: RunSpec
     workload_ref: str
     work_dir: Path
     seeds: Seeds
     first_samples: int
+    server_target_qps: float = 0.0  # the run's target (margin included)
+    latency_bound_ns: int = 0  # the workload's Server p99 bound
 
 
 def measure_now(job: SpeedJob) -> float:
@@ -67,10 +77,9 @@ def measure_now(job: SpeedJob) -> float:
     opened = load_workload(job.workload_ref).open(job.spec)
     try:
         scenario = job.spec.scenario
-        probed = Scenario.OFFLINE if scenario is Scenario.SERVER else scenario
         warmup = getattr(opened, "warmup", None)
         if warmup is not None:
-            warmup(default_batch_size(probed, job.spec.batch_size, opened.source))
+            warmup(default_batch_size(scenario, job.spec.batch_size, opened.source))
         prober = Prober(
             opened,
             seeds=job.seeds,
@@ -79,8 +88,11 @@ def measure_now(job: SpeedJob) -> float:
             batch_size=job.spec.batch_size,
             probe_ms=0,
         )
-        if probed is Scenario.OFFLINE:
+        if scenario is Scenario.OFFLINE:
             return prober.sizing_qps(floor_ms=PROBE_FLOOR_MS, first_samples=job.first_samples)
+        if scenario is Scenario.SERVER:
+            search = ServerSearch(prober, job.latency_bound_ns, probe_ms=SERVER_SCREEN_MS)
+            return search.check(job.server_target_qps).qps
         return prober.fastest_query_ms(scenario)
     finally:
         opened.close()
@@ -122,27 +134,26 @@ def decide_latency(targets: ResolvedTargets, fastest_ms: float) -> Decision:
     return Decision(new, True, why, invalid=True)
 
 
-def decide_server(targets: ResolvedTargets, probed_offline: float, stored_offline: float | None) -> Decision:
+def decide_server(targets: ResolvedTargets, sustained_qps: float) -> Decision:
+    """``sustained_qps``: the target, or the first lower QPS (stepping down), that held the p99
+    bound over a Server probe now (``ServerSearch.check``)."""
     target = float(targets.target_qps or 0.0)
-    if stored_offline is None:
-        return Decision(
-            targets, False, f"no stored Offline value to compare ({probed_offline:,.4g} samples/s now)"
-        )
-    ratio = probed_offline / stored_offline
-    now = f"Offline does {probed_offline:,.4g} samples/s now, {ratio:.2f}x what find-performance measured"
-    if ratio >= SERVER_SLOWER:
-        return Decision(targets, False, f"{now}: the Server target {target:,.4g} should hold")
-    why = f"{now}: the Server target {target:,.4g} would likely fail the latency bound (INVALID)"
-    return Decision(
-        replace(targets, target_qps=target * ratio, probed=probed_offline), True, why, invalid=True
+    if sustained_qps >= target:
+        held = f"a Server probe now holds the p99 bound at the target {target:,.4g} QPS"
+        return Decision(targets, False, held)
+    why = (
+        f"a Server probe now holds the p99 bound only up to {sustained_qps:,.4g} QPS: the target "
+        f"{target:,.4g} would fail it (INVALID)"
     )
+    new = replace(targets, target_qps=sustained_qps * SERVER_QPS_MARGIN, probed=sustained_qps)
+    return Decision(new, True, why, invalid=True)
 
 
-def decide(spec: RunSpec, targets: ResolvedTargets, probed: float, stored_offline: float | None) -> Decision:
+def decide(spec: RunSpec, targets: ResolvedTargets, probed: float) -> Decision:
     if spec.scenario is Scenario.OFFLINE:
         return decide_offline(targets, probed)
     if spec.scenario is Scenario.SERVER:
-        return decide_server(targets, probed, stored_offline)
+        return decide_server(targets, probed)
     return decide_latency(targets, probed)
 
 
@@ -163,7 +174,15 @@ def probe(spec: RunSpec, ref: str, targets: ResolvedTargets, stored: StoredTarge
     speed = stored.value if stored is not None and stored.unit == "samples/s" else targets.target_qps or 64.0
     work = scratch_dir("target-check")
     try:
-        job = SpeedJob(spec, ref, work, get_round(spec.round).seeds, max(8, min(int(speed * PROBE_S), 4096)))
+        job = SpeedJob(
+            spec,
+            ref,
+            work,
+            get_round(spec.round).seeds,
+            max(8, min(int(speed * PROBE_S), 4096)),
+            server_target_qps=float(targets.target_qps or 0.0),
+            latency_bound_ns=load_workload(ref).rules.benchmark.server_latency_ns,
+        )
         return float(
             run_isolated(
                 "crowdperf.mlperf.target_check:measure_now", job, work, what=f"{spec.scenario} target check"
