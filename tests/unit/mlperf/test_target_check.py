@@ -227,6 +227,10 @@ def test_an_invalid_run_says_why_in_one_line_and_the_command_that_fixes_it(tmp_p
                           server_target_latency_ns=10_000_000, min_query_count=200)  # fmt: skip
     said = explain_invalid(server, _valid(Scenario.SERVER))
     assert said is not None and "p99 latency was" in said.why and "above the 10 ms bound" in said.why
+    # 12x over capacity: the fix is under what the system completed, not 20,000 x bound / p99
+    assert "the system fell behind (it completed" in said.why
+    suggested = float(said.fix.split("--target-qps ")[1].split()[0])
+    assert 0.5 * PACED_SERVER_CAPACITY < suggested <= PACED_SERVER_CAPACITY * SERVER_QPS_MARGIN
     # ~5,000 samples/s: 1.1 x 0.5 s x 8,000 samples last ~0.9 s, VALID: nothing to explain
     valid = _invalid_log(Scenario.OFFLINE, tmp_path / "ok", offline_expected_qps=8000.0, min_query_count=1)
     assert valid.valid and explain_invalid(valid, _valid(Scenario.OFFLINE)) is None
