@@ -13,7 +13,7 @@ import pytest
 from crowdperf.mlperf.rounds import Scenario
 from crowdperf.mlperf.sut import DEFAULT_BATCH_SIZE, BatchingSut, default_batch_size, split_by_length
 from crowdperf.mlperf.synthetic_workload import SyntheticSource, expected_rows
-from crowdperf.workloads.bert.workload import call_overhead_tokens
+from crowdperf.workloads.bert.workload import call_overhead_tokens, warmup_rows
 
 
 class RecordingSource(SyntheticSource):
@@ -160,6 +160,25 @@ def test_call_overhead_from_warmup_timings() -> None:
     # 1 row of 384 in 2 ms, 8 rows in 9 ms: 1 ms per row -> 384 tokens/ms -> fixed 1 ms = 384 tokens
     assert call_overhead_tokens(0.002, 0.009, 8, 384) == pytest.approx(384.0)
     assert call_overhead_tokens(0.002, 0.002, 8, 384) == float("inf")  # extra rows were free
+
+
+def _triton_class(n: int) -> str:
+    """How Triton specialises an integer kernel argument (triton/runtime/jit.py, its
+    ``native_specialize_impl``): a constant when 1, "divisible by 16", or neither; one compile each."""
+    return "one" if n == 1 else "div16" if n % 16 == 0 else "other"
+
+
+@pytest.mark.parametrize("cuda", [True, False])
+def test_warmup_rows_compile_every_class_of_row_count_a_batch_can_have_on_a_gpu(cuda: bool) -> None:
+    """Every batch of 1..b rows (Server's dynamic batches, Offline's last one) finds its row
+    count's Triton specialisation compiled by warm-up, on a GPU; a CPU warms 1 and b only."""
+    for b in range(1, 1100):
+        rows = warmup_rows(b, cuda=cuda)
+        assert rows[0] == 1 and rows[-1] == b and all(1 <= n <= b for n in rows)
+        if cuda:
+            assert {_triton_class(n) for n in range(1, b + 1)} <= {_triton_class(n) for n in rows}, b
+        else:
+            assert rows == sorted({1, b})
 
 
 def test_server_batches_are_split_by_length_when_calls_are_cheap(tmp_path: Path) -> None:

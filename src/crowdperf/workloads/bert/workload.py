@@ -60,9 +60,29 @@ GPU_WIDTH_ALIGN = 32
 CPU_WIDTH_ALIGN = 8
 # Batch sizes without --batch-size for packed sequences on a GPU (a CPU keeps the harness's 32 / 8).
 # Offline: 1,024 features (NVIDIA's harness uses 1,024-1,280): fp8 on an H200 6,638 samples/s
-# against 6,166 in batches of 64 (docs/performance.md, session 6). Server: 64, what every
-# find-performance result in docs/performance.md was measured at.
-GPU_PACKED_BATCH_SIZES = {Scenario.OFFLINE: 1024, Scenario.SERVER: 64}
+# against 6,166 in batches of 64 (docs/performance.md, session 6). Server: 256, the most a batch
+# takes when queries queue up (quiet times still run batches of a few): the sustained-QPS search
+# on an H200, fp8, found 7,273 and 7,300 QPS at p99 89-95 ms against 6,785 at 64 (p99 62 ms) and
+# 7,374 at 384 (p99 109 ms, closer to the 130 ms bound) (session 10).
+GPU_PACKED_BATCH_SIZES = {Scenario.OFFLINE: 1024, Scenario.SERVER: 256}
+
+
+def warmup_rows(batch_size: int, *, cuda: bool) -> list[int]:
+    """The batch rows warm-up runs at each width: 1 and ``batch_size``, and on a GPU also the
+    largest multiple of 16 and the largest count that is neither that nor 1, up to it. Triton
+    compiles a kernel once per class of each integer argument (its specialisation: == 1,
+    divisible by 16, other), and the attention kernels take the batch's sequence count: warmed
+    with 1 and 256 rows only, the first measured batch of, say, 37 rows compiled them inside the
+    run. Seen on an H200: a Server search at batch 256 on fresh caches found 2,196 QPS, on warm
+    ones 7,300 (docs/performance.md, session 10)."""
+    rows = {1, batch_size}
+    if cuda:
+        if batch_size >= 16:
+            rows.add(batch_size // 16 * 16)  # the largest multiple of 16
+        other = next((n for n in range(batch_size, 1, -1) if n % 16), None)
+        if other is not None:
+            rows.add(other)  # the largest count neither 1 nor a multiple of 16
+    return sorted(rows)
 
 
 def call_overhead_tokens(one_row_s: float, full_s: float, rows: int, width: int) -> float:
@@ -192,7 +212,7 @@ class OpenBertWorkload:
             return FeatureBatch(ids, np.ones_like(ids), np.ones_like(ids))
 
         for width in widths:
-            for n in sorted({1, batch_size}):
+            for n in warmup_rows(batch_size, cuda=self._cuda):
                 runner.run(batch(n, width))
         if not runner.pads_batches:  # padding costs nothing: never split a batch
             return float("inf")
