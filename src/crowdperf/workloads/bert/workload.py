@@ -193,8 +193,9 @@ class OpenBertWorkload:
     def warmup(self, batch_size: int) -> None:
         """Untimed warm-up before LoadGen starts, on random tokens (never the QSL's samples), every
         device at once: each runner prepares for every padded width a batch can have (CUDA graphs
-        are captured here), then runs each width at batch 1 and at ``batch_size``, so no kernel
-        selection, capture or allocator growth lands inside a measured query. Timing (1, 384)
+        are captured here), then runs each width at each of ``warmup_rows`` (1, ``batch_size``,
+        and on a GPU two more), so no kernel selection, compile, capture or allocator growth lands
+        inside a measured query. Timing (1, 384)
         against (batch_size, 384) gives the fixed cost of a call, which decides how the SUT splits
         Server batches."""
         with ThreadPoolExecutor(len(self.runners)) as pool:
