@@ -11,10 +11,11 @@ the seconds. So the search runs in three steps:
 
     bracket   short probes (``probe_ms``): start at 0.9 x Offline, double or halve until one passes
               and one fails, then bisect to ``BISECT_TO``
-    ceiling   a failed probe's completed samples/s. LoadGen's completed rate is (samples - 1) /
-              final_query_all_samples_done_time (mlcommons/inference loadgen/results.cc
-              ``LogDetail``): an overloaded system works flat out from the first query to the
-              last answer, so it is the system's capacity, and no higher target is sustainable.
+    ceiling   a failed probe's completed samples/s when it fell behind. LoadGen's completed rate
+              is (samples - 1) / final_query_all_samples_done_time (mlcommons/inference
+              loadgen/results.cc ``LogDetail``): an overloaded system works flat out from the
+              first query to the last answer, so it is the system's capacity, and no higher
+              target is sustainable (never taken under the most any probe completed).
               It caps the bracket: the first failure's completed rate x ``STEP_DOWN`` is the next
               target when nothing has passed yet
     confirm   the candidate (the highest pass, at most the ceiling) with one probe of
@@ -157,17 +158,19 @@ class ServerSearch:
         """The candidate (the highest short pass, at most the lowest ceiling) and, when the
         candidate is that pass, its probe."""
         passed, failed, best = 0.0, math.inf, None
+        done = 0.0  # the most any probe completed a second: the system does at least that
         q = start_qps
         for _ in range(MAX_SEARCH_PROBES):
             self.search_probes += 1
             p = self.probe(q, self.probe_ms)
             probed = q
+            done = max(done, p.completed_qps)
             if p.passes(self.bound_ns):
                 if q > passed:
                     passed, best = q, p
             else:
                 first_failure = failed == math.inf
-                failed = min(failed, q, p.completed_qps or q)  # the ceiling: see the docstring
+                failed = min(failed, q, self._ceiling(p, done))
             if passed and (failed <= passed or (failed - passed) / failed < BISECT_TO):
                 break
             if not passed:  # just under what the system completed, then halve
@@ -182,6 +185,16 @@ class ServerSearch:
         if failed < passed:  # a target the system could not complete: confirm the ceiling
             return failed, None
         return passed, best
+
+    def _ceiling(self, failed: ServerProbe, done: float) -> float:
+        """What a failed probe says the system cannot sustain: its completed rate when it fell
+        behind (its capacity, see the docstring), but never under what some probe completed (a
+        stall inside one probe, a kernel compiled mid-run, slows its completed rate, not the
+        system's: seen on an H200 at batch 512, 4,340/s completed after a pass at 7,102 that
+        completed 6,648/s); a failure by latency alone caps at its target."""
+        if failed.fell_behind(self.bound_ns) and failed.completed_qps:
+            return max(failed.completed_qps, done)
+        return failed.target_qps
 
     def confirm(self, qps: float) -> SustainedQps:
         """``qps`` or, stepping down, the first lower QPS that holds the bound over a probe of
