@@ -23,6 +23,14 @@ if not Path("/dev/nvidia0").exists():
 
         fix_interpreter()  # where it disagrees with a GPU (tests/triton_interpreter.py)
 
+# Rich's consoles (crowdperf.cli.console) fix their width from COLUMNS when they are built, so an
+# inherited COLUMNS would decide how every table wraps and a test that passes its own COLUMNS to a
+# command would no longer get it: a user's shell may export one, and GNU readline (imported with
+# pdb by pytest) puts COLUMNS=80 and LINES=24 into the environment every child process inherits,
+# pytest-xdist's workers included. Tests run as if no terminal were attached.
+for _terminal_var in ("COLUMNS", "LINES"):
+    os.environ.pop(_terminal_var, None)
+
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent
 # ../shared from the main checkout; ../../shared from a worktree under /work/wt/<branch>; .data/
