@@ -40,11 +40,14 @@ RAY = Path(sys.executable).with_name("ray")
 # network; these keep every connection on 127.0.0.1 and need no token (a test on loopback). On a
 # busy 2-core machine a worker may take long to start and memory may be tight because of others'
 # jobs: a longer registration timeout, and no memory monitor killing tasks (the test's are small).
+# No drain on SIGTERM: the fixture's SIGTERM reaches the whole group, GCS included, so Ray's drain
+# request (30 s by default) can only time out, and the teardown would wait it out every run.
 LOOPBACK_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_worker_register_timeout_seconds": "180",
     "RAY_memory_monitor_refresh_ms": "0",
+    "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
 }
 NODE_START_S = 120  # a loaded 2-core machine starts a node in ~10 s; far more is a broken node
 EXPLORE_S = 240  # each of the test's explorations: about 20-30 s on the shared 2-core machine
