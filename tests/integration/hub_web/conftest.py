@@ -3,6 +3,7 @@ hub_web_rows.py, the web app over it, and real submission trees (real LoadGen lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hub_web_rows import ROWS, add_result
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from crowdperf.hub.store import Store, database_url, open_store
 from crowdperf.hub.web.app import WebConfig, create_app
@@ -31,6 +33,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         pytest.skip("CROWDPERF_TEST_PG_URL not set (see scripts/ci_postgres.sh)")
     schema = f"w_{uuid.uuid4().hex[:12]}"
     admin = create_engine(database_url(url))
+    with contextlib.suppress(DBAPIError), admin.begin() as c:
+        # pg_trgm in public (as tests/unit/hub/conftest.py does): else the migration creates it in
+        # this test's schema, where another test running at the same time (pytest-xdist) finds
+        # it, and this schema's DROP ... CASCADE takes that test's trigram indexes along
+        c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
     with admin.begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))  # our own generated name, not user input
     pg_url = make_url(database_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
