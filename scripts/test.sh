@@ -9,4 +9,7 @@ source "$(dirname "$0")/_venv.sh"
 .venv/bin/lint-imports  # the layer contract: pyproject.toml [tool.importlinter]
 .venv/bin/python scripts/check_import_cycles.py  # no file-level import cycles, no hidden folders
 .venv/bin/mypy src
-exec .venv/bin/python -m pytest "$@"
+# Two pytest-xdist workers (CI's 2 cores), each file on one worker in its own order, so module and
+# session fixtures are built once per worker. Tests own what they touch (tmp_path, CROWDPERF_CACHE,
+# a free port, a PostgreSQL schema of their own). A later -n wins: `-n 0 -s` runs in this process.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
