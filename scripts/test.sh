@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Quick start, command 2: set up .venv with the test extras and run lint + the test suite.
 source "$(dirname "$0")/_venv.sh"
+# The suite starts a few hundred Python processes (CLI commands, LoadGen children): let them share
+# compiled bytecode instead of each compiling crowdperf anew (~15 % of tests/cli's time).
+unset PYTHONDONTWRITEBYTECODE
 # torch 2.13.0: the CPU build these machines carry; a bare "torch" would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[dev,torch]"
