@@ -41,7 +41,7 @@ from crowdperf.mlperf.loadgen_runner import as_accuracy_result
 from crowdperf.mlperf.logs import parse_detail_log
 from crowdperf.mlperf.power import loadgen_samples, loadgen_window
 from crowdperf.mlperf.probes import Prober
-from crowdperf.mlperf.rounds import Scenario, get_round
+from crowdperf.mlperf.rounds import get_round
 from crowdperf.mlperf.runs import HarnessContext, preflight, with_resolved_devices
 from crowdperf.mlperf.spec import Mode, RunPlan, RunSpec
 from crowdperf.mlperf.sut import default_batch_size
@@ -102,11 +102,8 @@ def screen_child(job: ScreenJob) -> tuple[ScreenOutcome, ...]:
         return tuple(_written(job, i, failure) for i in range(len(job.batch_sizes)))
     try:
         warmup = getattr(opened, "warmup", None)
-        if warmup is not None:  # the Server search probes Offline first, at the larger batch
-            scenarios = (
-                (spec.scenario, Scenario.OFFLINE) if spec.scenario is Scenario.SERVER else (spec.scenario,)
-            )
-            warmup(max(default_batch_size(s, b, opened.source) for s in scenarios for b in job.batch_sizes))
+        if warmup is not None:  # at the scenario's largest batch, as find_performance.search does
+            warmup(max(default_batch_size(spec.scenario, b, opened.source) for b in job.batch_sizes))
         outcomes = []
         for i, batch_size in enumerate(job.batch_sizes):
             try:

@@ -79,9 +79,8 @@ def warmup_rows(batch_size: int, *, cuda: bool) -> list[int]:
     if cuda:
         if batch_size >= 16:
             rows.add(batch_size // 16 * 16)  # the largest multiple of 16
-        other = next((n for n in range(batch_size, 1, -1) if n % 16), None)
-        if other is not None:
-            rows.add(other)  # the largest count neither 1 nor a multiple of 16
+        if batch_size > 2:  # the largest count neither 1 nor a multiple of 16
+            rows.add(batch_size if batch_size % 16 else batch_size - 1)
     return sorted(rows)
 
 
