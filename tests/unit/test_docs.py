@@ -74,3 +74,20 @@ def test_every_docs_page_is_linked_from_readme() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [p.name for p in DOCS.glob("*.md") if f"(docs/{p.name})" not in readme]
     assert not missing, f"docs pages not linked from README's docs index: {missing}"
+
+
+def test_no_help_text_is_eaten_by_rich_markup() -> None:
+    """typer renders --help through rich, which takes "[word...]" for a markup tag and drops it:
+    "batch size [default: ...]" printed as "batch size ." (every option and command help)."""
+    import typer.main
+    from rich.text import Text
+
+    from crowdperf.cli.main import app
+
+    gen = _generator()
+    root = typer.main.get_command(app)
+    eaten = []
+    for ctx, cmd in gen._walk(root, gen._context(root, "crowdperf", None)):
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        eaten += [f"{ctx.command_path}: {t!r}" for t in texts if Text.from_markup(t).plain != t]
+    assert not eaten, "rich would drop part of these; avoid [...] or escape it:\n" + "\n".join(eaten)

@@ -183,7 +183,7 @@ def explore(
     ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed points again."),
     ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Run points as Ray tasks on this cluster (crowdperf[ray])."
+        None, "--ray-address", help="Run points as Ray tasks on this cluster (needs crowdperf's 'ray' extra)."
     ),
     model_path: Path | None = typer.Option(None, help="Local model file."),
     dataset_path: Path | None = typer.Option(None, help="Local SQuAD dev-v1.1.json."),

@@ -94,8 +94,8 @@ def run(
     threads: int | None = typer.Option(None, help="Backend intra-op threads."),
     batch_size: int | None = typer.Option(
         None,
-        help="Offline/Server batch size [default: the workload's for its device (BERT, packed on "
-        "a GPU: 1024 Offline, 256 Server), else 32 Offline, 8 Server].",
+        help="Offline/Server batch size (default: the workload's for its device, BERT packed on "
+        "a GPU 1024 Offline and 256 Server, else 32 Offline and 8 Server).",
     ),
     model_path: Path | None = typer.Option(None, help="Local model file."),
     dataset_path: Path | None = typer.Option(None, help="Local SQuAD dev-v1.1.json."),
