@@ -261,9 +261,17 @@ def _sm_count(device: torch.device) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # kernels
+#
+# Integer arguments that change from batch to batch (sequence counts, token counts, the work
+# list's bound) are ``do_not_specialize``: Triton otherwise compiles a kernel once per class of
+# each one (== 1, divisible by 16, other), so a Server batch whose counts fell in a class warm-up
+# had not met compiled inside a measured query. Seen on an H200 with fresh caches: a 0.36 s
+# compile of ``_plan_kernel`` in a Server probe (n odd, bound divisible by 16) failed its p99,
+# and the search found 4,075-6,175 QPS against 7,300 warm (docs/performance.md, session 11).
+# Only loop bounds and masks read them: the compiled code loses nothing.
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["n", "bound"])
 def _plan_kernel(cu, work, count, n, bound, BLOCK_M: tl.constexpr, M_BLOCKS: tl.constexpr,
                  FIELD: tl.constexpr, CHUNK: tl.constexpr):  # fmt: skip
     """One program: sequence i's query blocks j < min(cdiv(L_i, BLOCK_M), M_BLOCKS) go to
@@ -384,7 +392,7 @@ def _zero_rows(out, stride_out, first_row, tokens, first, step,
             tl.store(ptrs + h * HEAD_DIM, zeros, mask=(rows < tokens)[:, None])
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["tokens", "n_seqs"])
 def _padded_kernel(qkv, out, cu, inv_scale, stride_qkv, stride_out, tokens, n_seqs, qk_scale,
                    HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                    BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
@@ -419,7 +427,7 @@ def _work_item(work, item, HEADS: tl.constexpr, FIELD: tl.constexpr):
     return start, packed // FIELD, item % HEADS, packed % FIELD
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["tokens", "n_seqs"])
 def _worklist_kernel(qkv, out, cu, work, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                      qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
@@ -441,7 +449,7 @@ def _worklist_kernel(qkv, out, cu, work, inv_scale, stride_qkv, stride_out, toke
                   HEADS, HEAD_DIM, BLOCK_M, BLOCK_N, FP8_OUT, QK_FP8)  # fmt: skip
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["tokens", "n_seqs"])
 def _persistent_kernel(qkv, out, cu, work, count, inv_scale, stride_qkv, stride_out, tokens, n_seqs,
                        qk_scale, HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
                        BLOCK_N: tl.constexpr, FP8_OUT: tl.constexpr, QK_FP8: tl.constexpr,
