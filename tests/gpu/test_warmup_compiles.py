@@ -46,7 +46,7 @@ def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return compiled
 
 
-@pytest.mark.parametrize("batch_size", [256, 1024])  # Server's and Offline's GPU defaults
+@pytest.mark.parametrize("batch_size", [100, 256, 1024])  # a --batch-size; Server's and Offline's defaults
 def test_no_kernel_compiles_after_warmup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
 ) -> None:
