@@ -22,13 +22,14 @@ the seconds. So the search runs in three steps:
               ``confirm_ms`` = bound / ``DETECTABLE_OVERLOAD`` (3.25 s for 130 ms), long enough
               that a target 4 % over capacity breaks the bound; valid mode's 10 s probes already
               are. On a failure: ``STEP_DOWN`` x the lower of the target and that probe's
-              completed rate, and confirm again. When the candidate was the ceiling and a short
-              probe above it passed, a confirmed candidate steps up by 1 / ``STEP_DOWN`` towards
-              that pass until one fails: a short probe's completed rate also drops when the
-              system was slow for a moment (seen on an H200 with fresh caches: the first two
-              probes completed 6,448 and 6,084/s, the search confirmed 6,448 with p99 53 ms,
-              and the same search on the next start found 7,287). At most ``MAX_CONFIRMATIONS``
-              probes; the answer is the highest that held the bound
+              completed rate, and confirm again. Once one holds, step up by 1 / ``STEP_DOWN``
+              while confirmations hold, never to a target a short probe failed: an overloaded
+              short probe's completed rate can fall under the capacity (the SUT's Python threads
+              share the interpreter with LoadGen's callbacks, which double with the target; a
+              slow moment weighs on a 0.5 s probe). Seen on an H200 with fresh caches: probes
+              at 2x the target completed 6,084-6,750/s in four searches and 7,538-7,674/s in
+              two; one search confirmed 6,448 with p99 53 ms where the next found 7,287. At
+              most ``MAX_CONFIRMATIONS`` probes; the answer is the highest that held the bound
 
 A probe passes when LoadGen logged no error, its p99 is within the bound, and its backlog at the
 end, final_query_all_samples_done_time - final_query_scheduled_time (results.cc: both times are
@@ -58,7 +59,6 @@ MAX_SEARCH_PROBES = 8  # short probes in the bracket and bisection
 DETECTABLE_OVERLOAD = 0.04  # a confirmation probe fails at 4 % over capacity (see the docstring)
 STEP_DOWN = 0.95  # after a failed confirmation (and below the first failure's completed rate)
 MAX_CONFIRMATIONS = 4  # confirmation probes: down to 0.95^3 = 0.86 x the first candidate
-MIN_STEP_UP = 0.01  # a step up closer than this to the short pass above is not worth a probe
 SERVER_MIN_QUERIES = 100  # enough for a 99th percentile
 
 
@@ -154,15 +154,16 @@ class ServerSearch:
 
     def highest(self, offline_qps: float) -> SustainedQps:
         """find-performance's answer: bracket from 0.9 x ``offline_qps``, then confirm."""
-        candidate, passing, highest_pass = self.bracket(max(offline_qps * START_FRACTION, 0.1))
+        candidate, passing, failed_target = self.bracket(max(offline_qps * START_FRACTION, 0.1))
         if passing is not None and passing.duration_ms >= self.confirm_ms:  # valid mode: 10 s probes
             return SustainedQps(candidate, passing, self.search_probes, 0)
-        return self.confirm(candidate, up_to=highest_pass)
+        return self.confirm(candidate, below=failed_target)
 
     def bracket(self, start_qps: float) -> tuple[float, ServerProbe | None, float]:
         """The candidate (the highest short pass, at most the lowest ceiling), when the candidate
-        is that pass its probe, and the highest short pass."""
+        is that pass its probe, and the lowest target a short probe failed (inf: none)."""
         passed, failed, best = 0.0, math.inf, None
+        failed_target = math.inf
         done = 0.0  # the most any probe completed a second: the system does at least that
         q = start_qps
         for _ in range(MAX_SEARCH_PROBES):
@@ -176,6 +177,7 @@ class ServerSearch:
             else:
                 first_failure = failed == math.inf
                 failed = min(failed, q, self._ceiling(p, done))
+                failed_target = min(failed_target, q)
             if passed and (failed <= passed or (failed - passed) / failed < BISECT_TO):
                 break
             if not passed:  # just under what the system completed, then halve
@@ -188,8 +190,8 @@ class ServerSearch:
                 hint="use a faster backend/device or a smaller --batch-size",
             )
         if failed < passed:  # a target the system could not complete: confirm the ceiling
-            return failed, None, passed
-        return passed, best, passed
+            return failed, None, failed_target
+        return passed, best, failed_target
 
     def _ceiling(self, failed: ServerProbe, done: float) -> float:
         """What a failed probe says the system cannot sustain: its completed rate when it fell
@@ -201,10 +203,11 @@ class ServerSearch:
             return max(failed.completed_qps, done)
         return failed.target_qps
 
-    def confirm(self, qps: float, *, up_to: float = 0.0) -> SustainedQps:
+    def confirm(self, qps: float, *, below: float = 0.0) -> SustainedQps:
         """``qps`` or, stepping down, the first lower QPS that holds the bound over a probe of
-        ``confirm_ms``; once one holds, steps of 1 / ``STEP_DOWN`` up to ``up_to`` (a short pass
-        above ``qps``) while they hold. A ResultsError when ``MAX_CONFIRMATIONS`` found none."""
+        ``confirm_ms``; once one holds, steps of 1 / ``STEP_DOWN`` up while they hold, each under
+        ``below`` (a target a short probe failed; 0: no steps up). The highest that held; a
+        ResultsError when ``MAX_CONFIRMATIONS`` probes found none."""
         q = last = qps
         held: tuple[float, ServerProbe] | None = None
         for _ in range(MAX_CONFIRMATIONS):
@@ -212,9 +215,9 @@ class ServerSearch:
             p = self.probe(q, self.confirm_ms)
             if p.passes(self.bound_ns):
                 held = (q, p)
-                if q * (1 + MIN_STEP_UP) >= up_to:
+                if q / STEP_DOWN >= below:
                     break
-                q = min(up_to, q / STEP_DOWN)
+                q /= STEP_DOWN
             elif held is not None:  # a step up failed: the last QPS that held stands
                 break
             else:
