@@ -24,7 +24,7 @@ the seconds. So the search runs in three steps:
               are. On a failure: ``STEP_DOWN`` x the lower of the target and that probe's
               completed rate, and confirm again. Once one holds, step up by 1 / ``STEP_DOWN``
               while confirmations hold, never to a target a short probe failed: an overloaded
-              short probe's completed rate can fall under the capacity (the SUT's Python threads
+              short probe's completed rate can fall under the capacity (likely: the SUT's threads
               share the interpreter with LoadGen's callbacks, which double with the target; a
               slow moment weighs on a 0.5 s probe). Seen on an H200 with fresh caches: probes
               at 2x the target completed 6,084-6,750/s in four searches and 7,538-7,674/s in
