@@ -1,6 +1,7 @@
-"""After the harness's warm-up, no batch a run can send compiles a Triton kernel (run through the
-device tool). A compile inside a measured query costs 0.2-1.3 s: enough to fail a Server probe's
-p99 and make the sustained-QPS search find a fraction of what the GPU sustains."""
+"""After the harness's warm-up, no batch a run can send compiles a Triton kernel or recompiles a
+``torch.compile`` graph (run through the device tool). A compile inside a measured query costs
+0.2-1.3 s: enough to fail a Server probe's p99 and make the sustained-QPS search find a fraction
+of what the GPU sustains."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def test_no_kernel_compiles_after_warmup(
     workload = OpenBertWorkload("bert-large", features, [runner], [info], {}, "model")
     workload.warmup(batch_size)
     compiled = _count_compiles(monkeypatch)
+    graphs_before = _dynamo_graphs()
     rng = np.random.default_rng(batch_size)
     # every row count class (1, multiples of 16, others), sequence lengths of every kind: the
     # graph buckets, the eager path past GRAPH_MAX_TOKENS, odd and even work-list bounds
@@ -73,3 +75,11 @@ def test_no_kernel_compiles_after_warmup(
         runner.run(masked_batch(n, width, lengths, cfg.vocab_size, seed=k))
     torch.cuda.synchronize()
     assert compiled == [], f"compiled after warm-up: {sorted(set(compiled))}"
+    assert _dynamo_graphs() == graphs_before  # no torch.compile (fused FP8 steps) recompile either
+
+
+def _dynamo_graphs() -> int:
+    """Graphs torch.compile has compiled in this process (a recompile for new sizes adds one)."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
