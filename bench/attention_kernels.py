@@ -15,7 +15,9 @@ out (quantize fused). Each row: median of ``--repeats`` CUDA-event timings after
 layer and for ``--layers`` layers, TFLOP/s (4 * sum(L_i^2) * hidden per layer), speed-up over
 the baseline of the same output (fp16: varlen_attn; e4m3: varlen_attn + quantize), and the
 largest error against that baseline (e4m3: dequantized, and the share of codes that differ).
-Then a CUDA-graph check of each grid (captured with 8 spare sequences and 96 spare tokens).
+Then FlashAttention-4's Hopper kernel (``--fa4`` tiles; the ``fa4`` wheel and CUTLASS's Python DSL,
+when installed) and a CUDA-graph check of each grid (captured with 8 spare sequences and 96
+spare tokens).
 
     python bench/attention_kernels.py [--dataset-path dev-v1.1.json --vocab-path vocab.txt] \
         [--mix random|median] [--batch 1024] [--variants worklist-m64-n64-w4-s2,...] [--repeats 30]
@@ -210,6 +212,59 @@ def run_variants(
             print(f"| {name} | FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:160]} | | | | | | |")
 
 
+def fa4_rows(args: argparse.Namespace, b: Batch, report: Report) -> None:
+    """FlashAttention-4's Hopper forward (``fa4`` on PyPI: CuTe DSL, FA3-style warp-specialised
+    ping-pong, varlen), if installed, for each ``--fa4`` tile ``m<tile_m>-n<tile_n>`` (tile_m / 64
+    MMA warpgroups + one producer): fp16 out, and e4m3 out through the fp8 path's quantize. Q, K
+    and V are strided views of the fused qkv, as the model holds them."""
+    tiles = [t for t in args.fa4.split(",") if t]
+    if not tiles or not b.qkv.is_cuda:
+        return
+    try:
+        from flash_attn.cute import interface as fa4
+    except Exception as exc:  # not installed, or no CuTe DSL for this machine
+        print(f"| fa4 | not available: {type(exc).__name__}: {str(exc).splitlines()[0][:140]} | | | | | | |")
+        return
+    w, r = args.warmup, args.repeats
+    t, h = b.tokens, b.heads * b.head_dim
+    q, k, v = (p.view(t, b.heads, b.head_dim) for p in b.qkv.split(h, dim=1))
+    longest = max(b.lengths)
+    ref16 = baseline_attention(b)
+    inv = torch.tensor(448.0 / float(ref16.abs().max()), dtype=torch.float32, device=b.qkv.device)
+    quantize = Fp8Kernels.make(fused=True).quantize
+    ref8 = quantize(ref16, inv)
+    base16 = timed_ms(lambda: baseline_attention(b), w, r)
+    base8 = timed_ms(lambda: quantize(baseline_attention(b), inv), w, r)
+    for tile in tiles:
+        name = f"fa4-{tile}"
+        try:
+            m = re.fullmatch(r"m(\d+)-n(\d+)", tile)
+            if m is None:
+                raise ValueError(f"want m<tile_m>-n<tile_n>, not {tile!r}")
+            tm, tn = int(m.group(1)), int(m.group(2))
+
+            def run(tm: int = tm, tn: int = tn) -> torch.Tensor:
+                out, _ = fa4._flash_attn_fwd(
+                    q, k, v, b.cu_seqlens, b.cu_seqlens, max_seqlen_q=longest, max_seqlen_k=longest,
+                    m_block_size=tm, n_block_size=tn, num_threads=(tm // 64 + 1) * 128,
+                )  # fmt: skip
+                return out.view(t, h)
+
+            out16 = run()
+            err16 = float((out16.float() - ref16.float()).abs().max())
+            report.row(name, "fp16", timed_ms(run, w, r), base16, f"{err16:.2e}")
+            out8 = quantize(out16, inv)
+            steps = (ordinal(out8) - ordinal(ref8)).abs()
+            off = (
+                f"{float((steps > 0).float().mean()):.2%} (> 1 step: {float((steps > 1).float().mean()):.3%})"
+            )
+            err8 = float((out8.float() - ref8.float()).abs().max() / inv)
+            report.row(name + " + quantize", "e4m3", timed_ms(lambda run=run: quantize(run(), inv), w, r),
+                       base8, f"{err8:.2e}", off)  # fmt: skip
+        except Exception as exc:  # one tile's failure must not cost the others
+            print(f"| {name} | FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:160]} | | | | | | |")
+
+
 def graph_check(b: Batch, variants: list[tuple[str, AttentionConfig]]) -> None:
     """Each variant captured in a CUDA graph (plan included) with 8 empty sequences and 96
     spare tokens after the batch, as a token bucket's graph; replayed with the same inputs it
@@ -255,6 +310,10 @@ def main() -> None:
     ap.add_argument(
         "--graph-variants", default="padded-m64-n64-w4-s2,worklist-m64-n64-w4-s2,persistent-m64-n64-w4-s2"
     )
+    ap.add_argument(
+        "--fa4", default="m128-n128,m128-n64,m64-n64,m64-n128",
+        help="FlashAttention-4 (fa4) Hopper tiles to time, if installed; '' for none",
+    )  # fmt: skip
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
@@ -276,6 +335,7 @@ def main() -> None:
           f"{b.flops / 1e9:.1f} GFLOP per layer, e4m3 scale from this batch's amax")  # fmt: skip
     report = Report(b, args.layers)
     run_variants(args, variants, b, report)
+    fa4_rows(args, b, report)
     for out, (ms, best) in report.best.items():
         print(f"# fastest {out}: {best}, {ms:.3f} ms per layer, {ms * args.layers:.2f} ms for {args.layers}")
     graph_check(b, graph_variants)
