@@ -206,8 +206,9 @@ class ServerSearch:
     def confirm(self, qps: float, *, below: float = 0.0) -> SustainedQps:
         """``qps`` or, stepping down, the first lower QPS that holds the bound over a probe of
         ``confirm_ms``; once one holds, steps of 1 / ``STEP_DOWN`` up while they hold, each under
-        ``below`` (a target a short probe failed; 0: no steps up). The highest that held; a
-        ResultsError when ``MAX_CONFIRMATIONS`` probes found none."""
+        ``below`` (a target a short probe failed; 0: no steps up) and under any target a
+        confirmation failed. The highest that held; a ResultsError when ``MAX_CONFIRMATIONS``
+        probes found none."""
         q = last = qps
         held: tuple[float, ServerProbe] | None = None
         for _ in range(MAX_CONFIRMATIONS):
@@ -220,7 +221,8 @@ class ServerSearch:
                 q /= STEP_DOWN
             elif held is not None:  # a step up failed: the last QPS that held stands
                 break
-            else:
+            else:  # never step back up to a target a confirmation failed
+                below = min(below, q)
                 last, q = q, p.below()
         if held is not None:
             return SustainedQps(held[0], held[1], self.search_probes, self.confirmations)

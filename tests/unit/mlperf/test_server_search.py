@@ -4,6 +4,7 @@ LoadGen and a paced workload is in test_find_performance.py."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,13 @@ def test_stepping_up_stops_at_the_first_failure_and_keeps_the_last_that_held() -
     got = _search(system).highest(offline_qps=8_000)
     assert 0.9 * 6_800 <= got.qps <= OVER * 6_800, (got.qps, system.targets)
     assert got.confirmations <= 4 and system.targets[-1] > OVER * 6_800  # the step that failed
+
+
+def test_after_stepping_down_it_never_steps_back_up_to_a_failed_confirmation() -> None:
+    """6,975 is 4.1 % over the device's 6,700 and fails its confirmation; the step down (0.95 x
+    its completed 6,641) holds, and so does the step up to 6,641; the next step (6,991) would pass
+    6,975 again, where a probe can only fail once more: the search stops there."""
+    system = ScriptedSystem(capacity=6_700)
+    got = _search(system).confirm(6_975, below=math.inf)
+    assert system.targets[0] == 6_975 and all(t < 6_975 for t in system.targets[1:]), system.targets
+    assert 0.95 * 6_700 <= got.qps <= OVER * 6_700
