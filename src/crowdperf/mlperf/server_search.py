@@ -23,7 +23,7 @@ the seconds. So the search runs in three steps:
               that a target 4 % over capacity breaks the bound; valid mode's 10 s probes already
               are. On a failure: ``STEP_DOWN`` x the lower of the target and that probe's
               completed rate, and confirm again. Once one holds, step up by 1 / ``STEP_DOWN``
-              while confirmations hold, never to a target a short probe failed: an overloaded
+              while confirmations hold, never to a target a probe failed: an overloaded
               short probe's completed rate can fall under the capacity (likely: the SUT's threads
               share the interpreter with LoadGen's callbacks, which double with the target; a
               slow moment weighs on a 0.5 s probe). Seen on an H200 with fresh caches: probes
