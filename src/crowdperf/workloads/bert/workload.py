@@ -70,11 +70,13 @@ GPU_PACKED_BATCH_SIZES = {Scenario.OFFLINE: 1024, Scenario.SERVER: 256}
 def warmup_rows(batch_size: int, *, cuda: bool) -> list[int]:
     """The batch rows warm-up runs at each width: 1 and ``batch_size``, and on a GPU also the
     largest multiple of 16 and the largest count that is neither that nor 1, up to it. Triton
-    compiles a kernel once per class of each integer argument (its specialisation: == 1,
-    divisible by 16, other), and the attention kernels take the batch's sequence count: warmed
-    with 1 and 256 rows only, the first measured batch of, say, 37 rows compiled them inside the
-    run. Seen on an H200: a Server search at batch 256 on fresh caches found 2,196 QPS, on warm
-    ones 7,300 (docs/performance.md, session 10)."""
+    compiles a kernel once per class of each integer argument it specialises on (== 1,
+    divisible by 16, other): warmed with 1 and 256 rows only, the first measured batch of, say,
+    37 rows compiled the attention kernels inside the run (an H200's Server search at batch 256
+    on fresh caches found 2,196 QPS, on warm ones 7,300: docs/performance.md, session 10). Those
+    kernels no longer specialise on per-batch integers (triton_attention.py, session 11); the
+    extra counts stay as the second line, and tests/gpu/test_warmup_compiles.py checks that
+    nothing compiles after the warm-up."""
     rows = {1, batch_size}
     if cuda:
         if batch_size >= 16:
