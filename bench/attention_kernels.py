@@ -220,10 +220,10 @@ def fa4_rows(args: argparse.Namespace, b: Batch, report: Report) -> None:
     tiles = [t for t in args.fa4.split(",") if t]
     if not tiles or not b.qkv.is_cuda:
         return
-    try:
-        from flash_attn.cute import interface as fa4
-    except Exception as exc:  # not installed, or no CuTe DSL for this machine
-        print(f"| fa4 | not available: {type(exc).__name__}: {str(exc).splitlines()[0][:140]} | | | | | | |")
+    from crowdperf.backends.fa4_attention import Fa4Tile, fa4_available, fa4_varlen_attention
+
+    if not fa4_available(torch.cuda.get_device_capability(b.qkv.device)[0]):
+        print("| fa4 | not available: not installed, or no kernel for this GPU | | | | | | |")
         return
     w, r = args.warmup, args.repeats
     t, h = b.tokens, b.heads * b.head_dim
@@ -241,14 +241,10 @@ def fa4_rows(args: argparse.Namespace, b: Batch, report: Report) -> None:
             m = re.fullmatch(r"m(\d+)-n(\d+)", tile)
             if m is None:
                 raise ValueError(f"want m<tile_m>-n<tile_n>, not {tile!r}")
-            tm, tn = int(m.group(1)), int(m.group(2))
+            fa4_tile = Fa4Tile(int(m.group(1)), int(m.group(2)))
 
-            def run(tm: int = tm, tn: int = tn) -> torch.Tensor:
-                out, _ = fa4._flash_attn_fwd(
-                    q, k, v, b.cu_seqlens, b.cu_seqlens, max_seqlen_q=longest, max_seqlen_k=longest,
-                    m_block_size=tm, n_block_size=tn, num_threads=(tm // 64 + 1) * 128,
-                )  # fmt: skip
-                return out.view(t, h)
+            def run(fa4_tile: Fa4Tile = fa4_tile) -> torch.Tensor:
+                return fa4_varlen_attention(q, k, v, b.cu_seqlens, longest, fa4_tile).view(t, h)
 
             out16 = run()
             err16 = float((out16.float() - ref16.float()).abs().max())
