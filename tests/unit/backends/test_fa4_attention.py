@@ -7,9 +7,9 @@ import importlib.util
 
 import pytest
 
-from crowdperf.backends.fa4_attention import Fa4Tile, fa4_available
-
 torch = pytest.importorskip("torch")
+
+from crowdperf.backends.fa4_attention import Fa4Tile, fa4_available  # noqa: E402
 
 
 def test_a_tile_says_its_warpgroups_and_refuses_sizes_fa4_has_no_kernel_for() -> None:
