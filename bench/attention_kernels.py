@@ -157,6 +157,13 @@ def ordinal(x8: torch.Tensor) -> torch.Tensor:
     return torch.where(code >= 128, -(code & 0x7F), code & 0x7F)
 
 
+def codes_off(out8: torch.Tensor, ref8: torch.Tensor) -> str:
+    """The share of e4m3 codes that differ from the baseline's, and by more than one step (a
+    step is tiny near zero, subnormals: fp16's own error spans several there)."""
+    steps = (ordinal(out8) - ordinal(ref8)).abs()
+    return f"{float((steps > 0).float().mean()):.2%} (> 1 step: {float((steps > 1).float().mean()):.3%})"
+
+
 class Report:
     def __init__(self, b: Batch, layers: int) -> None:
         self.b, self.layers = b, layers
@@ -194,12 +201,8 @@ def run_variants(
             report.row(name, "fp16", ms16, base16, f"{err16:.2e}")
             out8 = varlen_attention(b.qkv, plan, inv)
             err8 = float((out8.float() - ref8.float()).abs().max() / inv)
-            steps = (ordinal(out8) - ordinal(ref8)).abs()
             ms8 = timed_ms(lambda plan=plan: varlen_attention(b.qkv, plan, inv), w, r)
-            # a step is tiny near zero (subnormals): fp16's own error spans several there
-            off = (
-                f"{float((steps > 0).float().mean()):.2%} (> 1 step: {float((steps > 1).float().mean()):.3%})"
-            )
+            off = codes_off(out8, ref8)
             report.row(name, "e4m3", ms8, base8, f"{err8:.2e}", off)
             timed_plan = timed_ms(
                 lambda cfg=cfg: plan_attention(b.cu_seqlens, b.max_len, b.tokens, b.heads, b.head_dim, cfg),
@@ -238,10 +241,7 @@ def fa4_rows(args: argparse.Namespace, b: Batch, report: Report) -> None:
     for tile in tiles:
         name = f"fa4-{tile}"
         try:
-            m = re.fullmatch(r"m(\d+)-n(\d+)", tile)
-            if m is None:
-                raise ValueError(f"want m<tile_m>-n<tile_n>, not {tile!r}")
-            fa4_tile = Fa4Tile(int(m.group(1)), int(m.group(2)))
+            fa4_tile = Fa4Tile.parse(tile)
 
             def run(fa4_tile: Fa4Tile = fa4_tile) -> torch.Tensor:
                 return fa4_varlen_attention(q, k, v, b.cu_seqlens, longest, fa4_tile).view(t, h)
@@ -250,10 +250,7 @@ def fa4_rows(args: argparse.Namespace, b: Batch, report: Report) -> None:
             err16 = float((out16.float() - ref16.float()).abs().max())
             report.row(name, "fp16", timed_ms(run, w, r), base16, f"{err16:.2e}")
             out8 = quantize(out16, inv)
-            steps = (ordinal(out8) - ordinal(ref8)).abs()
-            off = (
-                f"{float((steps > 0).float().mean()):.2%} (> 1 step: {float((steps > 1).float().mean()):.3%})"
-            )
+            off = codes_off(out8, ref8)
             err8 = float((out8.float() - ref8.float()).abs().max() / inv)
             report.row(name + " + quantize", "e4m3", timed_ms(lambda run=run: quantize(run(), inv), w, r),
                        base8, f"{err8:.2e}", off)  # fmt: skip

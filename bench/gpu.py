@@ -464,13 +464,6 @@ def _attention(args: argparse.Namespace) -> AttentionConfig | None:
     return parse_variant(args.attention)
 
 
-def _fa4_tile(name: str) -> Fa4Tile:
-    m = re.fullmatch(r"m(\d+)-n(\d+)", name)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"want m<queries>-n<keys>, e.g. m128-n64, not {name!r}")
-    return Fa4Tile(int(m[1]), int(m[2]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset-path", type=Path, required=True)
@@ -491,7 +484,9 @@ def main() -> None:
     ap.add_argument(
         "--attention", default="worklist-m128-n64-w4-s2", help="-ta's (attention_kernels.py's names)"
     )
-    ap.add_argument("--fa4-tile", type=_fa4_tile, default=Fa4Tile(), help="-fa4's tile, m<queries>-n<keys>")
+    ap.add_argument(
+        "--fa4-tile", type=Fa4Tile.parse, default=Fa4Tile(), help="-fa4's tile, m<queries>-n<keys>"
+    )
     ap.add_argument("--limit", type=int, default=0, help="dry run: only this many features")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")

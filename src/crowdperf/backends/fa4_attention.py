@@ -9,6 +9,7 @@ Experimental (session 11): measured against the Triton kernels by ``bench/attent
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,6 +27,14 @@ class Fa4Tile:
     def __post_init__(self) -> None:
         if self.tile_m not in (64, 128, 192) or self.tile_n not in (64, 96, 128, 176, 192):
             raise ValueError(f"FA4 tile {self.tile_m} x {self.tile_n}: tile_m 64/128/192, tile_n 64-192")
+
+    @classmethod
+    def parse(cls, name: str) -> Fa4Tile:
+        """``m<tile_m>-n<tile_n>``, e.g. ``m128-n64`` (the benches' names)."""
+        m = re.fullmatch(r"m(\d+)-n(\d+)", name)
+        if m is None:
+            raise ValueError(f"FA4 tile {name!r}: want m<queries>-n<keys>, e.g. m128-n64")
+        return cls(int(m[1]), int(m[2]))
 
     @property
     def threads(self) -> int:

@@ -20,6 +20,13 @@ def test_a_tile_says_its_warpgroups_and_refuses_sizes_fa4_has_no_kernel_for() ->
             Fa4Tile(*bad)
 
 
+def test_a_tile_parses_from_the_benches_names() -> None:
+    assert Fa4Tile.parse("m64-n128") == Fa4Tile(64, 128)
+    for bad in ("128x64", "m128", "m32-n64"):
+        with pytest.raises(ValueError, match="FA4 tile"):
+            Fa4Tile.parse(bad)
+
+
 def test_fa4_is_unavailable_on_gpus_it_has_no_kernel_for_or_where_not_installed() -> None:
     assert not fa4_available(8)  # Ampere: no FA4 forward
     installed = importlib.util.find_spec("flash_attn") is not None

@@ -124,10 +124,11 @@ class Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
         GEMM's epilogue, the Triton attention and LayerNorm) only on GPUs with Triton."""
         triton = fusion_available(device)
-        fa4 = device.type == "cuda" and fa4_available(torch.cuda.get_device_capability(device)[0])
+        # FA4 is looked for only when asked for: importing its CUTLASS DSL takes seconds
+        fa4 = self.fa4_attention and device.type == "cuda"
         return replace(
             self,
-            fa4_attention=self.fa4_attention and fa4,
+            fa4_attention=fa4 and fa4_available(torch.cuda.get_device_capability(device)[0]),
             fused=self.fused and triton,
             gelu_in_gemm=self.gelu_in_gemm and triton,
             triton_attention=self.triton_attention and triton,
