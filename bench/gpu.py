@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from crowdperf.backends.fa4_attention import Fa4Tile
 from crowdperf.backends.fp8 import E4M3
 from crowdperf.backends.gemm_config import GemmConfig
 from crowdperf.precision import Precision
@@ -88,15 +87,13 @@ class Table:
 @dataclass(frozen=True)
 class Variant:
     """``<precision>[<flags>]-b<batch>``, flags in this order, ``-padded``, ``-unfused``,
-    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-fa4``, ``-ildn``, ``-g32``, ``-serial``:
+    ``-exactacc``, ``-erf``, ``-gelustep``, ``-fa2``, ``-ildn``, ``-g32``, ``-serial``:
     padded batches instead of packed sequences; fp8's kernels op by op; without cuBLASLt's fast FP8
     accumulation; BERT's erf GELU instead of tanh's; GELU + quantize as a kernel of its own after
     cuBLASLt's first FFN product instead of the Triton GEMM's epilogue; torch's FlashAttention 2
-    and a quantize kernel instead of the Triton attention; FlashAttention-4 (the optional ``fa4``
-    package, ``--fa4-tile``) and a quantize kernel instead of it (``-fa4``); Inductor's
-    LayerNorm kernels instead of the hand-written Triton one (``-ildn``); the GEMM epilogue's
-    GELU in fp32 instead of packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``'
-    defaults off); the large
+    and a quantize kernel instead of the Triton attention; Inductor's LayerNorm kernels instead
+    of the hand-written Triton one (``-ildn``); the GEMM epilogue's GELU in fp32 instead of
+    packed fp16 (``-g32``) (each flag turns one of ``Fp8Options``' defaults off); the large
     batches' three plain products on the Triton GEMM with ``--large-plain-gemm``'s tiling
     (``-tp``), their first FFN product with ``--large-gelu-gemm``'s (``-tg``); the Triton
     attention with ``--attention``'s config (``-ta``); the residual stream in 16 bits instead of
@@ -117,9 +114,8 @@ class Variant:
         plain_gemm: GemmConfig | None = None,
         gelu_gemm: GemmConfig | None = None,
         attention: AttentionConfig | None = None,
-        fa4_tile: Fa4Tile | None = None,
     ) -> Variant:
-        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-fa4|-ildn|-g32|-tp|-tg|-ta|-r16|-serial"
+        flag = r"-padded|-unfused|-exactacc|-erf|-gelustep|-fa2|-ildn|-g32|-tp|-tg|-ta|-r16|-serial"
         m = re.fullmatch(rf"(fp32|fp16|bf16|fp8)((?:{flag})*)-b(\d+)", name)
         if m is None:
             raise SystemExit(f"unknown variant {name!r}: want e.g. fp16-b512, fp8-b1024, fp8-exactacc-b1024")
@@ -136,8 +132,6 @@ class Variant:
             large_gelu_gemm=gelu_gemm if "tg" in flags else None,
             attention=attention if "ta" in flags else None,
             residual_e4m3="r16" not in flags,
-            fa4_attention="fa4" in flags,
-            fa4_tile=fa4_tile or Fa4Tile(),
         )
         return cls(Precision(m[1]), int(m[3]), options, "padded" not in flags, "serial" in flags)
 
@@ -340,9 +334,7 @@ def speed(args, feats: SquadFeatures, device: UsedDevice, peaks: dict[str, float
     log(f"| reference style: fp32, batch 1, padded 384, eager ({args.reference_samples} samples) "
         f"| {ref_sps:,.1f} | 1.0x | | | |")  # fmt: skip
     for name in args.variants.split(","):
-        v = Variant.parse(
-            name, args.large_plain_gemm, args.large_gelu_gemm, args.attention_config, args.fa4_tile
-        )
+        v = Variant.parse(name, args.large_plain_gemm, args.large_gelu_gemm, args.attention_config)
         bound = len(rows) / (gemm_flops(cfg, tokens) / (peaks[v.precision.value] * 1e12))
         try:
             t0 = time.perf_counter()
@@ -426,7 +418,7 @@ def accuracy(args, feats: SquadFeatures, device: UsedDevice, log: Table) -> None
         base_f1, base_starts = None, None
         for name in args.accuracy_variants.split(","):
             gemms = (args.large_plain_gemm, args.large_gelu_gemm)
-            v = Variant.parse(name + "-b256", *gemms, args.attention_config, args.fa4_tile)
+            v = Variant.parse(name + "-b256", *gemms, args.attention_config)
             try:
                 runner, _ = bert_runner(
                     "pytorch", path, device, v.precision, None, max_len=384,
@@ -483,9 +475,6 @@ def main() -> None:
     ap.add_argument("--large-gelu-gemm", type=GemmConfig.parse, default=ws, help="-tg's tiling")
     ap.add_argument(
         "--attention", default="worklist-m128-n64-w4-s2", help="-ta's (attention_kernels.py's names)"
-    )
-    ap.add_argument(
-        "--fa4-tile", type=Fa4Tile.parse, default=Fa4Tile(), help="-fa4's tile, m<queries>-n<keys>"
     )
     ap.add_argument("--limit", type=int, default=0, help="dry run: only this many features")
     ap.add_argument("--skip-speed", action="store_true")

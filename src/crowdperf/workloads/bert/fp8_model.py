@@ -24,13 +24,12 @@ split in the accuracy check; never the features a score is computed on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
 
-from crowdperf.backends.fa4_attention import Fa4Tile, fa4_available, fa4_varlen_attention
 from crowdperf.backends.fp8 import AmaxObserver, Fp8Kernels, Fp8Linear, fusion_available
 from crowdperf.backends.gemm_config import GemmConfig
 from crowdperf.workloads.bert.torch_model import (
@@ -84,10 +83,6 @@ class Fp8Options:
     ``default_config``'s (GPUs with Triton; bench/gpu.py's ``-tp`` and ``-tg``).
     ``attention``: the Triton attention's tiling and form (None: ``default_config``'s per batch;
     bench/gpu.py's ``-ta``).
-    ``fa4_attention``: packed batches' attention through FlashAttention-4's forward (the optional
-    ``fa4`` package, backends/fa4_attention.py; GPUs it supports, where installed), then the
-    quantize kernel, instead of the Triton attention; at ``fa4_tile``. Experimental, off: not yet
-    measured against the Triton kernels (bench/gpu.py's ``-fa4``).
     ``residual_e4m3``: the residual stream in e4m3, as NVIDIA's INT8 BERT keeps it in int8: each
     residual + LayerNorm reads the e4m3 copy the next GEMM reads (at that GEMM's input scale)
     instead of the 16-bit one, and writes only its e4m3 output, which is both the next GEMM's
@@ -108,8 +103,6 @@ class Fp8Options:
     large_gelu_gemm: GemmConfig | None = None
     attention: AttentionConfig | None = None
     residual_e4m3: bool = True
-    fa4_attention: bool = False
-    fa4_tile: Fa4Tile = field(default_factory=Fa4Tile)
 
     @classmethod
     def for_accuracy(cls, fraction: float) -> Fp8Options:
@@ -124,11 +117,8 @@ class Fp8Options:
         """What of this a ``device`` can run: Triton's kernels (Inductor's fused steps, the Triton
         GEMM's epilogue, the Triton attention and LayerNorm) only on GPUs with Triton."""
         triton = fusion_available(device)
-        # FA4 is looked for only when asked for: importing its CUTLASS DSL takes seconds
-        fa4 = self.fa4_attention and device.type == "cuda"
         return replace(
             self,
-            fa4_attention=fa4 and fa4_available(torch.cuda.get_device_capability(device)[0]),
             fused=self.fused and triton,
             gelu_in_gemm=self.gelu_in_gemm and triton,
             triton_attention=self.triton_attention and triton,
@@ -199,7 +189,6 @@ class _Fp8Layer(nn.Module):
         self.gelu_in_gemm, self.gelu_tanh = options.gelu_in_gemm, options.gelu_tanh
         self.gelu_f16x2 = options.gelu_f16x2 and options.gelu_tanh
         self.residual_e4m3 = options.residual_e4m3
-        self.fa4 = options.fa4_tile if options.fa4_attention else None
 
     def forward(
         self,
@@ -218,11 +207,6 @@ class _Fp8Layer(nn.Module):
         qkv = self.qkv(x8)
         if plan is not None:
             context8 = _varlen_attention(qkv, plan, self.attn_out.input_inv_scale)
-        elif self.fa4 is not None and isinstance(ctx, Packed):
-            t, d = qkv.shape[0], qkv.shape[1] // (3 * self.heads)
-            q, key, v = (p.view(t, self.heads, d) for p in qkv.chunk(3, dim=-1))
-            context = fa4_varlen_attention(q, key, v, ctx.cu_seqlens, ctx.max_len, self.fa4).view(t, -1)
-            context8 = k.quantize(context, self.attn_out.input_inv_scale)
         else:
             q, key, v = qkv.chunk(3, dim=-1)  # views: attention reads them strided
             context8 = k.quantize(attend(q, key, v, ctx, self.heads), self.attn_out.input_inv_scale)
@@ -277,7 +261,7 @@ class Fp8Bert(nn.Module):
         self.qa_outputs = model.qa_outputs  # (h -> 2): too narrow for an FP8 GEMM, and cheap
         self.max_positions = model.max_positions
         self.kernels = kernels
-        self.triton_attention = options.triton_attention and not options.fa4_attention
+        self.triton_attention = options.triton_attention
         self.attention_config = options.attention
 
     @classmethod
