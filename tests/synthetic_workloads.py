@@ -17,3 +17,11 @@ paced_loaded_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005 * 1
 # of a busy find-performance, off by more than the margins once the machine is quiet (issue 14,
 # item 11: 2.6x Offline already ended INVALID; SingleStream's x0.4 margin covers up to 5x).
 paced_busy_workload = SyntheticWorkload(total=256, seconds_per_batch=0.005 * 6)
+# A system busy with another job that ends right after the test-mode sizing probes (2 ms a sample
+# while busy, then a no-op, ~100x faster): Offline's probes take 64 + 64 samples (the first lasts
+# over the 50 ms floor), SingleStream's 16 queries. The probes under-measure it by more than
+# sizing's headroom, so the sized run ends before min_duration (the harness then re-sizes it).
+offline_busy_probes_workload = SyntheticWorkload(total=256, busy_samples=128, seconds_per_busy_sample=0.002)
+single_stream_busy_probes_workload = SyntheticWorkload(
+    total=256, busy_samples=16, seconds_per_busy_sample=0.002
+)

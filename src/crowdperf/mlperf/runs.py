@@ -25,11 +25,12 @@ from crowdperf.mlperf.invalid_reason import InvalidReason, explain_invalid
 from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated, scratch_dir
 from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
-from crowdperf.mlperf.logs import parse_detail_log
+from crowdperf.mlperf.logs import DetailLog, parse_detail_log
 from crowdperf.mlperf.power import record_power
 from crowdperf.mlperf.provenance import build_provenance, now_utc
 from crowdperf.mlperf.rounds import Scenario, get_round
 from crowdperf.mlperf.run_events import EventSink, RunFinished, RunProgress, RunStarted
+from crowdperf.mlperf.sizing import needs_sizing, resized_after_short_run
 from crowdperf.mlperf.spec import ExecutionMode, Mode, RunPlan, RunSpec
 from crowdperf.mlperf.target_check import runs_to_check
 from crowdperf.mlperf.targets import StoredTarget, TargetStore
@@ -133,14 +134,17 @@ def execute_run(
     targets = targets or resolve_targets(spec, ctx)
     started = now_utc()
     with atomic_run_dir(final) as tmp:
-        job = TestJob(spec, ref, tmp, targets, ctx.workers, meter_refs())
-        outcome: TestOutcome = run_isolated(
-            "crowdperf.mlperf.loadgen_runner:execute_test",
-            job,
-            tmp,
-            poll=poll,
-            what=f"{spec.scenario} {spec.mode}",
-        )
+        outcome = _run_test(spec, ctx, ref, tmp, targets, poll)
+        resized = _resized_after_short_run(spec, tmp, outcome.targets or targets)
+        if resized is not None:  # test mode only: sized by a probe that under-measured the system
+            ctx.say(
+                f"{spec.scenario} {spec.mode}: the test run ended before LoadGen's minimum time (the "
+                "sizing probe measured the system slower than it ran); running it again, sized from "
+                "what that run measured"
+            )
+            shutil.rmtree(tmp)
+            tmp.mkdir()
+            outcome = _run_test(spec, ctx, ref, tmp, resized, poll)
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
         explained = None if spec.mode is Mode.ACCURACY or valid else _explain(tmp, spec)
         power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
@@ -176,10 +180,36 @@ def execute_run(
     )
 
 
+def _run_test(
+    spec: RunSpec, ctx: HarnessContext, ref: str, run_dir: Path, targets: ResolvedTargets, poll: Poll | None
+) -> TestOutcome:
+    """One LoadGen test in its own child process, its logs written to ``run_dir``."""
+    job = TestJob(spec, ref, run_dir, targets, ctx.workers, meter_refs())
+    outcome: TestOutcome = run_isolated(
+        "crowdperf.mlperf.loadgen_runner:execute_test",
+        job,
+        run_dir,
+        poll=poll,
+        what=f"{spec.scenario} {spec.mode}",
+    )
+    return outcome
+
+
+_EXPLAINED = ("result_", "effective_", "requested_", "generated_", "early_stopping")
+
+
+def _detail(run_dir: Path) -> DetailLog:
+    return parse_detail_log(run_dir / DETAIL, want=lambda key: key.startswith(_EXPLAINED))
+
+
+def _resized_after_short_run(spec: RunSpec, run_dir: Path, used: ResolvedTargets) -> ResolvedTargets | None:
+    if not needs_sizing(spec):
+        return None
+    return resized_after_short_run(spec, _detail(run_dir), used)
+
+
 def _explain(run_dir: Path, spec: RunSpec) -> InvalidReason | None:
-    wanted = ("result_", "effective_", "requested_", "generated_", "early_stopping")
-    log = parse_detail_log(run_dir / DETAIL, want=lambda key: key.startswith(wanted))
-    return explain_invalid(log, spec)
+    return explain_invalid(_detail(run_dir), spec)
 
 
 def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:

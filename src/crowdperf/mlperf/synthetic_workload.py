@@ -39,6 +39,9 @@ class SyntheticSource:
     batch_sizes: dict[Scenario, int] = field(default_factory=dict)  # none: the harness's defaults
     loaded: set[int] = field(default_factory=set)
     answered: list[int] = field(default_factory=list)  # samples per replica
+    # simulated other load that ends: the first ``busy_samples`` answered take this long each
+    busy_samples: int = 0
+    seconds_per_busy_sample: float = 0.0
 
     def __post_init__(self) -> None:
         self.answered = [0] * self.replicas
@@ -65,11 +68,15 @@ class SyntheticSource:
 
     def infer(self, indices: Sequence[int], replica: int = 0) -> np.ndarray:
         with self._count:
+            before = sum(self.answered)
             self.answered[replica] += len(indices)  # IndexError for a replica that does not exist
         if self.fail:
             raise RuntimeError("synthetic inference failure")
         if self.seconds_per_batch:
             time.sleep(self.seconds_per_batch)
+        busy = min(len(indices), max(0, self.busy_samples - before))
+        if busy:
+            time.sleep(busy * self.seconds_per_busy_sample)
         return self.table[np.asarray(indices, dtype=np.int64)]
 
 
@@ -137,6 +144,8 @@ class SyntheticWorkload:
     seconds_per_batch: float = 0.0
     fail: bool = False
     replicas: int = 1
+    busy_samples: int = 0  # SyntheticSource's: other load that ends after this many samples
+    seconds_per_busy_sample: float = 0.0
 
     @property
     def rules(self) -> WorkloadRules:
@@ -148,6 +157,8 @@ class SyntheticWorkload:
             self.seconds_per_batch,
             self.fail,
             replicas=self.replicas,
+            busy_samples=self.busy_samples,
+            seconds_per_busy_sample=self.seconds_per_busy_sample,
         )
         cpu = UsedDevice(DeviceKind.CPU, None, "cpu")
         info = RuntimeInfo("synthetic", __version__, Precision.FP32, "numpy", (cpu,) * self.replicas)

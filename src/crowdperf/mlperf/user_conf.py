@@ -73,7 +73,8 @@ class ResolvedTargets:
 
     target_qps: float | None = None
     target_latency_ms: float | None = None
-    source: str = "default"  # "override", "find-performance", "test default", "test sizing probe"
+    # "override", "find-performance", "test default", sizing.SIZED or sizing.RESIZED
+    source: str = "default"
     # what the test sizing probe measured: Offline samples/s, SingleStream/MultiStream the fastest
     # query in ms (provenance records it beside the targets it gave)
     probed: float | None = None
