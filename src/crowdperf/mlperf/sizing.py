@@ -28,10 +28,11 @@ Only a system whose fastest query takes under 2 us reaches the cap (300 MB, ~1 s
 
 A probe can still be wrong by more than the headroom: on a machine whose other load comes and
 goes, a probe measured 5,173 samples/s and the run after it did 190,689 (37x), so the run ended
-after 54 ms, INVALID. The harness then runs the test once more, sized from what the short run
-itself measured (``resized_after_short_run``; runs.py): the run LoadGen found too short is the
-best measure of how fast the system goes. Only test mode does this: its results are never
-submitted, and a valid run's targets are the user's or find-performance's (margins, user_conf.py).
+after 54 ms, INVALID. The harness then runs the test again, sized from what the short run itself
+measured (``resized_after_short_run``; runs.py, at most ``MAX_RESIZES`` times): the run LoadGen
+found too short is the best measure of how fast the system goes. Only test mode does this: its
+results are never submitted, and a valid run's targets are the user's or find-performance's
+(margins, user_conf.py).
 """
 
 from __future__ import annotations

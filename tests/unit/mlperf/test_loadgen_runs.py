@@ -140,8 +140,8 @@ def test_a_test_run_its_sizing_probe_under_measured_runs_again_sized_from_itself
     """Another job kept the machine busy through the sizing probes, then ended: the system ran
     ~100x faster than probed, past sizing's headroom, and the sized run ended before
     min_duration (seen on a 2-core CI machine: probed 5,173 samples/s, ran 190,689). The harness
-    says so and runs the test once more, sized from what the short run measured: one VALID
-    result, its provenance naming the re-sizing."""
+    says so and runs the test again, sized from what the short run measured: one VALID result,
+    its provenance naming the re-sizing."""
     said: list[str] = []
     register_workload("busy", f"synthetic_workloads:{workload}")
     try:
