@@ -21,7 +21,7 @@ from crowdperf.meters.registry import meter_refs
 from crowdperf.mlperf import target_check
 from crowdperf.mlperf.commands import find_performance_command
 from crowdperf.mlperf.find_performance import FindJob, Measurement
-from crowdperf.mlperf.invalid_reason import InvalidReason, explain_invalid
+from crowdperf.mlperf.invalid_reason import explain_invalid
 from crowdperf.mlperf.isolated import ChildStatus, Poll, run_isolated, scratch_dir
 from crowdperf.mlperf.layout import DETAIL, atomic_run_dir, layout_for, system_name
 from crowdperf.mlperf.loadgen_runner import Metric, RunResult, TestJob, TestOutcome, read_metric
@@ -140,10 +140,14 @@ def execute_run(
     started = now_utc()
     with atomic_run_dir(final) as tmp:
         outcome = _run_test(spec, ctx, ref, tmp, targets, poll)
-        for _ in range(MAX_RESIZES):  # test mode only: sized by a probe that under-measured the system
-            resized = _resized_after_short_run(spec, tmp, outcome.targets or targets)
+        # test-mode runs that sizing may have cut short (a probe that under-measured the system)
+        log = _detail(tmp) if needs_sizing(spec) else None
+        resizes = 0
+        while log is not None and resizes < MAX_RESIZES:
+            resized = resized_after_short_run(spec, log, outcome.targets or targets)
             if resized is None:
                 break
+            resizes += 1
             ctx.say(
                 f"{spec.scenario} {spec.mode}: the test run ended before LoadGen's minimum time (the "
                 "system ran faster than it was measured before); running it again, sized from what "
@@ -152,8 +156,10 @@ def execute_run(
             shutil.rmtree(tmp)
             tmp.mkdir()
             outcome = _run_test(spec, ctx, ref, tmp, resized, poll)
+            log = _detail(tmp)
         metric, valid, reason, errors = read_metric(spec.scenario, tmp)
-        explained = None if spec.mode is Mode.ACCURACY or valid else _explain(tmp, spec)
+        invalid = spec.mode is not Mode.ACCURACY and not valid
+        explained = explain_invalid(log or _detail(tmp), spec) if invalid else None
         power = record_power(tmp, outcome.power) if spec.mode is not Mode.ACCURACY else None
         build_provenance(
             spec,
@@ -207,16 +213,6 @@ _EXPLAINED = ("result_", "effective_", "requested_", "generated_", "early_stoppi
 
 def _detail(run_dir: Path) -> DetailLog:
     return parse_detail_log(run_dir / DETAIL, want=lambda key: key.startswith(_EXPLAINED))
-
-
-def _resized_after_short_run(spec: RunSpec, run_dir: Path, used: ResolvedTargets) -> ResolvedTargets | None:
-    if not needs_sizing(spec):
-        return None
-    return resized_after_short_run(spec, _detail(run_dir), used)
-
-
-def _explain(run_dir: Path, spec: RunSpec) -> InvalidReason | None:
-    return explain_invalid(_detail(run_dir), spec)
 
 
 def find_performance(spec: RunSpec, ctx: HarnessContext, poll: Poll | None = None) -> RunResult:
